@@ -1,0 +1,168 @@
+"""Cells of a hyperplane arrangement inside one convex cell: the hot loop.
+
+A cell ``P = {x : A x <= c}`` (rows of unit norm) with a known interior ball is cut by
+hyperplanes ``h_i(x) = H_i x + g_i``. The full-dimensional cells of the arrangement inside
+``P`` are built hyperplane by hyperplane; each (sub-cell, hyperplane) pair is decided, in order
+of cost, by
+1. a zero normal (the neuron is constant on ``P``);
+2. interval bounds of ``h_i`` over a bounding box of ``P``;
+3. *witness balls*: balls known to lie inside the sub-cell; one on each side proves a cut;
+4. a Chebyshev LP for the side no witness covers; its centre becomes a new witness.
+A side whose largest inscribed ball has radius <= ``tol`` is a sliver and does not count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lp import chebyshev_center_normalized
+
+# Relative size under which a pulled-back normal counts as zero (cancellation noise).
+ZERO_NORMAL = 1e-12
+
+
+@dataclass
+class Cell:
+    """A full-dimensional cell: half-spaces ``A x <= c`` (unit rows), an interior ball, witnesses."""
+
+    A: np.ndarray
+    c: np.ndarray
+    point: np.ndarray
+    radius: float
+    wit_points: np.ndarray  # (w, d) centres of balls inside the cell
+    wit_radii: np.ndarray   # (w,)
+    box: tuple | None = None  # (lo, hi) containing the cell, or None
+
+
+@dataclass
+class Child:
+    signs: np.ndarray  # bool (k,): True where h_i > 0 on the child
+    cell: Cell
+
+
+def _interval(Hn, gn, box):
+    lo, hi = box
+    a = Hn * lo
+    b = Hn * hi
+    return gn + np.minimum(a, b).sum(axis=1), gn + np.maximum(a, b).sum(axis=1)
+
+
+def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
+               ref_norm: np.ndarray | None = None) -> list[Child]:
+    """The full-dimensional cells of the arrangement ``{H x + g = 0}`` inside ``cell``.
+
+    Parameters
+    ----------
+    cell : the cell to cut (rows of ``cell.A`` of unit norm).
+    H, g : (k, d) and (k,) hyperplanes; a row is treated as zero when its norm is at most
+        ``ZERO_NORMAL * ref_norm`` (``ref_norm`` defaults to 1 per row).
+    tol : sides whose inscribed radius is at most ``tol`` are slivers, not cells.
+    cap : radius cap of the Chebyshev LP (keeps it bounded on unbounded cells).
+    """
+    k, d = H.shape
+    norms = np.linalg.norm(H, axis=1)
+    ref = np.ones(k) if ref_norm is None else ref_norm
+    zero = norms <= ZERO_NORMAL * np.maximum(ref, 1e-300)
+    safe = np.where(zero, 1.0, norms)
+    Hn = H / safe[:, None]
+    gn = g / safe
+    signs = np.zeros(k, dtype=bool)
+    decided = zero.copy()
+    # A neuron constant on the cell: active iff its (constant) pre-activation is > 0.
+    signs[zero] = g[zero] > 0
+    if cell.box is not None:
+        vmin, vmax = _interval(Hn, gn, cell.box)
+        pos = ~decided & (vmin >= -tol)
+        neg = ~decided & ~pos & (vmax <= tol)
+        signs[pos] = True
+        decided |= pos | neg
+    todo = np.flatnonzero(~decided)
+
+    # Sub-cells: sign rows, cut masks (which hyperplanes bound the sub-cell), witnesses with owners.
+    sub_signs = [signs.copy()]
+    sub_cuts = [np.zeros(k, dtype=bool)]
+    wp = np.vstack([cell.point[None, :], cell.wit_points]) if len(cell.wit_points) else cell.point[None, :]
+    wr = np.concatenate([[cell.radius], cell.wit_radii]) if len(cell.wit_radii) else np.array([cell.radius])
+    owner = np.zeros(len(wp), dtype=np.int64)
+
+    for i in todo:
+        vals = wp @ Hn[i] + gn[i]
+        n_sub = len(sub_signs)
+        pos_r = np.minimum(wr, vals)
+        neg_r = np.minimum(wr, -vals)
+        best_pos = np.full(n_sub, -np.inf)
+        best_neg = np.full(n_sub, -np.inf)
+        np.maximum.at(best_pos, owner, pos_r)
+        np.maximum.at(best_neg, owner, neg_r)
+        new_pts, new_rad, new_own = [], [], []
+        split_of = np.full(n_sub, -1, dtype=np.int64)
+        for j in range(n_sub):
+            has_pos = best_pos[j] > tol
+            has_neg = best_neg[j] > tol
+            if not (has_pos and has_neg):
+                # One LP for each side no witness covers.
+                A_s, c_s = _rows(cell, Hn, gn, sub_signs[j], sub_cuts[j])
+                for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
+                    row = -Hn[i] if side else Hn[i]
+                    rhs = gn[i] if side else -gn[i]
+                    x, r = chebyshev_center_normalized(np.vstack([A_s, row]), np.append(c_s, rhs), cap)
+                    if x is not None and r > tol:
+                        new_pts.append(x)
+                        new_rad.append(r)
+                        new_own.append(j)
+                        if side:
+                            has_pos = True
+                        else:
+                            has_neg = True
+            if has_pos and has_neg:
+                # Split: j keeps the positive side, a new sub-cell takes the negative side.
+                s = sub_signs[j].copy()
+                s[i] = False
+                cmask = sub_cuts[j].copy()
+                cmask[i] = True
+                sub_signs[j][i] = True
+                sub_cuts[j][i] = True
+                split_of[j] = len(sub_signs)
+                sub_signs.append(s)
+                sub_cuts.append(cmask)
+            elif has_neg:
+                sub_signs[j][i] = False
+            elif has_pos:
+                sub_signs[j][i] = True
+            else:  # both sides thinner than tol: the sub-cell itself is a sliver; keep its best witness's side
+                sub_signs[j][i] = best_pos[j] >= best_neg[j]
+        if new_pts:
+            wp = np.vstack([wp, np.asarray(new_pts)])
+            wr = np.concatenate([wr, new_rad])
+            owner = np.concatenate([owner, new_own])
+            vals = wp @ Hn[i] + gn[i]
+        # Re-own witnesses of split sub-cells and shrink their balls to the side they are on.
+        if len(sub_signs) > n_sub:
+            moved = split_of[owner] >= 0
+            neg_side = moved & (vals < 0)
+            owner = np.where(neg_side, split_of[owner], owner)
+            wr = np.where(moved, np.minimum(wr, np.abs(vals)), wr)
+        keep = wr > tol
+        wp, wr, owner = wp[keep], wr[keep], owner[keep]
+
+    children = []
+    for j, (s, cmask) in enumerate(zip(sub_signs, sub_cuts)):
+        mine = owner == j
+        pts, rad = wp[mine], wr[mine]
+        if len(rad) == 0:  # cannot happen for a full-dimensional sub-cell; guard anyway
+            continue
+        best = int(np.argmax(rad))
+        A_s, c_s = _rows(cell, Hn, gn, s, cmask)
+        children.append(Child(s, Cell(A_s, c_s, pts[best], float(rad[best]), pts, rad, cell.box)))
+    return children
+
+
+def _rows(cell, Hn, gn, signs, cuts):
+    """Half-spaces of a sub-cell: the cell's own plus the hyperplanes that cut it, oriented."""
+    if not cuts.any():
+        return cell.A, cell.c
+    idx = np.flatnonzero(cuts)
+    sgn = np.where(signs[idx], -1.0, 1.0)
+    return np.vstack([cell.A, Hn[idx] * sgn[:, None]]), np.concatenate([cell.c, -gn[idx] * sgn])
+

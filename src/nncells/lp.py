@@ -1,0 +1,109 @@
+"""The only module that talks to HiGHS (through ``highspy``).
+
+One ``Highs`` instance per process is reused for every solve; ``lp_count()`` reports
+how many LPs this process has solved (the engine counts its LPs as a difference).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import highspy
+
+_INF = highspy.kHighsInf
+_solver = None
+_count = 0
+
+
+def _highs():
+    global _solver
+    if _solver is None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        _solver = h
+    return _solver
+
+
+def lp_count() -> int:
+    """Number of LPs solved by this process so far."""
+    return _count
+
+
+def _solve(cost, A, b, col_lo, col_hi):
+    """min cost @ y  s.t.  A y <= b,  col_lo <= y <= col_hi.  Returns (status, y, objective)."""
+    global _count
+    _count += 1
+    m, n = A.shape
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lo
+    lp.col_upper_ = col_hi
+    lp.row_lower_ = np.full(m, -_INF)
+    lp.row_upper_ = b
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
+    lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
+    lp.a_matrix_.value_ = np.ascontiguousarray(A, dtype=np.float64).ravel()
+    h = _highs()
+    h.clearModel()
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        y = np.array(h.getSolution().col_value)
+        return "optimal", y, float(h.getInfo().objective_function_value)
+    if status in (highspy.HighsModelStatus.kInfeasible,):
+        return "infeasible", None, None
+    if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return "unbounded", None, None
+    return "failed", None, None
+
+
+def chebyshev_center(A, b, cap=1.0):
+    """Centre and radius of the largest ball (radius capped at ``cap``) inside ``A x <= b``.
+
+    Rows of ``A`` must be non-zero; they are normalised here. Returns ``(None, -inf)`` when
+    the polyhedron is empty. The cap keeps the LP bounded on unbounded polyhedra.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    m, d = A.shape
+    norms = np.linalg.norm(A, axis=1)
+    if m and np.any(norms == 0):
+        keep = norms > 0
+        if np.any(b[~keep] < 0):
+            return None, -np.inf
+        A, b, norms = A[keep], b[keep], norms[keep]
+    return chebyshev_center_normalized(A / norms[:, None], b / norms, cap) if len(A) else (np.zeros(d), cap)
+
+
+def chebyshev_center_normalized(A, b, cap):
+    """As ``chebyshev_center`` for rows of unit norm (the engine's hot path)."""
+    m, d = A.shape
+    Aug = np.empty((m, d + 1))
+    Aug[:, :d] = A
+    Aug[:, d] = 1.0
+    cost = np.zeros(d + 1)
+    cost[d] = -1.0
+    lo = np.full(d + 1, -_INF)
+    hi = np.full(d + 1, _INF)
+    lo[d] = -1.0  # lets the LP report an empty polyhedron as a negative radius
+    hi[d] = cap
+    status, y, _ = _solve(cost, Aug, b, lo, hi)
+    if status != "optimal":
+        return None, -np.inf
+    return y[:d], float(y[d])
+
+
+def minimize_linear(cost, A, b):
+    """min cost @ x s.t. A x <= b; None when unbounded or infeasible."""
+    A = np.asarray(A, dtype=np.float64)
+    d = A.shape[1]
+    status, _, obj = _solve(np.asarray(cost, dtype=np.float64), A, np.asarray(b, dtype=np.float64),
+                            np.full(d, -_INF), np.full(d, _INF))
+    return obj if status == "optimal" else None
