@@ -44,6 +44,12 @@ class Domain:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         return np.all(X @ A.T <= b + tol, axis=1)
 
+    def refine_cell(self, cell, tol):
+        """Hook for domains that are not polyhedra (balls): given a cell of the arrangement
+        inside ``halfspaces()``, return it (possibly with a new interior point) if it meets
+        the domain in a full-dimensional set, else None. Polyhedral domains keep every cell."""
+        return cell
+
     def sample(self, n: int, rng=None) -> np.ndarray:
         raise NNCellsError(f"{type(self).__name__} cannot be sampled uniformly")
 

@@ -110,9 +110,12 @@ def _children(problem: Problem, task: Task) -> list[Task]:
     ref = np.linalg.norm(W, axis=1) * max(np.linalg.norm(task.M, 2), 1e-300)
     out = []
     for child in split_cell(task.cell, H, g, problem.tol, problem.cap, ref):
+        cell = problem.domain.refine_cell(child.cell, problem.tol)
+        if cell is None:
+            continue
         s = child.signs
         M, m = H * s[:, None], g * s
-        out.append(Task(task.layer + 1, child.cell, M, m,
+        out.append(Task(task.layer + 1, cell, M, m,
                         np.concatenate([task.pattern, s]), task.ranks + (_rank(M),)))
     return out
 

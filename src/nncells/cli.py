@@ -1,0 +1,49 @@
+"""Command-line interface: thin wrappers around the library.
+
+Every command is a module in ``nncells.commands`` with ``add_arguments(parser)`` and
+``run(args) -> int``. User errors (`NNCellsError`) print one line on stderr and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import NNCellsError
+
+# command name -> (module in nncells.commands, one-line help)
+COMMANDS = {
+    "enumerate": ("enumerate_cmd", "enumerate the activation regions of a model in a domain"),
+    "demo": ("demo_cmd", "enumerate the regions of the bundled example network"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(prog="nncells", description="Exact geometry of ReLU networks.")
+    parser.add_argument("--version", action="version", version=f"nncells {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        mod = importlib.import_module(f"nncells.commands.{module}")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except NNCellsError as e:
+        print(f"nncells: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nncells: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
