@@ -9,6 +9,10 @@ of cost, by
 3. *witness balls*: balls known to lie inside the sub-cell; one on each side proves a cut;
 4. a Chebyshev LP for the side no witness covers; its centre becomes a new witness.
 A side whose largest inscribed ball has radius <= ``tol`` is a sliver and does not count.
+
+In low dimension (``d <= VERTEX_MAX_DIM``) on bounded cells, steps 2-4 are replaced by the
+*vertex mode* of `vertexcells`: a hyperplane's range over a cell is its range over the cell's
+vertices, so every pair is decided exactly without an LP.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from .lp import chebyshev_center_normalized
 
 # Relative size under which a pulled-back normal counts as zero (cancellation noise).
 ZERO_NORMAL = 1e-12
+# Largest input dimension in which bounded cells are handled by their vertices (qhull).
+VERTEX_MAX_DIM = 4
 
 
 @dataclass
@@ -33,6 +39,7 @@ class Cell:
     wit_points: np.ndarray  # (w, d) centres of balls inside the cell
     wit_radii: np.ndarray   # (w,)
     box: tuple | None = None  # (lo, hi) containing the cell, or None
+    vertices: np.ndarray | None = None  # (v, d) vertices of a bounded cell, when known
 
 
 @dataclass
@@ -71,6 +78,11 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
     decided = zero.copy()
     # A neuron constant on the cell: active iff its (constant) pre-activation is > 0.
     signs[zero] = g[zero] > 0
+    if cell.box is not None and 2 <= d <= VERTEX_MAX_DIM:
+        from .vertexcells import split_by_vertices
+        children = split_by_vertices(cell, Hn, gn, signs, np.flatnonzero(~decided), tol, cap)
+        if children is not None:
+            return children
     if cell.box is not None:
         vmin, vmax = _interval(Hn, gn, cell.box)
         pos = ~decided & (vmin >= -tol)
