@@ -15,6 +15,8 @@ from .errors import NNCellsError
 COMMANDS = {
     "enumerate": ("enumerate_cmd", "enumerate the activation regions of a model in a domain"),
     "demo": ("demo_cmd", "enumerate the regions of the bundled example network"),
+    "local": ("local_cmd", "regions around data points: exact count, bounds, boundary distance"),
+    "slice": ("slice_cmd", "exact regions, decision boundary and pictures of a 2-D slice"),
 }
 
 
