@@ -7,8 +7,15 @@ from scipy.optimize import linprog
 
 
 def pattern_halfspaces(net, pattern):
-    """G x <= h for a pattern, computed layer by layer from the raw weights (independently)."""
-    rows, rhs = [], []
+    """G x <= h for a pattern (see `pattern_halfspaces_ref`)."""
+    G, h, _ = pattern_halfspaces_ref(net, pattern)
+    return G, h
+
+
+def pattern_halfspaces_ref(net, pattern):
+    """G x <= h for a pattern, computed layer by layer from the raw weights (independently),
+    and for each row the size it would have without cancellation (to recognise zero rows)."""
+    rows, rhs, refs = [], [], []
     M, m = np.eye(net.input_dim), np.zeros(net.input_dim)
     start = 0
     for W, b in zip(net.weights[:-1], net.biases[:-1]):
@@ -18,19 +25,25 @@ def pattern_halfspaces(net, pattern):
         sign = np.where(s, -1.0, 1.0)
         rows.append(Z * sign[:, None])
         rhs.append(-z * sign)
+        refs.append(np.abs(W) @ np.abs(M).sum(axis=1) + 1e-300)
         M, m = Z * s[:, None], z * s
-    return np.vstack(rows), np.concatenate(rhs)
+    return np.vstack(rows), np.concatenate(rhs), np.concatenate(refs)
 
 
-def chebyshev_radius(A, b, cap=1.0):
-    """Largest inscribed radius (capped) of A x <= b, with SciPy's linprog; -inf if empty."""
+def chebyshev_radius(A, b, cap=1.0, strict=None, ref=None):
+    """Largest inscribed radius (capped) of A x <= b, with SciPy's linprog; -inf if empty.
+
+    A zero row is a constant: it holds iff 0 <= b, or 0 < b where ``strict`` marks it
+    (an active neuron whose pre-activation is constant must be > 0)."""
     norms = np.linalg.norm(A, axis=1)
-    zero = norms < 1e-14
-    if np.any(b[zero] < 0):
+    zero = norms <= 1e-12 * (np.ones(len(b)) if ref is None else ref)
+    strict = np.zeros(len(b), bool) if strict is None else strict
+    if np.any(b[zero] < 0) or np.any(b[zero & strict] <= 0):
         return -np.inf
     A, b, norms = A[~zero], b[~zero], norms[~zero]
+    A, b = A / norms[:, None], b / norms  # unit rows: the LP's tolerances are then geometric
     d = A.shape[1]
-    res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.hstack([A, norms[:, None]]), b_ub=b,
+    res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.hstack([A, np.ones((len(b), 1))]), b_ub=b,
                   bounds=[(None, None)] * d + [(None, cap)], method="highs")
     return -res.fun if res.status == 0 else -np.inf
 
@@ -39,10 +52,12 @@ def brute_force_patterns(net, domain_A, domain_b, tol=1e-7, cap=1.0):
     """Every pattern whose region meets the domain in a full-dimensional set."""
     out = set()
     for bits in itertools.product([False, True], repeat=net.n_hidden):
-        G, h = pattern_halfspaces(net, np.array(bits))
+        G, h, ref = pattern_halfspaces_ref(net, np.array(bits))
         A = np.vstack([domain_A, G])
         b = np.concatenate([domain_b, h])
-        if chebyshev_radius(A, b, cap) > tol * cap:
+        strict = np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)])
+        ref = np.concatenate([np.ones(len(domain_b)), ref])
+        if chebyshev_radius(A, b, cap, strict, ref) > tol * cap:
             out.add(bits)
     return out
 
@@ -54,3 +69,49 @@ def zaslavsky(k, d):
 
 def patterns_set(result):
     return {tuple(map(bool, p)) for p in result.patterns}
+
+
+# ------------------------------------------------------------------ balls (used by test_local.py)
+def ball_sandwich(center, radius, n_facets=720):
+    """Polytopes ``inner ⊂ ball ⊂ outer`` around a Euclidean ball in 2-D or 3-D, as (A, b) pairs.
+
+    2-D: regular polygons (inner: inscribed, offset r cos(pi/N); outer: tangent lines).
+    3-D: the convex hull of Fibonacci-sphere points (inscribed) and the tangent planes there.
+    """
+    from scipy.spatial import ConvexHull
+    c = np.asarray(center, dtype=float)
+    d = c.size
+    if d == 2:
+        t = 2 * np.pi * np.arange(n_facets) / n_facets
+        U = np.c_[np.cos(t), np.sin(t)]
+        inner = (U, U @ c + radius * np.cos(np.pi / n_facets))
+    elif d == 3:
+        i = np.arange(n_facets) + 0.5
+        phi, theta = np.arccos(1 - 2 * i / n_facets), np.pi * (1 + 5 ** 0.5) * i
+        U = np.c_[np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)]
+        eq = ConvexHull(c + radius * U).equations  # unit normals, a x + e <= 0 inside
+        inner = (eq[:, :3], -eq[:, 3])
+    else:
+        raise ValueError("ball_sandwich: 2-D or 3-D only")
+    outer = (U, U @ c + radius)
+    return inner, outer
+
+
+def brute_force_ball(net, center, radius, tol, margin=1e-9):
+    """Patterns whose region meets the Euclidean ball with an inscribed ball of radius > ``tol``:
+    ``(surely_in, surely_out)`` sets of patterns, decided by SciPy Chebyshev LPs on the pattern's
+    polyhedron intersected with the inner and outer polytopes of `ball_sandwich`.
+
+    Sound because ``P ∩ inner ⊂ P ∩ ball ⊂ P ∩ outer``, so the Chebyshev radius of ``P ∩ ball``
+    lies between the two LP radii; patterns between the thresholds (within the polytopes' gap of
+    the threshold) are in neither set. Independent of nncells (only numpy and SciPy's linprog).
+    """
+    (Ai, bi), (Ao, bo) = ball_sandwich(center, radius)
+    surely_in, surely_out = set(), set()
+    for bits in itertools.product([False, True], repeat=net.n_hidden):
+        G, h = pattern_halfspaces(net, np.array(bits))[:2]
+        if chebyshev_radius(np.vstack([Ao, G]), np.concatenate([bo, h]), cap=radius) <= tol - margin:
+            surely_out.add(bits)
+        elif chebyshev_radius(np.vstack([Ai, G]), np.concatenate([bi, h]), cap=radius) > tol + margin:
+            surely_in.add(bits)
+    return surely_in, surely_out

@@ -10,6 +10,8 @@ from ..network import Network
 
 
 def load_npz(path) -> Network:
+    if not zipfile.is_zipfile(path):
+        raise NNCellsError(f"{path}: not an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as z:
             files = set(z.files)

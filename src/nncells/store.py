@@ -1,0 +1,84 @@
+"""Region tables on disk: Parquet (pyarrow), patterns bit-packed, written atomically."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import NNCellsError
+
+
+def batch_table(patterns, points, radii, ranks) -> pa.Table:
+    """A pyarrow table of regions: ``pattern`` (bit-packed bytes, numpy's ``packbits`` order),
+    ``point`` (list of float64), ``radius``, ``ranks`` (list of int16, one per hidden layer)."""
+    n, d = points.shape
+    packed = np.packbits(patterns, axis=1) if patterns.shape[1] else np.zeros((n, 0), np.uint8)
+    nb = packed.shape[1]
+    pat = pa.FixedSizeBinaryArray.from_buffers(pa.binary(nb), n, [None, pa.py_buffer(packed.tobytes())]) \
+        if nb else pa.array([b""] * n, pa.binary())
+    point = pa.FixedSizeListArray.from_arrays(pa.array(points.reshape(-1), pa.float64()), d)
+    L = ranks.shape[1]
+    rk = pa.FixedSizeListArray.from_arrays(pa.array(ranks.reshape(-1).astype(np.int16), pa.int16()), L) \
+        if L else pa.array([[]] * n, pa.list_(pa.int16()))
+    return pa.table({"pattern": pat, "point": point, "radius": pa.array(radii, pa.float64()), "ranks": rk})
+
+
+def atomic_write_table(table: pa.Table, path) -> None:
+    """Write ``table`` to ``path`` through a temporary name, renamed only on success."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise NNCellsError(f"{path}: directory {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_regions(path, result) -> None:
+    """Write an `EnumerationResult` to one Parquet file (with a ``parent`` column and metadata)."""
+    table = batch_table(result.patterns, result.points, result.radii, result.ranks)
+    n_layers = len(result.network.widths)
+    if n_layers:
+        ids = result.layer_ids(n_layers - 1)
+        table = table.append_column("parent", pa.array(result.parents()[ids], pa.int64()))
+    meta = {
+        "nncells": json.dumps({
+            "network": result.network.fingerprint,
+            "widths": result.network.widths,
+            "input_dim": result.network.input_dim,
+            "domain": result.domain.to_dict(),
+            "summary": result.summary(),
+        })
+    }
+    atomic_write_table(table.replace_schema_metadata(meta), path)
+
+
+def read_regions(path) -> dict:
+    """Read a region table: a dict of numpy arrays (``patterns`` unpacked to bool) and ``meta``."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise NNCellsError(f"{path}: not a readable Parquet region table ({e})") from None
+    meta = json.loads((table.schema.metadata or {}).get(b"nncells", b"{}"))
+    n_hidden = int(sum(meta.get("widths", [])))
+    n = table.num_rows
+    raw = table.column("pattern").combine_chunks()
+    packed = np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
+    patterns = np.unpackbits(packed, axis=1, count=n_hidden).astype(bool) if n else np.zeros((0, n_hidden), bool)
+    out = {
+        "patterns": patterns,
+        "points": np.array(table.column("point").to_pylist(), dtype=np.float64).reshape(n, -1),
+        "radii": table.column("radius").to_numpy(),
+        "ranks": np.array(table.column("ranks").to_pylist(), dtype=np.int64).reshape(n, -1),
+        "meta": meta,
+    }
+    if "parent" in table.column_names:
+        out["parents"] = table.column("parent").to_numpy()
+    return out
