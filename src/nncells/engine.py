@@ -7,6 +7,7 @@ when it runs past its budget, so any executor can schedule tasks (serial, proces
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -59,10 +60,13 @@ class Stats:
     lp_solves: int = 0
     per_layer: list = field(default_factory=list)  # regions created at each hidden layer
     tasks: int = 0
+    by_worker: dict = field(default_factory=dict)  # process id -> finished regions
 
     def add(self, other: "Stats"):
         self.lp_solves += other.lp_solves
         self.tasks += other.tasks
+        for pid, n in other.by_worker.items():
+            self.by_worker[pid] = self.by_worker.get(pid, 0) + n
         if len(self.per_layer) < len(other.per_layer):
             self.per_layer += [0] * (len(other.per_layer) - len(self.per_layer))
         for i, v in enumerate(other.per_layer):
@@ -143,6 +147,7 @@ def run_task(problem: Problem, task: Task, budget_s: float = float("inf")):
         stats.per_layer[t.layer] += len(kids)
         stack.extend(reversed(kids))
     stats.lp_solves = lp.lp_count() - lp0
+    stats.by_worker = {os.getpid(): len(rows)}
     d = problem.network.input_dim
     n_hidden = problem.network.n_hidden
     if rows:

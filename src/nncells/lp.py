@@ -32,6 +32,12 @@ def lp_count() -> int:
     return _count
 
 
+def reset() -> None:
+    """Forget this process's HiGHS instance (a forked worker makes its own)."""
+    global _solver
+    _solver = None
+
+
 def _solve(cost, A, b, col_lo, col_hi):
     """min cost @ y  s.t.  A y <= b,  col_lo <= y <= col_hi.  Returns (status, y, objective)."""
     global _count

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import scheduler
 from .domain import Domain, Space
-from .engine import DEFAULT_TOL, Batch, Problem, Stats, run_task
+from .engine import DEFAULT_TOL, Batch, Problem, Stats
 from .errors import NNCellsError
+from .executors import SerialExecutor, make_executor
 from .network import Network
+from .store import CountSink, MemorySink
+
+METHODS = ("auto", "cells", "planar")
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ def canonical_order(patterns: np.ndarray) -> np.ndarray:
 class EnumerationResult:
     """All regions of ``network`` in ``domain``, in canonical (pattern) order."""
 
-    def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float):
+    def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
+                 info=None):
         order = canonical_order(batch.patterns)
         self.network = network
         self.domain = domain
@@ -47,6 +53,7 @@ class EnumerationResult:
         self.per_layer = list(stats.per_layer)
         self.lp_solves = int(stats.lp_solves)
         self.seconds = float(seconds)
+        self.info = info
 
     @property
     def count(self) -> int:
@@ -95,56 +102,117 @@ class EnumerationResult:
         return np.vstack([A, G]), np.concatenate([b, h])
 
     def summary(self) -> dict:
-        return {
-            "network": repr(self.network),
-            "domain": self.domain.to_dict(),
-            "regions": self.count,
-            "per_layer": self.per_layer,
-            "lp_solves": self.lp_solves,
-            "lp_per_region": self.lp_solves / max(self.count, 1),
-            "seconds": self.seconds,
-            "regions_per_second": self.count / self.seconds if self.seconds > 0 else None,
-        }
+        info = self.info or scheduler.RunInfo(self.count, Stats(self.lp_solves, self.per_layer), self.seconds)
+        return run_summary(self.network, self.domain, info)
 
     def to_parquet(self, path) -> None:
         from .store import write_regions
         write_regions(path, self)
 
 
+def _problem(network, domain, tol) -> Problem:
+    if not isinstance(network, Network):
+        raise NNCellsError(f"expected a Network, got {type(network).__name__}")
+    if not (tol > 0 and np.isfinite(tol)):
+        raise NNCellsError(f"tolerance must be a positive number, got {tol}")
+    return Problem.make(network, Space() if domain is None else domain, tol)
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise NNCellsError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+
+
 def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: float = DEFAULT_TOL,
+                      method: str = "auto", workers: int | None = None, executor=None,
                       progress=None) -> EnumerationResult:
     """Enumerate every full-dimensional activation region of ``network`` inside ``domain``.
 
     Parameters
     ----------
     network : the ReLU network.
-    domain : `Box`, `Polytope` or `Space` (default: the whole input space).
+    domain : `Box`, `Polytope`, `Ball` or `Space` (default: the whole input space).
     tol : regions whose inscribed radius is at most ``tol * domain.scale`` are slivers, not
         regions (see docs/numerics.md).
-    progress : optional callable ``progress(regions_found)`` called as regions are found.
+    method : ``"cells"`` (the layer-wise engine), ``"planar"`` (the exact 2-D mesh; 2 inputs
+        and a box only) or ``"auto"`` (planar where it applies).
+    workers : worker processes (default: all cores; 1 runs in this process). Small problems
+        finish in this process before any worker starts.
+    executor : an executor from `nncells.executors` (e.g. `DaskExecutor`), instead of ``workers``.
+    progress : optional callable ``progress(regions_found, extra_text)``.
     """
-    if not isinstance(network, Network):
-        raise NNCellsError(f"expected a Network, got {type(network).__name__}")
-    domain = Space() if domain is None else domain
-    if not (tol > 0 and np.isfinite(tol)):
-        raise NNCellsError(f"tolerance must be a positive number, got {tol}")
-    t0 = time.perf_counter()
-    problem = Problem.make(network, domain, tol)
-    n_layers = len(network.widths)
-    stats = Stats(per_layer=[0] * n_layers)
-    batches = []
-    root = problem.root_task()
-    if root is None:
-        raise NNCellsError("the domain has no interior")
-    stack = [root]
-    found = 0
-    while stack:
-        batch, pending, st = run_task(problem, stack.pop(), budget_s=0.5 if progress else float("inf"))
-        stack.extend(pending)
-        stats.add(st)
-        batches.append(batch)
-        found += len(batch)
-        if progress is not None:
-            progress(found)
-    batch = Batch.concat(batches, network.n_hidden, network.input_dim, n_layers)
-    return EnumerationResult(network, problem.domain, batch, stats, time.perf_counter() - t0)
+    _check_method(method)
+    problem = _problem(network, domain, tol)
+    sink = MemorySink()
+    info = scheduler.run(problem, executor or make_executor(workers), sink, method=method, progress=progress)
+    batch = Batch.concat(sink.batches, network.n_hidden, network.input_dim, len(network.widths))
+    return EnumerationResult(network, problem.domain, batch, info.stats, info.seconds, info)
+
+
+def count_regions(network: Network, domain: Domain | None = None, *, tol: float = DEFAULT_TOL,
+                  method: str = "auto", workers: int | None = None, executor=None, out_dir=None,
+                  resume: bool = False, progress=None, checkpoint_s: float = 30.0) -> dict:
+    """Count regions without keeping them (memory does not grow with the count); with
+    ``out_dir`` the run is checkpointed there and can be resumed. Returns the JSON summary."""
+    return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
+                   checkpoint_s, count_only=True)
+
+
+def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: float = DEFAULT_TOL,
+                     method: str = "auto", workers: int | None = None, executor=None, resume: bool = False,
+                     progress=None, checkpoint_s: float = 30.0) -> dict:
+    """Stream regions to Parquet shards under ``out_dir`` with a manifest, checkpointed every
+    ``checkpoint_s`` seconds; ``resume=True`` continues an interrupted run. Returns the summary."""
+    return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
+                   checkpoint_s, count_only=False)
+
+
+def _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress, checkpoint_s,
+            count_only):
+    _check_method(method)
+    problem = _problem(network, domain, tol)
+    executor = executor or make_executor(workers, budget_s=1.0)
+    try:
+        if out_dir is None:
+            if resume:
+                raise NNCellsError("resume needs an output directory")
+            sink, ckpt, frontier, stats, seconds0 = CountSink(), None, None, None, 0.0
+        else:
+            header = scheduler.run_header(problem, {"count_only": count_only, "method": method})
+            sink, frontier, stats, seconds0 = scheduler.prepare_out_dir(out_dir, header, resume)
+            if count_only:
+                sink.shard_rows = float("inf")
+                sink.add = _count_only(sink)
+            ckpt = scheduler.Checkpointer(out_dir, header, sink, every_s=checkpoint_s)
+    except BaseException:
+        if hasattr(executor, "close") and not isinstance(executor, SerialExecutor):
+            executor.close()
+        raise
+    info = scheduler.run(problem, executor, sink, method=method, frontier=frontier, stats=stats,
+                         checkpointer=ckpt, progress=progress, seconds0=seconds0)
+    return run_summary(network, problem.domain, info)
+
+
+def _count_only(sink):
+    def add(batch):
+        sink.count += len(batch)
+    return add
+
+
+def run_summary(network, domain, info) -> dict:
+    """The JSON summary of a run."""
+    return {
+        "network": repr(network),
+        "domain": domain.to_dict(),
+        "regions": int(info.regions),
+        "per_layer": list(info.stats.per_layer),
+        "lp_solves": int(info.stats.lp_solves),
+        "lp_per_region": info.stats.lp_solves / max(info.regions, 1),
+        "seconds": info.seconds,
+        "regions_per_second": info.regions / info.seconds if info.seconds > 0 else None,
+        "method": info.method,
+        "executor": info.executor,
+        "workers": info.workers,
+        "tasks": info.stats.tasks,
+        "shards": len(info.shards),
+    }

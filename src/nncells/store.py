@@ -60,14 +60,15 @@ def write_regions(path, result) -> None:
     atomic_write_table(table.replace_schema_metadata(meta), path)
 
 
-def read_regions(path) -> dict:
-    """Read a region table: a dict of numpy arrays (``patterns`` unpacked to bool) and ``meta``."""
+def read_regions(path, n_hidden=None) -> dict:
+    """Read a region table: a dict of numpy arrays (``patterns`` unpacked to bool) and ``meta``.
+    ``n_hidden`` is needed for shards, which carry no metadata of their own."""
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as e:
         raise NNCellsError(f"{path}: not a readable Parquet region table ({e})") from None
     meta = json.loads((table.schema.metadata or {}).get(b"nncells", b"{}"))
-    n_hidden = int(sum(meta.get("widths", [])))
+    n_hidden = int(sum(meta.get("widths", []))) if n_hidden is None else n_hidden
     n = table.num_rows
     raw = table.column("pattern").combine_chunks()
     packed = np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
@@ -81,4 +82,108 @@ def read_regions(path) -> dict:
     }
     if "parent" in table.column_names:
         out["parents"] = table.column("parent").to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------- streaming runs
+MANIFEST = "manifest.json"
+
+
+class MemorySink:
+    """Keeps every batch in memory (for `EnumerationResult`)."""
+
+    def __init__(self):
+        self.batches = []
+        self.count = 0
+
+    def add(self, batch):
+        if len(batch):
+            self.batches.append(batch)
+            self.count += len(batch)
+
+    def flush(self):
+        return None
+
+
+class CountSink:
+    """Counts regions and keeps nothing."""
+
+    def __init__(self):
+        self.count = 0
+
+    def add(self, batch):
+        self.count += len(batch)
+
+    def flush(self):
+        return None
+
+
+class ShardSink:
+    """Buffers regions and writes them as Parquet shards ``shard-NNNNNN.parquet`` under a directory.
+
+    Shards are written atomically; only shards listed in the manifest belong to the run.
+    """
+
+    def __init__(self, out_dir, shard_rows=500_000, shards=None, count=0):
+        self.dir = Path(out_dir)
+        self.shard_rows = shard_rows
+        self.buffer = []
+        self.buffered = 0
+        self.shards = list(shards or [])
+        self.count = count
+
+    def add(self, batch):
+        if len(batch):
+            self.buffer.append(batch)
+            self.buffered += len(batch)
+            self.count += len(batch)
+            if self.buffered >= self.shard_rows:
+                self.flush()
+
+    def flush(self):
+        if not self.buffered:
+            return None
+        from .engine import Batch
+        b = Batch.concat(self.buffer, self.buffer[0].patterns.shape[1], self.buffer[0].points.shape[1],
+                         self.buffer[0].ranks.shape[1])
+        name = f"shard-{len(self.shards):06d}.parquet"
+        atomic_write_table(batch_table(b.patterns, b.points, b.radii, b.ranks), self.dir / name)
+        self.shards.append({"file": name, "rows": len(b)})
+        self.buffer, self.buffered = [], 0
+        return name
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_manifest(out_dir, manifest: dict) -> None:
+    atomic_write_bytes(Path(out_dir) / MANIFEST, json.dumps(manifest, indent=1).encode())
+
+
+def read_manifest(out_dir) -> dict:
+    path = Path(out_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NNCellsError(f"{out_dir}: no {MANIFEST}: nothing to resume") from None
+    except (OSError, ValueError) as e:
+        raise NNCellsError(f"{path}: unreadable manifest ({e})") from None
+
+
+def read_shards(out_dir) -> dict:
+    """All regions of a finished (or partial) sharded run, as `read_regions` returns them."""
+    man = read_manifest(out_dir)
+    n_hidden = int(sum(man["widths"]))
+    parts = [read_regions(Path(out_dir) / s["file"], n_hidden) for s in man["shards"]]
+    if not parts:
+        return {"patterns": np.zeros((0, n_hidden), bool), "meta": man}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in ("patterns", "points", "radii", "ranks")}
+    out["meta"] = man
     return out

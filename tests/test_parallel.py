@@ -1,0 +1,188 @@
+"""Executors, dynamic splitting, streaming, checkpoint/resume and fault tolerance."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from nncells import Box, Network, Space, enumerate_regions, random_network
+from nncells.executors import ProcessExecutor, SerialExecutor
+from nncells.regions import count_regions, enumerate_to_dir
+from nncells.store import read_shards
+from oracles import patterns_set
+
+@pytest.fixture(autouse=True)
+def no_warmup(monkeypatch):
+    """Send every task to the executor (normally small problems finish before workers start)."""
+    from nncells import scheduler
+    monkeypatch.setattr(scheduler, "WARMUP_S", 0.0)
+
+
+NETS = [
+    (random_network([3, 10, 8, 1], seed=1), Box(-1, 1)),
+    (random_network([5, 8, 6, 1], seed=2), Box(-1, 1)),
+    (random_network([2, 6, 5, 4, 1], seed=3), Space()),
+]
+
+
+def _unbalanced_network():
+    """One first-layer cell holds almost all regions: the first layer is a neuron cutting a thin
+    slab (x0 > 0.95) off the box and three neurons that are on over the whole box (x_i + 5);
+    the deeper layers then cut the big cell into many regions."""
+    rng = np.random.default_rng(0)
+    W0 = np.vstack([[1.0, 0.0, 0.0], np.eye(3)])
+    b0 = np.array([-0.95, 5.0, 5.0, 5.0])
+    W1 = rng.normal(size=(14, 4))
+    b1 = -W1[:, 1:] @ np.full(3, 5.0) + rng.normal(size=14) * 0.3  # undo the +5 shift
+    return Network([W0, W1, rng.normal(size=(10, 14)), rng.normal(size=(1, 10))],
+                   [b0, b1, rng.normal(size=10) * 0.3, np.zeros(1)])
+
+
+@pytest.mark.parametrize("net,domain", NETS)
+def test_same_regions_for_every_executor(net, domain):
+    ref = enumerate_regions(net, domain, workers=1)
+    for make in (lambda: SerialExecutor(budget_s=0.01), lambda: ProcessExecutor(1, budget_s=0.01),
+                 lambda: ProcessExecutor(2, budget_s=0.01)):
+        res = enumerate_regions(net, domain, executor=make())
+        assert np.array_equal(res.patterns, ref.patterns)
+        assert res.per_layer == ref.per_layer
+    assert count_regions(net, domain, workers=2)["regions"] == ref.count
+
+
+def test_dask_local_cluster_same_regions():
+    pytest.importorskip("distributed")
+    from nncells.executors import DaskExecutor
+    net, domain = NETS[0]
+    ref = enumerate_regions(net, domain, workers=1)
+    res = enumerate_regions(net, domain, executor=DaskExecutor(local_workers=2, budget_s=0.01))
+    assert np.array_equal(res.patterns, ref.patterns)
+    assert res.info.executor == "dask"
+
+
+def test_unbalanced_first_layer_still_uses_both_workers():
+    net = _unbalanced_network()
+    res0 = enumerate_regions(net, Box(-1, 1), workers=1)
+    # almost all regions are in one first-layer cell
+    first = res0.layer_ids(0)
+    assert np.bincount(first).max() >= 0.9 * res0.count
+    res = enumerate_regions(net, Box(-1, 1), executor=ProcessExecutor(2, budget_s=0.02))
+    assert np.array_equal(res.patterns, res0.patterns)
+    workers = {pid: n for pid, n in res.info.stats.by_worker.items() if pid != os.getpid()}
+    assert len(workers) == 2 and min(workers.values()) > 0.1 * res.count
+
+
+class _KillOnce:
+    """A progress callback that SIGKILLs one worker of ``executor`` the first time it is called."""
+
+    def __init__(self, executor):
+        self.executor = executor
+        self.killed = None
+
+    def __call__(self, found, extra=""):
+        if self.killed is None and self.executor.procs and self.executor.in_flight():
+            busy = [w for w in self.executor.procs if w[2] is not None]
+            self.killed = busy[0][0].pid
+            os.kill(self.killed, signal.SIGKILL)
+
+
+def test_killed_worker_loses_nothing():
+    net, domain = NETS[0]
+    ref = enumerate_regions(net, domain, workers=1)
+    ex = ProcessExecutor(2, budget_s=0.005)
+    killer = _KillOnce(ex)
+    res = enumerate_regions(net, domain, executor=ex, progress=killer)
+    assert killer.killed is not None
+    assert np.array_equal(res.patterns, ref.patterns)
+    assert res.per_layer == ref.per_layer
+
+
+def test_task_that_keeps_killing_workers_is_reported(monkeypatch):
+    from nncells import executors
+    from nncells.errors import NNCellsError
+
+    def crash(problem, task, budget_s):
+        os._exit(9)
+
+    monkeypatch.setattr(executors, "run_task", crash)
+    net, domain = NETS[0]
+    with pytest.raises(NNCellsError, match="killed a worker 3 times"):
+        enumerate_regions(net, domain, executor=ProcessExecutor(2, budget_s=0.001))
+
+
+def test_streaming_shards_equal_in_memory(tmp_path):
+    net, domain = NETS[1]
+    ref = enumerate_regions(net, domain, workers=1)
+    summary = enumerate_to_dir(net, domain, tmp_path / "run", workers=2, checkpoint_s=0.05)
+    got = read_shards(tmp_path / "run")
+    assert summary["regions"] == ref.count == len(got["patterns"])
+    assert patterns_set(ref) == {tuple(p) for p in got["patterns"]}
+    assert got["meta"]["finished"] and got["meta"]["frontier"] is None
+    assert not list((tmp_path / "run").glob("frontier-*"))
+
+
+def _cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "nncells", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_kill_driver_and_resume(tmp_path):
+    net = random_network([4, 14, 12, 1], seed=5)
+    model = tmp_path / "m.npz"
+    net.to_npz(model)
+    ref = enumerate_regions(net, Box(-1, 1), workers=1)
+    out = tmp_path / "run"
+    p = _cli("enumerate", str(model), "--box", "-1", "1", "--out", str(out), "--workers", "2",
+             "--checkpoint-every", "0.1", "--method", "cells")
+    # wait for a checkpoint with work left, then kill -9 the driver
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            man = json.loads((out / "manifest.json").read_text())
+            if man["frontier"] and man["shards"]:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    else:
+        pytest.fail("no checkpoint appeared")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not json.loads((out / "manifest.json").read_text())["finished"]
+    r = _cli("enumerate", str(model), "--box", "-1", "1", "--out", str(out), "--resume", "--json", "--workers", "2")
+    stdout, stderr = r.communicate(timeout=300)
+    assert r.returncode == 0, stderr
+    got = read_shards(out)
+    pats = [tuple(p) for p in got["patterns"]]
+    assert len(pats) == len(set(pats)) == ref.count == json.loads(stdout)["regions"]
+    assert set(pats) == patterns_set(ref)
+    assert got["meta"]["per_layer"] == ref.per_layer
+
+
+def test_resume_refuses_other_network(tmp_path):
+    net = random_network([3, 6, 1], seed=1)
+    enumerate_to_dir(net, Box(-1, 1), tmp_path / "run", workers=1)
+    other = random_network([3, 6, 1], seed=2)
+    from nncells.errors import NNCellsError
+    with pytest.raises(NNCellsError, match="different network"):
+        enumerate_to_dir(other, Box(-1, 1), tmp_path / "run", workers=1, resume=True)
+    with pytest.raises(NNCellsError, match="not empty"):
+        enumerate_to_dir(net, Box(-1, 1), tmp_path / "run", workers=1)
+
+
+def test_cli_count_only_and_bad_options(tmp_path):
+    net = random_network([3, 8, 6, 1], seed=4)
+    model = tmp_path / "m.npz"
+    net.to_npz(model)
+    ref = enumerate_regions(net, Box(-1, 1), workers=1)
+    r = subprocess.run([sys.executable, "-m", "nncells", "enumerate", str(model), "--box", "-1", "1",
+                        "--count-only", "--json", "--workers", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["regions"] == ref.count
+    for bad in (["--workers", "0"], ["--resume"], ["--count-only", "--out", str(tmp_path / "x.parquet")]):
+        r = subprocess.run([sys.executable, "-m", "nncells", "enumerate", str(model), "--box", "-1", "1", *bad],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "error" in r.stderr
