@@ -1,4 +1,4 @@
-"""Input domains: `Box`, `Polytope` and the whole space `Space`."""
+"""Input domains: `Box`, `Polytope`, `Ball` and the whole space `Space`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -215,4 +215,111 @@ def domain_from_dict(d: dict) -> Domain:
         return Polytope(d["A"], d["b"])
     if kind == "space":
         return Space(d["dim"])
+    if kind == "ball":
+        return Ball(d["center"], d["radius"], d.get("norm", 2))
     raise NNCellsError(f"unknown domain type {kind!r}")
+
+
+@dataclass(frozen=True)
+class Ball(Domain):
+    """The ball ``||x - center|| <= radius`` in the Euclidean norm (``norm=2``) or the max norm
+    (``norm="inf"``, the box ``center +- radius``).
+
+    The engine enumerates inside the bounding box ``halfspaces()``; for the Euclidean ball
+    ``refine_cell`` then drops the cells that do not meet the ball. A cell counts when
+    ``cell ∩ ball`` contains a ball of radius > ``tol`` (the sliver rule of the polyhedral
+    domains), i.e. when the cell shrunk by ``tol`` is at distance < ``radius - tol`` from the
+    centre: a convex QP (`lp.distance_to_polyhedron`), avoided when a witness already proves it.
+    With ``norm="inf"`` the ball is a box and every cell is kept as it is.
+    """
+
+    center: object
+    radius: float
+    norm: object = 2
+    dim: int | None = None
+
+    def __post_init__(self):
+        c = _vector(self.center, "ball centre")
+        try:
+            r = float(self.radius)
+        except (TypeError, ValueError):
+            raise NNCellsError(f"ball radius is not a number: {self.radius!r}") from None
+        if not (np.isfinite(r) and r > 0):
+            raise NNCellsError(f"ball radius must be a positive finite number, got {self.radius!r}")
+        norm = str(self.norm).strip().lower()
+        if norm in ("2", "2.0", "l2"):
+            norm = 2
+        elif norm in ("inf", "infinity", "linf", "max"):
+            norm = "inf"
+        else:
+            raise NNCellsError(f"ball norm must be 2 or 'inf', got {self.norm!r}")
+        if self.dim is not None and c.size != self.dim:
+            raise NNCellsError(f"ball centre has dimension {c.size} but the network has {self.dim} inputs")
+        object.__setattr__(self, "center", c)
+        object.__setattr__(self, "radius", r)
+        object.__setattr__(self, "norm", norm)
+
+    def resolve(self, dim):
+        return Ball(self.center, self.radius, self.norm, dim)
+
+    def halfspaces(self):
+        return Box(self.center - self.radius, self.center + self.radius).halfspaces()
+
+    def bounds(self):
+        return self.center - self.radius, self.center + self.radius
+
+    @property
+    def scale(self):
+        return 2.0 * self.radius
+
+    def contains(self, X, tol=0.0):
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64)) - self.center
+        dist = np.max(np.abs(X), axis=1) if self.norm == "inf" else np.linalg.norm(X, axis=1)
+        return dist <= self.radius + tol
+
+    def refine_cell(self, cell, tol):
+        if self.norm == "inf":
+            return cell
+        from dataclasses import replace
+
+        from .lp import distance_to_polyhedron
+        norms = np.linalg.norm(cell.A, axis=1)
+        A, c = cell.A / norms[:, None], cell.c / norms
+        r = self.radius
+
+        def in_cell(P):  # radius of the largest ball around each point inside the cell
+            return np.min(c - P @ A.T, axis=1) if len(A) else np.full(len(P), np.inf)
+
+        def depth(P):  # ... inside cell ∩ ball
+            return np.minimum(in_cell(P), r - np.linalg.norm(P - self.center, axis=1))
+
+        P = np.vstack([cell.point[None, :], cell.wit_points])
+        rad = depth(P)
+        best = int(np.argmax(rad))
+        if rad[best] <= tol:
+            if np.any(A @ self.center - c >= r - 2 * tol):  # one half-space already misses
+                return None
+            dist, q = distance_to_polyhedron(A, c - tol, self.center, scale=r)
+            if q is None or dist >= r - tol:
+                return None
+            # q has depth >= tol in the cell and > tol in the ball; depth is concave, so walking
+            # towards the deepest point p of the cell finds points of depth > tol.
+            p = P[int(np.argmax(in_cell(P)))]
+            P = q + np.linspace(0.0, 1.0, 65)[:, None] * (p - q)
+            rad = depth(P)
+            best = int(np.argmax(rad))
+            if rad[best] <= tol:  # only within the solver's tolerance of the threshold
+                return None
+        return replace(cell, point=P[best].copy(), radius=float(rad[best]))
+
+    def sample(self, n, rng=None):
+        rng = np.random.default_rng(rng)
+        d = self.center.size
+        if self.norm == "inf":
+            return self.center + self.radius * (2.0 * rng.random((n, d)) - 1.0)
+        g = rng.normal(size=(n, d))
+        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        return self.center + g * (self.radius * rng.random((n, 1)) ** (1.0 / d))
+
+    def to_dict(self):
+        return {"type": "ball", "center": self.center.tolist(), "radius": self.radius, "norm": self.norm}

@@ -113,3 +113,67 @@ def minimize_linear(cost, A, b):
     status, _, obj = _solve(np.asarray(cost, dtype=np.float64), A, np.asarray(b, dtype=np.float64),
                             np.full(d, -_INF), np.full(d, _INF))
     return obj if status == "optimal" else None
+
+
+# ----------------------------------------------------------------------------- balls (convex QP)
+# Regions meeting a Euclidean ball need the distance from the ball's centre to a polyhedron:
+# a convex QP. HiGHS solves it with its active-set QP solver (a model with a Hessian), so no
+# second solver is needed. A separate `Highs` instance keeps the LP instance's options intact.
+_qp_solver = None
+
+
+def _highs_qp():
+    global _qp_solver
+    if _qp_solver is None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        _qp_solver = h
+    return _qp_solver
+
+
+def distance_to_polyhedron(A, b, center, scale=1.0):
+    """Euclidean distance from ``center`` to ``{x : A x <= b}`` and the closest point.
+
+    Solves ``min 0.5 ||y||^2  s.t.  A (center + scale * y) <= b`` with HiGHS's QP solver
+    (the substitution keeps the problem well scaled when the polyhedron is near a small ball
+    of radius ``scale``). Counts as one solve in ``lp_count()``.
+
+    Returns
+    -------
+    (distance, point) ; ``(inf, None)`` when the polyhedron is empty or the solve fails.
+    """
+    global _count
+    _count += 1
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    center = np.asarray(center, dtype=np.float64)
+    m, n = A.shape
+    rhs = (np.asarray(b, dtype=np.float64) - A @ center) / scale
+    model = highspy.HighsModel()
+    lp = model.lp_
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.full(n, -_INF)
+    lp.col_upper_ = np.full(n, _INF)
+    lp.row_lower_ = np.full(m, -_INF)
+    lp.row_upper_ = rhs
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
+    lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
+    lp.a_matrix_.value_ = A.ravel()
+    hess = model.hessian_
+    hess.dim_ = n
+    hess.format_ = highspy.HessianFormat.kTriangular
+    hess.start_ = np.arange(n + 1, dtype=np.int32)
+    hess.index_ = np.arange(n, dtype=np.int32)
+    hess.value_ = np.ones(n)
+    h = _highs_qp()
+    h.clearModel()
+    h.passModel(model)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return np.inf, None
+    y = np.array(h.getSolution().col_value)
+    return float(np.linalg.norm(y) * scale), center + scale * y

@@ -1,0 +1,89 @@
+"""`nncells local`: one ball (--json) and a batch of points (CSV / Parquet)."""
+import csv
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from nncells import random_network
+from nncells.cli import main
+from nncells.local import boundary_distance, count_in_ball, upper_bound_in_ball
+
+
+@pytest.fixture
+def model(tmp_path):
+    net = random_network([2, 6, 5, 1], seed=2)
+    path = tmp_path / "m.npz"
+    net.to_npz(path)
+    return net, str(path)
+
+
+def test_one_ball_json(model, capsys):
+    net, path = model
+    assert main(["local", path, "--center", "0.2,-0.1", "--radius", "0.8", "--samples", "300", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    c = np.array([0.2, -0.1])
+    assert out["exact"] == count_in_ball(net, c, 0.8)
+    assert out["upper_bound"] == upper_bound_in_ball(net, c, 0.8)
+    assert out["sampled_lower_bound"] <= out["exact"] <= out["upper_bound"]
+    assert out["boundary_distance"] == pytest.approx(boundary_distance(net, c), rel=1e-12)
+    assert isinstance(out["exact"], int) and isinstance(out["boundary_distance"], float)
+
+
+def test_one_ball_inf_norm_text(model, capsys):
+    _, path = model
+    assert main(["local", path, "--center", "0,0", "--radius", "0.5", "--norm", "inf"]) == 0
+    assert "upper_bound" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("points_ext,out_ext", [(".npy", ".csv"), (".csv", ".parquet")])
+def test_batch(model, tmp_path, capsys, points_ext, out_ext):
+    net, path = model
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    pts = tmp_path / f"pts{points_ext}"
+    if points_ext == ".npy":
+        np.save(pts, X)
+    else:
+        np.savetxt(pts, X, delimiter=",", header="x0,x1", comments="")
+    out = tmp_path / f"out{out_ext}"
+    assert main(["local", path, "--points", str(pts), "--radius", "0.5", "--out", str(out),
+                 "--exact", "--workers", "1", "--samples", "100", "--quiet"]) == 0
+    if out_ext == ".csv":
+        with open(out) as f:
+            rows = list(csv.DictReader(f))
+        col = {k: [r[k] for r in rows] for k in rows[0]}
+    else:
+        col = pq.read_table(out).to_pydict()
+    assert [int(v) for v in col["index"]] == list(range(5))
+    exact = [int(v) for v in col["exact"]]
+    assert exact == [count_in_ball(net, x, 0.5) for x in X]
+    assert all(int(s) <= e <= int(u) for s, e, u in
+               zip(col["sampled_lower_bound"], exact, col["upper_bound"]))
+    np.testing.assert_allclose([float(v) for v in col["boundary_distance"]], boundary_distance(net, X),
+                               rtol=1e-12)
+    assert set(col) == {"index", "exact", "upper_bound", "sampled_lower_bound", "local_complexity",
+                        "boundary_distance"}
+    assert not list(tmp_path.glob(".out*"))  # no temporary file left behind
+
+
+@pytest.mark.parametrize("extra", [
+    ["--center", "0,0", "--radius", "0"],
+    ["--center", "0,0", "--radius", "-1"],
+    ["--center", "0,0", "--radius", "nan"],
+    ["--center", "0,0,0", "--radius", "1"],
+    ["--center", "0,nan", "--radius", "1"],
+    ["--center", "0,x", "--radius", "1"],
+    ["--points", "missing.npy", "--radius", "1", "--out", "o.csv"],
+    ["--points", "PTS", "--radius", "1"],
+    ["--points", "PTS", "--radius", "1", "--out", "o.txt"],
+    ["--center", "0,0", "--radius", "1", "--out", "o.csv"],
+])
+def test_bad_input_exits_nonzero_with_one_line(model, tmp_path, capsys, extra):
+    _, path = model
+    pts = tmp_path / "p.npy"
+    np.save(pts, np.zeros((2, 2)))
+    extra = [str(pts) if a == "PTS" else a for a in extra]
+    assert main(["local", path] + extra) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nncells: error:") and "\n" not in err
