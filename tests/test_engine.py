@@ -7,12 +7,13 @@ from nncells import Box, Network, NNCellsError, Polytope, Space, enumerate_regio
 from oracles import brute_force_patterns, patterns_set, zaslavsky
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("d,method", [(1, "auto"), (2, "cells"), (2, "planar"), (3, "auto"), (4, "auto"),
+                                      (5, "auto")])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_box_equals_brute_force(d, seed):
+def test_box_equals_brute_force(d, method, seed):
     net = random_network([d, 5, 4, 1], seed=seed)
     box = Box(-2, 2).resolve(d)
-    result = enumerate_regions(net, box)
+    result = enumerate_regions(net, box, method=method)
     A, b = box.halfspaces()
     assert patterns_set(result) == brute_force_patterns(net, A, b, cap=4.0)
     assert result.count == len(result.patterns) == result.per_layer[-1]
@@ -59,11 +60,11 @@ def test_sampled_points_are_all_enumerated(d):
     assert sampled <= patterns_set(result)
 
 
-@pytest.mark.parametrize("d", [2, 3])
-def test_volumes_sum_to_box_volume(d):
+@pytest.mark.parametrize("d,method", [(2, "cells"), (2, "planar"), (3, "cells")])
+def test_volumes_sum_to_box_volume(d, method):
     net = random_network([d, 10, 6, 1], seed=5)
     box = Box(-1, 1.5).resolve(d)
-    result = enumerate_regions(net, box)
+    result = enumerate_regions(net, box, method=method)
     total = 0.0
     for i in range(result.count):
         G, h = result.halfspaces(i)
@@ -119,9 +120,11 @@ def test_rank_zero_region_has_one_child():
 # ---------------------------------------------------------------- degenerate networks
 def _check_brute(net, d, lo=-2.0, hi=2.0):
     box = Box(lo, hi).resolve(d)
-    result = enumerate_regions(net, box)
     A, b = box.halfspaces()
-    assert patterns_set(result) == brute_force_patterns(net, A, b, cap=hi - lo)
+    expected = brute_force_patterns(net, A, b, cap=hi - lo)
+    for method in ("cells", "planar") if d == 2 else ("cells",):
+        result = enumerate_regions(net, box, method=method)
+        assert patterns_set(result) == expected, method
     return result
 
 

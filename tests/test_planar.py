@@ -16,7 +16,7 @@ def pset(P):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_matches_engine(seed):
     net = nncells.random_network([2, 8, 8, 1], seed=seed)
-    res = nncells.enumerate_regions(net, nncells.Box(-1, 1))
+    res = nncells.enumerate_regions(net, nncells.Box(-1, 1), method="cells")
     part = planar_partition(net, SQUARE)
     assert part.n_faces == res.count
     assert pset(part.patterns) == pset(res.patterns)
@@ -65,7 +65,7 @@ def test_lines_through_one_vertex():
     part = planar_partition(net, SQUARE)
     assert part.n_faces == 12  # 6 lines through the origin: 12 sectors, no slivers
     assert len(part.vertices) == 1 + 4 + 12  # origin, corners, two boundary hits per line
-    assert pset(part.patterns) == pset(nncells.enumerate_regions(net, nncells.Box(-1, 1)).patterns)
+    assert pset(part.patterns) == pset(nncells.enumerate_regions(net, nncells.Box(-1, 1), method="cells").patterns)
 
 
 def test_parallel_dead_and_repeated_neurons():
@@ -76,7 +76,7 @@ def test_parallel_dead_and_repeated_neurons():
     assert part.n_faces == 4
     assert not part.patterns[:, 0].any() and part.patterns[:, 3].all() and not part.patterns[:, 4].any()
     assert np.array_equal(part.patterns[:, 1], part.patterns[:, 2])
-    res = nncells.enumerate_regions(net, nncells.Box(-1, 1))
+    res = nncells.enumerate_regions(net, nncells.Box(-1, 1), method="cells")
     assert pset(part.patterns) == pset(res.patterns)
 
 
@@ -84,7 +84,7 @@ def test_parallel_dead_and_repeated_neurons():
 def test_scaled_weights(factor):
     net = nncells.random_network([2, 8, 8, 1], seed=7).scaled(factor)
     part = planar_partition(net, SQUARE)
-    engine = pset(nncells.enumerate_regions(net, nncells.Box(-1, 1)).patterns)
+    engine = pset(nncells.enumerate_regions(net, nncells.Box(-1, 1), method="cells").patterns)
     assert np.array_equal(net.pattern(part.centroids), part.patterns)
     assert abs(part.areas.sum() - 4.0) <= 4e-9
     if factor < 1:

@@ -39,7 +39,7 @@ def test_box_json_plot(model2, tmp_path):
     assert len(lines) == 1
     obj = json.loads(lines[0])
     net = nncells.Network.from_npz(model2)
-    res = nncells.enumerate_regions(net, nncells.Box(-1, 1))
+    res = nncells.enumerate_regions(net, nncells.Box(-1, 1), method="cells")
     assert obj["regions"] == res.count and obj["per_layer"] == res.per_layer
     assert obj["vertices"] > obj["regions"] and obj["seconds"] >= 0 and abs(obj["area"] - 4) < 1e-9
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in layers.read_bytes()

@@ -20,7 +20,7 @@ def test_slice_matches_engine_on_sliced_network(seed):
     sl = slice_partition(net, plane, rectangle(-1, 1))
     part = sl.partition
     net2 = slice_network(net, plane)
-    res = nncells.enumerate_regions(net2, nncells.Box(-1, 1))
+    res = nncells.enumerate_regions(net2, nncells.Box(-1, 1), method="cells")
     assert part.n_faces == res.count and pset(part.patterns) == pset(res.patterns)
     X = plane.to_input(part.centroids)
     assert np.array_equal(net.pattern(X), part.patterns)
