@@ -176,7 +176,8 @@ def preactivation_bounds(network, centers, radius, norm=2, method="crown") -> li
         return []
     per_point = 2 * max(widths) * max(widths + [network.input_dim])
     gram = _gram(network)
-    parts = [_bounds_chunk(network, C[s], r[s], norm, gram, method == "crown") for s in _chunks(len(C), per_point)]
+    parts = [_bounds_chunk(network, C[s], r[s], norm, gram, method == "crown")
+             for s in _chunks(len(C), per_point)]
     return [tuple(np.concatenate([p[layer][i] for p in parts]) for i in (0, 1))
             for layer in range(len(widths))]
 

@@ -159,7 +159,8 @@ def _write_table(path: Path, cols: dict) -> None:
     """
     cols = dict(cols)
     ub = cols["upper_bound"]
-    cols["upper_bound"] = np.array(ub, dtype=np.int64) if max(ub) < 2 ** 63 else np.array([str(v) for v in ub])
+    fits = max(ub) < 2 ** 63
+    cols["upper_bound"] = np.array(ub, dtype=np.int64) if fits else np.array([str(v) for v in ub])
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         if path.suffix.lower() == ".csv":
