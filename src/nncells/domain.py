@@ -57,7 +57,7 @@ class Domain:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Box(Domain):
     """The box ``lo <= x <= hi``; ``lo`` and ``hi`` are scalars or per-dimension vectors."""
 
@@ -113,7 +113,7 @@ class Box(Domain):
         return {"type": "box", "lo": self.lo.tolist(), "hi": self.hi.tolist()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Polytope(Domain):
     """The polytope ``A x <= b`` (bounded or not); it must have an interior."""
 
@@ -172,7 +172,7 @@ class Polytope(Domain):
         return {"type": "polytope", "A": self.A.tolist(), "b": self.b.tolist()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Space(Domain):
     """The whole input space R^dim: unbounded regions are enumerated exactly."""
 
@@ -220,7 +220,7 @@ def domain_from_dict(d: dict) -> Domain:
     raise NNCellsError(f"unknown domain type {kind!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ball(Domain):
     """The ball ``||x - center|| <= radius`` in the Euclidean norm (``norm=2``) or the max norm
     (``norm="inf"``, the box ``center +- radius``).

@@ -1,8 +1,12 @@
 """Vertex mode of the hot loop for bounded cells in low dimension.
 
-Each cell carries its vertices (from qhull's half-space intersection). The range of a
-hyperplane over a cell is its range over the vertices, so "does ``h`` cut the cell?" is
-decided exactly without an LP; a cut computes the two children's vertices. A side that is
+Each cell carries its vertices and, for every vertex, the set of half-spaces it lies on. The
+range of a hyperplane over a cell is its range over the vertices, so "does ``h`` cut the
+cell?" is decided exactly without an LP. A cut computes the children's vertices by clipping:
+the vertices on each side, plus the points where ``h`` crosses the edges of the cell. Two
+vertices span an edge iff the half-spaces they share have rank ``d - 1`` (they then lie on one
+line, whose intersection with the cell is the segment between them). qhull is used only for a
+cell that comes without vertices (a polytope domain, or after LP mode). A side that is
 deeper than ``tol`` but whose inscribed ball around the vertex centroid is thinner than
 ``SLIVER_CHECK * tol`` is settled by a Chebyshev LP, so slivers follow the same rule as in
 LP mode (inscribed radius <= tol: not a region).
@@ -22,8 +26,9 @@ class _Fallback(Exception):
     """qhull could not handle a cell: the caller redoes the cell in LP mode."""
 
 
-def cell_vertices(A, c, point) -> np.ndarray:
-    """Vertices of the bounded polytope ``A x <= c`` with ``point`` strictly inside."""
+def cell_vertices(A, c, point, scale=1.0):
+    """Vertices of the bounded polytope ``A x <= c`` with ``point`` strictly inside, and the
+    half-spaces each lies on (within ``1e-9 * scale``)."""
     try:
         hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), point)
     except (QhullError, ValueError) as e:
@@ -31,10 +36,56 @@ def cell_vertices(A, c, point) -> np.ndarray:
     V = hs.intersections
     if not np.all(np.isfinite(V)) or len(V) <= A.shape[1]:
         raise _Fallback("degenerate vertex set")
-    return V
+    V = np.unique(V.round(14), axis=0)
+    active = np.abs(V @ A.T - c) <= 1e-9 * scale
+    return V, active
 
 
-def _child(A, c, V, tol, cap):
+def _edges(act_n, act_p, A, d):
+    """Index pairs (i into act_n, j into act_p) of vertices that span an edge of the cell."""
+    common = act_n.astype(np.int32) @ act_p.T.astype(np.int32)
+    ii, jj = np.nonzero(common >= d - 1)
+    if d == 2 or len(ii) == 0:
+        return ii, jj
+    keep = np.zeros(len(ii), dtype=bool)
+    exact = common[ii, jj] == d - 1
+    if exact.any():  # batched: the d-1 shared unit normals are independent iff their Gram det != 0
+        e = np.flatnonzero(exact)
+        shared = act_n[ii[e]] & act_p[jj[e]]
+        rows = np.nonzero(shared)[1].reshape(len(e), d - 1)
+        R = A[rows]
+        keep[e] = np.abs(np.linalg.det(R @ R.transpose(0, 2, 1))) > 1e-10
+    for t in np.flatnonzero(~exact):  # degenerate vertices (more than d half-spaces)
+        shared = act_n[ii[t]] & act_p[jj[t]]
+        keep[t] = np.linalg.matrix_rank(A[shared], tol=1e-9) == d - 1
+    return ii[keep], jj[keep]
+
+
+def _clip(S: Cell, h, g, vals, tol, cap):
+    """The two children of ``S`` cut by the unit-normal hyperplane ``h x + g = 0`` (either may
+    be None when it is a sliver)."""
+    d = len(h)
+    neg, pos = vals < -tol, vals > tol
+    zero = ~(neg | pos)
+    ii, jj = _edges(S.active[neg], S.active[pos], S.A, d)
+    Vn, Vp = S.vertices[neg][ii], S.vertices[pos][jj]
+    fn, fp = vals[neg][ii], vals[pos][jj]
+    t = (fn / (fn - fp))[:, None]
+    X = Vn + t * (Vp - Vn)
+    act_x = S.active[neg][ii] & S.active[pos][jj]
+    out = []
+    for side, keep in ((1.0, pos), (-1.0, neg)):
+        A = np.vstack([S.A, -side * h])
+        c = np.append(S.c, side * g)
+        old = keep | zero
+        V = np.vstack([S.vertices[old], X])
+        act = np.vstack([np.hstack([S.active[old], zero[old][:, None]]),
+                         np.hstack([act_x, np.ones((len(X), 1), dtype=bool)])])
+        out.append(_child(A, c, V, act, tol, cap))
+    return out
+
+
+def _child(A, c, V, act, tol, cap):
     """A cell from its half-spaces and vertices, or None for a sliver."""
     point = V.mean(axis=0)
     radius = float(np.min(c - A @ point))
@@ -44,30 +95,18 @@ def _child(A, c, V, tol, cap):
             return None
         if r > radius:
             point, radius = x, r
-    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), None, V)
-
-
-def _side(S, h, g, vals, side, tol, cap):
-    """The part of sub-cell ``S`` where ``side * (h x + g) >= 0``, or None if it is a sliver."""
-    A = np.vstack([S.A, -side * h])
-    c = np.append(S.c, side * g)
-    sv = side * vals
-    # Interior point: on the segment from the centroid to the deepest vertex, half as deep as it.
-    p = S.point
-    v = S.vertices[np.argmax(sv)]
-    hp, hv = side * (h @ p + g), sv.max()
-    t = 0.0 if hp >= hv / 2 else (hv / 2 - hp) / (hv - hp)
-    q = p + t * (v - p)
-    return _child(A, c, cell_vertices(A, c, q), tol, cap)
+    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), None, V, act)
 
 
 def split_by_vertices(cell: Cell, Hn, gn, signs, todo, tol, cap):
     """Children of ``cell`` cut by the unit-normal hyperplanes ``Hn x + gn`` (indices ``todo``
     undecided), or None when qhull fails and the caller must use LP mode."""
     try:
-        if cell.vertices is None:
+        if cell.vertices is None or cell.active is None:
+            scale = float(np.max(cell.box[1] - cell.box[0]))
+            V, act = cell_vertices(cell.A, cell.c, cell.point, scale)
             cell = Cell(cell.A, cell.c, cell.point, cell.radius, cell.wit_points, cell.wit_radii,
-                        cell.box, cell_vertices(cell.A, cell.c, cell.point))
+                        cell.box, V, act)
         return _split(cell, Hn, gn, signs, todo, tol, cap)
     except _Fallback:
         return None
@@ -91,7 +130,7 @@ def _split(cell, Hn, gn, signs, todo, tol, cap):
                 s[i] = v.min() >= -tol
                 nxt.append((s, S))
                 continue
-            plus, minus = _side(S, Hn[i], gn[i], v, 1.0, tol, cap), _side(S, Hn[i], gn[i], v, -1.0, tol, cap)
+            plus, minus = _clip(S, Hn[i], gn[i], v, tol, cap)
             if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
                 plus = S
             for child, sign in ((plus, True), (minus, False)):
