@@ -124,18 +124,18 @@ def _children(problem: Problem, task: Task) -> list[Task]:
     return out
 
 
-def run_task(problem: Problem, task: Task, budget_s: float = float("inf")):
-    """Refine ``task`` depth-first through all remaining hidden layers.
+def run_task(problem: Problem, task, budget_s: float = float("inf")):
+    """Refine ``task`` (a `Task` or a list of them) depth-first through all remaining layers.
 
     Returns ``(batch, pending, stats)``: the finished regions, the tasks left unexplored when
     ``budget_s`` seconds ran out (empty when it finished), and counters.
     """
     n_layers = len(problem.network.widths)
-    stats = Stats(per_layer=[0] * n_layers, tasks=1)
+    stack = list(task) if isinstance(task, list) else [task]
+    stats = Stats(per_layer=[0] * n_layers, tasks=len(stack))
     lp0 = lp.lp_count()
     t_end = time.perf_counter() + budget_s
     rows = []
-    stack = [task]
     while stack:
         if time.perf_counter() > t_end:
             break

@@ -3,9 +3,9 @@ Dask distributed. One small interface, used by `nncells.scheduler`:
 
     start(problem)          make the problem known to the workers (once)
     capacity() -> int       how many more tasks it wants now
-    submit(task)            run ``run_task(problem, task, budget_s)`` somewhere
-    wait(timeout) -> list   finished ``(task, (batch, pending, stats))`` pairs (at least one if busy)
-    in_flight() -> list     submitted tasks without a result yet
+    submit(tasks)           run ``run_task(problem, tasks, budget_s)`` somewhere (a list of tasks)
+    wait(timeout) -> list   finished ``(tasks, (batch, pending, stats))`` pairs (at least one if busy)
+    in_flight() -> list     submitted tasks without a result yet (flattened)
     close()
 
 A worker that dies takes no result with it: its task is still in flight and is submitted again;
@@ -36,12 +36,13 @@ class _Failures:
         self.max_failures = max_failures
         self.counts = {}
 
-    def record(self, task, why):
-        n = self.counts.get(id(task), 0) + 1
-        self.counts[id(task)] = n
+    def record(self, tasks, why):
+        n = self.counts.get(id(tasks), 0) + 1
+        self.counts[id(tasks)] = n
         if n >= self.max_failures:
+            t = tasks[0]
             raise NNCellsError(
-                f"a task (layer {task.layer}, pattern prefix of {len(task.pattern)} bits) killed a worker "
+                f"a task (layer {t.layer}, pattern prefix of {len(t.pattern)} bits) killed a worker "
                 f"{n} times ({why}); giving up instead of retrying forever")
 
 
@@ -71,7 +72,7 @@ class SerialExecutor:
         return [(task, run_task(self.problem, task, self.budget_s))]
 
     def in_flight(self):
-        return list(self.queue)
+        return [t for tasks in self.queue for t in tasks]
 
     def close(self):
         self.queue.clear()
@@ -166,7 +167,7 @@ class ProcessExecutor:
         return out
 
     def in_flight(self):
-        return [w[2] for w in self.procs if w[2] is not None]
+        return [t for w in self.procs if w[2] is not None for t in w[2]]
 
     def worker_pids(self):
         return [w[0].pid for w in self.procs]
@@ -247,7 +248,7 @@ class DaskExecutor:
         return out
 
     def in_flight(self):
-        return list(self.futures.values())
+        return [t for tasks in self.futures.values() for t in tasks]
 
     def close(self):
         for fut in self.futures:

@@ -22,6 +22,7 @@ from .errors import NNCellsError
 from .store import MANIFEST, ShardSink, atomic_write_bytes, read_manifest, write_manifest
 
 WARMUP_S = 0.25  # the root task runs here first; small problems never start workers
+CHUNK = 32  # most tasks sent to a worker at once (fewer round trips when the frontier is large)
 
 
 @dataclass
@@ -156,7 +157,8 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
                 executor.start(problem)
                 started = True
             while frontier and executor.capacity() > 0:
-                executor.submit(frontier.pop())
+                n = max(1, min(CHUNK, len(frontier) // (2 * executor.workers)))
+                executor.submit([frontier.pop() for _ in range(n)])
             for _task, (batch, pending, st) in executor.wait(timeout=0.5):
                 sink.add(batch)
                 stats.add(st)
