@@ -140,14 +140,7 @@ class ProcessExecutor:
             w = handles[h]
             if w[2] is None or any(w is x for x in lost):
                 continue
-            if h is w[1]:
-                try:
-                    out.append((w[2], w[1].recv()))
-                    w[2] = None
-                    continue
-                except (EOFError, OSError):
-                    pass
-            elif w[1].poll():
+            if h is w[1] or w[1].poll():  # a result, possibly sent just before the worker died
                 try:
                     out.append((w[2], w[1].recv()))
                     w[2] = None
