@@ -113,36 +113,31 @@ def split_by_vertices(cell: Cell, Hn, gn, signs, todo, tol, cap):
 
 
 def _split(cell, Hn, gn, signs, todo, tol, cap):
-    k = len(gn)
-    vals = cell.vertices @ Hn[todo].T + gn[todo]
-    pos = vals.min(axis=0) >= -tol
-    neg = vals.max(axis=0) <= tol
-    signs = signs.copy()
-    signs[todo[pos]] = True
-    cutting = todo[~pos & ~neg]
-    subs = [(signs, cell)]
-    for i in cutting:
-        nxt = []
-        for s, S in subs:
-            v = S.vertices @ Hn[i] + gn[i]
-            if v.min() >= -tol or v.max() <= tol:
-                s = s.copy()
-                s[i] = v.min() >= -tol
-                nxt.append((s, S))
-                continue
-            plus, minus = _clip(S, Hn[i], gn[i], v, tol, cap)
-            if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
-                plus = S
-            for child, sign in ((plus, True), (minus, False)):
-                if child is not None:
-                    s2 = s.copy()
-                    s2[i] = sign
-                    nxt.append((s2, child))
-        subs = nxt
-    box = cell.box
+    """Depth-first: a sub-cell evaluates every hyperplane still undecided for it at once (one
+    matrix product), takes the signs of those that do not cut it, and is clipped by the first
+    that does; its two children continue with the rest."""
     out = []
-    for s, S in subs:
-        S.box = (S.vertices.min(axis=0), S.vertices.max(axis=0)) if box is not None else None
-        out.append(Child(s, S))
-    assert all(len(ch.signs) == k for ch in out)
+    stack = [(cell, signs, todo)]
+    while stack:
+        S, s, rest = stack.pop()
+        vals = S.vertices @ Hn[rest].T + gn[rest]
+        lo, hi = vals.min(axis=0), vals.max(axis=0)
+        pos, neg = lo >= -tol, hi <= tol
+        s = s.copy()
+        s[rest[pos]] = True
+        s[rest[neg & ~pos]] = False
+        cut = np.flatnonzero(~pos & ~neg)
+        if len(cut) == 0:
+            S.box = (S.vertices.min(axis=0), S.vertices.max(axis=0))
+            out.append(Child(s, S))
+            continue
+        i, rest = rest[cut[0]], rest[cut[1:]]
+        plus, minus = _clip(S, Hn[i], gn[i], vals[:, cut[0]], tol, cap)
+        if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
+            plus = S
+        for child, sign in ((minus, False), (plus, True)):
+            if child is not None:
+                s2 = s.copy()
+                s2[i] = sign
+                stack.append((child, s2, rest))
     return out
