@@ -82,6 +82,9 @@ def test_interior_points_and_affine_maps(domain):
     z = np.concatenate(net.preactivations(result.points), axis=1)
     assert np.all(np.abs(z) > 0)
     assert np.all(result.radii > 0)
+    for i in range(0, result.count, 5):  # the stored radius is a certified lower bound
+        x, r = result.chebyshev(i)
+        assert r >= result.radii[i] - 1e-12 and np.array_equal(net.pattern(x), result.patterns[i])
     assert np.all(domain.resolve(3).contains(result.points))
     # ... and the region's affine map reproduces the network there.
     for i in range(result.count):

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from .errors import NNCellsError
+
+# argparse takes '-1' for a negative number but '-1,0,-2' for an option; let a comma-separated
+# list of numbers be a value too (argparse has no public hook for this).
+_NEGATIVE_NUMBERS = re.compile(r"^-(inf|nan|[\d.]+(e[+-]?\d+)?)(,[+-]?(inf|nan|[\d.]+(e[+-]?\d+)?))*$", re.I)
 
 # command name -> (module in nncells.commands, one-line help)
 COMMANDS = {
@@ -23,11 +28,13 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser = argparse.ArgumentParser(prog="nncells", description="Exact geometry of ReLU networks.")
+    parser._negative_number_matcher = _NEGATIVE_NUMBERS
     parser.add_argument("--version", action="version", version=f"nncells {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
+        p._negative_number_matcher = _NEGATIVE_NUMBERS
         mod = importlib.import_module(f"nncells.commands.{module}")
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -95,6 +95,14 @@ class EnumerationResult:
         """The network's affine map ``(A, c)`` on region ``i``."""
         return self.network.local_affine(self.patterns[i])
 
+    def chebyshev(self, i: int) -> tuple[np.ndarray, float]:
+        """Centre and radius of the largest ball inside region ``i`` (one LP; the radius is
+        capped at the domain's size on unbounded regions). ``radii[i]`` is a certified lower
+        bound of this radius, found without an LP."""
+        from .lp import chebyshev_center
+        A, b = self.halfspaces(i)
+        return chebyshev_center(A, b, cap=self.domain.scale)
+
     def halfspaces(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Half-spaces ``G x <= h`` of region ``i``, the domain's included."""
         G, h = self.network.region_halfspaces(self.patterns[i])
