@@ -22,6 +22,7 @@ COMMANDS = {
     "demo": ("demo_cmd", "enumerate the regions of the bundled example network"),
     "local": ("local_cmd", "regions around data points: exact count, bounds, boundary distance"),
     "slice": ("slice_cmd", "exact regions, decision boundary and pictures of a 2-D slice"),
+    "experiment": ("experiment_cmd", "run a reproducible experiment: training-dynamics or scaling"),
 }
 
 

@@ -1,0 +1,13 @@
+"""Reproducible experiments, one module per study; each has ``run(out_dir, quick=False, seed=0)``
+writing figures, data files and a Markdown report, and ``write_report(out_dir)`` that rebuilds the
+report from the data files alone.
+
+- `training_dynamics`: regions around training points while a network trains (Zhu, Lin, Tang 2020).
+- `scaling`: runtime, LP solves, parallel speed-up, rank vs further partitioning and global bounds
+  over a sweep of architectures (Drammis et al. 2024; Serra et al. 2018).
+"""
+
+EXPERIMENTS = {
+    "training-dynamics": "nncells.experiments.training_dynamics",
+    "scaling": "nncells.experiments.scaling",
+}

@@ -1,0 +1,184 @@
+"""Regions around data points while a network trains (after Zhu, Lin, Tang 2020, arXiv:2007.06803).
+
+Small MLPs are trained with PyTorch on the CPU on two data sets (scikit-learn's two moons, 2-D,
+and its bundled digits projected by PCA and standardised). At checkpoints across training the
+exact `Network` is read from the model and, around training points and around uniform random
+points of the data's bounding box, `nncells.local` measures: the exact number of regions meeting
+balls of a few radii, the provable upper bound in the same balls, and the distance to the
+nearest region boundary. The number of regions in the whole bounding box is recorded too.
+
+Files written to ``out_dir``: ``balls.csv`` (one row per seed, checkpoint, point and radius),
+``distances.csv`` (one row per seed, checkpoint and point), ``checkpoints.csv`` (loss, accuracy,
+regions in the box), ``summary.csv`` (means by data set, epoch, kind, radius), ``config.json``,
+``training_<dataset>.png/.svg`` and ``report.md``. The report is rebuilt from the CSV files alone
+by `write_report`.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..domain import Box
+from ..local import analyse_points
+from . import common
+
+CONFIGS = {
+    "quick": {"datasets": [["moons", 2], ["digits", 2]], "widths": [16, 16], "epochs": 20,
+              "checkpoints": [0, 2, 5, 20], "n_points": 12, "radii": [0.1, 0.3], "seeds": 1,
+              "n_samples": 300, "lr": 0.01},
+    "full": {"datasets": [["moons", 2], ["digits", 3]], "widths": [32, 32], "epochs": 300,
+             "checkpoints": [0, 1, 3, 10, 30, 100, 300], "n_points": 60,
+             "radii": [0.05, 0.1, 0.25], "seeds": 3, "n_samples": 400, "lr": 0.01},
+}
+KINDS = ("train", "random")
+
+
+def _points(X, n, rng):
+    """``n`` training points and ``n`` uniform points of the data's bounding box."""
+    lo, hi = X.min(axis=0).astype(float), X.max(axis=0).astype(float)
+    train = X[rng.choice(len(X), size=min(n, len(X)), replace=False)].astype(float)
+    return {"train": train, "random": lo + rng.random((n, X.shape[1])) * (hi - lo)}
+
+
+def _measure(net, pts, radii, box, rows, epoch, tag):
+    """Append the local measures of ``net`` at one checkpoint to ``rows``."""
+    for kind, P in pts.items():
+        for r in radii:
+            a = analyse_points(net, P, r, exact=True, samples=0, complexity=False, workers=1)
+            for i in range(len(P)):
+                rows["balls"].append({**tag, "epoch": epoch, "kind": kind, "point": i, "radius": r,
+                                      "exact": int(a["exact"][i]),
+                                      "upper_bound": int(a["upper_bound"][i])})
+        for i, dist in enumerate(a["boundary_distance"]):  # the same for every radius
+            rows["distances"].append({**tag, "epoch": epoch, "kind": kind, "point": i,
+                                      "boundary_distance": float(dist)})
+    return common.enumerate_with(net, box).count
+
+
+def run_one(dataset, dim, seed, cfg, rows):
+    """Train one model on ``dataset`` and measure it at every checkpoint."""
+    X, y, n_classes = common.load_dataset(dataset, dim, n_samples=cfg["n_samples"], seed=seed)
+    pts = _points(X, cfg["n_points"], np.random.default_rng(seed))
+    box = Box(X.min(axis=0).astype(float), X.max(axis=0).astype(float))
+    model = common.make_mlp(dim, cfg["widths"], n_classes, seed=seed)
+    tag = {"dataset": dataset, "seed": seed}
+    box_regions = {}
+
+    def on_epoch(epoch, m):
+        if epoch in cfg["checkpoints"]:
+            box_regions[epoch] = _measure(common.to_network(m), pts, cfg["radii"], box, rows, epoch, tag)
+
+    history = common.train(model, X, y, cfg["epochs"], lr=cfg["lr"], seed=seed, on_epoch=on_epoch)
+    for h in history:
+        if h["epoch"] in box_regions:
+            rows["checkpoints"].append({**tag, "epoch": h["epoch"], "loss": h["loss"],
+                                        "accuracy": h["accuracy"],
+                                        "box_regions": box_regions[h["epoch"]]})
+
+
+def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
+    """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}``."""
+    import torch
+    torch.set_num_threads(1)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = dict(CONFIGS["quick" if quick else "full"], mode="quick" if quick else "full", seed=seed)
+    t0 = time.perf_counter()
+    rows = defaultdict(list)
+    for dataset, dim in cfg["datasets"]:
+        for s in range(seed, seed + cfg["seeds"]):
+            common.log(f"training-dynamics: {dataset} ({dim}-D), seed {s}")
+            run_one(dataset, dim, s, cfg, rows)
+    for name in ("balls", "distances", "checkpoints"):
+        common.write_csv(out / f"{name}.csv", rows[name])
+    cfg["seconds"] = time.perf_counter() - t0
+    common.write_json(out / "config.json", cfg)
+    report = write_report(out)
+    return {"report": str(report), "seconds": cfg["seconds"]}
+
+
+# ------------------------------------------------------------------ report from the files
+def summarise(balls, distances, checkpoints):
+    """Means over seeds and points, by data set, epoch, kind (and radius)."""
+    dist = defaultdict(list)
+    for r in distances:
+        dist[(r["dataset"], r["epoch"], r["kind"])].append(r["boundary_distance"])
+    groups = defaultdict(lambda: ([], []))
+    for r in balls:
+        ex, ub = groups[(r["dataset"], r["epoch"], r["kind"], r["radius"])]
+        ex.append(r["exact"])
+        ub.append(r["upper_bound"])
+    summary = []
+    for (ds, ep, kind, rad), (ex, ub) in sorted(groups.items()):
+        ex = np.asarray(ex, dtype=float)
+        d = np.asarray(dist[(ds, ep, kind)])
+        summary.append({"dataset": ds, "epoch": ep, "kind": kind, "radius": rad,
+                        "n": len(ex), "exact_mean": float(ex.mean()),
+                        "exact_sem": float(ex.std(ddof=1) / np.sqrt(len(ex))) if len(ex) > 1 else 0.0,
+                        "upper_mean": float(np.mean([float(u) for u in ub])),
+                        "upper_median": float(np.median([float(u) for u in ub])),
+                        "distance_median": float(np.median(d)), "distance_mean": float(d.mean())})
+    ck = defaultdict(list)
+    for r in checkpoints:
+        ck[(r["dataset"], r["epoch"])].append(r)
+    ck_mean = [{"dataset": ds, "epoch": ep,
+                "accuracy": float(np.mean([r["accuracy"] for r in rs])),
+                "loss": float(np.mean([r["loss"] for r in rs])),
+                "box_regions": float(np.mean([r["box_regions"] for r in rs]))}
+               for (ds, ep), rs in sorted(ck.items())]
+    return summary, ck_mean
+
+
+def _dataset_table(summary, ck, ds, radii):
+    """One row per epoch: accuracy, box regions, mean counts (train / random) per radius, median
+    boundary distance (train / random)."""
+    by = {(r["epoch"], r["kind"], r["radius"]): r for r in summary if r["dataset"] == ds}
+    rows = []
+    for c in (c for c in ck if c["dataset"] == ds):
+        ep = c["epoch"]
+        row = {"epoch": ep, "accuracy": c["accuracy"], "box regions": c["box_regions"]}
+        for rad in radii:
+            row[f"count r={rad:g} train"] = by[(ep, "train", rad)]["exact_mean"]
+            row[f"count r={rad:g} random"] = by[(ep, "random", rad)]["exact_mean"]
+        rad = radii[-1]
+        row[f"bound r={rad:g} train"] = by[(ep, "train", rad)]["upper_mean"]
+        row[f"bound r={rad:g} random"] = by[(ep, "random", rad)]["upper_mean"]
+        row["distance train"] = by[(ep, "train", radii[0])]["distance_median"]
+        row["distance random"] = by[(ep, "random", radii[0])]["distance_median"]
+        rows.append(row)
+    return rows
+
+
+def write_report(out_dir) -> Path:
+    """Rebuild ``summary.csv``, the figures and ``report.md`` from the CSV files in ``out_dir``."""
+    from ..analysis_plots import plot_training_dynamics
+    import matplotlib.pyplot as plt
+    out = Path(out_dir)
+    cfg = common.read_json(out / "config.json")
+    summary, ck = summarise(common.read_csv(out / "balls.csv"), common.read_csv(out / "distances.csv"),
+                            common.read_csv(out / "checkpoints.csv"))
+    common.write_csv(out / "summary.csv", summary)
+    radii = sorted({r["radius"] for r in summary})
+    lines = [f"# Training dynamics of regions around data ({cfg['mode']} mode)\n",
+             f"MLP hidden widths {cfg['widths']}, Adam (lr {cfg['lr']}), {cfg['epochs']} epochs, "
+             f"seeds {cfg['seed']}..{cfg['seed'] + cfg['seeds'] - 1}; {cfg['n_points']} training "
+             f"points and {cfg['n_points']} uniform points of the data's bounding box per seed; "
+             f"Euclidean balls of radii {radii} (standardised units). Run time "
+             f"{cfg['seconds']:.0f} s.\n",
+             "Columns: `count` = mean exact number of regions meeting the ball, `bound` = mean "
+             "upper bound (`nncells.local.upper_bound_in_ball`), `distance` = median distance "
+             "from the point to the nearest region boundary, `box regions` = regions in the "
+             "data's bounding box (mean over seeds).\n"]
+    for ds in sorted({r["dataset"] for r in summary}):
+        fig = plot_training_dynamics([r for r in summary if r["dataset"] == ds],
+                                     [c for c in ck if c["dataset"] == ds],
+                                     path=out / f"training_{ds}", title=f"{ds}: regions around data during training")
+        plt.close(fig)
+        lines += [f"## {ds}\n", f"![{ds}](training_{ds}.png)\n",
+                  common.md_table(_dataset_table(summary, ck, ds, radii))]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
