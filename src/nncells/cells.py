@@ -57,8 +57,13 @@ def _interval(Hn, gn, box):
 
 
 def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
-               ref_norm: np.ndarray | None = None) -> list[Child]:
+               ref_norm: np.ndarray | None = None, partial=None, t_end: float = float("inf")):
     """The full-dimensional cells of the arrangement ``{H x + g = 0}`` inside ``cell``.
+
+    Returns ``(children, leftovers)``. In vertex mode the split stops at time ``t_end``
+    (``time.perf_counter()``) and ``leftovers`` lists ``(sub_cell, signs, rest)``: sub-cells whose
+    hyperplanes ``rest`` are still undecided (the others have ``signs``); passing
+    ``partial=(signs, rest)`` with such a sub-cell as ``cell`` continues the split.
 
     Parameters
     ----------
@@ -75,15 +80,20 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
     safe = np.where(zero, 1.0, norms)
     Hn = H / safe[:, None]
     gn = g / safe
-    signs = np.zeros(k, dtype=bool)
-    decided = zero.copy()
-    # A neuron constant on the cell: active iff its (constant) pre-activation is > 0.
-    signs[zero] = g[zero] > 0
+    if partial is None:
+        signs = np.zeros(k, dtype=bool)
+        decided = zero.copy()
+        # A neuron constant on the cell: active iff its (constant) pre-activation is > 0.
+        signs[zero] = g[zero] > 0
+    else:
+        signs = partial[0].copy()
+        decided = np.ones(k, dtype=bool)
+        decided[partial[1]] = False
     if cell.box is not None and 2 <= d <= VERTEX_MAX_DIM:
         from .vertexcells import split_by_vertices
-        children = split_by_vertices(cell, Hn, gn, signs, np.flatnonzero(~decided), tol, cap)
-        if children is not None:
-            return children
+        result = split_by_vertices(cell, Hn, gn, signs, np.flatnonzero(~decided), tol, cap, t_end)
+        if result is not None:
+            return result
     if cell.box is not None:
         vmin, vmax = _interval(Hn, gn, cell.box)
         pos = ~decided & (vmin >= -tol)
@@ -168,7 +178,7 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
         best = int(np.argmax(rad))
         A_s, c_s = _rows(cell, Hn, gn, s, cmask)
         children.append(Child(s, Cell(A_s, c_s, pts[best], float(rad[best]), pts, rad, cell.box)))
-    return children
+    return children, []
 
 
 def _rows(cell, Hn, gn, signs, cuts):

@@ -31,6 +31,14 @@ class Task:
     m: np.ndarray
     pattern: np.ndarray  # bool prefix over the hidden layers applied so far
     ranks: tuple        # rank of the map to each applied layer's output
+    partial: tuple | None = None  # (signs, rest): a sub-cell part-way through layer ``layer``'s split
+
+    def pack(self) -> "Task":
+        """A small copy for the frontier: half-spaces, point and pattern only; the vertices and
+        the affine map are rebuilt (bit for bit the same map) when the task runs."""
+        c = self.cell
+        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box)
+        return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
 
 
 @dataclass
@@ -107,13 +115,31 @@ def _rank(M: np.ndarray) -> int:
     return int(np.linalg.matrix_rank(M))
 
 
-def _children(problem: Problem, task: Task) -> list[Task]:
+def _prefix_map(net: Network, pattern: np.ndarray, layer: int):
+    """The map to the output of hidden layer ``layer - 1`` on the region of ``pattern``, computed
+    with the same operations as `_children` (so bit for bit the same)."""
+    d = net.input_dim
+    M, m = np.eye(d), np.zeros(d)
+    for W, b, sl in zip(net.weights[:layer], net.biases[:layer], net.layer_slices[:layer]):
+        H, g = W @ M, W @ m + b
+        s = pattern[sl]
+        M, m = H * s[:, None], g * s
+    return M, m
+
+
+def _children(problem: Problem, task: Task, t_end: float = float("inf")):
+    """``(children, partial tasks)`` of ``task`` cut by layer ``task.layer``."""
     net = problem.network
+    if task.M is None:
+        task.M, task.m = _prefix_map(net, task.pattern, task.layer)
     W, b = net.weights[task.layer], net.biases[task.layer]
     H, g = W @ task.M, W @ task.m + b
     ref = np.linalg.norm(W, axis=1) * max(np.linalg.norm(task.M, 2), 1e-300)
     out = []
-    for child in split_cell(task.cell, H, g, problem.tol, problem.cap, ref):
+    kids, leftovers = split_cell(task.cell, H, g, problem.tol, problem.cap, ref, task.partial, t_end)
+    partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest))
+               for S, s, rest in leftovers]
+    for child in kids:
         cell = problem.domain.refine_cell(child.cell, problem.tol)
         if cell is None:
             continue
@@ -121,7 +147,7 @@ def _children(problem: Problem, task: Task) -> list[Task]:
         M, m = H * s[:, None], g * s
         out.append(Task(task.layer + 1, cell, M, m,
                         np.concatenate([task.pattern, s]), task.ranks + (_rank(M),)))
-    return out
+    return out, partial
 
 
 def run_task(problem: Problem, task, budget_s: float = float("inf")):
@@ -143,8 +169,9 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
         if t.layer == n_layers:
             rows.append(t)
             continue
-        kids = _children(problem, t)
+        kids, partial = _children(problem, t, t_end)
         stats.per_layer[t.layer] += len(kids)
+        stack.extend(partial)
         stack.extend(reversed(kids))
     stats.lp_solves = lp.lp_count() - lp0
     stats.by_worker = {os.getpid(): len(rows)}
@@ -157,4 +184,4 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
                       np.array([t.ranks for t in rows], dtype=np.int64).reshape(len(rows), n_layers))
     else:
         batch = Batch.concat([], n_hidden, d, n_layers)
-    return batch, stack, stats
+    return batch, [t.pack() for t in stack], stats

@@ -13,6 +13,8 @@ LP mode (inscribed radius <= tol: not a region).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.spatial import HalfspaceIntersection, QhullError
 
@@ -95,30 +97,33 @@ def _child(A, c, V, act, tol, cap):
             return None
         if r > radius:
             point, radius = x, r
-    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), None, V, act)
+    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), (V.min(axis=0), V.max(axis=0)), V, act)
 
 
-def split_by_vertices(cell: Cell, Hn, gn, signs, todo, tol, cap):
-    """Children of ``cell`` cut by the unit-normal hyperplanes ``Hn x + gn`` (indices ``todo``
-    undecided), or None when qhull fails and the caller must use LP mode."""
+def split_by_vertices(cell: Cell, Hn, gn, signs, todo, tol, cap, t_end=float("inf")):
+    """``(children, leftovers)`` of ``cell`` cut by the unit-normal hyperplanes ``Hn x + gn``
+    (indices ``todo`` undecided; see `cells.split_cell`), or None when qhull fails and the
+    caller must use LP mode."""
     try:
         if cell.vertices is None or cell.active is None:
             scale = float(np.max(cell.box[1] - cell.box[0]))
             V, act = cell_vertices(cell.A, cell.c, cell.point, scale)
             cell = Cell(cell.A, cell.c, cell.point, cell.radius, cell.wit_points, cell.wit_radii,
                         cell.box, V, act)
-        return _split(cell, Hn, gn, signs, todo, tol, cap)
+        return _split(cell, Hn, gn, signs, todo, tol, cap, t_end)
     except _Fallback:
         return None
 
 
-def _split(cell, Hn, gn, signs, todo, tol, cap):
+def _split(cell, Hn, gn, signs, todo, tol, cap, t_end):
     """Depth-first: a sub-cell evaluates every hyperplane still undecided for it at once (one
     matrix product), takes the signs of those that do not cut it, and is clipped by the first
     that does; its two children continue with the rest."""
     out = []
     stack = [(cell, signs, todo)]
     while stack:
+        if out and time.perf_counter() > t_end:
+            break
         S, s, rest = stack.pop()
         vals = S.vertices @ Hn[rest].T + gn[rest]
         lo, hi = vals.min(axis=0), vals.max(axis=0)
@@ -128,7 +133,6 @@ def _split(cell, Hn, gn, signs, todo, tol, cap):
         s[rest[neg & ~pos]] = False
         cut = np.flatnonzero(~pos & ~neg)
         if len(cut) == 0:
-            S.box = (S.vertices.min(axis=0), S.vertices.max(axis=0))
             out.append(Child(s, S))
             continue
         i, rest = rest[cut[0]], rest[cut[1:]]
@@ -140,4 +144,4 @@ def _split(cell, Hn, gn, signs, todo, tol, cap):
                 s2 = s.copy()
                 s2[i] = sign
                 stack.append((child, s2, rest))
-    return out
+    return out, stack
