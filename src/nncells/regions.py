@@ -10,7 +10,7 @@ from . import scheduler
 from .domain import Domain, Space
 from .engine import DEFAULT_TOL, Batch, Problem, Stats
 from .errors import NNCellsError
-from .executors import SerialExecutor, make_executor
+from .executors import make_executor
 from .network import Network
 from .store import CountSink, MemorySink
 
@@ -188,23 +188,14 @@ def _stream(network, domain, tol, method, workers, executor, out_dir, resume, pr
         else:
             header = scheduler.run_header(problem, {"count_only": count_only, "method": method})
             sink, frontier, stats, seconds0 = scheduler.prepare_out_dir(out_dir, header, resume)
-            if count_only:
-                sink.shard_rows = float("inf")
-                sink.add = _count_only(sink)
+            sink.keep = not count_only
             ckpt = scheduler.Checkpointer(out_dir, header, sink, every_s=checkpoint_s)
     except BaseException:
-        if hasattr(executor, "close") and not isinstance(executor, SerialExecutor):
-            executor.close()
+        executor.close()
         raise
     info = scheduler.run(problem, executor, sink, method=method, frontier=frontier, stats=stats,
                          checkpointer=ckpt, progress=progress, seconds0=seconds0)
     return run_summary(network, problem.domain, info)
-
-
-def _count_only(sink):
-    def add(batch):
-        sink.count += len(batch)
-    return add
 
 
 def run_summary(network, domain, info) -> dict:

@@ -121,11 +121,13 @@ class CountSink:
 class ShardSink:
     """Buffers regions and writes them as Parquet shards ``shard-NNNNNN.parquet`` under a directory.
 
-    Shards are written atomically; only shards listed in the manifest belong to the run.
+    Shards are written atomically; only shards listed in the manifest belong to the run. With
+    ``keep=False`` regions are only counted (a checkpointed count-only run).
     """
 
-    def __init__(self, out_dir, shard_rows=500_000, shards=None, count=0):
+    def __init__(self, out_dir, shard_rows=500_000, shards=None, count=0, keep=True):
         self.dir = Path(out_dir)
+        self.keep = keep
         self.shard_rows = shard_rows
         self.buffer = []
         self.buffered = 0
@@ -133,10 +135,10 @@ class ShardSink:
         self.count = count
 
     def add(self, batch):
-        if len(batch):
+        self.count += len(batch)
+        if len(batch) and self.keep:
             self.buffer.append(batch)
             self.buffered += len(batch)
-            self.count += len(batch)
             if self.buffered >= self.shard_rows:
                 self.flush()
 
