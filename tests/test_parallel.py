@@ -186,3 +186,12 @@ def test_cli_count_only_and_bad_options(tmp_path):
         r = subprocess.run([sys.executable, "-m", "nncells", "enumerate", str(model), "--box", "-1", "1", *bad],
                            capture_output=True, text=True)
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and "error" in r.stderr
+
+
+def test_checkpointed_count_only_writes_no_regions(tmp_path):
+    net, domain = NETS[1]
+    ref = enumerate_regions(net, domain, workers=1)
+    summary = count_regions(net, domain, workers=2, out_dir=tmp_path / "run", checkpoint_s=0.05)
+    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert summary["regions"] == man["regions"] == ref.count and man["finished"]
+    assert man["shards"] == [] and not list((tmp_path / "run").glob("shard-*"))
