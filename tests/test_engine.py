@@ -215,3 +215,28 @@ def test_bad_domains():
         Polytope(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 0.0]))
     with pytest.raises(NNCellsError, match="dimension"):
         enumerate_regions(net, Space(3))
+
+
+def test_whole_space_homogeneous_and_lp_modes_agree(monkeypatch):
+    """The whole space runs one dimension up in a box (vertex mode); LP mode must agree."""
+    from nncells import cells
+    from nncells.homogeneous import homogenize
+    net = random_network([3, 7, 6, 1], seed=12)
+    lifted = enumerate_regions(net, Space(), workers=1)
+    assert lifted.summary()["method"] == "cells (homogeneous)" and lifted.lp_solves < lifted.count
+    monkeypatch.setattr(cells, "VERTEX_MAX_DIM", 1)
+    from nncells import scheduler
+    monkeypatch.setattr(scheduler, "VERTEX_MAX_DIM", 1)
+    lp_mode = enumerate_regions(net, Space(), workers=1)
+    assert lp_mode.summary()["method"] == "cells"
+    assert np.array_equal(lifted.patterns, lp_mode.patterns)
+    assert lifted.per_layer == lp_mode.per_layer
+    # points are strict interior points of their regions, with a ball of the stored radius inside
+    assert np.array_equal(net.pattern(lifted.points), lifted.patterns)
+    for i in range(lifted.count):
+        G, h = net.region_halfspaces(lifted.patterns[i])
+        assert np.all(G @ lifted.points[i] + lifted.radii[i] * np.linalg.norm(G, axis=1) <= h + 1e-9)
+    # F(x, t) = t f(x / t)
+    F = homogenize(net)
+    x, t = np.array([0.3, -0.2, 0.5]), 0.7
+    assert np.allclose(F.forward(np.r_[x * t, t]), t * net.forward(x))

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from . import lp
 from .engine import Problem, Stats, run_task
+from .cells import VERTEX_MAX_DIM
 from .errors import NNCellsError
+from .homogeneous import DehomogenizingSink, homogeneous_problem
 from .store import MANIFEST, ShardSink, atomic_write_bytes, read_manifest, write_manifest
 
 WARMUP_S = 0.25  # the root task runs here first; small problems never start workers
@@ -135,6 +137,10 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     n_layers = len(problem.network.widths)
     stats = stats or Stats(per_layer=[0] * n_layers)
     info = RunInfo(executor=executor.name, workers=executor.workers)
+    lifted = homogeneous_problem(problem, VERTEX_MAX_DIM) if method in ("auto", "cells") else None
+    if lifted is not None:  # the whole space as a bounded problem one dimension up
+        problem, sink = lifted, DehomogenizingSink(sink, problem.network)
+        info.method = "cells (homogeneous)"
     if frontier is None and planar_applicable(problem, method):
         stats.add(run_planar(problem, sink))
         info.method, info.executor, info.workers = "planar", "serial", 1
