@@ -112,8 +112,11 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
     for i in todo:
         vals = wp @ Hn[i] + gn[i]
         n_sub = len(sub_signs)
-        pos_r = np.minimum(wr, vals)
-        neg_r = np.minimum(wr, -vals)
+        # A witness ball of radius r whose centre is at signed distance v from h holds, on the
+        # positive side, a ball of radius min(r, (r + v) / 2) (the cap of depth r + v), and
+        # min(r, (r - v) / 2) on the negative side: one ball that straddles h proves a cut.
+        pos_r = np.minimum(wr, (wr + vals) / 2)
+        neg_r = np.minimum(wr, (wr - vals) / 2)
         best_pos = np.full(n_sub, -np.inf)
         best_neg = np.full(n_sub, -np.inf)
         np.maximum.at(best_pos, owner, pos_r)
@@ -160,12 +163,18 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
             wr = np.concatenate([wr, new_rad])
             owner = np.concatenate([owner, new_own])
             vals = wp @ Hn[i] + gn[i]
-        # Re-own witnesses of split sub-cells and shrink their balls to the side they are on.
+        # A witness of a split sub-cell becomes the largest ball inside it on each side of h.
         if len(sub_signs) > n_sub:
             moved = split_of[owner] >= 0
-            neg_side = moved & (vals < 0)
-            owner = np.where(neg_side, split_of[owner], owner)
-            wr = np.where(moved, np.minimum(wr, np.abs(vals)), wr)
+            n = Hn[i]
+            up = np.minimum(wr, (wr + vals) / 2)     # radius on the positive side
+            down = np.minimum(wr, (wr - vals) / 2)   # and on the negative side
+            shift_up = np.maximum(0.0, (wr - vals) / 2)[:, None] * n
+            shift_down = np.maximum(0.0, (wr + vals) / 2)[:, None] * n
+            stay = ~moved
+            wp = np.vstack([wp[stay], wp[moved] + shift_up[moved], wp[moved] - shift_down[moved]])
+            wr = np.concatenate([wr[stay], up[moved], down[moved]])
+            owner = np.concatenate([owner[stay], owner[moved], split_of[owner[moved]]])
         keep = wr > tol
         wp, wr, owner = wp[keep], wr[keep], owner[keep]
 
