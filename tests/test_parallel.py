@@ -195,3 +195,25 @@ def test_checkpointed_count_only_writes_no_regions(tmp_path):
     man = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert summary["regions"] == man["regions"] == ref.count and man["finished"]
     assert man["shards"] == [] and not list((tmp_path / "run").glob("shard-*"))
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path):
+    net = random_network([4, 14, 12, 1], seed=5)
+    model = tmp_path / "m.npz"
+    net.to_npz(model)
+    p = _cli("enumerate", str(model), "--box", "-1", "1", "--workers", "2", "--method", "cells", "--quiet")
+    deadline = time.time() + 30
+    children = []
+    while time.time() < deadline and len(children) < 2:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True).stdout
+        children = [int(v) for v in out.split()]
+        time.sleep(0.05)
+    assert len(children) == 2
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(os.path.exists(f"/proc/{c}") for c in children):
+        time.sleep(0.1)
+    alive = [c for c in children if os.path.exists(f"/proc/{c}")
+             and open(f"/proc/{c}/stat").read().split()[2] != "Z"]
+    assert alive == []

@@ -78,10 +78,15 @@ class SerialExecutor:
         self.queue.clear()
 
 
-def _worker_main(conn, problem, budget_s):
+def _worker_main(conn, problem, budget_s, driver_pid):
     from . import lp
     lp.reset()  # a fresh HiGHS instance in every worker
     while True:
+        # A forked worker holds copies of the driver's pipe ends, so it would never see EOF if
+        # the driver were killed: watch for the driver instead.
+        while not conn.poll(1.0):
+            if os.getppid() != driver_pid:
+                return
         try:
             task = conn.recv()
         except EOFError:
@@ -111,7 +116,8 @@ class ProcessExecutor:
 
     def _spawn(self):
         parent, child = self.ctx.Pipe()
-        p = self.ctx.Process(target=_worker_main, args=(child, self.problem, self.budget_s), daemon=True)
+        p = self.ctx.Process(target=_worker_main, args=(child, self.problem, self.budget_s, os.getpid()),
+                             daemon=True)
         p.start()
         child.close()
         return [p, parent, None]
