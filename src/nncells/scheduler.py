@@ -10,7 +10,6 @@ and redoes the frontier: no region is lost and none is written twice.
 """
 from __future__ import annotations
 
-import os
 import pickle
 import time
 from dataclasses import dataclass, field
@@ -188,11 +187,6 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     if not started:
         info.executor, info.workers = "serial", 1
     return info
-
-
-def default_dir_name(path) -> bool:
-    """True when ``path`` names a directory output (not a single .parquet file)."""
-    return not str(path).endswith(".parquet") or os.path.isdir(path)
 
 
 __all__ = ["run", "RunInfo", "Checkpointer", "prepare_out_dir", "run_header", "MANIFEST"]
