@@ -1,7 +1,6 @@
 """The public entry point `enumerate_regions` and its in-memory result."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
