@@ -27,18 +27,24 @@ def batch_table(patterns, points, radii, ranks) -> pa.Table:
     return pa.table({"pattern": pat, "point": point, "radius": pa.array(radii, pa.float64()), "ranks": rk})
 
 
-def atomic_write_table(table: pa.Table, path) -> None:
-    """Write ``table`` to ``path`` through a temporary name, renamed only on success."""
+def atomic_write(path, write) -> None:
+    """Call ``write(tmp)`` for a temporary name beside ``path`` and rename it to ``path`` only on
+    success, so no half-written file ever carries the final name."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise NNCellsError(f"{path}: directory {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, tmp)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_table(table: pa.Table, path) -> None:
+    """Write ``table`` to the Parquet file ``path`` atomically."""
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def write_regions(path, result) -> None:
@@ -156,13 +162,12 @@ class ShardSink:
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    atomic_write(path, write)
 
 
 def write_manifest(out_dir, manifest: dict) -> None:

@@ -7,7 +7,6 @@ bound, the local complexity and the centre's distance to its region's boundary. 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NNCellsError
+from ..store import atomic_write, atomic_write_table
 from .common import add_model_argument, load_model_arg, number_list, print_json
 
 
@@ -161,18 +161,11 @@ def _write_table(path: Path, cols: dict) -> None:
     ub = cols["upper_bound"]
     fits = max(ub) < 2 ** 63
     cols["upper_bound"] = np.array(ub, dtype=np.int64) if fits else np.array([str(v) for v in ub])
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if path.suffix.lower() == ".csv":
-            _write_csv(tmp, cols)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-            pq.write_table(pa.table({k: pa.array(v) for k, v in cols.items()}), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    if path.suffix.lower() == ".csv":
+        atomic_write(path, lambda tmp: _write_csv(tmp, cols))
+    else:
+        import pyarrow as pa
+        atomic_write_table(pa.table({k: pa.array(v) for k, v in cols.items()}), path)
 
 
 def _write_csv(path, cols) -> None:
