@@ -217,3 +217,21 @@ def test_ball_domain_round_trip_and_sampling():
 def test_bad_input_is_a_clear_error(call):
     with pytest.raises(NNCellsError):
         call(random_network([2, 3, 1], seed=0))
+
+
+def test_distance_to_polyhedron_least_distance_matches_qp():
+    """The NNLS least-distance solution equals HiGHS's QP where the QP succeeds, and is feasible."""
+    from nncells import lp
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(200):
+        d, m = int(rng.integers(2, 6)), int(rng.integers(1, 12))
+        A, b, c = rng.normal(size=(m, d)), rng.normal(size=m), rng.normal(size=d) * 2
+        dist, x = lp.distance_to_polyhedron(A, b, c)
+        dq, xq = lp._distance_qp(A, b, c, 1.0)
+        if np.isfinite(dist):
+            assert np.all(A @ x <= b + 1e-8) and dist == pytest.approx(np.linalg.norm(x - c))
+        if np.isfinite(dq):
+            assert dist == pytest.approx(dq, abs=1e-7)
+            checked += 1
+    assert checked > 100

@@ -33,9 +33,10 @@ def lp_count() -> int:
 
 
 def reset() -> None:
-    """Forget this process's HiGHS instance (a forked worker makes its own)."""
-    global _solver
+    """Forget this process's HiGHS instances (a forked worker makes its own)."""
+    global _solver, _qp_solver
     _solver = None
+    _qp_solver = None
 
 
 def _solve(cost, A, b, col_lo, col_hi):
@@ -129,6 +130,8 @@ def _highs_qp():
         h.setOptionValue("output_flag", False)
         h.setOptionValue("primal_feasibility_tolerance", 1e-9)
         h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        h.setOptionValue("qp_iteration_limit", 100_000)
+        h.setOptionValue("time_limit", 10.0)
         _qp_solver = h
     return _qp_solver
 
@@ -136,14 +139,56 @@ def _highs_qp():
 def distance_to_polyhedron(A, b, center, scale=1.0):
     """Euclidean distance from ``center`` to ``{x : A x <= b}`` and the closest point.
 
-    Solves ``min 0.5 ||y||^2  s.t.  A (center + scale * y) <= b`` with HiGHS's QP solver
-    (the substitution keeps the problem well scaled when the polyhedron is near a small ball
-    of radius ``scale``). Counts as one solve in ``lp_count()``.
+    Least-distance programming (Lawson and Hanson, ch. 23): ``min ||y||`` s.t. ``A y <= r``
+    (``y = (x - center) / scale``, ``r = (b - A center) / scale``) is one non-negative least
+    squares problem, solved by SciPy's finite active-set NNLS. HiGHS's QP solver is the fallback
+    (with iteration and time limits: it was seen to cycle on one Euclidean ball). Counts as one
+    solve in ``lp_count()``.
 
     Returns
     -------
-    (distance, point) ; ``(inf, None)`` when the polyhedron is empty or the solve fails.
+    (distance, point) ; ``(inf, None)`` when the polyhedron is empty or both solvers fail.
     """
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    center = np.asarray(center, dtype=np.float64)
+    norms = np.linalg.norm(A, axis=1)
+    keep = norms > 0
+    r = (np.asarray(b, dtype=np.float64) - A @ center) / scale
+    if np.any(r[~keep] < 0):
+        return np.inf, None
+    An, rn = A[keep] / norms[keep, None], r[keep] / norms[keep]
+    y = _least_distance(An, rn)
+    if y is None:
+        return _distance_qp(A, b, center, scale)
+    return float(np.linalg.norm(y) * scale), center + scale * y
+
+
+def _least_distance(A, r):
+    """``argmin ||y||`` s.t. ``A y <= r`` (unit rows) by NNLS; None if it fails or is infeasible."""
+    from scipy.optimize import nnls
+    global _count
+    _count += 1
+    m, n = A.shape
+    if m == 0 or np.all(r >= 0):
+        return np.zeros(n)
+    E = np.vstack([-A.T, -r[None, :]])  # G y >= h with G = -A, h = -r
+    f = np.zeros(n + 1)
+    f[n] = 1.0
+    try:
+        u, _ = nnls(E, f, maxiter=50 * (m + n))
+    except RuntimeError:
+        return None
+    res = E @ u - f
+    if abs(res[n]) < 1e-12:
+        return None  # empty polyhedron (or numerically so): let the QP decide
+    y = -res[:n] / res[n]
+    if np.max(A @ y - r) > 1e-9 * max(1.0, float(np.max(np.abs(r)))):
+        return None
+    return y
+
+
+def _distance_qp(A, b, center, scale):
+    """`distance_to_polyhedron` by HiGHS's QP solver."""
     global _count
     _count += 1
     A = np.ascontiguousarray(A, dtype=np.float64)
