@@ -228,6 +228,7 @@ def plot_training_dynamics(summary, checkpoints=None, path=None, title=""):
         d.set_title("whole partition and accuracy")
     for ax in axes.ravel():
         ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(-0.2, max(float(ep.max()), 1.0) * 1.3)
         ax.set_xlabel("epoch (symlog scale)")
         ax.grid(alpha=0.3)
     fig.suptitle(title)
