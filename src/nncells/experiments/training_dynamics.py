@@ -34,9 +34,9 @@ CONFIGS = {
              "radii": [0.05, 0.1, 0.25], "seeds": 3, "n_samples": 400, "lr": 0.01, "norm": "inf"},
 }
 KINDS = ("train", "random")
-# Balls are boxes (``norm="inf"``, centre +- radius) by default: their regions are enumerated
-# without the QP that Euclidean balls need (HiGHS's QP solver was seen to cycle forever on one
-# such ball, see docs/results.md); set "norm": 2 in a config for Euclidean balls.
+# Balls are boxes (``norm="inf"``, centre +- radius), as in docs/results.md: their regions are
+# enumerated without the distance-to-polyhedron solve of Euclidean balls (whose HiGHS QP once
+# cycled forever on one of these balls); set "norm": 2 in a config for Euclidean balls.
 _NORM_NAMES = {"inf": "max-norm (boxes centre +- radius)", 2: "Euclidean norm"}
 
 
