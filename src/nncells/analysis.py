@@ -21,7 +21,7 @@ from math import comb
 import numpy as np
 
 from .errors import NNCellsError
-from .local import _arrangement as _zaslavsky
+from .local import arrangement_regions as _zaslavsky
 from .network import Network
 
 RANK_COLUMNS = ("layer", "parent", "rank", "children", "width", "max_children")

@@ -69,19 +69,21 @@ def _chunks(n, per_point):
 
 
 # ----------------------------------------------------------------------------- exact
-def regions_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL):
-    """Every activation region meeting the ball (an `EnumerationResult`; points lie in the ball)."""
+def regions_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL, workers=1):
+    """Every activation region meeting the ball (an `EnumerationResult`; points lie in the ball).
+    ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead)."""
     _check_network(network)
-    return enumerate_regions(network, Ball(center, radius, norm).resolve(network.input_dim), tol=tol)
+    return enumerate_regions(network, Ball(center, radius, norm).resolve(network.input_dim), tol=tol,
+                             workers=workers)
 
 
-def count_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL) -> int:
+def count_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL, workers=1) -> int:
     """Exact number of activation regions meeting the ball in a full-dimensional set.
 
     A region counts when its intersection with the ball contains a ball of radius
     ``> tol * 2 * radius`` (the sliver rule of `enumerate_regions`).
     """
-    return regions_in_ball(network, center, radius, norm, tol=tol).count
+    return regions_in_ball(network, center, radius, norm, tol=tol, workers=workers).count
 
 
 # ----------------------------------------------------------------------------- bounds
@@ -183,7 +185,7 @@ def preactivation_bounds(network, centers, radius, norm=2, method="crown") -> li
 
 
 @lru_cache(maxsize=None)
-def _arrangement(k: int, d: int) -> int:
+def arrangement_regions(k: int, d: int) -> int:
     """Zaslavsky: most regions of k hyperplanes in R^d, sum_{j<=d} C(k, j)."""
     return sum(comb(k, j) for j in range(min(k, d) + 1))
 
@@ -210,7 +212,7 @@ def upper_bound_in_ball(network, centers, radius, norm=2, method="crown"):
     for k_row, a_row in zip(flips.tolist(), alive.tolist()):
         total, dim = 1, network.input_dim
         for k_l, a_l in zip(k_row, a_row):
-            total *= _arrangement(k_l, dim)
+            total *= arrangement_regions(k_l, dim)
             dim = min(dim, a_l)
         out.append(total)
     return out[0] if single else out
