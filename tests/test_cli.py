@@ -98,3 +98,14 @@ def test_output_into_missing_directory_leaves_nothing(model, tmp_path):
     r = _run("enumerate", str(path), "--box", "-1", "1", "--out", str(tmp_path / "no" / "r.parquet"))
     assert r.returncode == 2 and "does not exist" in r.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_missing_optional_package_is_one_line(tmp_path):
+    net = random_network([2, 4, 1], seed=0)
+    path = tmp_path / "m.npz"
+    net.to_npz(path)
+    code = ("import sys; sys.modules['matplotlib'] = None; from nncells.cli import main; "
+            f"sys.exit(main(['slice', {str(path)!r}, '--box', '-1', '1', '--plot', {str(tmp_path / 'x.png')!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nncells[plot]" in r.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -16,6 +16,10 @@ from .errors import NNCellsError
 # list of numbers be a value too (argparse has no public hook for this).
 _NEGATIVE_NUMBERS = re.compile(r"^-(inf|nan|[\d.]+(e[+-]?\d+)?)(,[+-]?(inf|nan|[\d.]+(e[+-]?\d+)?))*$", re.I)
 
+# optional top-level package -> the extra that installs it
+_EXTRAS = {"matplotlib": "plot", "networkx": "plot", "torch": "torch", "onnx": "onnx", "onnxruntime": "onnx",
+           "dask": "dask", "distributed": "dask", "sklearn": "experiments"}
+
 # command name -> (module in nncells.commands, one-line help)
 COMMANDS = {
     "enumerate": ("enumerate_cmd", "enumerate the activation regions of a model in a domain"),
@@ -49,6 +53,13 @@ def main(argv=None) -> int:
         return int(args._run(args) or 0)
     except NNCellsError as e:
         print(f"nncells: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        extra = _EXTRAS.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"nncells: error: this needs the optional package {e.name!r}: pip install 'nncells[{extra}]'",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nncells: interrupted", file=sys.stderr)
