@@ -17,6 +17,17 @@ from ..regions import enumerate_regions
 DATASETS = ("moons", "digits")
 
 
+def start(out_dir, configs: dict, quick: bool, seed: int):
+    """Common start of an experiment: one torch thread, the output folder, the configuration.
+    Returns ``(out, cfg)``."""
+    import torch
+    torch.set_num_threads(1)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    mode = "quick" if quick else "full"
+    return out, dict(configs[mode], mode=mode, seed=seed)
+
+
 def log(msg: str) -> None:
     """One progress line on stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

@@ -110,11 +110,7 @@ def speedups(runs, cfg, seed):
 
 def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
     """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}``."""
-    import torch
-    torch.set_num_threads(1)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg = dict(CONFIGS["quick" if quick else "full"], mode="quick" if quick else "full", seed=seed)
+    out, cfg = common.start(out_dir, CONFIGS, quick, seed)
     t0 = time.perf_counter()
     runs, tables, labels, brows = sweep(cfg, seed)
     common.write_csv(out / "runs.csv", runs)

@@ -86,11 +86,7 @@ def run_one(dataset, dim, seed, cfg, rows):
 
 def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
     """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}``."""
-    import torch
-    torch.set_num_threads(1)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg = dict(CONFIGS["quick" if quick else "full"], mode="quick" if quick else "full", seed=seed)
+    out, cfg = common.start(out_dir, CONFIGS, quick, seed)
     t0 = time.perf_counter()
     rows = defaultdict(list)
     for dataset, dim in cfg["datasets"]:
