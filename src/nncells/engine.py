@@ -109,6 +109,15 @@ class Problem:
         return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), ())
 
 
+def prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:
+    """For each pattern, the index of its prefix ``patterns[:, :end]`` among the distinct prefixes
+    (numbered in lexicographic order): the region of that layer's partition holding it."""
+    if end == 0 or patterns.shape[1] == 0 or len(patterns) == 0:
+        return np.zeros(len(patterns), dtype=np.int64)
+    _, ids = np.unique(np.packbits(patterns[:, :end], axis=1), axis=0, return_inverse=True)
+    return ids.reshape(-1)
+
+
 def _rank(M: np.ndarray) -> int:
     if M.size == 0 or not np.any(M):
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .engine import prefix_ids
 from .errors import NNCellsError
 from .planar import PlanarPartition, class_pieces, decision_boundary
 
@@ -25,18 +26,11 @@ def _ids_colors(ids: np.ndarray, seed: int = 0) -> np.ndarray:
     return palette[ids]
 
 
-def _prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:
-    if end == 0 or patterns.shape[1] == 0:
-        return np.zeros(len(patterns), dtype=np.int64)
-    _, ids = np.unique(np.packbits(patterns[:, :end], axis=1), axis=0, return_inverse=True)
-    return ids.reshape(-1)
-
-
 def face_colors(part: PlanarPartition, color_by: str = "pattern"):
     """RGB(A) colours of the faces: by activation ``pattern``, predicted ``class``, or the norm
     of the local ``gradient`` (Frobenius norm of the face's affine map)."""
     if color_by == "pattern":
-        return _ids_colors(_prefix_ids(part.patterns, part.patterns.shape[1]))
+        return _ids_colors(prefix_ids(part.patterns, part.patterns.shape[1]))
     if color_by == "class":  # the class at the centroid (`plot_partition` paints exact pieces)
         import matplotlib
         return matplotlib.colormaps["tab10"](part.predicted() % 10)
@@ -99,7 +93,7 @@ def plot_layers(part: PlanarPartition, boundary: bool = True):
     for layer in range(max(n, 1)):
         ax = axes[0, layer]
         end = slices[layer].stop if n else 0
-        ids = _prefix_ids(part.patterns, end)
+        ids = prefix_ids(part.patterns, end)
         _draw(ax, part, _ids_colors(ids, seed=layer), edge_mask=lambda fa, fb: ids[fa] != ids[fb],
               boundary=boundary and layer == n - 1)
         ax.set_title(f"layer {layer + 1}: {part.per_layer[layer] if n else 1} regions")

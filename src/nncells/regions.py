@@ -7,7 +7,7 @@ import numpy as np
 
 from . import scheduler
 from .domain import Domain, Space
-from .engine import DEFAULT_TOL, Batch, Problem, Stats
+from .engine import DEFAULT_TOL, Batch, Problem, Stats, prefix_ids
 from .errors import NNCellsError
 from .executors import make_executor
 from .network import Network
@@ -64,10 +64,7 @@ class EnumerationResult:
     def layer_ids(self, layer: int) -> np.ndarray:
         """For every final region, the index of its ancestor in hidden layer ``layer``'s partition
         (ancestors numbered in canonical order of their pattern prefixes)."""
-        end = self.network.layer_slices[layer].stop
-        prefixes = np.packbits(self.patterns[:, :end], axis=1)
-        _, ids = np.unique(prefixes, axis=0, return_inverse=True)
-        return ids.reshape(-1)
+        return prefix_ids(self.patterns, self.network.layer_slices[layer].stop)
 
     def parents(self, layer: int | None = None) -> np.ndarray:
         """Parent index (into layer ``layer - 1``'s partition) of each region of layer ``layer``

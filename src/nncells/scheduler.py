@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import lp
-from .engine import Problem, Stats, run_task
+from .engine import Problem, Stats, prefix_ids, run_task
 from .cells import VERTEX_MAX_DIM
 from .errors import NNCellsError
 from .homogeneous import DehomogenizingSink, homogeneous_problem
@@ -49,12 +49,11 @@ def planar_applicable(problem: Problem, method: str) -> bool:
 
 def run_planar(problem: Problem, sink) -> Stats:
     """The exact 2-D backend (`nncells.planar`): one batch, per-layer counts from its patterns."""
-    import numpy as np
     from .planar import planar_batch
     lp0 = lp.lp_count()
     batch = planar_batch(problem.network, problem.domain.lo, problem.domain.hi,
                          tol=problem.tol / problem.domain.scale)
-    per_layer = [len(np.unique(np.packbits(batch.patterns[:, :sl.stop], axis=1), axis=0))
+    per_layer = [int(prefix_ids(batch.patterns, sl.stop).max(initial=-1)) + 1
                  for sl in problem.network.layer_slices]
     sink.add(batch)
     return Stats(lp_solves=lp.lp_count() - lp0, per_layer=per_layer, tasks=1)
