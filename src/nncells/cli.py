@@ -10,6 +10,7 @@ import importlib
 import re
 import sys
 
+from ._stdout import owned_stdout
 from .errors import NNCellsError
 
 # argparse takes '-1' for a negative number but '-1,0,-2' for an option; let a comma-separated
@@ -50,7 +51,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        with owned_stdout(json_only=bool(getattr(args, "json", False))):
+            return int(args._run(args) or 0)
     except NNCellsError as e:
         print(f"nncells: error: {e}", file=sys.stderr)
         return 2

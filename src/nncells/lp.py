@@ -9,16 +9,35 @@ import numpy as np
 
 import highspy
 
+from ._stdout import silenced_stdout
+
 _INF = highspy.kHighsInf
 _solver = None
 _count = 0
 
 
+def new_highs():
+    """A quiet ``highspy.Highs`` instance: no banner on stdout, ``output_flag`` off.
+
+    highspy >= 1.16 prints a copyright banner from C++ when ``Highs()`` is built, before any
+    option can be set; it is discarded here.
+
+    Examples
+    --------
+    >>> h = new_highs()  # nothing reaches stdout
+    >>> type(h).__name__
+    'Highs'
+    """
+    with silenced_stdout():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    return h
+
+
 def _highs():
     global _solver
     if _solver is None:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("presolve", "off")
         h.setOptionValue("solver", "simplex")
         h.setOptionValue("primal_feasibility_tolerance", 1e-9)
@@ -126,8 +145,7 @@ _qp_solver = None
 def _highs_qp():
     global _qp_solver
     if _qp_solver is None:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("primal_feasibility_tolerance", 1e-9)
         h.setOptionValue("dual_feasibility_tolerance", 1e-9)
         h.setOptionValue("qp_iteration_limit", 100_000)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-import sys
+
+from .._stdout import nncells_stdout
 
 from ..domain import Box, Space
 from ..errors import NNCellsError
@@ -48,6 +49,8 @@ def domain_from_args(args, dim):
 
 
 def print_json(obj) -> None:
-    json.dump(obj, sys.stdout)
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+    """Write one JSON object and a newline to nncells's own stdout."""
+    out = nncells_stdout()
+    json.dump(obj, out)
+    out.write("\n")
+    out.flush()
