@@ -115,3 +115,39 @@ def brute_force_ball(net, center, radius, tol, margin=1e-9):
         elif chebyshev_radius(np.vstack([Ai, G]), np.concatenate([bi, h]), cap=radius) > tol + margin:
             surely_in.add(bits)
     return surely_in, surely_out
+
+
+# ------------------------------------------------------------ the contract (docs/numerics.md)
+def contract_margin(A, b, tol, strict=None, ref=None):
+    """``max_x depth(x) - tol ||x||_inf`` over ``A x <= b`` (capped at 1 after dividing by the
+    rows' largest offset), with SciPy's linprog: > 0 iff the polyhedron counts under the
+    contract. Zero rows are constants as in `chebyshev_radius`; -inf when empty."""
+    norms = np.linalg.norm(A, axis=1)
+    zero = norms <= 1e-12 * (np.ones(len(b)) if ref is None else ref)
+    strict = np.zeros(len(b), bool) if strict is None else strict
+    if np.any(b[zero] < 0) or np.any(b[zero & strict] <= 0):
+        return -np.inf
+    A, b, norms = A[~zero], b[~zero], norms[~zero]
+    A, b = A / norms[:, None], b / norms
+    s = float(np.max(np.abs(b), initial=0.0)) or 1.0
+    m, d = A.shape
+    # variables x (d), u, z: A x + tol u + z <= b / s; x - u <= 0; -x - u <= 0
+    rows = np.block([[A, np.full((m, 1), tol), np.ones((m, 1))],
+                     [np.eye(d), -np.ones((d, 1)), np.zeros((d, 1))],
+                     [-np.eye(d), -np.ones((d, 1)), np.zeros((d, 1))]])
+    res = linprog(np.r_[np.zeros(d + 1), -1.0], A_ub=rows, b_ub=np.r_[b / s, np.zeros(2 * d)],
+                  bounds=[(None, None)] * d + [(0, None), (None, 1.0)], method="highs")
+    return -res.fun if res.status == 0 else -np.inf
+
+
+def brute_force_contract(net, domain_A, domain_b, tol=1e-9):
+    """Every pattern with its contract margin (see `contract_margin`): a dict pattern -> margin."""
+    out = {}
+    for bits in itertools.product([False, True], repeat=net.n_hidden):
+        G, h, ref = pattern_halfspaces_ref(net, np.array(bits))
+        A = np.vstack([domain_A, G])
+        b = np.concatenate([domain_b, h])
+        strict = np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)])
+        ref = np.concatenate([np.ones(len(domain_b)), ref])
+        out[bits] = contract_margin(A, b, tol, strict, ref)
+    return out

@@ -7,8 +7,9 @@ of cost, by
 1. a zero normal (the neuron is constant on ``P``);
 2. interval bounds of ``h_i`` over a bounding box of ``P``;
 3. *witness balls*: balls known to lie inside the sub-cell; one on each side proves a cut;
-4. a Chebyshev LP for the side no witness covers; its centre becomes a new witness.
-A side whose largest inscribed ball has radius <= ``tol`` is a sliver and does not count.
+4. one LP for the side no witness covers (`contract.Rule.deepest`); its point becomes a witness.
+A side counts iff it holds a point deeper than ``tol`` times its own coordinates (the contract of
+`nncells.contract`); otherwise it is a sliver.
 
 In low dimension (``2 <= d <= VERTEX_MAX_DIM``, 6: measured faster than LPs up to there) on bounded cells, steps 2-4 are replaced by the
 *vertex mode* of `vertexcells`: a hyperplane's range over a cell is its range over the cell's
@@ -20,10 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lp import chebyshev_center_normalized
+from .contract import Rule, gamma
 
-# Relative size under which a pulled-back normal counts as zero (cancellation noise).
-ZERO_NORMAL = 1e-12
 # Largest input dimension in which bounded cells are handled by their vertices (qhull).
 VERTEX_MAX_DIM = 6
 
@@ -41,6 +40,7 @@ class Cell:
     box: tuple | None = None  # (lo, hi) containing the cell, or None
     vertices: np.ndarray | None = None  # (v, d) vertices of a bounded cell, when known
     active: np.ndarray | None = None    # (v, rows of A) bool: which half-spaces each vertex lies on
+    vmag: np.ndarray | None = None      # (v,) magnitude of the numbers each vertex was computed from
 
 
 @dataclass
@@ -56,8 +56,8 @@ def _interval(Hn, gn, box):
     return gn + np.minimum(a, b).sum(axis=1), gn + np.maximum(a, b).sum(axis=1)
 
 
-def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
-               ref_norm: np.ndarray | None = None, partial=None, t_end: float = float("inf")):
+def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.ndarray | None = None,
+               partial=None, t_end: float = float("inf")):
     """The full-dimensional cells of the arrangement ``{H x + g = 0}`` inside ``cell``.
 
     Returns ``(children, leftovers)``. In vertex mode the split stops at time ``t_end``
@@ -68,15 +68,14 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
     Parameters
     ----------
     cell : the cell to cut (rows of ``cell.A`` of unit norm).
-    H, g : (k, d) and (k,) hyperplanes; a row is treated as zero when its norm is at most
-        ``ZERO_NORMAL * ref_norm`` (``ref_norm`` defaults to 1 per row).
-    tol : sides whose inscribed radius is at most ``tol`` are slivers, not cells.
-    cap : radius cap of the Chebyshev LP (keeps it bounded on unbounded cells).
+    H, g : (k, d) and (k,) hyperplanes.
+    rule : the contract (`nncells.contract.Rule`): which sides count.
+    zero : (k,) bool, rows whose normal is zero within the error bound of the product that
+        computed it (default: exactly zero rows): the neuron is constant on the cell.
     """
     k, d = H.shape
     norms = np.linalg.norm(H, axis=1)
-    ref = np.ones(k) if ref_norm is None else ref_norm
-    zero = norms <= ZERO_NORMAL * np.maximum(ref, 1e-300)
+    zero = (norms == 0) if zero is None else (zero | (norms == 0))
     safe = np.where(zero, 1.0, norms)
     Hn = H / safe[:, None]
     gn = g / safe
@@ -91,13 +90,15 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
         decided[partial[1]] = False
     if cell.box is not None and 2 <= d <= VERTEX_MAX_DIM:
         from .vertexcells import split_by_vertices
-        result = split_by_vertices(cell, Hn, gn, signs, np.flatnonzero(~decided), tol, cap, t_end)
+        result = split_by_vertices(cell, Hn, gn, signs, np.flatnonzero(~decided), rule, t_end)
         if result is not None:
             return result
     if cell.box is not None:
         vmin, vmax = _interval(Hn, gn, cell.box)
-        pos = ~decided & (vmin >= -tol)
-        neg = ~decided & ~pos & (vmax <= tol)
+        big = np.maximum(np.abs(cell.box[0]), np.abs(cell.box[1]))
+        err = gamma(d + 1) * (np.abs(Hn) @ big + np.abs(gn))
+        pos = ~decided & (vmin >= err)
+        neg = ~decided & ~pos & (vmax <= -err)
         signs[pos] = True
         decided |= pos | neg
     todo = np.flatnonzero(~decided)
@@ -111,6 +112,7 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
 
     for i in todo:
         vals = wp @ Hn[i] + gn[i]
+        verr = _value_error(wp, wr, Hn[i], gn[i])
         n_sub = len(sub_signs)
         # A witness ball of radius r whose centre is at signed distance v from h holds, on the
         # positive side, a ball of radius min(r, (r + v) / 2) (the cap of depth r + v), and
@@ -124,16 +126,18 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
         for j in range(n_sub):
-            has_pos = best_pos[j] > tol
-            has_neg = best_neg[j] > tol
+            mine = owner == j
+            has_pos = _witnessed(rule, wp[mine], wr[mine], vals[mine], verr[mine], Hn[i], True)
+            has_neg = _witnessed(rule, wp[mine], wr[mine], vals[mine], verr[mine], Hn[i], False)
             if not (has_pos and has_neg):
                 # One LP for each side no witness covers.
                 A_s, c_s = _rows(cell, Hn, gn, sub_signs[j], sub_cuts[j])
+                scale = rule.scale_of(cell.point, cell.radius)
                 for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
                     row = -Hn[i] if side else Hn[i]
                     rhs = gn[i] if side else -gn[i]
-                    x, r = chebyshev_center_normalized(np.vstack([A_s, row]), np.append(c_s, rhs), cap)
-                    if x is not None and r > tol:
+                    x, r = rule.deepest(np.vstack([A_s, row]), np.append(c_s, rhs), scale)
+                    if x is not None:
                         new_pts.append(x)
                         new_rad.append(r)
                         new_own.append(j)
@@ -163,19 +167,21 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
             wr = np.concatenate([wr, new_rad])
             owner = np.concatenate([owner, new_own])
             vals = wp @ Hn[i] + gn[i]
-        # A witness of a split sub-cell becomes the largest ball inside it on each side of h.
+            verr = _value_error(wp, wr, Hn[i], gn[i])
+        # A witness of a split sub-cell becomes the largest ball inside it on each side of h
+        # (less the error bound of the value it was computed from).
         if len(sub_signs) > n_sub:
             moved = split_of[owner] >= 0
             n = Hn[i]
-            up = np.minimum(wr, (wr + vals) / 2)     # radius on the positive side
-            down = np.minimum(wr, (wr - vals) / 2)   # and on the negative side
+            up = np.minimum(wr, (wr + vals) / 2 - verr)     # radius on the positive side
+            down = np.minimum(wr, (wr - vals) / 2 - verr)   # and on the negative side
             shift_up = np.maximum(0.0, (wr - vals) / 2)[:, None] * n
             shift_down = np.maximum(0.0, (wr + vals) / 2)[:, None] * n
             stay = ~moved
             wp = np.vstack([wp[stay], wp[moved] + shift_up[moved], wp[moved] - shift_down[moved]])
             wr = np.concatenate([wr[stay], up[moved], down[moved]])
             owner = np.concatenate([owner[stay], owner[moved], split_of[owner[moved]]])
-        keep = wr > tol
+        keep = wr > 0
         wp, wr, owner = wp[keep], wr[keep], owner[keep]
 
     children = []
@@ -188,6 +194,25 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, tol: float, cap: float,
         A_s, c_s = _rows(cell, Hn, gn, s, cmask)
         children.append(Child(s, Cell(A_s, c_s, pts[best], float(rad[best]), pts, rad, cell.box)))
     return children, []
+
+
+def _value_error(P, R, n, g):
+    """Bound of the error of ``P @ n + g`` and of the caps computed from it (`_witnessed`)."""
+    return gamma(len(n) + 1) * (np.abs(P) @ np.abs(n) + abs(g) + R)
+
+
+def _witnessed(rule, P, R, vals, verr, n, positive) -> bool:
+    """Whether one of the balls ``(P, R)`` proves that the side of ``n x + g`` (values ``vals``
+    at the centres, within ``verr``) counts: its cap on that side holds a ball of radius
+    ``min(r, (r +- v) / 2)`` centred ``(r -+ v) / 2`` along the normal (less the error bound)."""
+    v = vals if positive else -vals
+    rad = np.minimum(R, (R + v) / 2 - verr)
+    ok = rad > 0
+    if not ok.any():
+        return False
+    shift = np.maximum(0.0, (R - v) / 2)
+    centres = P + (shift if positive else -shift)[:, None] * n
+    return bool(np.any(rule.witnesses(centres[ok], rad[ok])))
 
 
 def _rows(cell, Hn, gn, signs, cuts):

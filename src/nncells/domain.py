@@ -36,7 +36,7 @@ class Domain:
 
     @property
     def scale(self) -> float:
-        """A length typical of the domain; the geometric tolerance is relative to it."""
+        """A length typical of the domain (for pictures and LP caps; never for tolerances)."""
         return 1.0
 
     def contains(self, X, tol=0.0) -> np.ndarray:
@@ -44,10 +44,11 @@ class Domain:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         return np.all(X @ A.T <= b + tol, axis=1)
 
-    def refine_cell(self, cell, tol):
+    def refine_cell(self, cell, rule):
         """Hook for domains that are not polyhedra (balls): given a cell of the arrangement
         inside ``halfspaces()``, return it (possibly with a new interior point) if it meets
-        the domain in a full-dimensional set, else None. Polyhedral domains keep every cell."""
+        the domain in a full-dimensional set, else None (``rule``: `nncells.contract.Rule`).
+        Polyhedral domains keep every cell."""
         return cell
 
     def sample(self, n: int, rng=None) -> np.ndarray:
@@ -129,9 +130,14 @@ class Polytope(Domain):
             raise NNCellsError(f"polytope has {A.shape[0]} rows in A but {b.size} entries in b")
         object.__setattr__(self, "A", A)
         object.__setattr__(self, "b", b)
-        from .lp import chebyshev_center
-        x, r = chebyshev_center(A, b, cap=1.0)
-        if x is None or r <= 1e-12:
+        from .contract import DEFAULT_TOL, deepest_point
+        n = np.linalg.norm(A, axis=1)
+        if np.any(n == 0):
+            if np.any(b[n == 0] < 0):
+                raise NNCellsError("polytope domain is empty or has no interior")
+        ok = n > 0
+        x, r = deepest_point(A[ok] / n[ok, None], b[ok] / n[ok], DEFAULT_TOL) if ok.any() else (0, 1)
+        if x is None:
             raise NNCellsError("polytope domain is empty or has no interior")
         object.__setattr__(self, "_bounds", _lp_bounds(A, b))
 
@@ -226,11 +232,11 @@ class Ball(Domain):
     (``norm="inf"``, the box ``center +- radius``).
 
     The engine enumerates inside the bounding box ``halfspaces()``; for the Euclidean ball
-    ``refine_cell`` then drops the cells that do not meet the ball. A cell counts when
-    ``cell ∩ ball`` contains a ball of radius > ``tol`` (the sliver rule of the polyhedral
-    domains), i.e. when the cell shrunk by ``tol`` is at distance < ``radius - tol`` from the
-    centre: a convex QP (`lp.distance_to_polyhedron`), avoided when a witness already proves it.
-    With ``norm="inf"`` the ball is a box and every cell is kept as it is.
+    ``refine_cell`` then keeps a cell iff its closest point to the centre is strictly inside the
+    ball (by the contract's margin ``tol (||center||_inf + radius)``): one least-distance problem
+    (`lp.distance_to_polyhedron`), avoided when a witness already proves it. A point deep inside
+    ``cell ∩ ball`` is then found in closed form on the segment from that closest point to the
+    cell's deepest known point (no step limit). With ``norm="inf"`` the ball is a box.
     """
 
     center: object
@@ -277,40 +283,40 @@ class Ball(Domain):
         dist = np.max(np.abs(X), axis=1) if self.norm == "inf" else np.linalg.norm(X, axis=1)
         return dist <= self.radius + tol
 
-    def refine_cell(self, cell, tol):
+    def refine_cell(self, cell, rule):
         if self.norm == "inf":
             return cell
         from dataclasses import replace
 
         from .lp import distance_to_polyhedron
-        norms = np.linalg.norm(cell.A, axis=1)
-        A, c = cell.A / norms[:, None], cell.c / norms
-        r = self.radius
-
-        def in_cell(P):  # radius of the largest ball around each point inside the cell
-            return np.min(c - P @ A.T, axis=1) if len(A) else np.full(len(P), np.inf)
-
-        def depth(P):  # ... inside cell ∩ ball
-            return np.minimum(in_cell(P), r - np.linalg.norm(P - self.center, axis=1))
-
+        A, c = cell.A, cell.c  # unit rows
+        center, r = self.center, self.radius
+        # The cell meets the ball in a full-dimensional set iff its closest point to the centre
+        # is strictly inside; "strictly" by the contract's margin, in the ball's own numbers.
+        margin = rule.tol * (float(np.max(np.abs(center))) + r)
         P = np.vstack([cell.point[None, :], cell.wit_points])
-        rad = depth(P)
+        R = np.concatenate([[cell.radius], cell.wit_radii])
+        ball_depth = r - np.linalg.norm(P - center, axis=1)
+        rad = np.minimum(R, ball_depth)
         best = int(np.argmax(rad))
-        if rad[best] <= tol:
-            if np.any(A @ self.center - c >= r - 2 * tol):  # one half-space already misses
-                return None
-            dist, q = distance_to_polyhedron(A, c - tol, self.center, scale=r)
-            if q is None or dist >= r - tol:
-                return None
-            # q has depth >= tol in the cell and > tol in the ball; depth is concave, so walking
-            # towards the deepest point p of the cell finds points of depth > tol.
-            p = P[int(np.argmax(in_cell(P)))]
-            P = q + np.linspace(0.0, 1.0, 65)[:, None] * (p - q)
-            rad = depth(P)
-            best = int(np.argmax(rad))
-            if rad[best] <= tol:  # only within the solver's tolerance of the threshold
-                return None
-        return replace(cell, point=P[best].copy(), radius=float(rad[best]))
+        if rule.witness(P[best], rad[best]) and rad[best] > margin:
+            return replace(cell, point=P[best].copy(), radius=float(rad[best]))
+        if np.any(A @ center - c >= r):  # one half-space already misses the ball
+            return None
+        dist, q = distance_to_polyhedron(A, c, center, scale=r)
+        if q is None or not dist < r - margin:
+            return None
+        # q: the cell's closest point to the centre; p: the cell's deepest known point (depth R).
+        # Along q + s (p - q) the cell's depth is >= s R and the ball's >= (r - dist) - s |p - q|
+        # (both concave), so s = (r - dist) / (R + |p - q|) gives a point deep in both.
+        i = int(np.argmax(R))
+        p, Rp = P[i], float(R[i])
+        s = (r - dist) / (Rp + float(np.linalg.norm(p - q)))
+        x = q + min(s, 1.0) * (p - q)
+        depth = min(float(np.min(c - A @ x, initial=np.inf)), r - float(np.linalg.norm(x - center)))
+        if not depth > 0:
+            return None
+        return replace(cell, point=x, radius=depth)
 
     def sample(self, n, rng=None):
         rng = np.random.default_rng(rng)

@@ -15,10 +15,9 @@ import numpy as np
 
 from . import lp
 from .cells import Cell, split_cell
+from .contract import DEFAULT_TOL, Rule, borderline_count, gamma
 from .domain import Domain
 from .network import Network
-
-DEFAULT_TOL = 1e-7
 
 
 @dataclass
@@ -32,6 +31,7 @@ class Task:
     pattern: np.ndarray  # bool prefix over the hidden layers applied so far
     ranks: tuple        # rank of the map to each applied layer's output
     partial: tuple | None = None  # (signs, rest): a sub-cell part-way through layer ``layer``'s split
+    Mabs: np.ndarray | None = None  # |W_l| ... |W_1| along the active paths: bounds |M| and its error
 
     def pack(self) -> "Task":
         """A small copy for the frontier: half-spaces, point and pattern only; the vertices and
@@ -69,10 +69,14 @@ class Stats:
     per_layer: list = field(default_factory=list)  # regions created at each hidden layer
     tasks: int = 0
     by_worker: dict = field(default_factory=dict)  # process id -> finished regions
+    borderline: int = 0   # regions whose certified margin is within BORDERLINE x the threshold
+    repaired: int = 0     # interior points moved because the forward pass disagreed with the pattern
 
     def add(self, other: "Stats"):
         self.lp_solves += other.lp_solves
         self.tasks += other.tasks
+        self.borderline += other.borderline
+        self.repaired += other.repaired
         for pid, n in other.by_worker.items():
             self.by_worker[pid] = self.by_worker.get(pid, 0) + n
         if len(self.per_layer) < len(other.per_layer):
@@ -83,18 +87,22 @@ class Stats:
 
 @dataclass(frozen=True)
 class Problem:
-    """What every task needs besides its own region: the network, the domain, the tolerances."""
+    """What every task needs besides its own region: the network, the domain, the rule.
+
+    ``tol`` is the contract's relative threshold (see `nncells.contract`). ``lift`` is set when
+    ``network`` is the homogeneous lift of another network (`nncells.homogeneous`): finished
+    regions are then mapped back to that network's input space before they leave `run_task`.
+    """
 
     network: Network
     domain: Domain
     tol: float
-    cap: float
+    rule: Rule
+    lift: object = None
 
     @classmethod
     def make(cls, network: Network, domain: Domain, tol: float = DEFAULT_TOL) -> "Problem":
-        domain = domain.resolve(network.input_dim)
-        scale = domain.scale
-        return cls(network, domain, tol * scale, scale)
+        return cls(network, domain.resolve(network.input_dim), float(tol), Rule(tol))
 
     def root_task(self) -> Task | None:
         """The task for the whole domain (None if the domain has no interior)."""
@@ -102,11 +110,69 @@ class Problem:
         A, c = self.domain.halfspaces()
         norms = np.linalg.norm(A, axis=1)
         A, c = A / norms[:, None], c / norms
-        x, r = lp.chebyshev_center_normalized(A, c, self.cap) if len(A) else (np.zeros(d), self.cap)
-        if x is None or r <= self.tol:
-            return None
+        if len(A):
+            x, r = self.rule.deepest(A, c)
+            if x is None:
+                return None
+        else:  # the whole space: the origin, with a ball of the network's own length
+            x, r = np.zeros(d), network_length(self.network)
         cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.domain.bounds())
-        return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), ())
+        return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
+
+    def finish(self, batch: "Batch", stats: "Stats") -> "Batch":
+        """Finished regions as the user sees them: mapped back from a lifted problem, every
+        interior point checked against a float64 forward pass (and moved by one LP where it
+        disagrees), and the borderline ones counted."""
+        if self.lift is not None:
+            return self.lift.finish(batch, stats)
+        batch = verify_points(self.network, self.domain, batch, self.rule, stats)
+        stats.borderline += borderline_count(batch.points, batch.radii, self.tol)
+        return batch
+
+
+def network_length(net: Network) -> float:
+    """A length the network itself defines (it scales with the input units): the largest distance
+    from the origin to a neuron's hyperplane, on the origin's region, over all layers; 1 for a
+    network without any (positively homogeneous: no length at all). A power of two."""
+    x = np.zeros(net.input_dim)
+    G, h = net.region_halfspaces(net.pattern(x[None, :])[0])
+    n = np.linalg.norm(G, axis=1)
+    ok = n > 0
+    dist = np.abs(h[ok]) / n[ok]
+    dist = dist[np.isfinite(dist) & (dist > 0)]
+    if len(dist) == 0:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(np.max(dist))))
+
+
+def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, stats: "Stats") -> "Batch":
+    """Check that every point has its pattern in a float64 forward pass; move those that do not
+    to the region's deepest point (one LP in the region's own units), and drop a region whose
+    LP finds no such point (it does not count under the contract). Counted in ``stats``."""
+    if len(batch) == 0 or network.n_hidden == 0:
+        return batch
+    Z = np.concatenate(network.preactivations(batch.points)[:len(network.widths)], axis=1)
+    bad = np.flatnonzero(np.any((Z > 0) != batch.patterns, axis=1))
+    if len(bad) == 0:
+        return batch
+    points, radii = batch.points.copy(), batch.radii.copy()
+    alive = np.ones(len(batch), dtype=bool)
+    DA, Db = domain.halfspaces()
+    for i in bad:
+        G, h = network.region_halfspaces(batch.patterns[i])
+        A, c = np.vstack([DA, G]), np.concatenate([Db, h])
+        n = np.linalg.norm(A, axis=1)
+        keep = n > 0
+        x, r = rule.deepest(A[keep] / n[keep, None], c[keep] / n[keep]) if np.all(c[~keep] >= 0) else (None, 0)
+        ok = x is not None and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i])
+        if ok and domain.contains(x[None, :])[0]:
+            points[i], radii[i] = x, r
+        else:
+            alive[i] = False
+            if stats.per_layer:
+                stats.per_layer[-1] -= 1
+        stats.repaired += 1
+    return Batch(batch.patterns[alive], points[alive], radii[alive], batch.ranks[alive])
 
 
 def prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:
@@ -126,36 +192,43 @@ def _rank(M: np.ndarray) -> int:
 
 def _prefix_map(net: Network, pattern: np.ndarray, layer: int):
     """The map to the output of hidden layer ``layer - 1`` on the region of ``pattern``, computed
-    with the same operations as `_children` (so bit for bit the same)."""
+    with the same operations as `_children` (so bit for bit the same), and its bound ``Mabs``."""
     d = net.input_dim
-    M, m = np.eye(d), np.zeros(d)
+    M, m, Mabs = np.eye(d), np.zeros(d), np.eye(d)
     for W, b, sl in zip(net.weights[:layer], net.biases[:layer], net.layer_slices[:layer]):
         H, g = W @ M, W @ m + b
         s = pattern[sl]
-        M, m = H * s[:, None], g * s
-    return M, m
+        M, m, Mabs = H * s[:, None], g * s, (np.abs(W) @ Mabs) * s[:, None]
+    return M, m, Mabs
+
+
+def _inner_terms(net: Network, layer: int) -> int:
+    """Terms summed along a path to layer ``layer``'s pre-activations (for `contract.gamma`)."""
+    return net.input_dim + sum(net.widths[:layer]) + 1
 
 
 def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     """``(children, partial tasks)`` of ``task`` cut by layer ``task.layer``."""
     net = problem.network
-    if task.M is None:
-        task.M, task.m = _prefix_map(net, task.pattern, task.layer)
+    if task.M is None or task.Mabs is None:
+        task.M, task.m, task.Mabs = _prefix_map(net, task.pattern, task.layer)
     W, b = net.weights[task.layer], net.biases[task.layer]
     H, g = W @ task.M, W @ task.m + b
-    ref = np.linalg.norm(W, axis=1) * max(np.linalg.norm(task.M, 2), 1e-300)
+    Habs = np.abs(W) @ task.Mabs
+    # A normal is zero only when every entry is within the forward error bound of W @ M.
+    zero = np.all(np.abs(H) <= gamma(_inner_terms(net, task.layer)) * Habs, axis=1)
     out = []
-    kids, leftovers = split_cell(task.cell, H, g, problem.tol, problem.cap, ref, task.partial, t_end)
-    partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest))
+    kids, leftovers = split_cell(task.cell, H, g, problem.rule, zero, task.partial, t_end)
+    partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest), task.Mabs)
                for S, s, rest in leftovers]
     for child in kids:
-        cell = problem.domain.refine_cell(child.cell, problem.tol)
+        cell = problem.domain.refine_cell(child.cell, problem.rule)
         if cell is None:
             continue
         s = child.signs
         M, m = H * s[:, None], g * s
-        out.append(Task(task.layer + 1, cell, M, m,
-                        np.concatenate([task.pattern, s]), task.ranks + (_rank(M),)))
+        out.append(Task(task.layer + 1, cell, M, m, np.concatenate([task.pattern, s]),
+                        task.ranks + (_rank(M),), Mabs=Habs * s[:, None]))
     return out, partial
 
 
@@ -182,7 +255,6 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
         stats.per_layer[t.layer] += len(kids)
         stack.extend(partial)
         stack.extend(reversed(kids))
-    stats.lp_solves = lp.lp_count() - lp0
     stats.by_worker = {os.getpid(): len(rows)}
     d = problem.network.input_dim
     n_hidden = problem.network.n_hidden
@@ -193,4 +265,6 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
                       np.array([t.ranks for t in rows], dtype=np.int64).reshape(len(rows), n_layers))
     else:
         batch = Batch.concat([], n_hidden, d, n_layers)
+    batch = problem.finish(batch, stats)
+    stats.lp_solves = lp.lp_count() - lp0
     return batch, [t.pack() for t in stack], stats

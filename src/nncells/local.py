@@ -14,9 +14,9 @@ from math import comb
 
 import numpy as np
 
-from .cells import ZERO_NORMAL
+from .contract import gamma
 from .domain import Ball
-from .engine import DEFAULT_TOL
+from .contract import DEFAULT_TOL
 from .errors import NNCellsError
 from .network import Network
 from .regions import enumerate_regions
@@ -81,7 +81,7 @@ def count_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL, workers=1
     """Exact number of activation regions meeting the ball in a full-dimensional set.
 
     A region counts when its intersection with the ball contains a ball of radius
-    ``> tol * 2 * radius`` (the sliver rule of `enumerate_regions`).
+    the contract of `nncells.contract` (see `Ball`).
     """
     return regions_in_ball(network, center, radius, norm, tol=tol, workers=workers).count
 
@@ -238,8 +238,9 @@ def _pulled_back(network, X, G):
             Ws = W[None, :, :] * (zs[k - 1] > 0)[:, None, :]
             L = Ws @ L if (k > 1 or not gram) else Ws
             nk = _dual_norms(network, L, 2, G) if gram else np.linalg.norm(L, axis=2)
+        # zero only below the forward error bound of the product (|W| |M| <= |W_k| * scale)
         ref = np.linalg.norm(W, axis=1) * scale
-        nk = np.where(nk <= ZERO_NORMAL * np.maximum(ref, 1e-300), 0.0, nk)
+        nk = np.where(nk <= gamma(d + sum(network.widths[:k]) + 1) * ref, 0.0, nk)
         norms.append(nk)
         scale *= np.linalg.norm(W)
     return np.concatenate(zs, axis=1), np.concatenate(norms, axis=1)
@@ -275,9 +276,11 @@ def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *,
                              tol=DEFAULT_TOL) -> np.ndarray:
     """Distinct activation patterns among the centre and ``n_samples`` uniform points of the ball.
 
-    A pattern is kept only when one of its points has a ball of radius ``> tol * 2 * radius``
-    around it inside both its region and the ball (`boundary_distance`), so every kept pattern is
-    counted by `count_in_ball`: their number is a lower bound of the exact count.
+    A pattern is kept only when one of its points ``x`` has a ball of radius ``> tol ||x||_inf``
+    around it inside both its region and the ball (`boundary_distance`), and lies inside the ball
+    by more than the ball's margin ``tol (||center||_inf + radius)`` (the contract of
+    `nncells.contract`), so every kept pattern is counted by `count_in_ball`: their number is a
+    lower bound of the exact count.
     """
     C, r, norm = _check_balls(network, center, radius, norm)
     if C.shape[0] != 1:
@@ -288,7 +291,8 @@ def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *,
     margin = ball.radius - (np.max(np.abs(dev), axis=1) if norm == "inf" else np.linalg.norm(dev, axis=1))
     patterns, inv = np.unique(network.pattern(X).reshape(len(X), -1), axis=0, return_inverse=True)
     inv = inv.reshape(-1)
-    need = tol * ball.scale
+    need = tol * np.max(np.abs(X), axis=1)
+    inside = margin > tol * (float(np.max(np.abs(C[0]))) + ball.radius)
     # First the point of largest margin of each pattern, then all points of the patterns left.
     order = np.lexsort((-margin, inv))
     first = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
@@ -298,7 +302,7 @@ def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *,
             idx = np.flatnonzero(~ok[inv])
         if len(idx) == 0:
             break
-        deep = np.minimum(margin[idx], boundary_distance(network, X[idx])) > need
+        deep = (np.minimum(margin[idx], boundary_distance(network, X[idx])) > need[idx]) & inside[idx]
         ok[inv[idx[deep]]] = True
     return patterns[ok]
 

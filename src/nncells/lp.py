@@ -126,6 +126,40 @@ def chebyshev_center_normalized(A, b, cap):
     return y[:d], float(y[d])
 
 
+def relative_depth(A, c, tol, scale):
+    """A maximiser of ``depth(x) - tol ||x||_inf`` over ``{A x <= c}`` (rows of unit norm), or None.
+
+    ``depth(x) = min_i (c_i - A_i x)``. The LP is solved in units of ``scale`` (variables
+    ``y = x / scale``), so HiGHS's absolute tolerances act relative to the polyhedron's own size;
+    the objective is capped at 1 (in those units) to keep unbounded polyhedra bounded. Returns
+    None when the LP finds the polyhedron empty or its optimum clearly negative; a point whose
+    optimum is within the solver's tolerance of 0 is returned, and the caller decides from the
+    point itself, in float64.
+    """
+    m, d = A.shape
+    # variables: y (d), u >= ||y||_inf, z;  rows: A y + z + tol u <= c / scale;  +-y_j - u <= 0
+    n = d + 2
+    rows = np.zeros((m + 2 * d, n))
+    rows[:m, :d] = A
+    rows[:m, d] = tol
+    rows[:m, d + 1] = 1.0
+    eye = np.eye(d)
+    rows[m:m + d, :d] = eye
+    rows[m + d:, :d] = -eye
+    rows[m:, d] = -1.0
+    rhs = np.concatenate([c / scale, np.zeros(2 * d)])
+    cost = np.zeros(n)
+    cost[d + 1] = -1.0
+    lo = np.full(n, -_INF)
+    hi = np.full(n, _INF)
+    lo[d] = 0.0
+    lo[d + 1], hi[d + 1] = -1.0, 1.0
+    status, y, _ = _solve(cost, rows, rhs, lo, hi)
+    if status != "optimal" or y[d + 1] < -1e-6:
+        return None
+    return y[:d] * scale
+
+
 def minimize_linear(cost, A, b):
     """min cost @ x s.t. A x <= b; None when unbounded or infeasible."""
     A = np.asarray(A, dtype=np.float64)

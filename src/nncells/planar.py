@@ -5,15 +5,17 @@ The mesh holds a vertex pool (shared vertices with ids) and one counter-clockwis
 face. Layer ``l`` sees every face of layer ``l - 1`` (its *parent*) through that parent's affine
 map, so each neuron of layer ``l`` is a line per parent. For neuron ``i`` only the faces whose
 parent's circumscribed disc meets the line are visited; a face is split iff it has vertices
-strictly on both sides, farther than ``tol`` from the line. Vertices within ``tol`` of the line
-are kept as they are and shared by both halves, so lines through existing vertices, neurons
+strictly on both sides, farther from the line than the error bound of their values there
+(`nncells.contract.value_error`). Vertices within that bound are kept as they are and shared by
+both halves, so lines through existing vertices, neurons
 parallel to a domain edge and repeated neurons make no sliver faces. A new vertex on edge
 ``(u, w)`` is keyed by the pair, so both faces sharing the edge get the same vertex id and the
 mesh stays a valid subdivision (adjacency is then an exact match of vertex-id pairs).
 
-Tolerance: ``tol`` (default 1e-9) is relative to the domain size (the longer side of its
-bounding box); lines are normalised so vertex values are Euclidean distances in the plane.
-A line whose normal has norm at most ``1e-12 * |W_l[i]| * |M_face|`` is constant on the face.
+Lines are normalised so vertex values are Euclidean distances in the plane. A line is constant
+on a face only when both entries of its normal are within the forward error bound of the
+products that computed them (``gamma * |W_l[i]| * prod_j ||W_j||_F``, a bound of ``|W| |M|``).
+Faces are kept or dropped by the contract of `nncells.contract` (`planar_batch`).
 """
 from __future__ import annotations
 
@@ -22,11 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .contract import DEFAULT_TOL, gamma
 from .errors import NNCellsError
 from .network import Network
 
-DEFAULT_TOL = 1e-9
-ZERO_NORMAL = 1e-12
 _CHUNK = 4096  # faces per block when evaluating per-face maps (bounds temporary memory)
 
 
@@ -38,6 +39,9 @@ class _Mesh:
         self.X = np.empty(max(64, 4 * k))
         self.Y = np.empty_like(self.X)
         self.X[:k], self.Y[:k] = xy[:, 0], xy[:, 1]
+        # magnitude of the numbers each vertex was computed from (its error is relative to it)
+        self.M = np.empty_like(self.X)
+        self.M[:k] = np.maximum(np.abs(xy[:, 0]), np.abs(xy[:, 1]))
         self.nv = k
         self.loops = np.empty(max(64, 4 * k), dtype=np.int64)
         self.loops[:k] = np.arange(k)
@@ -54,7 +58,7 @@ class _Mesh:
         """A mesh holding the faces of a finished partition (each face its own parent)."""
         m = cls(np.asarray(vertices[:3]))
         m.nv = m.nl = m.nf = 0
-        m.add_vertices(vertices[:, 0], vertices[:, 1])
+        m.add_vertices(vertices[:, 0], vertices[:, 1], np.max(np.abs(vertices), axis=1))
         m.add_loops(face_vertices)
         lens = np.diff(face_start)
         m.add_faces(face_start[:-1], lens, np.arange(len(lens)))
@@ -68,11 +72,13 @@ class _Mesh:
         b[:len(a)] = a
         return b
 
-    def add_vertices(self, x, y) -> int:
+    def add_vertices(self, x, y, mag) -> int:
         base = self.nv
         self.X = self._room(self.X, base + len(x))
         self.Y = self._room(self.Y, base + len(x))
+        self.M = self._room(self.M, base + len(x))
         self.X[base:base + len(x)], self.Y[base:base + len(x)] = x, y
+        self.M[base:base + len(x)] = mag
         self.nv += len(x)
         return base
 
@@ -130,14 +136,17 @@ class _Mesh:
         return area2 / 2, cx, cy, rad
 
 
-def _split(mesh: _Mesh, faces, a, b, c, tol):
+def _split(mesh: _Mesh, faces, a, b, c):
     """Split ``faces`` by their lines ``a[p] x + b[p] y + c[p] = 0`` (``p`` = face parent,
-    unit normals) wherever a face has vertices farther than ``tol`` on both sides."""
+    unit normals) wherever a face has vertices on both sides beyond their values' error bound."""
     idx, offs, lens = mesh.entries(faces)
     vid = mesh.loops[idx]
     par = np.repeat(mesh.parent[faces], lens)
-    val = a[par] * mesh.X[vid] + b[par] * mesh.Y[vid] + c[par]
-    pos, neg = val > tol, val < -tol
+    ap, bp, cp = a[par], b[par], c[par]
+    X, Y = mesh.X[vid], mesh.Y[vid]
+    val = ap * X + bp * Y + cp
+    err = gamma(3) * (mesh.M[vid] * (np.abs(ap) + np.abs(bp)) + np.abs(cp))
+    pos, neg = val > err, val < -err
     cut = np.logical_or.reduceat(pos, offs) & np.logical_or.reduceat(neg, offs)
     if not cut.any():
         return
@@ -163,7 +172,8 @@ def _split(mesh: _Mesh, faces, a, b, c, tol):
     t = vlo[first] / (vlo[first] - vhi[first])
     l0, h0 = lo[first], hi[first]
     base = mesh.add_vertices(mesh.X[l0] + t * (mesh.X[h0] - mesh.X[l0]),
-                             mesh.Y[l0] + t * (mesh.Y[h0] - mesh.Y[l0]))
+                             mesh.Y[l0] + t * (mesh.Y[h0] - mesh.Y[l0]),
+                             np.maximum(mesh.M[l0], mesh.M[h0]))
     newid = base + inv.reshape(-1)
     # Children: each vertex goes to the side(s) it is on, each crossing to both, in loop order.
     loops = []
@@ -184,18 +194,21 @@ def _split(mesh: _Mesh, faces, a, b, c, tol):
         mesh.compact()
 
 
-def _candidates(Lx, Ly, Lc, ref, cx, cy, rad, tol, first):
+def _candidates(Lx, Ly, Lc, err, cx, cy, rad, first):
     """(neuron, face, a, b, c) for the lines that may cut each face: those passing within the
     face's circumscribed disc (centroid, rad), normalised to unit normals; faces number from
-    ``first``. A line whose normal is at most ``ZERO_NORMAL * ref`` is constant: never a cut."""
+    ``first``. A line whose normal's entries are both at most ``err`` (their error bound) is
+    constant: never a cut."""
     nrm = np.hypot(Lx, Ly)
+    ax, ay = np.abs(Lx * cx[:, None]), np.abs(Ly * cy[:, None])
     val = Lx * cx[:, None] + Ly * cy[:, None] + Lc
-    f, i = np.nonzero((np.abs(val) < (rad[:, None] + tol) * nrm) & (nrm > ZERO_NORMAL * ref))
+    near = np.abs(val) <= rad[:, None] * nrm * (1 + 1e-9) + gamma(3) * (ax + ay + np.abs(Lc))
+    f, i = np.nonzero(near & ((np.abs(Lx) > err) | (np.abs(Ly) > err)))
     n = nrm[f, i]
     return i, f + first, Lx[f, i] / n, Ly[f, i] / n, Lc[f, i] / n
 
 
-def _cut_layer(mesh: _Mesh, cand, width: int, tol: float):
+def _cut_layer(mesh: _Mesh, cand, width: int):
     """Refine every face by the candidate lines of its parent (faces at the start of the layer),
     neuron by neuron."""
     F = mesh.nf
@@ -214,7 +227,7 @@ def _cut_layer(mesh: _Mesh, cand, width: int, tol: float):
         stamp[ps] = i
         a[ps], b[ps], c[ps] = ca[lo:hi], cb[lo:hi], cc[lo:hi]
         faces = ps if mesh.nf == F else np.flatnonzero(stamp[mesh.parent[:mesh.nf]] == i)
-        _split(mesh, faces, a, b, c, tol)
+        _split(mesh, faces, a, b, c)
 
 
 def _rank2(Mx: np.ndarray, My: np.ndarray):
@@ -234,16 +247,18 @@ def _rank2(Mx: np.ndarray, My: np.ndarray):
     return out, np.sqrt(tr)
 
 
-def _advance(L, parent, cx, cy, rad, W_next, b_next, tol):
+def _advance(L, parent, cx, cy, rad, W_next, b_next, bound):
     """For the faces of a finished layer: pattern bits (at the centroids), the rank of the map to
     the layer's output, the next layer's lines ``(3, faces, width)`` (or the output map) and
-    their candidate cuts (see `_candidates`; None for the output layer)."""
+    their candidate cuts (see `_candidates`; None for the output layer). ``bound`` bounds the
+    Frobenius norm of ``|W_l| ... |W_1|``, so ``bound * |W_next[i]| * gamma`` bounds the error of
+    every entry of the next lines' normals."""
     F, k = len(parent), L.shape[2]
     m = W_next.shape[0]
     bits = np.empty((F, k), dtype=bool)
     ranks = np.empty(F, dtype=np.int64)
     nxt = np.empty((3, F, m))
-    wn = np.linalg.norm(W_next, axis=1)
+    err = (gamma(W_next.shape[1] + 2) * bound * np.linalg.norm(W_next, axis=1))[None, :]
     cand = []
     WT = np.ascontiguousarray(W_next.T)
     for s in range(0, F, _CHUNK):
@@ -255,14 +270,13 @@ def _advance(L, parent, cx, cy, rad, W_next, b_next, tol):
         Lx *= on
         Ly *= on
         Lc *= on
-        ranks[sl], fro = _rank2(Lx, Ly)
+        ranks[sl], _ = _rank2(Lx, Ly)
         np.matmul(Lx, WT, out=nxt[0, sl])
         np.matmul(Ly, WT, out=nxt[1, sl])
         np.matmul(Lc, WT, out=nxt[2, sl])
         nxt[2, sl] += b_next
         if rad is not None:
-            cand.append(_candidates(nxt[0, sl], nxt[1, sl], nxt[2, sl], wn[None, :] * fro[:, None],
-                                    cx[sl], cy[sl], rad[sl], tol, s))
+            cand.append(_candidates(nxt[0, sl], nxt[1, sl], nxt[2, sl], err, cx[sl], cy[sl], rad[sl], s))
     return bits, ranks, nxt, cand
 
 
@@ -296,6 +310,7 @@ class PlanarPartition:
     per_layer: list
     tol: float
     seconds: float = 0.0
+    bound: float = 1.0  # bounds ||W_L| ... |W_1||_F: error bounds of the output maps' entries
     _edges: tuple = field(default=None, repr=False)
 
     @property
@@ -370,8 +385,8 @@ def class_pieces(part: "PlanarPartition"):
     Lc = c[:, j] - (c[:, i] if k > 1 else 0)
     mesh = _Mesh.from_loops(part.vertices, part.face_start, part.face_vertices)
     _, cx, cy, rad = mesh.geometry()
-    ref = np.sqrt((A ** 2).sum(axis=(1, 2)))[:, None]
-    _cut_layer(mesh, [_candidates(Lx, Ly, Lc, ref, cx, cy, rad, part.tol, 0)], Lx.shape[1], part.tol)
+    err = 2 * gamma(sum(part.network.widths) + 4) * part.bound
+    _cut_layer(mesh, [_candidates(Lx, Ly, Lc, err, cx, cy, rad, 0)], Lx.shape[1])
     _, cx, cy, _ = mesh.geometry()
     par = mesh.parent[:mesh.nf].copy()
     y = A[par, :, 0] * cx[:, None] + A[par, :, 1] * cy[:, None] + c[par]
@@ -422,8 +437,8 @@ def planar_partition(network: Network, polygon_vertices, tol: float = DEFAULT_TO
     ----------
     network : `Network` with ``input_dim == 2`` (slice bigger ones with `nncells.slices`).
     polygon_vertices : (k, 2) vertices of a convex polygon, in order (either orientation).
-    tol : relative tolerance: a neuron splits a face only if the face has vertices farther than
-        ``tol * size`` on both sides of it (``size`` = the polygon's bounding-box side).
+    tol : the contract's threshold (`nncells.contract`), kept with the partition; cuts are
+        decided by error bounds, and `planar_batch` drops the faces the contract drops.
     """
     if not isinstance(network, Network):
         raise NNCellsError(f"expected a Network, got {type(network).__name__}")
@@ -433,22 +448,22 @@ def planar_partition(network: Network, polygon_vertices, tol: float = DEFAULT_TO
         raise NNCellsError(f"tolerance must be a positive number, got {tol}")
     t0 = time.perf_counter()
     P = _polygon(polygon_vertices)
-    tol_abs = tol * float(np.max(np.ptp(P, axis=0)))
     mesh = _Mesh(P)
     Ws, bs = network.weights, network.biases
     L = np.stack([Ws[0][:, 0], Ws[0][:, 1], bs[0]])[:, None, :]
     _, cx, cy, rad = mesh.geometry()
-    ref = np.linalg.norm(Ws[0], axis=1)[None] * np.sqrt(2.0)
-    cand = [_candidates(L[0], L[1], L[2], ref, cx, cy, rad, tol_abs, 0)]
+    cand = [_candidates(L[0], L[1], L[2], np.zeros((1, 1)), cx, cy, rad, 0)]  # exact weights
+    bound = float(np.linalg.norm(Ws[0]))
     bits, ranks, parents, per_layer = [], [], [], []
     n_layers = len(Ws) - 1
     for layer in range(n_layers):
-        _cut_layer(mesh, cand, L.shape[2], tol_abs)
+        _cut_layer(mesh, cand, L.shape[2])
         parents.append(mesh.parent[:mesh.nf].copy())
         _, cx, cy, rad = mesh.geometry()
         last = layer == n_layers - 1
         bl, rl, L, cand = _advance(L, parents[-1], cx, cy, None if last else rad, Ws[layer + 1],
-                                   bs[layer + 1], tol_abs)
+                                   bs[layer + 1], bound)
+        bound *= float(np.linalg.norm(Ws[layer + 1]))
         bits.append(bl)
         ranks.append(rl)
         per_layer.append(mesh.nf)
@@ -466,34 +481,38 @@ def planar_partition(network: Network, polygon_vertices, tol: float = DEFAULT_TO
     return PlanarPartition(network, P, np.stack([mesh.X[:mesh.nv], mesh.Y[:mesh.nv]], axis=1),
                            start, mesh.loops[:mesh.nl].copy(), patterns, area, np.stack([cx, cy], axis=1),
                            rk, np.stack([L[0], L[1]], axis=2), L[2].copy(),
-                           per_layer, tol_abs, time.perf_counter() - t0)
+                           per_layer, float(tol), time.perf_counter() - t0, bound)
 
 
-def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None):
+def planar_batch(network: Network, box_lo, box_hi, tol: float = DEFAULT_TOL):
     """The regions of a 2-input ``network`` in the box ``[box_lo, box_hi]`` as an engine `Batch`.
 
     Points are the face centroids and radii the distance from the centroid to the face's
-    boundary. Faces whose inscribed radius is at most ``tol * box size`` (the engine's sliver
-    tolerance, default ``nncells.engine.DEFAULT_TOL``) are left out, as the engine leaves them out.
+    boundary. Faces are kept by the contract of `nncells.contract` (as the engine keeps them):
+    the centroid's ball proves most; the doubtful ones are settled by the contract's LP.
     """
+    from .contract import Rule
     from .domain import Box
-    from .engine import DEFAULT_TOL as ENGINE_TOL, Batch
+    from .engine import Batch
     box = Box(box_lo, box_hi).resolve(2)
     (x0, y0), (x1, y1) = box.lo, box.hi
-    part = planar_partition(network, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    r = part.radii()
-    keep = r > (ENGINE_TOL if tol is None else tol) * box.scale
-    # r is only a lower bound of the inscribed radius: settle the doubtful faces exactly.
+    part = planar_partition(network, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], tol)
+    rule = Rule(tol)
+    points, r = part.centroids.copy(), part.radii()
+    keep = rule.witnesses(points, r)
     for f in np.flatnonzero(~keep):
-        keep[f] = _inradius(part.face(f)) > (ENGINE_TOL if tol is None else tol) * box.scale
-    return Batch(part.patterns[keep], part.centroids[keep], r[keep], part.ranks[keep])
+        x, depth = rule.deepest(*_face_rows(part.face(f)))
+        if x is not None:
+            keep[f] = True
+            points[f], r[f] = x, depth
+    return Batch(part.patterns[keep], points[keep], r[keep], part.ranks[keep])
 
 
-def _inradius(poly: np.ndarray) -> float:
-    """Chebyshev radius of a CCW convex polygon (one small LP; only for doubtful slivers)."""
-    from .lp import chebyshev_center
+def _face_rows(poly: np.ndarray):
+    """Unit-normal half-spaces ``A x <= c`` of a CCW convex polygon."""
     d = np.roll(poly, -1, axis=0) - poly
     A = np.stack([d[:, 1], -d[:, 0]], axis=1)
-    ok = np.hypot(A[:, 0], A[:, 1]) > 0
-    _, r = chebyshev_center(A[ok], np.einsum("ij,ij->i", A, poly)[ok], cap=float(np.ptp(poly, axis=0).max()))
-    return r
+    n = np.hypot(A[:, 0], A[:, 1])
+    ok = n > 0
+    A = A[ok] / n[ok, None]
+    return A, np.einsum("ij,ij->i", A, poly[ok])

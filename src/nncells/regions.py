@@ -7,7 +7,8 @@ import numpy as np
 
 from . import scheduler
 from .domain import Domain, Space
-from .engine import DEFAULT_TOL, Batch, Problem, Stats, prefix_ids
+from .contract import DEFAULT_TOL
+from .engine import Batch, Problem, Stats, prefix_ids
 from .errors import NNCellsError
 from .executors import make_executor
 from .network import Network
@@ -51,6 +52,7 @@ class EnumerationResult:
         self.ranks = batch.ranks[order]
         self.per_layer = list(stats.per_layer)
         self.lp_solves = int(stats.lp_solves)
+        self.borderline = int(stats.borderline)  # regions within BORDERLINE x the threshold
         self.seconds = float(seconds)
         self.info = info
 
@@ -93,11 +95,14 @@ class EnumerationResult:
 
     def chebyshev(self, i: int) -> tuple[np.ndarray, float]:
         """Centre and radius of the largest ball inside region ``i`` (one LP; the radius is
-        capped at the domain's size on unbounded regions). ``radii[i]`` is a certified lower
-        bound of this radius, found without an LP."""
+        capped on unbounded regions at the larger of the domain's size, the region's point's
+        coordinates and ``radii[i]``). ``radii[i]`` is a certified lower bound of this radius,
+        found without an LP."""
         from .lp import chebyshev_center
         A, b = self.halfspaces(i)
-        return chebyshev_center(A, b, cap=self.domain.scale)
+        cap = max(self.domain.scale, float(np.max(np.abs(self.points[i]), initial=0.0)),
+                  float(self.radii[i]) if np.isfinite(self.radii[i]) else 0.0)
+        return chebyshev_center(A, b, cap=cap)
 
     def halfspaces(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Half-spaces ``G x <= h`` of region ``i``, the domain's included."""
@@ -106,7 +111,8 @@ class EnumerationResult:
         return np.vstack([A, G]), np.concatenate([b, h])
 
     def summary(self) -> dict:
-        info = self.info or scheduler.RunInfo(self.count, Stats(self.lp_solves, self.per_layer), self.seconds)
+        info = self.info or scheduler.RunInfo(
+            self.count, Stats(self.lp_solves, self.per_layer, borderline=self.borderline), self.seconds)
         return run_summary(self.network, self.domain, info)
 
     def to_parquet(self, path) -> None:
@@ -136,8 +142,9 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
     ----------
     network : the ReLU network.
     domain : `Box`, `Polytope`, `Ball` or `Space` (default: the whole input space).
-    tol : regions whose inscribed radius is at most ``tol * domain.scale`` are slivers, not
-        regions (see docs/numerics.md).
+    tol : the contract's relative threshold: a region counts iff it holds a point ``x`` farther
+        than ``tol * ||x||_inf`` from its boundary (see `nncells.contract` and docs/numerics.md);
+        the answer does not depend on the units or the domain's size.
     method : ``"cells"`` (the layer-wise engine), ``"planar"`` (the exact 2-D mesh; 2 inputs
         and a box only) or ``"auto"`` (planar where it applies).
     workers : worker processes (default: all cores; 1 runs in this process). Small problems
@@ -201,8 +208,11 @@ def run_summary(network, domain, info) -> dict:
         "domain": domain.to_dict(),
         "regions": int(info.regions),
         "per_layer": list(info.stats.per_layer),
+        "tol": info.tol,
         "lp_solves": int(info.stats.lp_solves),
         "lp_per_region": info.stats.lp_solves / max(info.regions, 1),
+        "borderline": int(info.stats.borderline),
+        "repaired_points": int(info.stats.repaired),
         "seconds": info.seconds,
         "regions_per_second": info.regions / info.seconds if info.seconds > 0 else None,
         "method": info.method,

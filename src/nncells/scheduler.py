@@ -19,7 +19,7 @@ from . import lp
 from .engine import Problem, Stats, prefix_ids, run_task
 from .cells import VERTEX_MAX_DIM
 from .errors import NNCellsError
-from .homogeneous import DehomogenizingSink, homogeneous_problem
+from .homogeneous import homogeneous_problem
 from .store import MANIFEST, ShardSink, atomic_write_bytes, read_manifest, write_manifest
 
 WARMUP_S = 0.25  # the root task runs here first; small problems never start workers
@@ -37,6 +37,7 @@ class RunInfo:
     workers: int = 1
     method: str = "cells"
     shards: list = field(default_factory=list)
+    tol: float | None = None
 
 
 def planar_applicable(problem: Problem, method: str) -> bool:
@@ -51,12 +52,14 @@ def run_planar(problem: Problem, sink) -> Stats:
     """The exact 2-D backend (`nncells.planar`): one batch, per-layer counts from its patterns."""
     from .planar import planar_batch
     lp0 = lp.lp_count()
-    batch = planar_batch(problem.network, problem.domain.lo, problem.domain.hi,
-                         tol=problem.tol / problem.domain.scale)
+    batch = planar_batch(problem.network, problem.domain.lo, problem.domain.hi, tol=problem.tol)
     per_layer = [int(prefix_ids(batch.patterns, sl.stop).max(initial=-1)) + 1
                  for sl in problem.network.layer_slices]
+    stats = Stats(per_layer=per_layer, tasks=1)
+    batch = problem.finish(batch, stats)
     sink.add(batch)
-    return Stats(lp_solves=lp.lp_count() - lp0, per_layer=per_layer, tasks=1)
+    stats.lp_solves = lp.lp_count() - lp0
+    return stats
 
 
 class Checkpointer:
@@ -81,6 +84,7 @@ class Checkpointer:
             atomic_write_bytes(self.dir / frontier, pickle.dumps(list(tasks), protocol=pickle.HIGHEST_PROTOCOL))
         write_manifest(self.dir, dict(self.header, shards=self.sink.shards, regions=self.sink.count,
                                       per_layer=stats.per_layer, lp_solves=stats.lp_solves, tasks=stats.tasks,
+                                      borderline=stats.borderline, repaired=stats.repaired,
                                       seconds=seconds, frontier=frontier, finished=finished))
         for f in self.dir.glob("frontier-*.pkl"):
             if f.name != frontier:
@@ -120,7 +124,8 @@ def prepare_out_dir(out_dir, header: dict, resume: bool):
     if man.get("frontier"):
         with open(d / man["frontier"], "rb") as fh:
             frontier = pickle.load(fh)  # our own file, written by Checkpointer.save
-    stats = Stats(lp_solves=man["lp_solves"], per_layer=list(man["per_layer"]), tasks=man["tasks"])
+    stats = Stats(lp_solves=man["lp_solves"], per_layer=list(man["per_layer"]), tasks=man["tasks"],
+                  borderline=man.get("borderline", 0), repaired=man.get("repaired", 0))
     sink = ShardSink(d, shards=man["shards"], count=man["regions"])
     return sink, frontier, stats, float(man.get("seconds", 0.0))
 
@@ -134,10 +139,10 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     t0 = time.perf_counter() - seconds0
     n_layers = len(problem.network.widths)
     stats = stats or Stats(per_layer=[0] * n_layers)
-    info = RunInfo(executor=executor.name, workers=executor.workers)
+    info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol)
     lifted = homogeneous_problem(problem, VERTEX_MAX_DIM) if method in ("auto", "cells") else None
     if lifted is not None:  # the whole space as a bounded problem one dimension up
-        problem, sink = lifted, DehomogenizingSink(sink, problem.network)
+        problem = lifted
         info.method = "cells (homogeneous)"
     if frontier is None and planar_applicable(problem, method):
         stats.add(run_planar(problem, sink))

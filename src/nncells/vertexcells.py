@@ -6,10 +6,12 @@ cell?" is decided exactly without an LP. A cut computes the children's vertices 
 the vertices on each side, plus the points where ``h`` crosses the edges of the cell. Two
 vertices span an edge iff the half-spaces they share have rank ``d - 1`` (they then lie on one
 line, whose intersection with the cell is the segment between them). qhull is used only for a
-cell that comes without vertices (a polytope domain, or after LP mode). A side that is
-deeper than ``tol`` but whose inscribed ball around the vertex centroid is thinner than
-``SLIVER_CHECK * tol`` is settled by a Chebyshev LP, so slivers follow the same rule as in
-LP mode (inscribed radius <= tol: not a region).
+cell that comes without vertices (a polytope domain, or after LP mode).
+
+A vertex is on one side of a hyperplane only when its value there exceeds the error bound of
+that value (`contract.value_error`); a child counts when the ball around its vertex centroid
+proves it (`contract.Rule.witness`), otherwise the rule's LP decides, so slivers follow the same
+contract as in LP mode.
 """
 from __future__ import annotations
 
@@ -19,18 +21,16 @@ import numpy as np
 from scipy.spatial import HalfspaceIntersection, QhullError
 
 from .cells import Cell, Child
-from .lp import chebyshev_center_normalized
-
-SLIVER_CHECK = 100.0
+from .contract import gamma
 
 
 class _Fallback(Exception):
     """qhull could not handle a cell: the caller redoes the cell in LP mode."""
 
 
-def cell_vertices(A, c, point, scale=1.0):
+def cell_vertices(A, c, point):
     """Vertices of the bounded polytope ``A x <= c`` with ``point`` strictly inside, and the
-    half-spaces each lies on (within ``1e-9 * scale``)."""
+    half-spaces each lies on (within ``1e-9`` of the vertex's and the half-space's magnitude)."""
     try:
         hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), point)
     except (QhullError, ValueError) as e:
@@ -38,9 +38,10 @@ def cell_vertices(A, c, point, scale=1.0):
     V = hs.intersections
     if not np.all(np.isfinite(V)) or len(V) <= A.shape[1]:
         raise _Fallback("degenerate vertex set")
-    V = np.unique(V.round(14), axis=0)
-    active = np.abs(V @ A.T - c) <= 1e-9 * scale
-    return V, active
+    V = np.unique(V, axis=0)
+    big = float(np.max(np.abs(V)))  # qhull's accuracy is relative to the whole cell
+    active = np.abs(V @ A.T - c) <= 1e-9 * (big + np.abs(c)[None, :])
+    return V, active, np.full(len(V), big)
 
 
 def _edges(act_n, act_p, A, d):
@@ -63,17 +64,18 @@ def _edges(act_n, act_p, A, d):
     return ii[keep], jj[keep]
 
 
-def _clip(S: Cell, h, g, vals, tol, cap):
+def _clip(S: Cell, h, g, vals, err, rule):
     """The two children of ``S`` cut by the unit-normal hyperplane ``h x + g = 0`` (either may
-    be None when it is a sliver)."""
+    be None when it is a sliver); ``err`` bounds the error of ``vals`` at each vertex."""
     d = len(h)
-    neg, pos = vals < -tol, vals > tol
+    neg, pos = vals < -err, vals > err
     zero = ~(neg | pos)
     ii, jj = _edges(S.active[neg], S.active[pos], S.A, d)
     Vn, Vp = S.vertices[neg][ii], S.vertices[pos][jj]
     fn, fp = vals[neg][ii], vals[pos][jj]
     t = (fn / (fn - fp))[:, None]
     X = Vn + t * (Vp - Vn)
+    mag_x = np.maximum(S.vmag[neg][ii], S.vmag[pos][jj])
     act_x = S.active[neg][ii] & S.active[pos][jj]
     out = []
     for side, keep in ((1.0, pos), (-1.0, neg)):
@@ -83,39 +85,39 @@ def _clip(S: Cell, h, g, vals, tol, cap):
         V = np.vstack([S.vertices[old], X])
         act = np.vstack([np.hstack([S.active[old], zero[old][:, None]]),
                          np.hstack([act_x, np.ones((len(X), 1), dtype=bool)])])
-        out.append(_child(A, c, V, act, tol, cap))
+        out.append(_child(A, c, V, act, np.concatenate([S.vmag[old], mag_x]), rule))
     return out
 
 
-def _child(A, c, V, act, tol, cap):
+def _child(A, c, V, act, vmag, rule):
     """A cell from its half-spaces and vertices, or None for a sliver."""
     point = V.mean(axis=0)
     radius = float(np.min(c - A @ point))
-    if radius <= SLIVER_CHECK * tol:
-        x, r = chebyshev_center_normalized(A, c, cap)
-        if x is None or r <= tol:
+    if not rule.witness(point, radius):
+        x, r = rule.deepest(A, c, rule.scale_of(point, max(radius, 0.0)))
+        if x is None:
             return None
         if r > radius:
             point, radius = x, r
-    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), (V.min(axis=0), V.max(axis=0)), V, act)
+    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), (V.min(axis=0), V.max(axis=0)),
+                V, act, vmag)
 
 
-def split_by_vertices(cell: Cell, Hn, gn, signs, todo, tol, cap, t_end=float("inf")):
+def split_by_vertices(cell: Cell, Hn, gn, signs, todo, rule, t_end=float("inf")):
     """``(children, leftovers)`` of ``cell`` cut by the unit-normal hyperplanes ``Hn x + gn``
     (indices ``todo`` undecided; see `cells.split_cell`), or None when qhull fails and the
     caller must use LP mode."""
     try:
-        if cell.vertices is None or cell.active is None:
-            scale = float(np.max(cell.box[1] - cell.box[0]))
-            V, act = cell_vertices(cell.A, cell.c, cell.point, scale)
+        if cell.vertices is None or cell.active is None or cell.vmag is None:
+            V, act, vmag = cell_vertices(cell.A, cell.c, cell.point)
             cell = Cell(cell.A, cell.c, cell.point, cell.radius, cell.wit_points, cell.wit_radii,
-                        cell.box, V, act)
-        return _split(cell, Hn, gn, signs, todo, tol, cap, t_end)
+                        cell.box, V, act, vmag)
+        return _split(cell, Hn, gn, signs, todo, rule, t_end)
     except _Fallback:
         return None
 
 
-def _split(cell, Hn, gn, signs, todo, tol, cap, t_end):
+def _split(cell, Hn, gn, signs, todo, rule, t_end):
     """Depth-first: a sub-cell evaluates every hyperplane still undecided for it at once (one
     matrix product), takes the signs of those that do not cut it, and is clipped by the first
     that does; its two children continue with the rest."""
@@ -125,18 +127,25 @@ def _split(cell, Hn, gn, signs, todo, tol, cap, t_end):
         if out and time.perf_counter() > t_end:
             break
         S, s, rest = stack.pop()
-        vals = S.vertices @ Hn[rest].T + gn[rest]
-        lo, hi = vals.min(axis=0), vals.max(axis=0)
-        pos, neg = lo >= -tol, hi <= tol
+        Hr, gr = Hn[rest], gn[rest]
+        vals = S.vertices @ Hr.T + gr
+        # error bound of each value: (|v| + its own error) |h| + |g| times gamma, with
+        # |v| |h| <= vmag ||h||_1 (vmag: the magnitude of the numbers the vertex came from)
+        err = gamma(len(S.point) + 1) * (S.vmag[:, None] * np.abs(Hr).sum(axis=1)[None, :]
+                                         + np.abs(gr)[None, :])
+        pos = np.all(vals >= -err, axis=0)
+        neg = np.all(vals <= err, axis=0)
+        both = pos & neg  # the hyperplane is within rounding of the whole cell: its sign at the point
+        pos = np.where(both, S.point @ Hr.T + gr > 0, pos)
         s = s.copy()
         s[rest[pos]] = True
-        s[rest[neg & ~pos]] = False
+        s[rest[~pos & neg]] = False
         cut = np.flatnonzero(~pos & ~neg)
         if len(cut) == 0:
             out.append(Child(s, S))
             continue
         i, rest = rest[cut[0]], rest[cut[1:]]
-        plus, minus = _clip(S, Hn[i], gn[i], vals[:, cut[0]], tol, cap)
+        plus, minus = _clip(S, Hn[i], gn[i], vals[:, cut[0]], err[:, cut[0]], rule)
         if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
             plus = S
         for child, sign in ((minus, False), (plus, True)):

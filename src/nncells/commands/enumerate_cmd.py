@@ -1,7 +1,7 @@
 """``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--json] ...``."""
 from __future__ import annotations
 
-from ..engine import DEFAULT_TOL
+from ..contract import DEFAULT_TOL
 from ..errors import NNCellsError
 from ..executors import make_executor
 from ..progress import Progress
@@ -26,7 +26,8 @@ def add_arguments(p):
                    help="seconds between checkpoints of a sharded run (default %(default)g)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary on stdout")
     p.add_argument("--tol", type=float, default=DEFAULT_TOL,
-                   help="sliver tolerance, relative to the domain's size (default %(default)g)")
+                   help="the contract's threshold: a region counts iff it holds a point x deeper than "
+                        "TOL * max|x_i| (default %(default)g; see docs/numerics.md)")
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
 
 
@@ -75,6 +76,7 @@ def format_summary(s: dict, out=None) -> str:
         f"regions      {s['regions']:,}",
         f"per layer    {', '.join(f'{v:,}' for v in s['per_layer'])}",
         f"LP solves    {s['lp_solves']:,} ({s['lp_per_region']:.2f} per region)",
+        f"borderline   {s.get('borderline', 0):,} (margin under 100 x tol = {s.get('tol')})",
         f"time         {s['seconds']:.3f} s ({(s['regions_per_second'] or 0):,.0f} regions/s)",
         f"ran on       {s['method']} method, {s['executor']} ({s['workers']} worker{'s' * (s['workers'] != 1)})",
     ]

@@ -31,7 +31,7 @@ def add_arguments(parser):
     parser.add_argument("--color", choices=("pattern", "class", "gradient"), default="pattern",
                         help="colour regions by activation pattern, predicted class or gradient norm")
     parser.add_argument("--data", metavar="FILE", help=".npy or CSV input points to draw (projected on the plane)")
-    parser.add_argument("--tol", type=float, default=None, help="relative geometric tolerance (default 1e-9)")
+    parser.add_argument("--tol", type=float, default=None, help="the contract's threshold (default 1e-9; see docs/numerics.md)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
