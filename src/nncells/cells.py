@@ -123,12 +123,14 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         best_neg = np.full(n_sub, -np.inf)
         np.maximum.at(best_pos, owner, pos_r)
         np.maximum.at(best_neg, owner, neg_r)
+        wit_pos = np.zeros(n_sub, dtype=bool)
+        wit_neg = np.zeros(n_sub, dtype=bool)
+        np.logical_or.at(wit_pos, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], True))
+        np.logical_or.at(wit_neg, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], False))
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
         for j in range(n_sub):
-            mine = owner == j
-            has_pos = _witnessed(rule, wp[mine], wr[mine], vals[mine], verr[mine], Hn[i], True)
-            has_neg = _witnessed(rule, wp[mine], wr[mine], vals[mine], verr[mine], Hn[i], False)
+            has_pos, has_neg = bool(wit_pos[j]), bool(wit_neg[j])
             if not (has_pos and has_neg):
                 # One LP for each side no witness covers.
                 A_s, c_s = _rows(cell, Hn, gn, sub_signs[j], sub_cuts[j])
@@ -201,18 +203,19 @@ def _value_error(P, R, n, g):
     return gamma(len(n) + 1) * (np.abs(P) @ np.abs(n) + abs(g) + R)
 
 
-def _witnessed(rule, P, R, vals, verr, n, positive) -> bool:
-    """Whether one of the balls ``(P, R)`` proves that the side of ``n x + g`` (values ``vals``
+def _witnessed(rule, P, R, vals, verr, n, positive) -> np.ndarray:
+    """For each ball ``(P, R)``, whether it proves that the side of ``n x + g`` (values ``vals``
     at the centres, within ``verr``) counts: its cap on that side holds a ball of radius
     ``min(r, (r +- v) / 2)`` centred ``(r -+ v) / 2`` along the normal (less the error bound)."""
     v = vals if positive else -vals
     rad = np.minimum(R, (R + v) / 2 - verr)
     ok = rad > 0
-    if not ok.any():
-        return False
-    shift = np.maximum(0.0, (R - v) / 2)
-    centres = P + (shift if positive else -shift)[:, None] * n
-    return bool(np.any(rule.witnesses(centres[ok], rad[ok])))
+    out = np.zeros(len(R), dtype=bool)
+    if ok.any():
+        shift = np.maximum(0.0, (R[ok] - v[ok]) / 2)
+        centres = P[ok] + (shift if positive else -shift)[:, None] * n
+        out[ok] = rule.witnesses(centres, rad[ok])
+    return out
 
 
 def _rows(cell, Hn, gn, signs, cuts):

@@ -129,14 +129,17 @@ def _split(cell, Hn, gn, signs, todo, rule, t_end):
         S, s, rest = stack.pop()
         Hr, gr = Hn[rest], gn[rest]
         vals = S.vertices @ Hr.T + gr
-        # error bound of each value: (|v| + its own error) |h| + |g| times gamma, with
-        # |v| |h| <= vmag ||h||_1 (vmag: the magnitude of the numbers the vertex came from)
-        err = gamma(len(S.point) + 1) * (S.vmag[:, None] * np.abs(Hr).sum(axis=1)[None, :]
-                                         + np.abs(gr)[None, :])
-        pos = np.all(vals >= -err, axis=0)
-        neg = np.all(vals <= err, axis=0)
+        lo, hi = vals.min(axis=0), vals.max(axis=0)
+        # error bound of the values: gamma * (|v| |h| + |g|) with |v| |h| <= vmag ||h||_1 (vmag:
+        # the magnitude of the numbers a vertex came from), here its largest over the cell
+        h1 = np.abs(Hr).sum(axis=1)
+        g1 = np.abs(gr)
+        gam = gamma(len(S.point) + 1)
+        err = gam * (float(S.vmag.max()) * h1 + g1)
+        pos, neg = lo >= -err, hi <= err
         both = pos & neg  # the hyperplane is within rounding of the whole cell: its sign at the point
-        pos = np.where(both, S.point @ Hr.T + gr > 0, pos)
+        if both.any():
+            pos = np.where(both, S.point @ Hr.T + gr > 0, pos)
         s = s.copy()
         s[rest[pos]] = True
         s[rest[~pos & neg]] = False
@@ -145,7 +148,8 @@ def _split(cell, Hn, gn, signs, todo, rule, t_end):
             out.append(Child(s, S))
             continue
         i, rest = rest[cut[0]], rest[cut[1:]]
-        plus, minus = _clip(S, Hn[i], gn[i], vals[:, cut[0]], err[:, cut[0]], rule)
+        j = cut[0]
+        plus, minus = _clip(S, Hn[i], gn[i], vals[:, j], gam * (S.vmag * h1[j] + g1[j]), rule)
         if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
             plus = S
         for child, sign in ((minus, False), (plus, True)):
