@@ -13,7 +13,7 @@ import statistics
 import time
 
 from nncells import Box, random_network
-from nncells.regions import count_regions
+from nncells.api import count_regions
 
 
 def main(argv=None):

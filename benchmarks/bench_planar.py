@@ -22,7 +22,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from nncells import random_network  # noqa: E402
-from nncells.planar import planar_partition  # noqa: E402
+from nncells.planar.partition import planar_partition  # noqa: E402
 
 SQUARE = [[-1, -1], [1, -1], [1, 1], [-1, 1]]
 

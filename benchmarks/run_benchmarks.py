@@ -173,7 +173,7 @@ def report(cmd, runs, fixed, compare, peers_note):
              "deterministic; seconds are not (the 2 cores are shared with other work: compare "
              "ratios measured in one run, not across runs).")
     try:
-        from nncells.cells import VERTEX_MAX_DIM as vmax
+        from nncells._config import VERTEX_MAX_DIM as vmax
     except ImportError:
         vmax = 4
     L.append(f"- How nncells avoids LPs: 2 inputs in a box go to the exact planar mesh (no LP); "

@@ -1,4 +1,4 @@
-"""Independent oracles: brute force over activation patterns with SciPy's LP (not nncells.lp)."""
+"""Independent oracles: brute force over activation patterns with SciPy's LP (not nncells.geometry.solvers)."""
 import itertools
 from math import comb
 

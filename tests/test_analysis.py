@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nncells import Box, Network, NNCellsError, Space, enumerate_regions, random_network
-from nncells import analysis as an
+from nncells.analysis import measures as an
 
 
 def _enum(net, domain):
@@ -160,7 +160,7 @@ def test_bounds_never_below_exact(dims, seed):
 # ------------------------------------------------------------------ plots
 def test_plots_write_png_and_svg(tmp_path):
     pytest.importorskip("matplotlib")
-    from nncells import analysis_plots as ap
+    from nncells.analysis import figures as ap
     res = _enum(random_network([2, 5, 5, 1], seed=0), Box(-2, 2, 2))
     t = an.rank_children(res)
     runs = [{"regions": n, "seconds": 1e-3 * n, "lp_solves": n, "input_dim": 2, "domain": "box"}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nncells import Box, Space, enumerate_regions, random_network
-from nncells.store import read_regions
+from nncells.results.store import read_regions
 
 
 def _run(*args):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import nncells
 import nncells.local
 from nncells import Box, Network, Polytope, Space, enumerate_regions, random_network
-from nncells.domain import Ball
+from nncells.domains import Ball
 from oracles import brute_force_contract, patterns_set
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,

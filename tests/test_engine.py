@@ -1,9 +1,11 @@
 """The enumeration engine against independent oracles."""
 import numpy as np
+
+from nncells import _config
 import pytest
 from scipy.spatial import ConvexHull, HalfspaceIntersection
 
-from nncells import Box, Network, NNCellsError, Polytope, Space, enumerate_regions, random_network
+from nncells import Box, DomainError, Network, NNCellsError, Polytope, Space, enumerate_regions, random_network
 from oracles import brute_force_patterns, patterns_set, zaslavsky
 
 
@@ -211,22 +213,21 @@ def test_bad_domains():
         enumerate_regions(net, Box([0, 0, 0], [1, 1, 1]))
     with pytest.raises(NNCellsError, match="NaN"):
         Box(float("nan"), 1)
-    with pytest.raises(NNCellsError, match="no interior"):
-        Polytope(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 0.0]))
+    with pytest.raises(DomainError, match="no interior"):  # refused when the run starts
+        enumerate_regions(net, Polytope(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 0.0])))
+    with pytest.raises(DomainError, match="no interior"):  # an infeasible zero row: refused at once
+        Polytope(np.array([[0.0, 0.0]]), np.array([-1.0]))
     with pytest.raises(NNCellsError, match="dimension"):
         enumerate_regions(net, Space(3))
 
 
 def test_whole_space_homogeneous_and_lp_modes_agree(monkeypatch):
     """The whole space runs one dimension up in a box (vertex mode); LP mode must agree."""
-    from nncells import cells
-    from nncells.homogeneous import homogenize
+    from nncells.engine.lifting import homogenize
     net = random_network([3, 7, 6, 1], seed=12)
     lifted = enumerate_regions(net, Space(), workers=1)
     assert lifted.summary()["method"] == "cells (homogeneous)" and lifted.lp_solves < lifted.count
-    monkeypatch.setattr(cells, "VERTEX_MAX_DIM", 1)
-    from nncells import scheduler
-    monkeypatch.setattr(scheduler, "VERTEX_MAX_DIM", 1)
+    monkeypatch.setattr(_config, "VERTEX_MAX_DIM", 1)
     lp_mode = enumerate_regions(net, Space(), workers=1)
     assert lp_mode.summary()["method"] == "cells"
     assert np.array_equal(lifted.patterns, lp_mode.patterns)

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from nncells import Box, NNCellsError, enumerate_regions  # noqa: E402
-from nncells.io import load_model  # noqa: E402
+from nncells.models import load_model  # noqa: E402
 
 
 def _mlp(seed=0):
@@ -145,7 +145,7 @@ def test_garbage_and_unknown_files(tmp_path):
 
 def _has_enumerate_command():
     import importlib.util
-    return importlib.util.find_spec("nncells.commands.enumerate_cmd") is not None
+    return importlib.util.find_spec("nncells.cli.enumerate_cmd") is not None
 
 
 @pytest.mark.skipif(not _has_enumerate_command(), reason="the enumerate command is not written yet")

@@ -9,8 +9,8 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from nncells import NNCellsError  # noqa: E402
-from nncells.io import load_model  # noqa: E402
-from nncells.io.onnx import from_onnx  # noqa: E402
+from nncells.models import load_model  # noqa: E402
+from nncells.models.onnx import from_onnx  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -106,7 +106,7 @@ def test_exported_torch_models(tmp_path):
     with torch.no_grad():
         m[1].running_var.uniform_(0.5, 2)
         m[1].running_mean.normal_()
-    from nncells.io.torch import from_torch
+    from nncells.models.torch import from_torch
     ref = from_torch(m.eval(), input_shape=(1, 4, 4))
     for kw in (dict(), dict(dynamic_axes={"x": {0: "batch"}}),
                dict(do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)):

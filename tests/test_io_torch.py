@@ -1,5 +1,7 @@
 """PyTorch modules -> Network: every supported layer, region counts, clear refusals."""
 import numpy as np
+
+from nncells import _config
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -7,9 +9,8 @@ nn = torch.nn
 
 import nncells  # noqa: E402
 from nncells import Box, NNCellsError, enumerate_regions  # noqa: E402
-from nncells.io import chain  # noqa: E402
-from nncells.io.torch import from_torch  # noqa: E402
-from nncells.io.verify import verify_conversion  # noqa: E402
+from nncells.models.torch import from_torch  # noqa: E402
+from nncells.models.verify import verify_conversion  # noqa: E402
 from oracles import brute_force_patterns, patterns_set  # noqa: E402
 
 
@@ -187,7 +188,7 @@ def test_batchnorm_without_running_stats_is_refused():
 
 
 def test_dense_size_limit(monkeypatch):
-    monkeypatch.setattr(chain, "MAX_DENSE_ENTRIES", 1000)
+    monkeypatch.setattr(_config, "MAX_DENSE_ENTRIES", 1000)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 64, 1))
     with pytest.raises(NNCellsError, match="dense 256 x 64 matrix"):
         from_torch(model, input_shape=(1, 8, 8))

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from nncells import random_network
-from nncells.cli import main
+from nncells.cli.main import main
 from nncells.local import boundary_distance, count_in_ball, upper_bound_in_ball
 
 

@@ -7,19 +7,20 @@ import sys
 import time
 
 import numpy as np
+
+from nncells import _config
 import pytest
 
 from nncells import Box, Network, Space, enumerate_regions, random_network
-from nncells.executors import ProcessExecutor, SerialExecutor
-from nncells.regions import count_regions, enumerate_to_dir
-from nncells.store import read_shards
+from nncells.run.executors import ProcessExecutor, SerialExecutor
+from nncells.api import count_regions, enumerate_to_dir
+from nncells.results.store import read_shards
 from oracles import patterns_set
 
 @pytest.fixture(autouse=True)
 def no_warmup(monkeypatch):
     """Send every task to the executor (normally small problems finish before workers start)."""
-    from nncells import scheduler
-    monkeypatch.setattr(scheduler, "WARMUP_S", 0.0)
+    monkeypatch.setattr(_config, "WARMUP_S", 0.0)
 
 
 NETS = [
@@ -55,7 +56,7 @@ def test_same_regions_for_every_executor(net, domain):
 
 def test_dask_local_cluster_same_regions():
     pytest.importorskip("distributed")
-    from nncells.executors import DaskExecutor
+    from nncells.run.executors import DaskExecutor
     net, domain = NETS[0]
     ref = enumerate_regions(net, domain, workers=1)
     res = enumerate_regions(net, domain, executor=DaskExecutor(local_workers=2, budget_s=0.01))
@@ -101,7 +102,7 @@ def test_killed_worker_loses_nothing():
 
 
 def test_task_that_keeps_killing_workers_is_reported(monkeypatch):
-    from nncells import executors
+    from nncells.run import executors
     from nncells.errors import NNCellsError
 
     def crash(problem, task, budget_s):

@@ -4,7 +4,7 @@ import pytest
 
 import nncells
 from nncells.errors import NNCellsError
-from nncells.planar import class_pieces, decision_boundary, planar_batch, planar_partition
+from nncells.planar.partition import class_pieces, decision_boundary, planar_batch, planar_partition
 
 SQUARE = [[-1, -1], [1, -1], [1, 1], [-1, 1]]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nncells
-from nncells.commands import slice_cmd
+from nncells.cli import slice_cmd
 from nncells.errors import NNCellsError
 
 

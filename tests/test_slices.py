@@ -5,7 +5,7 @@ import pytest
 
 import nncells
 from nncells.errors import NNCellsError
-from nncells.slices import Plane, adjacency_graph, rectangle, slice_network, slice_partition
+from nncells.planar.slices import Plane, adjacency_graph, rectangle, slice_network, slice_partition
 
 
 def pset(P):

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 
 import nncells
@@ -62,7 +61,7 @@ def test_experiment_quick_prints_one_object(tmp_path):
 
 
 def test_new_highs_prints_nothing():
-    code = "from nncells import lp; lp.new_highs(); lp.new_highs(); print('done')"
+    code = "from nncells.geometry import solvers; solvers.new_highs(); solvers.new_highs(); print('done')"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "done\n"
@@ -73,7 +72,7 @@ def test_owned_stdout_sends_foreign_writes_to_stderr():
     code = textwrap.dedent("""
         import os, sys
         from nncells._stdout import owned_stdout
-        from nncells.commands.common import print_json
+        from nncells.cli.common import print_json
         with owned_stdout(json_only=True):
             print("python noise")
             os.write(1, b"C noise\\n")

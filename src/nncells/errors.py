@@ -1,8 +1,30 @@
-"""Exceptions raised for bad user input."""
+"""The errors nncells raises for bad input and failed runs: catch what you handle.
+
+``NNCellsError`` is the base (a ``ValueError``); the CLI prints its message as one line on stderr
+and exits with status 2.
+
+Examples
+--------
+>>> from nncells import Box
+>>> try:
+...     Box(1, 0)
+... except DomainError as e:
+...     print(e)
+box is empty: lo >= hi in dimension 0 (1.0 >= 0.0)
+"""
 
 
 class NNCellsError(ValueError):
-    """A user-facing error: bad input, unreadable model, inconsistent options.
+    """A user-facing error: bad input, unreadable model, inconsistent options."""
 
-    The CLI prints its message as one line on stderr and exits with status 2.
-    """
+
+class ModelError(NNCellsError):
+    """A model file or module that cannot become a `Network` (format, layers, verification)."""
+
+
+class DomainError(NNCellsError):
+    """A domain that is empty, has no interior, or does not fit the network's input dimension."""
+
+
+class RunError(NNCellsError):
+    """A run that cannot start, continue or resume (output directory, checkpoints, workers)."""

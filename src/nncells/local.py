@@ -14,12 +14,12 @@ from math import comb
 
 import numpy as np
 
-from .contract import gamma
-from .domain import Ball
-from .contract import DEFAULT_TOL
-from .errors import NNCellsError
-from .network import Network
-from .regions import enumerate_regions
+from nncells import _config
+from nncells.geometry.contract import gamma
+from nncells.domains import Ball
+from nncells.errors import NNCellsError
+from nncells.network import Network
+from nncells.api import enumerate_regions
 
 # Relative widening of the propagated bounds: covers float rounding, far below the sliver
 # tolerance, so the upper bound stays sound.
@@ -69,19 +69,38 @@ def _chunks(n, per_point):
 
 
 # ----------------------------------------------------------------------------- exact
-def regions_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL, workers=1):
+def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1):
     """Every activation region meeting the ball (an `EnumerationResult`; points lie in the ball).
-    ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead)."""
+    ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncells
+    >>> from nncells.local import regions_in_ball
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> res = regions_in_ball(net, [0, 0], 0.5)
+    >>> res.count, bool((np.linalg.norm(res.points, axis=1) <= 0.5).all())
+    (5, True)
+    """
     _check_network(network)
     return enumerate_regions(network, Ball(center, radius, norm).resolve(network.input_dim), tol=tol,
                              workers=workers)
 
 
-def count_in_ball(network, center, radius, norm=2, *, tol=DEFAULT_TOL, workers=1) -> int:
+def count_in_ball(network, center, radius, norm=2, *, tol=None, workers=1) -> int:
     """Exact number of activation regions meeting the ball in a full-dimensional set.
 
     A region counts when its intersection with the ball contains a ball of radius
-    the contract of `nncells.contract` (see `Ball`).
+    the contract of `nncells.geometry.contract` (see `Ball`).
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.local import count_in_ball
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> count_in_ball(net, [0, 0], 0.5), count_in_ball(net, [0, 0], 0.5, norm="inf")
+    (5, 6)
     """
     return regions_in_ball(network, center, radius, norm, tol=tol, workers=workers).count
 
@@ -169,7 +188,21 @@ def preactivation_bounds(network, centers, radius, norm=2, method="crown") -> li
     each ball: exact for the first layer; for deeper layers interval bounds, intersected
     (``method="crown"``) with a backward linear relaxation (CROWN-style), which is much tighter
     and costs O(width^2 * max(width, ...)) per point and layer; ``method="interval"`` is ~100x
-    faster on wide networks."""
+    faster on wide networks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncells
+    >>> from nncells.local import preactivation_bounds
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> bounds = preactivation_bounds(net, [[0, 0], [0.5, 0.5]], 0.5)
+    >>> len(bounds), bounds[0][0].shape
+    (2, (2, 6))
+    >>> z = net.preactivations(np.array([[0.3, -0.2]]))  # a point of the first ball
+    >>> all(bool(((lo[0] <= zk[0]) & (zk[0] <= hi[0])).all()) for (lo, hi), zk in zip(bounds, z))
+    True
+    """
     if method not in ("crown", "interval"):
         raise NNCellsError(f"bound method must be 'crown' or 'interval', got {method!r}")
     C, r, norm = _check_balls(network, centers, radius, norm)
@@ -186,7 +219,14 @@ def preactivation_bounds(network, centers, radius, norm=2, method="crown") -> li
 
 @lru_cache(maxsize=None)
 def arrangement_regions(k: int, d: int) -> int:
-    """Zaslavsky: most regions of k hyperplanes in R^d, sum_{j<=d} C(k, j)."""
+    """Zaslavsky: most regions of k hyperplanes in R^d, sum_{j<=d} C(k, j).
+
+    Examples
+    --------
+    >>> from nncells.local import arrangement_regions
+    >>> arrangement_regions(3, 2), arrangement_regions(6, 2), arrangement_regions(2, 5)
+    (7, 22, 4)
+    """
     return sum(comb(k, j) for j in range(min(k, d) + 1))
 
 
@@ -202,6 +242,16 @@ def upper_bound_in_ball(network, centers, radius, norm=2, method="crown"):
     Returns
     -------
     Python ints (exact, possibly huge): a list for an (n, d) array of centres, an int for one centre.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.local import count_in_ball, upper_bound_in_ball
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> upper_bound_in_ball(net, [0, 0], 0.5), upper_bound_in_ball(net, [[0, 0], [0.5, 0.5]], 0.5)
+    (7, [7, 16])
+    >>> count_in_ball(net, [0, 0], 0.5) <= upper_bound_in_ball(net, [0, 0], 0.5, method="interval")
+    True
     """
     single = np.asarray(centers).ndim == 1
     bounds = preactivation_bounds(network, centers, radius, norm, method)
@@ -256,6 +306,17 @@ def boundary_distance(network, points) -> np.ndarray:
     neurons' pulled-back hyperplanes is exact; no LP is needed. Neurons with a zero pulled-back
     normal are constant on the region and skipped; a point on a boundary gets 0; ``inf`` when no
     hyperplane bounds the region. Returns (n,) or a float for one point.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.local import boundary_distance, count_in_ball
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> d = boundary_distance(net, [0, 0])
+    >>> round(d, 4), boundary_distance(net, [[0, 0], [0.5, 0.5]]).round(4).tolist()
+    (0.3371, [0.3371, 0.0329])
+    >>> count_in_ball(net, [0, 0], 0.9 * d), count_in_ball(net, [0, 0], 1.1 * d)
+    (1, 2)
     """
     single = np.asarray(points).ndim == 1
     X = _check_points(network, points, "point")
@@ -273,14 +334,23 @@ def boundary_distance(network, points) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- sampling
 def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *, seed=0,
-                             tol=DEFAULT_TOL) -> np.ndarray:
+                             tol=None) -> np.ndarray:
     """Distinct activation patterns among the centre and ``n_samples`` uniform points of the ball.
 
     A pattern is kept only when one of its points ``x`` has a ball of radius ``> tol ||x||_inf``
     around it inside both its region and the ball (`boundary_distance`), and lies inside the ball
     by more than the ball's margin ``tol (||center||_inf + radius)`` (the contract of
-    `nncells.contract`), so every kept pattern is counted by `count_in_ball`: their number is a
+    `nncells.geometry.contract`), so every kept pattern is counted by `count_in_ball`: their number is a
     lower bound of the exact count.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.local import count_in_ball, sampled_patterns_in_ball
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> P = sampled_patterns_in_ball(net, [0, 0], 0.5, n_samples=200)
+    >>> P.shape, len(P) <= count_in_ball(net, [0, 0], 0.5)
+    ((3, 12), True)
     """
     C, r, norm = _check_balls(network, center, radius, norm)
     if C.shape[0] != 1:
@@ -291,6 +361,7 @@ def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *,
     margin = ball.radius - (np.max(np.abs(dev), axis=1) if norm == "inf" else np.linalg.norm(dev, axis=1))
     patterns, inv = np.unique(network.pattern(X).reshape(len(X), -1), axis=0, return_inverse=True)
     inv = inv.reshape(-1)
+    tol = _config.DEFAULT_TOL if tol is None else tol
     need = tol * np.max(np.abs(X), axis=1)
     inside = margin > tol * (float(np.max(np.abs(C[0]))) + ball.radius)
     # First the point of largest margin of each pattern, then all points of the patterns left.
@@ -309,7 +380,16 @@ def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *,
 
 def local_complexity(network, centers, radius) -> np.ndarray:
     """Neurons whose sign differs across the cross-polytope vertices ``centre +- radius e_i``
-    (the local complexity of Humayun, Balestriero, Baraniuk 2024): (n,) ints."""
+    (the local complexity of Humayun, Balestriero, Baraniuk 2024): (n,) ints.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.local import local_complexity
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> local_complexity(net, [[0, 0], [0.5, 0.5]], 0.5).tolist()
+    [2, 4]
+    """
     C, r, _ = _check_balls(network, centers, radius, 2)
     d = network.input_dim
     steps = np.vstack([np.eye(d), -np.eye(d)])
@@ -335,7 +415,7 @@ def _count_worker(center, radius, norm, tol):
 
 
 def analyse_points(network, points, radius, norm=2, *, exact=False, samples=1000, complexity=True,
-                   bound="crown", workers=None, seed=0, tol=DEFAULT_TOL, progress=None) -> dict:
+                   bound="crown", workers=None, seed=0, tol=None, progress=None) -> dict:
     """Local analysis of many points: one row per point.
 
     Parameters
@@ -351,6 +431,15 @@ def analyse_points(network, points, radius, norm=2, *, exact=False, samples=1000
     -------
     dict of columns: ``index``, ``upper_bound`` (Python ints), ``boundary_distance``, and
     ``sampled_lower_bound``, ``local_complexity``, ``exact`` when computed.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.local import analyse_points
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> cols = analyse_points(net, [[0, 0], [0.5, 0.5]], 0.5, exact=True, samples=200, workers=1)
+    >>> cols["sampled_lower_bound"].tolist(), cols["exact"].tolist(), cols["upper_bound"]
+    ([3, 6], [5, 6], [7, 16])
     """
     C, r, norm = _check_balls(network, points, radius, norm)
     n = len(C)

@@ -3,7 +3,6 @@ CSV / JSON / Markdown writers whose output the reports are rebuilt from."""
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import sys
 import time
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NNCellsError
-from ..regions import enumerate_regions
+from nncells.errors import NNCellsError
+from nncells.api import enumerate_regions
 
 DATASETS = ("moons", "digits")
 
@@ -34,22 +33,10 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------ enumeration
-def enumerate_options() -> set:
-    """Keyword arguments the installed `enumerate_regions` accepts (``workers``, ``method``...)."""
-    return set(inspect.signature(enumerate_regions).parameters)
-
-
 def enumerate_with(network, domain, workers: int = 1, method: str = "cells"):
-    """`enumerate_regions` with ``workers`` processes and the layer-wise engine (``method``), each
-    passed only where the installed version has the argument (so the layer-wise statistics,
-    LP solves and ranks, are comparable between runs)."""
-    opts = enumerate_options()
-    kwargs = {}
-    if "workers" in opts:
-        kwargs["workers"] = workers
-    if "method" in opts:
-        kwargs["method"] = method
-    return enumerate_regions(network, domain, **kwargs)
+    """`enumerate_regions` with ``workers`` processes and the layer-wise engine (``method``), so
+    the layer-wise statistics (LP solves, ranks) are comparable between runs."""
+    return enumerate_regions(network, domain, workers=workers, method=method)
 
 
 # ------------------------------------------------------------------ data and models
@@ -123,7 +110,7 @@ def train(model, X, y, epochs: int, *, lr: float = 1e-2, batch_size: int = 64, s
 
 def to_network(model):
     """The exact `Network` of a torch model (verified against its forward pass)."""
-    from ..io.torch import from_torch
+    from nncells.models.torch import from_torch
     return from_torch(model)
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import analysis
-from ..domain import Box, Space
-from . import common
+from nncells.analysis import measures as analysis
+from nncells.domains import Box, Space
+from nncells.experiments import common
 
 CONFIGS = {
     "quick": {"box_dims": [2, 3], "depths": [1, 2], "widths": [8, 12], "skip": [],
@@ -90,10 +90,7 @@ def sweep(cfg, seed):
 
 
 def speedups(runs, cfg, seed):
-    """Re-run the slowest runs with 1 and 2 workers (skipped without a ``workers`` argument)."""
-    if "workers" not in common.enumerate_options():
-        common.log("scaling: enumerate_regions has no 'workers' argument; speed-up skipped")
-        return []
+    """Re-run the slowest runs with 1 and 2 workers."""
     rows = []
     for r in sorted(runs, key=lambda r: -r["seconds"])[:cfg["speedup_runs"]]:
         widths = [int(w) for w in r["arch"].split("-")[1:]]
@@ -120,7 +117,6 @@ def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
     common.write_csv(out / "rank_children.csv", _rows(rank))
     common.write_csv(out / "speedup.csv", speedups(runs, cfg, seed) or [{"skipped": True}])
     cfg["seconds"] = time.perf_counter() - t0
-    cfg["workers_supported"] = "workers" in common.enumerate_options()
     common.write_json(out / "config.json", cfg)
     return {"report": str(write_report(out)), "seconds": cfg["seconds"]}
 
@@ -148,7 +144,7 @@ def write_report(out_dir) -> Path:
     """Rebuild ``fits.json``, ``rank_summary.csv``, the figures and ``report.md`` from the data
     files in ``out_dir``."""
     import matplotlib.pyplot as plt
-    from .. import analysis_plots as ap
+    from nncells.analysis import figures as ap
     out = Path(out_dir)
     cfg = common.read_json(out / "config.json")
     runs = common.read_csv(out / "runs.csv")

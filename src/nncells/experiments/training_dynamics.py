@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..domain import Box
-from ..local import analyse_points
-from . import common
+from nncells.domains import Box
+from nncells.local import analyse_points
+from nncells.experiments import common
 
 CONFIGS = {
     "quick": {"datasets": [["moons", 2], ["digits", 2]], "widths": [16, 16], "epochs": 20,
@@ -33,7 +33,6 @@ CONFIGS = {
              "checkpoints": [0, 1, 3, 10, 30, 100, 300], "n_points": 60,
              "radii": [0.05, 0.1, 0.25], "seeds": 3, "n_samples": 400, "lr": 0.01, "norm": "inf"},
 }
-KINDS = ("train", "random")
 # Balls are boxes (``norm="inf"``, centre +- radius), as in docs/results.md: their regions are
 # enumerated without the distance-to-polyhedron solve of Euclidean balls (whose HiGHS QP once
 # cycled forever on one of these balls); set "norm": 2 in a config for Euclidean balls.
@@ -155,7 +154,7 @@ def _dataset_table(summary, ck, ds, radii):
 
 def write_report(out_dir) -> Path:
     """Rebuild ``summary.csv``, the figures and ``report.md`` from the CSV files in ``out_dir``."""
-    from ..analysis_plots import plot_training_dynamics
+    from nncells.analysis.figures import plot_training_dynamics
     import matplotlib.pyplot as plt
     out = Path(out_dir)
     cfg = common.read_json(out / "config.json")

@@ -1,0 +1,33 @@
+"""Every tolerance and tunable of nncells, in one place, read at call time.
+
+Modules read these as ``_config.NAME`` when they run (never copied at import), so a test or a
+user can change one for a session: ``nncells._config.VERTEX_MAX_DIM = 4``. Each says what it
+governs; docs/numerics.md explains the numerical ones.
+
+Examples
+--------
+>>> from nncells import _config
+>>> _config.DEFAULT_TOL
+1e-09
+"""
+
+# ---------------------------------------------------------------- the numerical contract
+DEFAULT_TOL = 1e-9        # a region counts iff it holds a point x deeper than DEFAULT_TOL * |x|_inf
+ERROR_FACTOR = 8.0        # safety factor of the first-order error bounds (contract.gamma)
+BORDERLINE = 100.0        # regions within BORDERLINE x the threshold are reported as borderline
+LP_FEASIBILITY_TOL = 1e-9  # HiGHS's primal and dual feasibility tolerances (LPs run in own units)
+
+# ---------------------------------------------------------------- engine
+VERTEX_MAX_DIM = 6        # bounded cells of up to this dimension use vertex mode (measured faster)
+VERTEX_ACTIVE_REL = 1e-9  # qhull vertices lie on a half-space within this relative distance
+
+# ---------------------------------------------------------------- running
+WARMUP_S = 0.25           # the root task runs in the driver first: small problems start no pool
+TASKS_PER_MESSAGE = 32    # most tasks sent to a worker at once
+TASK_BUDGET_S = 1.0       # a task hands its frontier back after this many seconds (processes)
+DASK_TASK_BUDGET_S = 2.0  # ... on a Dask cluster (more latency per task)
+CHECKPOINT_EVERY_S = 30.0  # sharded runs write a checkpoint this often
+MAX_FAILURES = 3          # a task that kills this many workers is reported, not retried
+
+# ---------------------------------------------------------------- models
+MAX_DENSE_ENTRIES = 200_000_000  # largest dense matrix a convolution may become

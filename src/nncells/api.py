@@ -1,0 +1,141 @@
+"""The public entry points: `enumerate_regions`, `count_regions`, `enumerate_to_dir`.
+
+They check their arguments, build the engine's `Problem`, pick an executor and hand the run to
+the driver (`nncells.run.driver`), with the sink that the caller's output needs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nncells.domains import Domain, Space
+from nncells.engine.tasks import Batch, Problem
+from nncells.errors import NNCellsError
+from nncells import _config
+from nncells.network import Network
+from nncells.results.result import EnumerationResult, run_summary
+from nncells.results.store import CountSink, MemorySink
+from nncells.run import driver
+from nncells.run.executors import make_executor
+
+METHODS = ("auto", "cells", "planar")
+
+
+def _problem(network, domain, tol) -> Problem:
+    if not isinstance(network, Network):
+        raise NNCellsError(f"expected a Network, got {type(network).__name__}")
+    tol = _config.DEFAULT_TOL if tol is None else tol
+    if not (tol > 0 and np.isfinite(tol)):
+        raise NNCellsError(f"tolerance must be a positive number, got {tol}")
+    return Problem.make(network, Space() if domain is None else domain, tol)
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise NNCellsError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+
+
+def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
+                      method: str = "auto", workers: int | None = None, executor=None,
+                      progress=None) -> EnumerationResult:
+    """Enumerate every full-dimensional activation region of ``network`` inside ``domain``.
+
+    Parameters
+    ----------
+    network : the ReLU network.
+    domain : `Box`, `Polytope`, `Ball` or `Space` (default: the whole input space).
+    tol : the contract's relative threshold: a region counts iff it holds a point ``x`` farther
+        than ``tol * ||x||_inf`` from its boundary (see `nncells.geometry.contract` and docs/numerics.md);
+        the answer does not depend on the units or the domain's size.
+    method : ``"cells"`` (the layer-wise engine), ``"planar"`` (the exact 2-D mesh; 2 inputs
+        and a box only) or ``"auto"`` (planar where it applies).
+    workers : worker processes (default: all cores; 1 runs in this process). Small problems
+        finish in this process before any worker starts.
+    executor : an executor from `nncells.run.executors` (e.g. `DaskExecutor`), instead of ``workers``.
+    progress : optional callable ``progress(regions_found, extra_text)``.
+
+    Returns
+    -------
+    EnumerationResult
+        Patterns, interior points, radii and ranks of every region, in canonical order.
+
+    Examples
+    --------
+    Ten hyperplanes in general position cut the plane into ``1 + 10 + 45`` regions:
+
+    >>> import nncells
+    >>> net = nncells.random_network([2, 10, 1], seed=0)
+    >>> nncells.enumerate_regions(net, nncells.Space(), workers=1).count
+    56
+    >>> res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
+    >>> bool((net.pattern(res.points) == res.patterns).all())   # every point has its pattern
+    True
+    """
+    _check_method(method)
+    problem = _problem(network, domain, tol)
+    sink = MemorySink()
+    info = driver.run(problem, executor or make_executor(workers), sink, method=method, progress=progress)
+    batch = Batch.concat(sink.batches, network.n_hidden, network.input_dim, len(network.widths))
+    return EnumerationResult(network, problem.domain, batch, info.stats, info.seconds, info)
+
+
+def count_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
+                  method: str = "auto", workers: int | None = None, executor=None, out_dir=None,
+                  resume: bool = False, progress=None, checkpoint_s: float | None = None) -> dict:
+    """Count regions without keeping them (memory does not grow with the count); with
+    ``out_dir`` the run is checkpointed there and can be resumed. Returns the JSON summary.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> net = nncells.random_network([3, 8, 6, 1], seed=1)
+    >>> s = nncells.count_regions(net, nncells.Box(-1, 1), workers=1)
+    >>> s["regions"] == nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1).count
+    True
+    """
+    return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
+                   checkpoint_s, count_only=True)
+
+
+def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: float | None = None,
+                     method: str = "auto", workers: int | None = None, executor=None, resume: bool = False,
+                     progress=None, checkpoint_s: float | None = None) -> dict:
+    """Stream regions to Parquet shards under ``out_dir`` with a manifest, checkpointed every
+    ``checkpoint_s`` seconds; ``resume=True`` continues an interrupted run. Returns the summary.
+
+    Examples
+    --------
+    >>> import os, tempfile, nncells
+    >>> from nncells.results.store import read_shards
+    >>> out = os.path.join(tempfile.mkdtemp(), "run")
+    >>> net = nncells.random_network([3, 6, 1], seed=2)
+    >>> s = nncells.enumerate_to_dir(net, nncells.Box(-1, 1), out, workers=1)
+    >>> len(read_shards(out)["patterns"]) == s["regions"]
+    True
+    """
+    return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
+                   checkpoint_s, count_only=False)
+
+
+def _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress, checkpoint_s,
+            count_only):
+    _check_method(method)
+    problem = _problem(network, domain, tol)
+    executor = executor or make_executor(workers, budget_s=_config.TASK_BUDGET_S)
+    try:
+        if out_dir is None:
+            if resume:
+                raise NNCellsError("resume needs an output directory")
+            sink, ckpt, frontier, stats, seconds0 = CountSink(), None, None, None, 0.0
+        else:
+            header = driver.run_header(problem, {"count_only": count_only, "method": method})
+            sink, frontier, stats, seconds0 = driver.prepare_out_dir(out_dir, header, resume)
+            sink.keep = not count_only
+            ckpt = driver.Checkpointer(out_dir, header, sink, every_s=_config.CHECKPOINT_EVERY_S if checkpoint_s is None else checkpoint_s)
+    except BaseException:
+        executor.close()
+        raise
+    info = driver.run(problem, executor, sink, method=method, frontier=frontier, stats=stats,
+                         checkpointer=ckpt, progress=progress, seconds0=seconds0)
+    return run_summary(network, problem.domain, info)
+
+

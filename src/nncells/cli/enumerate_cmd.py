@@ -1,0 +1,85 @@
+"""``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--json] ...``."""
+from __future__ import annotations
+
+from nncells import _config
+from nncells.errors import NNCellsError
+from nncells.run.executors import make_executor
+from nncells.cli.progress import Progress
+from nncells.api import METHODS, count_regions, enumerate_regions, enumerate_to_dir
+from nncells.cli.common import add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, print_json
+
+
+def add_arguments(p):
+    add_model_argument(p)
+    add_domain_arguments(p)
+    p.add_argument("--out", metavar="PATH",
+                   help="FILE.parquet: one Parquet file; a directory: Parquet shards and a manifest, "
+                        "checkpointed so an interrupted run can be resumed")
+    p.add_argument("--count-only", action="store_true", help="count regions without keeping them")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out DIR")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--dask-scheduler", metavar="ADDRESS", help="run on an existing Dask cluster")
+    p.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")
+    p.add_argument("--method", choices=METHODS, default="auto",
+                   help="cells: layer-wise engine; planar: exact 2-D mesh; auto (default): planar where it applies")
+    p.add_argument("--checkpoint-every", type=float, default=30.0, metavar="S",
+                   help="seconds between checkpoints of a sharded run (default %(default)g)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the summary on stdout")
+    p.add_argument("--tol", type=float, default=_config.DEFAULT_TOL,
+                   help="the contract's threshold: a region counts iff it holds a point x deeper than "
+                        "TOL * max|x_i| (default %(default)g; see docs/numerics.md)")
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+
+
+def run(args) -> int:
+    net = load_model_arg(args)
+    domain = domain_from_args(args, net.input_dim)
+    single_file = args.out is not None and str(args.out).endswith(".parquet")
+    if args.resume and (args.out is None or single_file):
+        raise NNCellsError("--resume needs --out DIR (a directory of a sharded run)")
+    if single_file and args.count_only:
+        raise NNCellsError("--count-only writes no regions: give --out DIR for a checkpointed count, or no --out")
+    if args.workers is not None and args.workers < 1:
+        raise NNCellsError(f"--workers must be at least 1, got {args.workers}")
+    executor = make_executor(args.workers, args.dask_scheduler, args.dask_local)
+    progress = Progress("regions", enabled=False if args.quiet else None)
+    common = dict(tol=args.tol, method=args.method, executor=executor, progress=progress)
+    try:
+        if args.count_only:
+            summary = count_regions(net, domain, out_dir=args.out, resume=args.resume,
+                                    checkpoint_s=args.checkpoint_every, **common)
+        elif args.out is not None and not single_file:
+            summary = enumerate_to_dir(net, domain, args.out, resume=args.resume,
+                                       checkpoint_s=args.checkpoint_every, **common)
+        else:
+            result = enumerate_regions(net, domain, **common)
+            if single_file:
+                result.to_parquet(args.out)
+            summary = result.summary()
+    except KeyboardInterrupt:
+        progress.close()
+        if args.out is not None and not single_file:
+            raise NNCellsError(f"interrupted; the run is checkpointed in {args.out}: resume with --resume") from None
+        raise
+    progress.close()
+    if args.json:
+        print_json(summary)
+    else:
+        print(format_summary(summary, args.out))
+    return 0
+
+
+def format_summary(s: dict, out=None) -> str:
+    lines = [
+        f"network      {s['network']}",
+        f"domain       {s['domain']['type']}",
+        f"regions      {s['regions']:,}",
+        f"per layer    {', '.join(f'{v:,}' for v in s['per_layer'])}",
+        f"LP solves    {s['lp_solves']:,} ({s['lp_per_region']:.2f} per region)",
+        f"borderline   {s.get('borderline', 0):,} (margin under 100 x tol = {s.get('tol')})",
+        f"time         {s['seconds']:.3f} s ({(s['regions_per_second'] or 0):,.0f} regions/s)",
+        f"ran on       {s['method']} method, {s['executor']} ({s['workers']} worker{'s' * (s['workers'] != 1)})",
+    ]
+    if out:
+        lines.append(f"written to   {out}")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Command-line interface: thin wrappers around the library.
+
+Every command is a module in ``nncells.cli`` with ``add_arguments(parser)`` and
+``run(args) -> int``. User errors (`NNCellsError`) print one line on stderr and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+
+from nncells._stdout import owned_stdout
+from nncells.errors import NNCellsError
+
+# argparse takes '-1' for a negative number but '-1,0,-2' for an option; let a comma-separated
+# list of numbers be a value too (argparse has no public hook for this).
+_NEGATIVE_NUMBERS = re.compile(r"^-(inf|nan|[\d.]+(e[+-]?\d+)?)(,[+-]?(inf|nan|[\d.]+(e[+-]?\d+)?))*$", re.I)
+
+# optional top-level package -> the extra that installs it
+_EXTRAS = {"matplotlib": "plot", "networkx": "plot", "torch": "torch", "onnx": "onnx", "onnxruntime": "onnx",
+           "dask": "dask", "distributed": "dask", "sklearn": "experiments"}
+
+# command name -> (module in nncells.cli, one-line help)
+COMMANDS = {
+    "enumerate": ("enumerate_cmd", "enumerate the activation regions of a model in a domain"),
+    "demo": ("demo_cmd", "enumerate the regions of the bundled example network"),
+    "local": ("local_cmd", "regions around data points: exact count, bounds, boundary distance"),
+    "slice": ("slice_cmd", "exact regions, decision boundary and pictures of a 2-D slice"),
+    "experiment": ("experiment_cmd", "run a reproducible experiment: training-dynamics or scaling"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nncells import __version__
+    parser = argparse.ArgumentParser(prog="nncells", description="Exact geometry of ReLU networks.")
+    parser._negative_number_matcher = _NEGATIVE_NUMBERS
+    parser.add_argument("--version", action="version", version=f"nncells {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p._negative_number_matcher = _NEGATIVE_NUMBERS
+        mod = importlib.import_module(f"nncells.cli.{module}")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with owned_stdout(json_only=bool(getattr(args, "json", False))):
+            return int(args._run(args) or 0)
+    except NNCellsError as e:
+        print(f"nncells: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        extra = _EXTRAS.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"nncells: error: this needs the optional package {e.name!r}: pip install 'nncells[{extra}]'",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nncells: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Layer-wise refinement: cells of the first layer, then each cell cut by the next layer's
+neurons pulled back through its affine map (Drammis et al. 2024, arXiv:2403.00860).
+
+The unit of work is a `Task`: a region of some layer's partition with the layers still to
+apply. `run_task` refines it depth-first and returns finished regions, plus unexplored tasks
+when it runs past its budget, so any executor can schedule tasks (serial, processes, Dask).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nncells import _config
+from nncells.domains import Domain
+from nncells.engine.ball import refine
+from nncells.engine.cells import Cell
+from nncells.engine.split import split_cell
+from nncells.errors import DomainError
+from nncells.geometry import solvers
+from nncells.geometry.contract import Rule, borderline_count, gamma
+from nncells.network import Network
+
+
+@dataclass
+class Task:
+    """A region after ``layer`` hidden layers, waiting for layer ``layer``'s neurons."""
+
+    layer: int
+    cell: Cell
+    M: np.ndarray       # map from the input to the previous layer's output: x -> M x + m
+    m: np.ndarray
+    pattern: np.ndarray  # bool prefix over the hidden layers applied so far
+    ranks: tuple        # rank of the map to each applied layer's output
+    partial: tuple | None = None  # (signs, rest): a sub-cell part-way through layer ``layer``'s split
+    Mabs: np.ndarray | None = None  # |W_l| ... |W_1| along the active paths: bounds |M| and its error
+
+    def pack(self) -> "Task":
+        """A small copy for the frontier: half-spaces, point and pattern only; the vertices and
+        the affine map are rebuilt (bit for bit the same map) when the task runs."""
+        c = self.cell
+        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box)
+        return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
+
+
+@dataclass
+class Batch:
+    """Finished regions, as arrays (one row per region)."""
+
+    patterns: np.ndarray  # (n, n_hidden) bool
+    points: np.ndarray    # (n, d)
+    radii: np.ndarray     # (n,)
+    ranks: np.ndarray     # (n, n_layers) int
+
+    def __len__(self):
+        return len(self.radii)
+
+    @staticmethod
+    def concat(batches, n_hidden, d, n_layers) -> "Batch":
+        batches = [b for b in batches if len(b)]
+        if not batches:
+            return Batch(np.zeros((0, n_hidden), bool), np.zeros((0, d)), np.zeros(0),
+                         np.zeros((0, n_layers), np.int64))
+        return Batch(*(np.concatenate([getattr(b, f) for b in batches])
+                       for f in ("patterns", "points", "radii", "ranks")))
+
+
+@dataclass
+class Stats:
+    lp_solves: int = 0
+    per_layer: list = field(default_factory=list)  # regions created at each hidden layer
+    tasks: int = 0
+    by_worker: dict = field(default_factory=dict)  # process id -> finished regions
+    borderline: int = 0   # regions whose certified margin is within _config.BORDERLINE x the threshold
+    repaired: int = 0     # interior points moved because the forward pass disagreed with the pattern
+
+    def add(self, other: "Stats"):
+        self.lp_solves += other.lp_solves
+        self.tasks += other.tasks
+        self.borderline += other.borderline
+        self.repaired += other.repaired
+        for pid, n in other.by_worker.items():
+            self.by_worker[pid] = self.by_worker.get(pid, 0) + n
+        if len(self.per_layer) < len(other.per_layer):
+            self.per_layer += [0] * (len(other.per_layer) - len(self.per_layer))
+        for i, v in enumerate(other.per_layer):
+            self.per_layer[i] += v
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What every task needs besides its own region: the network, the domain, the rule.
+
+    ``tol`` is the contract's relative threshold (see `nncells.geometry.contract`). ``lift`` is set when
+    ``network`` is the homogeneous lift of another network (`nncells.engine.lifting`): finished
+    regions are then mapped back to that network's input space before they leave `run_task`.
+    """
+
+    network: Network
+    domain: Domain
+    tol: float
+    rule: Rule
+    lift: object = None
+    box: tuple | None = None  # a bounding box of the domain, None when it is unbounded
+
+    @classmethod
+    def make(cls, network: Network, domain: Domain, tol: float | None = None) -> "Problem":
+        """The problem of ``network`` in ``domain``; refuses a polyhedral domain without interior
+        (one LP) and finds the bounding box of a polytope (LPs)."""
+        tol = _config.DEFAULT_TOL if tol is None else tol
+        domain = domain.resolve(network.input_dim)
+        box = domain.bounds()
+        A, c = domain.halfspaces()
+        if box is None and len(A):
+            n = np.linalg.norm(A, axis=1)
+            ok = n > 0
+            if Rule(tol).deepest(A[ok] / n[ok, None], c[ok] / n[ok])[0] is None:
+                raise DomainError("polytope domain is empty or has no interior")
+            box = solvers.bounding_box(A, c)
+        return cls(network, domain, float(tol), Rule(tol), box=box)
+
+    def root_task(self) -> Task | None:
+        """The task for the whole domain (None if the domain has no interior)."""
+        d = self.network.input_dim
+        A, c = self.domain.halfspaces()
+        norms = np.linalg.norm(A, axis=1)
+        A, c = A / norms[:, None], c / norms
+        if len(A):
+            x, r = self.rule.deepest(A, c)
+            if x is None:
+                return None
+        else:  # the whole space: the origin, with a ball of the network's own length
+            x, r = np.zeros(d), network_length(self.network)
+        cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box)
+        return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
+
+    def finish(self, batch: "Batch", stats: "Stats") -> "Batch":
+        """Finished regions as the user sees them: mapped back from a lifted problem, every
+        interior point checked against a float64 forward pass (and moved by one LP where it
+        disagrees), and the borderline ones counted."""
+        if self.lift is not None:
+            return self.lift.finish(batch, stats)
+        batch = verify_points(self.network, self.domain, batch, self.rule, stats)
+        stats.borderline += borderline_count(batch.points, batch.radii, self.tol)
+        return batch
+
+
+def network_length(net: Network) -> float:
+    """A length the network itself defines (it scales with the input units): the largest distance
+    from the origin to a neuron's hyperplane, on the origin's region, over all layers; 1 for a
+    network without any (positively homogeneous: no length at all). A power of two."""
+    x = np.zeros(net.input_dim)
+    G, h = net.region_halfspaces(net.pattern(x[None, :])[0])
+    n = np.linalg.norm(G, axis=1)
+    ok = n > 0
+    dist = np.abs(h[ok]) / n[ok]
+    dist = dist[np.isfinite(dist) & (dist > 0)]
+    if len(dist) == 0:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(np.max(dist))))
+
+
+def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, stats: "Stats") -> "Batch":
+    """Check that every point has its pattern in a float64 forward pass; move those that do not
+    to the region's deepest point (one LP in the region's own units), and drop a region whose
+    LP finds no such point (it does not count under the contract). Counted in ``stats``."""
+    if len(batch) == 0 or network.n_hidden == 0:
+        return batch
+    Z = np.concatenate(network.preactivations(batch.points)[:len(network.widths)], axis=1)
+    bad = np.flatnonzero(np.any((Z > 0) != batch.patterns, axis=1))
+    if len(bad) == 0:
+        return batch
+    points, radii = batch.points.copy(), batch.radii.copy()
+    alive = np.ones(len(batch), dtype=bool)
+    DA, Db = domain.halfspaces()
+    for i in bad:
+        G, h = network.region_halfspaces(batch.patterns[i])
+        A, c = np.vstack([DA, G]), np.concatenate([Db, h])
+        n = np.linalg.norm(A, axis=1)
+        keep = n > 0
+        x, r = rule.deepest(A[keep] / n[keep, None], c[keep] / n[keep]) if np.all(c[~keep] >= 0) else (None, 0)
+        ok = x is not None and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i])
+        if ok and domain.contains(x[None, :])[0]:
+            points[i], radii[i] = x, r
+        else:
+            alive[i] = False
+            if stats.per_layer:
+                stats.per_layer[-1] -= 1
+        stats.repaired += 1
+    return Batch(batch.patterns[alive], points[alive], radii[alive], batch.ranks[alive])
+
+
+def prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:
+    """For each pattern, the index of its prefix ``patterns[:, :end]`` among the distinct prefixes
+    (numbered in lexicographic order): the region of that layer's partition holding it."""
+    if end == 0 or patterns.shape[1] == 0 or len(patterns) == 0:
+        return np.zeros(len(patterns), dtype=np.int64)
+    _, ids = np.unique(np.packbits(patterns[:, :end], axis=1), axis=0, return_inverse=True)
+    return ids.reshape(-1)
+
+
+def _rank(M: np.ndarray) -> int:
+    if M.size == 0 or not np.any(M):
+        return 0
+    return int(np.linalg.matrix_rank(M))
+
+
+def _prefix_map(net: Network, pattern: np.ndarray, layer: int):
+    """The map to the output of hidden layer ``layer - 1`` on the region of ``pattern``, computed
+    with the same operations as `_children` (so bit for bit the same), and its bound ``Mabs``."""
+    d = net.input_dim
+    M, m, Mabs = np.eye(d), np.zeros(d), np.eye(d)
+    for W, b, sl in zip(net.weights[:layer], net.biases[:layer], net.layer_slices[:layer]):
+        H, g = W @ M, W @ m + b
+        s = pattern[sl]
+        M, m, Mabs = H * s[:, None], g * s, (np.abs(W) @ Mabs) * s[:, None]
+    return M, m, Mabs
+
+
+def _inner_terms(net: Network, layer: int) -> int:
+    """Terms summed along a path to layer ``layer``'s pre-activations (for `contract.gamma`)."""
+    return net.input_dim + sum(net.widths[:layer]) + 1
+
+
+def _children(problem: Problem, task: Task, t_end: float = float("inf")):
+    """``(children, partial tasks)`` of ``task`` cut by layer ``task.layer``."""
+    net = problem.network
+    if task.M is None or task.Mabs is None:
+        task.M, task.m, task.Mabs = _prefix_map(net, task.pattern, task.layer)
+    W, b = net.weights[task.layer], net.biases[task.layer]
+    H, g = W @ task.M, W @ task.m + b
+    Habs = np.abs(W) @ task.Mabs
+    # A normal is zero only when every entry is within the forward error bound of W @ M.
+    zero = np.all(np.abs(H) <= gamma(_inner_terms(net, task.layer)) * Habs, axis=1)
+    out = []
+    kids, leftovers = split_cell(task.cell, H, g, problem.rule, zero, task.partial, t_end)
+    partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest), task.Mabs)
+               for S, s, rest in leftovers]
+    for child in kids:
+        cell = refine(problem.domain, child.cell, problem.rule)
+        if cell is None:
+            continue
+        s = child.signs
+        M, m = H * s[:, None], g * s
+        out.append(Task(task.layer + 1, cell, M, m, np.concatenate([task.pattern, s]),
+                        task.ranks + (_rank(M),), Mabs=Habs * s[:, None]))
+    return out, partial
+
+
+def run_task(problem: Problem, task, budget_s: float = float("inf")):
+    """Refine ``task`` (a `Task` or a list of them) depth-first through all remaining layers.
+
+    Returns ``(batch, pending, stats)``: the finished regions, the tasks left unexplored when
+    ``budget_s`` seconds ran out (empty when it finished), and counters.
+    """
+    n_layers = len(problem.network.widths)
+    stack = list(task) if isinstance(task, list) else [task]
+    stats = Stats(per_layer=[0] * n_layers, tasks=len(stack))
+    lp0 = solvers.lp_count()
+    t_end = time.perf_counter() + budget_s
+    rows = []
+    while stack:
+        if time.perf_counter() > t_end:
+            break
+        t = stack.pop()
+        if t.layer == n_layers:
+            rows.append(t)
+            continue
+        kids, partial = _children(problem, t, t_end)
+        stats.per_layer[t.layer] += len(kids)
+        stack.extend(partial)
+        stack.extend(reversed(kids))
+    stats.by_worker = {os.getpid(): len(rows)}
+    d = problem.network.input_dim
+    n_hidden = problem.network.n_hidden
+    if rows:
+        batch = Batch(np.array([t.pattern for t in rows], dtype=bool).reshape(len(rows), n_hidden),
+                      np.array([t.cell.point for t in rows]),
+                      np.array([t.cell.radius for t in rows]),
+                      np.array([t.ranks for t in rows], dtype=np.int64).reshape(len(rows), n_layers))
+    else:
+        batch = Batch.concat([], n_hidden, d, n_layers)
+    batch = problem.finish(batch, stats)
+    stats.lp_solves = solvers.lp_count() - lp0
+    return batch, [t.pack() for t in stack], stats

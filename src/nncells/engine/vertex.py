@@ -1,0 +1,161 @@
+"""Vertex mode of the hot loop for bounded cells in low dimension.
+
+Each cell carries its vertices and, for every vertex, the set of half-spaces it lies on. The
+range of a hyperplane over a cell is its range over the vertices, so "does ``h`` cut the
+cell?" is decided exactly without an LP. A cut computes the children's vertices by clipping:
+the vertices on each side, plus the points where ``h`` crosses the edges of the cell. Two
+vertices span an edge iff the half-spaces they share have rank ``d - 1`` (they then lie on one
+line, whose intersection with the cell is the segment between them). qhull is used only for a
+cell that comes without vertices (a polytope domain, or after LP mode).
+
+A vertex is on one side of a hyperplane only when its value there exceeds the error bound of
+that value (`contract.value_error`); a child counts when the ball around its vertex centroid
+proves it (`contract.Rule.witness`), otherwise the rule's LP decides, so slivers follow the same
+contract as in LP mode.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.spatial import HalfspaceIntersection, QhullError
+
+from nncells.engine.cells import Cell, Child
+from nncells import _config
+from nncells.geometry.contract import gamma
+
+
+class _Fallback(Exception):
+    """qhull could not handle a cell: the caller redoes the cell in LP mode."""
+
+
+def cell_vertices(A, c, point):
+    """Vertices of the bounded polytope ``A x <= c`` with ``point`` strictly inside, and the
+    half-spaces each lies on (within ``1e-9`` of the vertex's and the half-space's magnitude)."""
+    try:
+        hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), point)
+    except (QhullError, ValueError) as e:
+        raise _Fallback(str(e)) from None
+    V = hs.intersections
+    if not np.all(np.isfinite(V)) or len(V) <= A.shape[1]:
+        raise _Fallback("degenerate vertex set")
+    V = np.unique(V, axis=0)
+    big = float(np.max(np.abs(V)))  # qhull's accuracy is relative to the whole cell
+    active = np.abs(V @ A.T - c) <= _config.VERTEX_ACTIVE_REL * (big + np.abs(c)[None, :])
+    return V, active, np.full(len(V), big)
+
+
+def _edges(act_n, act_p, A, d):
+    """Index pairs (i into act_n, j into act_p) of vertices that span an edge of the cell."""
+    common = act_n.astype(np.int32) @ act_p.T.astype(np.int32)
+    ii, jj = np.nonzero(common >= d - 1)
+    if d == 2 or len(ii) == 0:
+        return ii, jj
+    keep = np.zeros(len(ii), dtype=bool)
+    exact = common[ii, jj] == d - 1
+    if exact.any():  # batched: the d-1 shared unit normals are independent iff their Gram det != 0
+        e = np.flatnonzero(exact)
+        shared = act_n[ii[e]] & act_p[jj[e]]
+        rows = np.nonzero(shared)[1].reshape(len(e), d - 1)
+        R = A[rows]
+        keep[e] = np.abs(np.linalg.det(R @ R.transpose(0, 2, 1))) > 1e-10
+    for t in np.flatnonzero(~exact):  # degenerate vertices (more than d half-spaces)
+        shared = act_n[ii[t]] & act_p[jj[t]]
+        keep[t] = np.linalg.matrix_rank(A[shared], tol=1e-9) == d - 1
+    return ii[keep], jj[keep]
+
+
+def _clip(S: Cell, h, g, vals, err, rule):
+    """The two children of ``S`` cut by the unit-normal hyperplane ``h x + g = 0`` (either may
+    be None when it is a sliver); ``err`` bounds the error of ``vals`` at each vertex."""
+    d = len(h)
+    neg, pos = vals < -err, vals > err
+    zero = ~(neg | pos)
+    ii, jj = _edges(S.active[neg], S.active[pos], S.A, d)
+    Vn, Vp = S.vertices[neg][ii], S.vertices[pos][jj]
+    fn, fp = vals[neg][ii], vals[pos][jj]
+    t = (fn / (fn - fp))[:, None]
+    X = Vn + t * (Vp - Vn)
+    mag_x = np.maximum(S.vmag[neg][ii], S.vmag[pos][jj])
+    act_x = S.active[neg][ii] & S.active[pos][jj]
+    out = []
+    for side, keep in ((1.0, pos), (-1.0, neg)):
+        A = np.vstack([S.A, -side * h])
+        c = np.append(S.c, side * g)
+        old = keep | zero
+        V = np.vstack([S.vertices[old], X])
+        act = np.vstack([np.hstack([S.active[old], zero[old][:, None]]),
+                         np.hstack([act_x, np.ones((len(X), 1), dtype=bool)])])
+        out.append(_child(A, c, V, act, np.concatenate([S.vmag[old], mag_x]), rule))
+    return out
+
+
+def _child(A, c, V, act, vmag, rule):
+    """A cell from its half-spaces and vertices, or None for a sliver."""
+    point = V.mean(axis=0)
+    radius = float(np.min(c - A @ point))
+    if not rule.witness(point, radius):
+        x, r = rule.deepest(A, c, rule.scale_of(point, max(radius, 0.0)))
+        if x is None:
+            return None
+        if r > radius:
+            point, radius = x, r
+    return Cell(A, c, point, radius, np.zeros((0, A.shape[1])), np.zeros(0), (V.min(axis=0), V.max(axis=0)),
+                V, act, vmag)
+
+
+def split_by_vertices(cell: Cell, Hn, gn, signs, todo, rule, t_end=float("inf")):
+    """``(children, leftovers)`` of ``cell`` cut by the unit-normal hyperplanes ``Hn x + gn``
+    (indices ``todo`` undecided; see `cells.split_cell`), or None when qhull fails and the
+    caller must use LP mode."""
+    try:
+        if cell.vertices is None or cell.active is None or cell.vmag is None:
+            V, act, vmag = cell_vertices(cell.A, cell.c, cell.point)
+            cell = Cell(cell.A, cell.c, cell.point, cell.radius, cell.wit_points, cell.wit_radii,
+                        cell.box, V, act, vmag)
+        return _split(cell, Hn, gn, signs, todo, rule, t_end)
+    except _Fallback:
+        return None
+
+
+def _split(cell, Hn, gn, signs, todo, rule, t_end):
+    """Depth-first: a sub-cell evaluates every hyperplane still undecided for it at once (one
+    matrix product), takes the signs of those that do not cut it, and is clipped by the first
+    that does; its two children continue with the rest."""
+    out = []
+    stack = [(cell, signs, todo)]
+    while stack:
+        if out and time.perf_counter() > t_end:
+            break
+        S, s, rest = stack.pop()
+        Hr, gr = Hn[rest], gn[rest]
+        vals = S.vertices @ Hr.T + gr
+        lo, hi = vals.min(axis=0), vals.max(axis=0)
+        # error bound of the values: gamma * (|v| |h| + |g|) with |v| |h| <= vmag ||h||_1 (vmag:
+        # the magnitude of the numbers a vertex came from), here its largest over the cell
+        h1 = np.abs(Hr).sum(axis=1)
+        g1 = np.abs(gr)
+        gam = gamma(len(S.point) + 1)
+        err = gam * (float(S.vmag.max()) * h1 + g1)
+        pos, neg = lo >= -err, hi <= err
+        both = pos & neg  # the hyperplane is within rounding of the whole cell: its sign at the point
+        if both.any():
+            pos = np.where(both, S.point @ Hr.T + gr > 0, pos)
+        s = s.copy()
+        s[rest[pos]] = True
+        s[rest[~pos & neg]] = False
+        cut = np.flatnonzero(~pos & ~neg)
+        if len(cut) == 0:
+            out.append(Child(s, S))
+            continue
+        i, rest = rest[cut[0]], rest[cut[1:]]
+        j = cut[0]
+        plus, minus = _clip(S, Hn[i], gn[i], vals[:, j], gam * (S.vmag * h1[j] + g1[j]), rule)
+        if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
+            plus = S
+        for child, sign in ((minus, False), (plus, True)):
+            if child is not None:
+                s2 = s.copy()
+                s2[i] = sign
+                stack.append((child, s2, rest))
+    return out, stack

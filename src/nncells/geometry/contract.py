@@ -1,0 +1,136 @@
+"""The numerical contract: one rule for every domain and mode (see docs/numerics.md).
+
+**A region counts iff it holds a point ``x`` whose distance to the region's boundary exceeds
+``tol * ||x||_inf``** (``tol`` defaults to ``_config.DEFAULT_TOL``). The threshold is tied to the
+region's own coordinates, never to the domain's size, so
+
+- changing units (inputs scaled by ``s``, or a layer's weights and biases scaled) never changes
+  the answer: the rule is positively homogeneous;
+- a bigger domain never has fewer regions (depth only grows when the domain grows), and a box
+  large enough has the whole space's count;
+- a region holding a ball of radius ``>= 1e-6 ||centre||`` is never dropped.
+
+Decisions made from floating-point numbers use error bounds of the operation that produced the
+numbers (`matmul_error`, `value_error`), not fixed thresholds.
+
+Examples
+--------
+>>> import numpy as np
+>>> A, c = np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([100.001, -100.0])  # 100 < x1 < 100.001
+>>> witness_counts(np.array([100.0005, 0.0]), 0.0005, 1e-9)
+True
+>>> x, r = deepest_point(A, c, 1e-9)
+>>> bool(r > 1e-9 * np.max(np.abs(x)))
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nncells import _config
+from nncells.geometry import solvers as lp
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def gamma(n: int) -> float:
+    """``_config.ERROR_FACTOR * n * eps``: a bound on the relative error of an n-term dot product."""
+    return _config.ERROR_FACTOR * max(int(n), 1) * EPS
+
+
+def matmul_error(absW: np.ndarray, absM: np.ndarray, n_terms: int) -> np.ndarray:
+    """Entrywise bound of the forward error of ``W @ M`` (``|W| |M|`` times `gamma`).
+
+    ``absM`` may itself be a bound that carries the error of ``M`` (the product of the absolute
+    weights along the path), so the bound covers the whole chain of products.
+    """
+    return gamma(n_terms) * (absW @ absM)
+
+
+def value_error(absH: np.ndarray, absV: np.ndarray, abs_g: np.ndarray) -> np.ndarray:
+    """Bound of the error of ``V @ H.T + g`` at points ``V`` (rows) for hyperplanes ``(H, g)``.
+
+    The points' own rounding (vertices from clipping, say) is of the same relative order and is
+    covered by the safety factor.
+    """
+    d = absH.shape[-1]
+    return gamma(d + 1) * (absV @ absH.T + abs_g)
+
+
+def witness_counts(point, radius, tol) -> bool:
+    """Whether a ball of ``radius`` around ``point`` inside a region proves that it counts."""
+    return bool(radius > tol * np.max(np.abs(point), initial=0.0))
+
+
+def margins(points: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Each region's certified margin: ``radius / ||point||_inf`` (inf at the origin)."""
+    scale = np.max(np.abs(points), axis=1) if points.size else np.zeros(len(radii))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(scale > 0, radii / np.where(scale > 0, scale, 1.0), np.inf)
+
+
+def borderline_count(points: np.ndarray, radii: np.ndarray, tol: float) -> int:
+    """Regions whose certified margin is below ``_config.BORDERLINE`` times the threshold."""
+    return int(np.count_nonzero(margins(points, radii) < _config.BORDERLINE * tol))
+
+
+def depth(A: np.ndarray, c: np.ndarray, x: np.ndarray) -> float:
+    """Distance from ``x`` to the boundary of ``{A x <= c}`` (rows of unit norm); inf if no rows."""
+    return float(np.min(c - A @ x, initial=np.inf))
+
+
+def deepest_point(A, c, tol, scale=None):
+    """A point of ``{A x <= c}`` (unit rows) that proves the polyhedron counts, or ``(None, -inf)``.
+
+    Solves ``max depth(x) - tol ||x||_inf`` (one LP, `lp.relative_depth`) in the polyhedron's own
+    units and checks the answer in float64: the returned point satisfies
+    ``depth(x) > tol ||x||_inf``, and ``depth(x)`` is returned with it.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    if scale is None or not np.isfinite(scale) or scale <= 0:
+        scale = float(np.max(np.abs(c), initial=0.0)) or 1.0
+    for _ in range(3):  # re-solve in the answer's own units when it is far smaller than the guess
+        x = lp.relative_depth(A, c, tol, scale)
+        if x is None:
+            return None, -np.inf
+        r = depth(A, c, x)
+        if witness_counts(x, r, tol):
+            return x, min(r, np.inf)
+        own = max(float(np.max(np.abs(x), initial=0.0)), r if np.isfinite(r) else 0.0)
+        if not (0 < own < scale / 16):
+            break
+        scale = own
+    return None, -np.inf
+
+
+class Rule:
+    """The contract in the coordinates a problem is solved in (here: the input space).
+
+    The engine asks two questions of a cell ``{A x <= c}`` (unit rows): does a ball already known
+    inside it prove that it counts (`witness`), and, if not, which point proves it (`deepest`,
+    one LP)? `homogeneous.LiftedRule` answers the same questions for the lifted whole space.
+    """
+
+    def __init__(self, tol: float | None = None):
+        self.tol = float(_config.DEFAULT_TOL if tol is None else tol)
+
+    def witness(self, point, radius) -> bool:
+        """Whether the ball ``(point, radius)`` inside a cell proves that the cell counts."""
+        return bool(self.witnesses(np.asarray(point)[None, :], np.array([radius]))[0])
+
+    def witnesses(self, points, radii) -> np.ndarray:
+        """`witness` for many balls at once (rows of ``points``)."""
+        return radii > self.tol * np.max(np.abs(points), axis=1, initial=0.0)
+
+    def deepest(self, A, c, scale=None):
+        """``(x, depth)`` proving that ``{A x <= c}`` counts, or ``(None, -inf)`` (a sliver)."""
+        return deepest_point(A, c, self.tol, scale)
+
+    @staticmethod
+    def scale_of(point, radius) -> float:
+        """The length in which a cell around ``point`` with inscribed ``radius`` is measured."""
+        s = float(np.max(np.abs(point), initial=0.0))
+        if np.isfinite(radius):
+            s = max(s, float(radius))
+        return s or 1.0

@@ -1,0 +1,171 @@
+"""PyTorch files: state dicts (``torch.load(weights_only=True)``) and TorchScript archives.
+
+nncells never unpickles arbitrary Python objects: a whole ``nn.Module`` saved with
+``torch.save(model)`` is refused, because loading it could run any code the file contains.
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+
+import numpy as np
+
+from nncells.errors import ModelError
+from nncells.network import Network
+from nncells.models.chain import import_optional
+
+SAFE_EXPORT = ("export it safely instead: a state dict (torch.save(model.state_dict(), 'model.pt'), "
+               "plain MLPs only), TorchScript (torch.jit.save(torch.jit.script(model), 'model.ts')) "
+               "or ONNX (torch.onnx.export(model, example_input, 'model.onnx'))")
+_NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
+
+
+def is_torchscript(path) -> bool:
+    """True for a TorchScript archive (a zip holding ``code/`` and ``constants.pkl``).
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    >>> folder = tempfile.mkdtemp()
+    >>> torch.jit.save(torch.jit.script(model), os.path.join(folder, "m.ts"))
+    >>> torch.save(model.state_dict(), os.path.join(folder, "sd.pt"))
+    >>> is_torchscript(os.path.join(folder, "m.ts")), is_torchscript(os.path.join(folder, "sd.pt"))
+    (True, False)
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
+
+
+def load_torchscript(path, input_shape=None, verify=True) -> Network:
+    """Load a TorchScript archive with ``torch.jit.load`` and convert it with `from_torch`.
+
+    With ``verify=True`` the network is checked against the archive's own forward pass.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "model.ts")
+    >>> torch.jit.save(torch.jit.script(model), path)
+    >>> load_torchscript(path)
+    Network(2-4-1)
+    """
+    torch = import_optional("torch", "torch")
+    from nncells.models.torch import from_torch
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as e:  # noqa: BLE001 - torch raises RuntimeError and others
+        raise ModelError(f"{path}: not a readable TorchScript archive ({e})") from None
+    return from_torch(module, input_shape=input_shape, verify=verify)
+
+
+def state_dict_to_network(state, source="state dict") -> Network:
+    """A plain MLP from a state dict: Linear layers in key order, ReLU between them.
+
+    Keys are grouped by prefix (``0.weight``, ``0.bias``, ``2.weight``, ... or ``fc1.weight``,
+    ...) in the order the dict holds them (the order the modules were registered). A layer
+    without a bias gets zeros. Anything else (convolutions, batch norm) cannot be placed without
+    the architecture and is refused.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    >>> net = state_dict_to_network(model.state_dict())
+    >>> net, bool(np.array_equal(net.weights[0], model[0].weight.detach().double().numpy()))
+    (Network(2-4-1), True)
+    >>> state_dict_to_network(torch.nn.Conv2d(1, 2, 3).state_dict())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nncells.errors.ModelError: state dict: layer '<root>' has a 4-D weight (2, 1, 3, 3); ...
+    """
+    layers: dict[str, dict] = {}
+    for key, value in state.items():
+        prefix, _, leaf = str(key).rpartition(".")
+        layers.setdefault(prefix, {})[leaf] = value
+    Ws, bs = [], []
+    for prefix, params in layers.items():
+        name = prefix or "<root>"
+        extra = sorted(set(params) - {"weight", "bias"})
+        if extra or "weight" not in params:
+            raise ModelError(
+                f"{source}: layer {name!r} has {', '.join(extra or ['no weight'])}: only plain MLPs "
+                f"(Linear layers with ReLU between them) can be read from a state dict, which has no "
+                f"architecture; load the model in Python and use nncells.models.torch.from_torch, or {SAFE_EXPORT}")
+        W = np.asarray(params["weight"].detach().cpu().double().numpy())
+        if W.ndim != 2:
+            raise ModelError(f"{source}: layer {name!r} has a {W.ndim}-D weight {W.shape}; only Linear "
+                               f"layers can be read from a state dict; {SAFE_EXPORT}")
+        b = params.get("bias")
+        Ws.append(W)
+        bs.append(np.zeros(W.shape[0]) if b is None else b.detach().cpu().double().numpy())
+    if not Ws:
+        raise ModelError(f"{source}: the state dict has no weights")
+    return Network(Ws, bs)
+
+
+def _find_state_dict(obj, torch):
+    """The dict of tensors in ``obj``: the object itself or a common checkpoint entry."""
+    def is_sd(d):
+        return isinstance(d, dict) and d and all(isinstance(v, torch.Tensor) for v in d.values())
+    if is_sd(obj):
+        return obj
+    if isinstance(obj, dict):
+        for key in _NESTED_KEYS:
+            if is_sd(obj.get(key)):
+                return obj[key]
+    return None
+
+
+def load_torch_file(path, input_shape=None, verify=True) -> Network:
+    """A ``.pt`` / ``.pth`` file: a TorchScript archive, or a state dict of a plain MLP.
+
+    The state dict may also sit in a checkpoint dict under ``state_dict``,
+    ``model_state_dict``, ``model``, ``net`` or ``network``. Files holding pickled Python
+    objects (a whole ``nn.Module`` saved with ``torch.save(model)``) are refused with a
+    `ModelError`, since unpickling them could run arbitrary code.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "model.pt")
+    >>> torch.save(model.state_dict(), path)
+    >>> net = load_torch_file(path)
+    >>> net, net.widths
+    (Network(2-4-1), [4])
+    >>> torch.save({"epoch": 3, "model_state_dict": model.state_dict()}, path)
+    >>> load_torch_file(path).fingerprint == net.fingerprint
+    True
+    """
+    if is_torchscript(path):
+        return load_torchscript(path, input_shape=input_shape, verify=verify)
+    torch = import_optional("torch", "torch")
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ModelError(
+            f"{path}: refused: the file holds pickled Python objects (such as a whole nn.Module saved "
+            f"with torch.save(model)), and reading them would run code from the file, which can do "
+            f"anything (arbitrary code execution); {SAFE_EXPORT} (refused by torch: "
+            f"{str(e).splitlines()[0][:120]})") from None
+    except Exception as e:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ...
+        raise ModelError(f"{path}: not a readable PyTorch file ({type(e).__name__}: {e})") from None
+    sd = _find_state_dict(obj, torch)
+    if sd is None:
+        raise ModelError(f"{path}: holds a {type(obj).__name__}, not a state dict of tensors; {SAFE_EXPORT}")
+    net = state_dict_to_network(sd, source=str(path))
+    if input_shape is not None and int(np.prod(input_shape)) != net.input_dim:
+        raise ModelError(f"{path}: input shape {tuple(input_shape)} does not fit the first layer "
+                           f"({net.input_dim} inputs)")
+    return net

@@ -1,0 +1,225 @@
+"""Exact planar subdivision of a 2-input ReLU network: a mesh of convex polygons split neuron
+by neuron, vectorised with numpy over all faces at once (no LP), in the spirit of regioncam.
+
+The mesh holds a vertex pool (shared vertices with ids) and one counter-clockwise vertex loop per
+face. Layer ``l`` sees every face of layer ``l - 1`` (its *parent*) through that parent's affine
+map, so each neuron of layer ``l`` is a line per parent. For neuron ``i`` only the faces whose
+parent's circumscribed disc meets the line are visited; a face is split iff it has vertices
+strictly on both sides, farther from the line than the error bound of their values there
+(`nncells.contract.value_error`). Vertices within that bound are kept as they are and shared by
+both halves, so lines through existing vertices, neurons
+parallel to a domain edge and repeated neurons make no sliver faces. A new vertex on edge
+``(u, w)`` is keyed by the pair, so both faces sharing the edge get the same vertex id and the
+mesh stays a valid subdivision (adjacency is then an exact match of vertex-id pairs).
+
+Lines are normalised so vertex values are Euclidean distances in the plane. A line is constant
+on a face only when both entries of its normal are within the forward error bound of the
+products that computed them (``gamma * |W_l[i]| * prod_j ||W_j||_F``, a bound of ``|W| |M|``).
+Faces are kept or dropped by the contract of `nncells.geometry.contract` (`planar_batch`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nncells.geometry.contract import gamma
+
+_CHUNK = 4096  # faces per block when evaluating per-face maps (bounds temporary memory)
+
+
+class _Mesh:
+    """Convex faces as CCW loops of vertex ids in a loop pool; both pools grow by doubling."""
+
+    def __init__(self, xy: np.ndarray):
+        k = len(xy)
+        self.X = np.empty(max(64, 4 * k))
+        self.Y = np.empty_like(self.X)
+        self.X[:k], self.Y[:k] = xy[:, 0], xy[:, 1]
+        # magnitude of the numbers each vertex was computed from (its error is relative to it)
+        self.M = np.empty_like(self.X)
+        self.M[:k] = np.maximum(np.abs(xy[:, 0]), np.abs(xy[:, 1]))
+        self.nv = k
+        self.loops = np.empty(max(64, 4 * k), dtype=np.int64)
+        self.loops[:k] = np.arange(k)
+        self.nl = k
+        self.start = np.zeros(16, dtype=np.int64)
+        self.length = np.zeros(16, dtype=np.int64)
+        self.parent = np.zeros(16, dtype=np.int64)
+        self.length[0] = k
+        self.nf = 1
+        self.garbage = 0
+
+    @classmethod
+    def from_loops(cls, vertices, face_start, face_vertices) -> "_Mesh":
+        """A mesh holding the faces of a finished partition (each face its own parent)."""
+        m = cls(np.asarray(vertices[:3]))
+        m.nv = m.nl = m.nf = 0
+        m.add_vertices(vertices[:, 0], vertices[:, 1], np.max(np.abs(vertices), axis=1))
+        m.add_loops(face_vertices)
+        lens = np.diff(face_start)
+        m.add_faces(face_start[:-1], lens, np.arange(len(lens)))
+        return m
+
+    @staticmethod
+    def _room(a, n):
+        if n <= len(a):
+            return a
+        b = np.empty(max(n, 2 * len(a)), dtype=a.dtype)
+        b[:len(a)] = a
+        return b
+
+    def add_vertices(self, x, y, mag) -> int:
+        base = self.nv
+        self.X = self._room(self.X, base + len(x))
+        self.Y = self._room(self.Y, base + len(x))
+        self.M = self._room(self.M, base + len(x))
+        self.X[base:base + len(x)], self.Y[base:base + len(x)] = x, y
+        self.M[base:base + len(x)] = mag
+        self.nv += len(x)
+        return base
+
+    def add_loops(self, ids) -> int:
+        base = self.nl
+        self.loops = self._room(self.loops, base + len(ids))
+        self.loops[base:base + len(ids)] = ids
+        self.nl += len(ids)
+        return base
+
+    def add_faces(self, start, length, parent):
+        n, k = self.nf, len(start)
+        self.start = self._room(self.start, n + k)
+        self.length = self._room(self.length, n + k)
+        self.parent = self._room(self.parent, n + k)
+        self.start[n:n + k], self.length[n:n + k], self.parent[n:n + k] = start, length, parent
+        self.nf += k
+
+    def entries(self, faces=None):
+        """Loop-pool positions of the loops of ``faces`` (all by default), concatenated, and the
+        offset of each face's loop in that concatenation."""
+        faces = np.arange(self.nf) if faces is None else faces
+        lens = self.length[faces]
+        offs = np.cumsum(lens) - lens
+        return np.arange(int(lens.sum())) + np.repeat(self.start[faces] - offs, lens), offs, lens
+
+    def compact(self):
+        """Drop the loops left behind by split faces; loops end up contiguous in face order."""
+        idx, offs, _ = self.entries()
+        self.loops = self.loops[idx].copy()
+        self.nl = len(self.loops)
+        self.start[:self.nf] = offs
+        self.garbage = 0
+
+    def geometry(self):
+        """Per face: area, centroid (cx, cy), and the max distance of a vertex from the centroid."""
+        self.compact()
+        lens = self.length[:self.nf]
+        offs = self.start[:self.nf]
+        v = self.loops[:self.nl]
+        nxt = np.arange(1, self.nl + 1)
+        nxt[offs + lens - 1] = offs
+        w = v[nxt]
+        # Shoelace relative to each face's first vertex (keeps the sums well conditioned).
+        ox = np.repeat(self.X[v[offs]], lens)
+        oy = np.repeat(self.Y[v[offs]], lens)
+        x0, y0 = self.X[v] - ox, self.Y[v] - oy
+        x1, y1 = self.X[w] - ox, self.Y[w] - oy
+        cr = x0 * y1 - x1 * y0
+        area2 = np.add.reduceat(cr, offs)
+        cx = np.add.reduceat((x0 + x1) * cr, offs) / (3 * area2) + self.X[v[offs]]
+        cy = np.add.reduceat((y0 + y1) * cr, offs) / (3 * area2) + self.Y[v[offs]]
+        rad = np.maximum.reduceat(np.hypot(self.X[v] - np.repeat(cx, lens), self.Y[v] - np.repeat(cy, lens)),
+                                  offs)
+        return area2 / 2, cx, cy, rad
+
+
+def _split(mesh: _Mesh, faces, a, b, c):
+    """Split ``faces`` by their lines ``a[p] x + b[p] y + c[p] = 0`` (``p`` = face parent,
+    unit normals) wherever a face has vertices on both sides beyond their values' error bound."""
+    idx, offs, lens = mesh.entries(faces)
+    vid = mesh.loops[idx]
+    par = np.repeat(mesh.parent[faces], lens)
+    ap, bp, cp = a[par], b[par], c[par]
+    X, Y = mesh.X[vid], mesh.Y[vid]
+    val = ap * X + bp * Y + cp
+    err = gamma(3) * (mesh.M[vid] * (np.abs(ap) + np.abs(bp)) + np.abs(cp))
+    pos, neg = val > err, val < -err
+    cut = np.logical_or.reduceat(pos, offs) & np.logical_or.reduceat(neg, offs)
+    if not cut.any():
+        return
+    if not cut.all():
+        keep = np.repeat(cut, lens)
+        vid, val, pos, neg = vid[keep], val[keep], pos[keep], neg[keep]
+        faces, lens = faces[cut], lens[cut]
+        offs = np.cumsum(lens) - lens
+    n = len(vid)
+    s = pos.astype(np.int8) - neg
+    nxt = np.arange(1, n + 1)
+    nxt[offs + lens - 1] = offs
+    cross = (s * s[nxt]) < 0
+    ci = np.flatnonzero(cross)
+    # New vertices, one per crossed edge (keyed by its vertex-id pair, so neighbours share it).
+    u, w = vid[ci], vid[nxt[ci]]
+    vu, vw = val[ci], val[nxt[ci]]
+    flip = u > w
+    lo, hi = np.where(flip, w, u), np.where(flip, u, w)
+    vlo, vhi = np.where(flip, vw, vu), np.where(flip, vu, vw)
+    key = lo * np.int64(mesh.nv) + hi
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    t = vlo[first] / (vlo[first] - vhi[first])
+    l0, h0 = lo[first], hi[first]
+    base = mesh.add_vertices(mesh.X[l0] + t * (mesh.X[h0] - mesh.X[l0]),
+                             mesh.Y[l0] + t * (mesh.Y[h0] - mesh.Y[l0]),
+                             np.maximum(mesh.M[l0], mesh.M[h0]))
+    newid = base + inv.reshape(-1)
+    # Children: each vertex goes to the side(s) it is on, each crossing to both, in loop order.
+    loops = []
+    for side in (s >= 0, s <= 0):
+        cnt = side.astype(np.int64) + cross
+        o = np.cumsum(cnt) - cnt
+        out = np.empty(int(cnt.sum()), dtype=np.int64)
+        out[o[side]] = vid[side]
+        out[o[ci] + side[ci]] = newid
+        loops.append((out, o[offs], np.add.reduceat(cnt, offs)))
+    (lp, sp, np_), (ln, sn, nn_) = loops
+    mesh.garbage += n
+    bp = mesh.add_loops(lp)
+    bn = mesh.add_loops(ln)
+    mesh.start[faces], mesh.length[faces] = bp + sp, np_
+    mesh.add_faces(bn + sn, nn_, mesh.parent[faces])
+    if mesh.garbage > mesh.nl - mesh.garbage:
+        mesh.compact()
+
+
+def _candidates(Lx, Ly, Lc, err, cx, cy, rad, first):
+    """(neuron, face, a, b, c) for the lines that may cut each face: those passing within the
+    face's circumscribed disc (centroid, rad), normalised to unit normals; faces number from
+    ``first``. A line whose normal's entries are both at most ``err`` (their error bound) is
+    constant: never a cut."""
+    nrm = np.hypot(Lx, Ly)
+    ax, ay = np.abs(Lx * cx[:, None]), np.abs(Ly * cy[:, None])
+    val = Lx * cx[:, None] + Ly * cy[:, None] + Lc
+    near = np.abs(val) <= rad[:, None] * nrm * (1 + 1e-9) + gamma(3) * (ax + ay + np.abs(Lc))
+    f, i = np.nonzero(near & ((np.abs(Lx) > err) | (np.abs(Ly) > err)))
+    n = nrm[f, i]
+    return i, f + first, Lx[f, i] / n, Ly[f, i] / n, Lc[f, i] / n
+
+
+def _cut_layer(mesh: _Mesh, cand, width: int):
+    """Refine every face by the candidate lines of its parent (faces at the start of the layer),
+    neuron by neuron."""
+    F = mesh.nf
+    mesh.parent[:F] = np.arange(F)
+    neuron, par, ca, cb, cc = (np.concatenate(c) for c in zip(*cand))
+    order = np.argsort(neuron, kind="stable")
+    neuron, par, ca, cb, cc = neuron[order], par[order], ca[order], cb[order], cc[order]
+    bounds = np.searchsorted(neuron, np.arange(width + 1))
+    a, b, c = np.zeros(F), np.zeros(F), np.zeros(F)
+    stamp = np.full(F, -1)
+    for i in range(width):
+        lo, hi = bounds[i], bounds[i + 1]
+        if lo == hi:
+            continue
+        ps = par[lo:hi]
+        stamp[ps] = i
+        a[ps], b[ps], c[ps] = ca[lo:hi], cb[lo:hi], cc[lo:hi]
+        faces = ps if mesh.nf == F else np.flatnonzero(stamp[mesh.parent[:mesh.nf]] == i)
+        _split(mesh, faces, a, b, c)

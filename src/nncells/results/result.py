@@ -1,0 +1,172 @@
+"""The in-memory result of an enumeration (`EnumerationResult`), its regions and its JSON summary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nncells.domains import Domain
+from nncells.engine.tasks import Batch, Stats, prefix_ids
+from nncells.network import Network
+
+
+@dataclass(frozen=True)
+class Region:
+    """One activation region of the final partition (iterate over an `EnumerationResult`).
+
+    Examples
+    --------
+    >>> import nncells
+    >>> res = nncells.enumerate_regions(nncells.random_network([2, 3, 1], seed=0), nncells.Box(-1, 1), workers=1)
+    >>> r = next(iter(res))
+    >>> r.index, r.pattern.shape, bool(r.radius > 0)
+    (0, (3,), True)
+    """
+
+    index: int
+    pattern: np.ndarray  # bool over all hidden neurons
+    point: np.ndarray    # strict interior point
+    radius: float        # radius of a ball around `point` inside the region (the Chebyshev radius
+    #                      of the last cut that created it; a lower bound of the region's own)
+    ranks: np.ndarray    # rank of the affine map from the input to each hidden layer's output
+    parent: int          # index of the parent in the previous layer's partition (-1 for layer 0)
+
+
+def canonical_order(patterns: np.ndarray) -> np.ndarray:
+    """Permutation sorting patterns lexicographically (the order is independent of how they were found)."""
+    if len(patterns) == 0 or patterns.shape[1] == 0:
+        return np.arange(len(patterns))
+    packed = np.packbits(patterns, axis=1)
+    return np.lexsort(packed.T[::-1])
+
+
+@dataclass
+class RunInfo:
+    """Counters of a run (what the JSON summary reports)."""
+
+    regions: int = 0
+    stats: Stats = field(default_factory=Stats)
+    seconds: float = 0.0
+    executor: str = "serial"
+    workers: int = 1
+    method: str = "cells"
+    shards: list = field(default_factory=list)
+    tol: float | None = None
+
+
+class EnumerationResult:
+    """All regions of ``network`` in ``domain``, in canonical (pattern) order.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> net = nncells.random_network([2, 5, 4, 1], seed=3)
+    >>> res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
+    >>> res.count == res.per_layer[-1] == len(res.points)
+    True
+    >>> A, c = res.affine_map(0)                 # the network on region 0: A x + c
+    >>> bool(abs(net.forward(res.points[:1])[0] - (A @ res.points[0] + c)).max() < 1e-9)
+    True
+    >>> sorted(res.summary())[:3]
+    ['borderline', 'domain', 'executor']
+    """
+
+    def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
+                 info=None):
+        order = canonical_order(batch.patterns)
+        self.network = network
+        self.domain = domain
+        self.patterns = batch.patterns[order]
+        self.points = batch.points[order]
+        self.radii = batch.radii[order]
+        self.ranks = batch.ranks[order]
+        self.per_layer = list(stats.per_layer)
+        self.lp_solves = int(stats.lp_solves)
+        self.borderline = int(stats.borderline)  # regions within BORDERLINE x the threshold
+        self.seconds = float(seconds)
+        self.info = info
+
+    @property
+    def count(self) -> int:
+        return len(self.radii)
+
+    def __len__(self):
+        return self.count
+
+    def layer_ids(self, layer: int) -> np.ndarray:
+        """For every final region, the index of its ancestor in hidden layer ``layer``'s partition
+        (ancestors numbered in canonical order of their pattern prefixes)."""
+        return prefix_ids(self.patterns, self.network.layer_slices[layer].stop)
+
+    def parents(self, layer: int | None = None) -> np.ndarray:
+        """Parent index (into layer ``layer - 1``'s partition) of each region of layer ``layer``
+        (default: the last hidden layer); -1 for layer 0."""
+        n_layers = len(self.network.widths)
+        layer = n_layers - 1 if layer is None else layer
+        if layer <= 0:
+            return np.full(self.per_layer[0] if self.per_layer else self.count, -1)
+        mine = self.layer_ids(layer)
+        up = self.layer_ids(layer - 1)
+        out = np.empty(mine.max() + 1, dtype=np.int64)
+        out[mine] = up
+        return out
+
+    def __iter__(self):
+        n_layers = len(self.network.widths)
+        parent = self.parents() if n_layers else None
+        ids = self.layer_ids(n_layers - 1) if n_layers else None
+        for i in range(self.count):
+            p = int(parent[ids[i]]) if n_layers else -1
+            yield Region(i, self.patterns[i], self.points[i], float(self.radii[i]), self.ranks[i], p)
+
+    def affine_map(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The network's affine map ``(A, c)`` on region ``i``."""
+        return self.network.local_affine(self.patterns[i])
+
+    def chebyshev(self, i: int) -> tuple[np.ndarray, float]:
+        """Centre and radius of the largest ball inside region ``i`` (one LP; the radius is
+        capped on unbounded regions at the larger of the domain's size, the region's point's
+        coordinates and ``radii[i]``). ``radii[i]`` is a certified lower bound of this radius,
+        found without an LP."""
+        from nncells.geometry.solvers import chebyshev_center
+        A, b = self.halfspaces(i)
+        cap = max(self.domain.scale, float(np.max(np.abs(self.points[i]), initial=0.0)),
+                  float(self.radii[i]) if np.isfinite(self.radii[i]) else 0.0)
+        return chebyshev_center(A, b, cap=cap)
+
+    def halfspaces(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Half-spaces ``G x <= h`` of region ``i``, the domain's included."""
+        G, h = self.network.region_halfspaces(self.patterns[i])
+        A, b = self.domain.halfspaces()
+        return np.vstack([A, G]), np.concatenate([b, h])
+
+    def summary(self) -> dict:
+        info = self.info or RunInfo(
+            self.count, Stats(self.lp_solves, self.per_layer, borderline=self.borderline), self.seconds)
+        return run_summary(self.network, self.domain, info)
+
+    def to_parquet(self, path) -> None:
+        from nncells.results.store import write_regions
+        write_regions(path, self)
+
+
+def run_summary(network, domain, info) -> dict:
+    """The JSON summary of a run."""
+    return {
+        "network": repr(network),
+        "domain": domain.to_dict(),
+        "regions": int(info.regions),
+        "per_layer": list(info.stats.per_layer),
+        "tol": info.tol,
+        "lp_solves": int(info.stats.lp_solves),
+        "lp_per_region": info.stats.lp_solves / max(info.regions, 1),
+        "borderline": int(info.stats.borderline),
+        "repaired_points": int(info.stats.repaired),
+        "seconds": info.seconds,
+        "regions_per_second": info.regions / info.seconds if info.seconds > 0 else None,
+        "method": info.method,
+        "executor": info.executor,
+        "workers": info.workers,
+        "tasks": info.stats.tasks,
+        "shards": len(info.shards),
+    }

@@ -1,0 +1,268 @@
+"""Executors: where tasks run. Serial (in this process), a pool of local worker processes, or
+Dask distributed. One small interface, used by `nncells.run.driver`:
+
+    start(problem)          make the problem known to the workers (once)
+    capacity() -> int       how many more tasks it wants now
+    submit(tasks)           run ``run_task(problem, tasks, budget_s)`` somewhere (a list of tasks)
+    wait(timeout) -> list   finished ``(tasks, (batch, pending, stats))`` pairs (at least one if busy)
+    in_flight() -> list     submitted tasks without a result yet (flattened)
+    close()
+
+A worker that dies takes no result with it: its task is still in flight and is submitted again;
+a task that killed ``max_failures`` workers is reported as an error instead of looping forever.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections import deque
+from multiprocessing.connection import wait as mp_wait
+
+from nncells.engine.tasks import run_task
+from nncells import _config
+from nncells.errors import RunError
+
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _Failures:
+    def __init__(self, max_failures):
+        self.max_failures = max_failures
+        self.counts = {}
+
+    def record(self, tasks, why):
+        n = self.counts.get(id(tasks), 0) + 1
+        self.counts[id(tasks)] = n
+        if n >= self.max_failures:
+            t = tasks[0]
+            raise RunError(
+                f"a task (layer {t.layer}, pattern prefix of {len(t.pattern)} bits) killed a worker "
+                f"{n} times ({why}); giving up instead of retrying forever")
+
+
+class SerialExecutor:
+    """Runs each task in this process when results are asked for."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self, budget_s=float("inf")):
+        self.budget_s = budget_s
+        self.queue = deque()
+
+    def start(self, problem):
+        self.problem = problem
+
+    def capacity(self):
+        return 0 if self.queue else 1
+
+    def submit(self, task):
+        self.queue.append(task)
+
+    def wait(self, timeout=None):
+        if not self.queue:
+            return []
+        task = self.queue.popleft()
+        return [(task, run_task(self.problem, task, self.budget_s))]
+
+    def in_flight(self):
+        return [t for tasks in self.queue for t in tasks]
+
+    def close(self):
+        self.queue.clear()
+
+
+def _worker_main(conn, problem, budget_s, driver_pid):
+    from nncells.geometry import solvers as lp
+    lp.reset()  # a fresh HiGHS instance in every worker
+    while True:
+        # A forked worker holds copies of the driver's pipe ends, so it would never see EOF if
+        # the driver were killed: watch for the driver instead.
+        while not conn.poll(1.0):
+            if os.getppid() != driver_pid:
+                return
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(run_task(problem, task, budget_s))
+
+
+class ProcessExecutor:
+    """A pool of local worker processes (fork where available), one task each at a time."""
+
+    name = "processes"
+
+    def __init__(self, workers=None, budget_s=None, max_failures=None):
+        self.workers = workers or available_cores()
+        self.budget_s = _config.TASK_BUDGET_S if budget_s is None else budget_s
+        self.failures = _Failures(_config.MAX_FAILURES if max_failures is None else max_failures)
+        methods = mp.get_all_start_methods()
+        self.ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self.procs = []  # [process, conn, task or None]
+
+    def start(self, problem):
+        self.problem = problem
+        for _ in range(self.workers):
+            self.procs.append(self._spawn())
+
+    def _spawn(self):
+        parent, child = self.ctx.Pipe()
+        p = self.ctx.Process(target=_worker_main, args=(child, self.problem, self.budget_s, os.getpid()),
+                             daemon=True)
+        p.start()
+        child.close()
+        return [p, parent, None]
+
+    def capacity(self):
+        return sum(1 for w in self.procs if w[2] is None)
+
+    def submit(self, task):
+        for w in self.procs:
+            if w[2] is None:
+                w[2] = task
+                w[1].send(task)
+                return
+        raise RuntimeError("no idle worker")  # the scheduler respects capacity()
+
+    def wait(self, timeout=None):
+        busy = [w for w in self.procs if w[2] is not None]
+        if not busy:
+            return []
+        handles = {}
+        for w in busy:
+            handles[w[1]] = w
+            handles[w[0].sentinel] = w
+        out, lost = [], []
+        for h in mp_wait(list(handles), timeout):
+            w = handles[h]
+            if w[2] is None or any(w is x for x in lost):
+                continue
+            if h is w[1] or w[1].poll():  # a result, possibly sent just before the worker died
+                try:
+                    out.append((w[2], w[1].recv()))
+                    w[2] = None
+                    continue
+                except (EOFError, OSError):
+                    pass
+            lost.append(w)
+        for w in lost:
+            task = w[2]
+            w[0].join(timeout=1)
+            code = w[0].exitcode
+            self.procs.remove(w)
+            w[1].close()
+            self.procs.append(self._spawn())
+            self.failures.record(task, f"worker exit code {code}")
+            self.submit(task)
+        return out
+
+    def in_flight(self):
+        return [t for w in self.procs if w[2] is not None for t in w[2]]
+
+    def close(self):
+        for p, conn, _ in self.procs:
+            try:
+                conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for p, conn, _ in self.procs:
+            p.join(timeout=2)
+            if p.is_alive():
+                p.kill()
+                p.join()
+            conn.close()
+        self.procs = []
+
+
+def _dask_run(problem, task, budget_s):
+    return run_task(problem, task, budget_s)
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster: an existing scheduler (``address``) or a
+    ``LocalCluster`` of ``local_workers`` processes started here."""
+
+    name = "dask"
+
+    def __init__(self, address=None, local_workers=None, budget_s=None, max_failures=None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise RunError("Dask is not installed: pip install 'nncells[dask]'") from None
+        self.budget_s = _config.DASK_TASK_BUDGET_S if budget_s is None else budget_s
+        self.max_failures = _config.MAX_FAILURES if max_failures is None else max_failures
+        self.cluster = None
+        if address:
+            try:
+                self.client = Client(address, timeout=10)
+            except (OSError, TimeoutError) as e:
+                raise RunError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        else:
+            n = local_workers or available_cores()
+            self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        self.futures = {}
+
+    def start(self, problem):
+        self.problem_future = self.client.scatter(problem, broadcast=True)
+
+    def capacity(self):
+        return max(0, 2 * self.workers - len(self.futures))
+
+    def submit(self, task):
+        fut = self.client.submit(_dask_run, self.problem_future, task, self.budget_s, pure=False,
+                                 retries=self.max_failures - 1)
+        self.futures[fut] = task
+
+    def wait(self, timeout=None):
+        from distributed import wait as dwait
+        from distributed.scheduler import KilledWorker
+        if not self.futures:
+            return []
+        try:
+            done, _ = dwait(list(self.futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # distributed.wait raises where concurrent.futures would return
+            return []
+        out = []
+        for fut in done:
+            task = self.futures.pop(fut)
+            try:
+                out.append((task, fut.result()))
+            except KilledWorker as e:
+                raise RunError(f"a task keeps killing Dask workers; giving up ({e})") from None
+        return out
+
+    def in_flight(self):
+        return [t for tasks in self.futures.values() for t in tasks]
+
+    def close(self):
+        for fut in self.futures:
+            fut.cancel()
+        self.futures = {}
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(workers=None, dask_scheduler=None, dask_local=None, budget_s=None):
+    """The executor the options ask for: Dask if an address or a local cluster size is given,
+    otherwise processes (``workers`` > 1, default all cores) or serial (``workers == 1``)."""
+    if dask_scheduler or dask_local:
+        return DaskExecutor(dask_scheduler, dask_local, budget_s or 2.0)
+    n = available_cores() if workers in (None, 0) else int(workers)
+    if n < 1:
+        raise RunError(f"--workers must be at least 1, got {workers}")
+    if n == 1:
+        return SerialExecutor(budget_s or float("inf"))
+    return ProcessExecutor(n, budget_s or 1.0)
