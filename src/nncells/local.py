@@ -7,7 +7,6 @@ See docs/local.md for the derivations and tolerances.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import lru_cache
 from math import comb
@@ -15,11 +14,12 @@ from math import comb
 import numpy as np
 
 from nncells import _config
-from nncells.geometry.contract import gamma
+from nncells.api import enumerate_regions
 from nncells.domains import Ball
 from nncells.errors import NNCellsError
+from nncells.geometry.contract import gamma
 from nncells.network import Network
-from nncells.api import enumerate_regions
+from nncells.run.executors import available_cores, process_context, worker_setup
 
 # Relative widening of the propagated bounds: covers float rounding, far below the sliver
 # tolerance, so the upper bound stays sound.
@@ -407,6 +407,7 @@ _worker_net = None
 
 def _init_worker(network):
     global _worker_net
+    worker_setup()
     _worker_net = network
 
 
@@ -463,7 +464,7 @@ def analyse_points(network, points, radius, norm=2, *, exact=False, samples=1000
 
 def _exact_counts(network, C, r, norm, tol, workers, progress):
     n = len(C)
-    workers = (os.cpu_count() or 1) if workers is None else int(workers)
+    workers = available_cores() if workers is None else int(workers)
     if workers < 1:
         raise NNCellsError(f"workers must be at least 1, got {workers}")
     out = np.zeros(n, dtype=np.int64)
@@ -474,9 +475,7 @@ def _exact_counts(network, C, r, norm, tol, workers, progress):
             if progress is not None:
                 progress(1)
         return out
-    import multiprocessing
-    ctx = multiprocessing.get_context("spawn")  # HiGHS keeps threads: do not fork it
-    with ProcessPoolExecutor(min(workers, n), mp_context=ctx, initializer=_init_worker,
+    with ProcessPoolExecutor(min(workers, n), mp_context=process_context(), initializer=_init_worker,
                              initargs=(network,)) as pool:
         futures = {pool.submit(_count_worker, C[i], r[i], norm, tol): i for i in range(n)}
         for f in as_completed(futures):

@@ -18,13 +18,27 @@ import os
 from collections import deque
 from multiprocessing.connection import wait as mp_wait
 
-from nncells.engine.tasks import run_task
 from nncells import _config
+from nncells.engine.tasks import run_task
 from nncells.errors import RunError
+from nncells.geometry import solvers
 
+
+
+def process_context():
+    """The one process policy of nncells: fork where the platform has it (workers start in
+    milliseconds and share the network read-only), spawn elsewhere. A forked worker never uses
+    its parent's HiGHS instance: `worker_setup` drops it, so HiGHS starts fresh in the child."""
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def worker_setup():
+    """Run first in every worker process: forget the parent's solver instances."""
+    solvers.reset()
 
 
 def available_cores() -> int:
+    """The default worker count: the cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -79,8 +93,7 @@ class SerialExecutor:
 
 
 def _worker_main(conn, problem, budget_s, driver_pid):
-    from nncells.geometry import solvers as lp
-    lp.reset()  # a fresh HiGHS instance in every worker
+    worker_setup()  # a fresh HiGHS instance in every worker
     while True:
         # A forked worker holds copies of the driver's pipe ends, so it would never see EOF if
         # the driver were killed: watch for the driver instead.
@@ -105,8 +118,7 @@ class ProcessExecutor:
         self.workers = workers or available_cores()
         self.budget_s = _config.TASK_BUDGET_S if budget_s is None else budget_s
         self.failures = _Failures(_config.MAX_FAILURES if max_failures is None else max_failures)
-        methods = mp.get_all_start_methods()
-        self.ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self.ctx = process_context()
         self.procs = []  # [process, conn, task or None]
 
     def start(self, problem):
