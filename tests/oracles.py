@@ -30,18 +30,29 @@ def pattern_halfspaces_ref(net, pattern):
     return np.vstack(rows), np.concatenate(rhs), np.concatenate(refs)
 
 
+def _unit_rows(A, b, strict=None, ref=None):
+    """``A x <= b`` with zero rows settled and the others of unit norm; None if a zero row fails.
+
+    A zero row is a constant: it holds iff 0 <= b, or 0 < b where ``strict`` marks it (an active
+    neuron whose pre-activation is constant must be > 0). Unit rows make the LP's tolerances
+    geometric."""
+    norms = np.linalg.norm(A, axis=1)
+    zero = norms <= 1e-12 * (np.ones(len(b)) if ref is None else ref)
+    strict = np.zeros(len(b), bool) if strict is None else strict
+    if np.any(b[zero] < 0) or np.any(b[zero & strict] <= 0):
+        return None
+    return A[~zero] / norms[~zero, None], b[~zero] / norms[~zero]
+
+
 def chebyshev_radius(A, b, cap=1.0, strict=None, ref=None):
     """Largest inscribed radius (capped) of A x <= b, with SciPy's linprog; -inf if empty.
 
     A zero row is a constant: it holds iff 0 <= b, or 0 < b where ``strict`` marks it
     (an active neuron whose pre-activation is constant must be > 0)."""
-    norms = np.linalg.norm(A, axis=1)
-    zero = norms <= 1e-12 * (np.ones(len(b)) if ref is None else ref)
-    strict = np.zeros(len(b), bool) if strict is None else strict
-    if np.any(b[zero] < 0) or np.any(b[zero & strict] <= 0):
+    rows = _unit_rows(A, b, strict, ref)
+    if rows is None:
         return -np.inf
-    A, b, norms = A[~zero], b[~zero], norms[~zero]
-    A, b = A / norms[:, None], b / norms  # unit rows: the LP's tolerances are then geometric
+    A, b = rows
     d = A.shape[1]
     res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.hstack([A, np.ones((len(b), 1))]), b_ub=b,
                   bounds=[(None, None)] * d + [(None, cap)], method="highs")
@@ -122,13 +133,10 @@ def contract_margin(A, b, tol, strict=None, ref=None):
     """``max_x depth(x) - tol ||x||_inf`` over ``A x <= b`` (capped at 1 after dividing by the
     rows' largest offset), with SciPy's linprog: > 0 iff the polyhedron counts under the
     contract. Zero rows are constants as in `chebyshev_radius`; -inf when empty."""
-    norms = np.linalg.norm(A, axis=1)
-    zero = norms <= 1e-12 * (np.ones(len(b)) if ref is None else ref)
-    strict = np.zeros(len(b), bool) if strict is None else strict
-    if np.any(b[zero] < 0) or np.any(b[zero & strict] <= 0):
+    rows = _unit_rows(A, b, strict, ref)
+    if rows is None:
         return -np.inf
-    A, b, norms = A[~zero], b[~zero], norms[~zero]
-    A, b = A / norms[:, None], b / norms
+    A, b = rows
     s = float(np.max(np.abs(b), initial=0.0)) or 1.0
     m, d = A.shape
     # variables x (d), u, z: A x + tol u + z <= b / s; x - u <= 0; -x - u <= 0
