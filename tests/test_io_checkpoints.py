@@ -120,6 +120,28 @@ def test_whole_pickled_module_is_refused_with_advice(tmp_path):
         load_model(tmp_path / "whole.pt")
 
 
+@pytest.mark.parametrize("kind", ["module", "evil_zip", "evil_raw"])
+def test_pickle_refusal_is_one_clean_line(tmp_path, kind):
+    path = tmp_path / "bad.pt"
+    if kind == "module":
+        torch.save(_mlp(), path)
+    elif kind == "evil_zip":
+        torch.save({"weight": _Evil(str(tmp_path / "pwned"))}, path)
+    else:
+        path.write_bytes(pickle.dumps(_Evil(str(tmp_path / "pwned"))))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(NNCellsError) as info:
+            load_model(path)
+    msg = str(info.value)
+    assert "\n" not in msg and "\x1b" not in msg and "\t" not in msg
+    assert len(msg) < len(str(path)) + 600
+    assert "arbitrary code execution" in msg and "torch.jit.script" in msg and "state_dict" in msg
+    assert "weights_only" not in msg            # torch's own advice (load it unsafely) is not repeated
+    assert not (tmp_path / "pwned").exists()
+    assert [str(w.message) for w in seen] == []
+
+
 def test_torchscript_conv_model_needs_and_uses_input_shape(tmp_path):
     torch.manual_seed(0)
     m = nn.Sequential(nn.Conv2d(1, 2, 2), nn.ReLU(), nn.Flatten(), nn.Linear(8, 1)).eval()

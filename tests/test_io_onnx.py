@@ -85,13 +85,13 @@ def test_graph_converts_and_matches(case):
     _ort_check(model, net, shape)
 
 
-def _export(module, shape, **kw):
+def _export(module, shape, batch=1, **kw):
     torch = pytest.importorskip("torch")
     f = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(module.eval(), torch.zeros(1, *shape), f, dynamo=False, input_names=["x"], **kw)
+            torch.onnx.export(module.eval(), torch.zeros(batch, *shape), f, dynamo=False, input_names=["x"], **kw)
         except Exception as e:  # noqa: BLE001 - exporter availability varies across torch versions
             pytest.skip(f"torch.onnx.export unavailable: {e}")
     return onnx.load_from_string(f.getvalue())
@@ -116,6 +116,36 @@ def test_exported_torch_models(tmp_path):
         _ort_check(model, net, (1, 4, 4))
     onnx.save(model, tmp_path / "m.onnx")
     assert load_model(tmp_path / "m.onnx").widths == ref.widths
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+def test_fixed_batch_exports_load(batch, tmp_path):
+    """Exported without dynamic axes: the graph fixes its batch size (and writes it into Reshape
+    targets for ``x.view(x.size(0), -1)``); verification feeds batches of exactly that size."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class View(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(1, 2, 3, padding=1), nn.Linear(32, 2)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x)).view(x.size(0), -1))
+
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.AvgPool2d(2), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(8, 2))
+    X = np.eye(16)
+    for m in (seq, View()):
+        with torch.no_grad():
+            ref = m.eval()(torch.from_numpy(X.reshape(16, 1, 4, 4)).float()).numpy()
+        dynamic = [dict(dynamic_axes={"x": {0: "batch"}})] if m is seq else []   # View: Shape(x) is a branch
+        for kw in [dict()] + dynamic:
+            model = _export(m, (1, 4, 4), batch=batch, **kw)
+            onnx.save(model, tmp_path / "m.onnx")
+            net = load_model(tmp_path / "m.onnx")     # verified against the graph, batch by batch
+            assert np.allclose(net.forward(X), ref, rtol=1e-5, atol=1e-5)
 
 
 def test_view_with_shape_arithmetic_is_folded():

@@ -1,4 +1,6 @@
 """PyTorch modules -> Network: every supported layer, region counts, clear refusals."""
+import warnings
+
 import numpy as np
 
 from nncells import _config
@@ -91,6 +93,48 @@ def test_layer_converts_and_matches(case):
     assert _max_rel_error(model, net, shape) < 1e-9
     scripted = from_torch(torch.jit.script(model), input_shape=shape)
     assert scripted.fingerprint == net.fingerprint
+
+
+def _trace(model, shape):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(model, torch.randn((2,) + tuple(shape)))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_traced_model_converts_like_scripted(case, tmp_path):
+    """torch.jit.trace keeps only parameters and buffers: options come from the traced graph."""
+    make, shape = CASES[case]
+    torch.manual_seed(0)
+    model = _randomize(make())
+    net = from_torch(model, input_shape=shape)
+    traced = _trace(model, shape)
+    assert from_torch(traced, input_shape=shape).fingerprint == net.fingerprint
+    traced.save(str(tmp_path / "m.ts"))
+    assert nncells.load_model(tmp_path / "m.ts", input_shape=shape).fingerprint == net.fingerprint
+
+
+def test_traced_layers_that_cannot_be_read_are_refused():
+    reflect = nn.Sequential(nn.Conv2d(1, 2, 2, padding=1, padding_mode="reflect"), nn.Flatten(), nn.Linear(32, 1))
+    with pytest.raises(NNCellsError, match="Conv2d.*aten::pad"):
+        from_torch(_trace(reflect.eval(), (1, 3, 3)), input_shape=(1, 3, 3))
+    train_bn = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).train()
+    with pytest.raises(NNCellsError, match="BatchNorm1d"):   # traced in training mode: batch statistics
+        from_torch(_trace(train_bn, (2,)))
+
+
+def test_loading_torchscript_shows_no_torch_warnings(tmp_path):
+    torch.manual_seed(0)
+    model = _randomize(nn.Sequential(nn.Conv2d(1, 2, 2), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(8, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.script(model).save(str(tmp_path / "s.ts"))
+    _trace(model, (1, 3, 3)).save(str(tmp_path / "t.ts"))
+    for name in ("s.ts", "t.ts"):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            nncells.load_model(tmp_path / name, input_shape=(1, 3, 3))
+        assert [str(w.message) for w in seen] == [], name
 
 
 def test_consecutive_affine_layers_compose_into_one():

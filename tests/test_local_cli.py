@@ -87,3 +87,72 @@ def test_bad_input_exits_nonzero_with_one_line(model, tmp_path, capsys, extra):
     assert main(["local", path] + extra) != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("nncells: error:") and "\n" not in err
+
+
+def _run_local(args, stderr_tty, winsize=True):
+    """Run ``nncells local`` in a subprocess; stderr is a pseudo-terminal when ``stderr_tty``.
+    Returns (exit status, stdout, stderr text)."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    cmd = [sys.executable, "-m", "nncells", "local", *args]
+    if not stderr_tty:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        return r.returncode, r.stdout, r.stderr
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    if winsize:  # a terminal of 80 columns (a bare pseudo-terminal reports 0 x 0)
+        import fcntl
+        import struct
+        import termios
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    chunks = []
+
+    def read():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO once the child has closed the terminal
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
+                           text=True, timeout=300)
+    finally:
+        os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    return p.returncode, p.stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal(model, tmp_path):
+    _, path = model
+    pts = tmp_path / "p.npy"
+    np.save(pts, np.random.default_rng(0).uniform(-1, 1, (6, 2)))
+    args = [path, "--points", str(pts), "--radius", "0.3", "--samples", "50", "--out", str(tmp_path / "o.csv")]
+    rc, out, err = _run_local(args, stderr_tty=False)
+    assert rc == 0 and "6 points analysed" in out
+    assert err == ""  # stderr is a pipe: no progress output at all
+    rc, out, err = _run_local(args + ["--exact", "--workers", "1"], stderr_tty=False)
+    assert rc == 0 and err == ""
+    rc, out, err = _run_local(args, stderr_tty=True)
+    assert rc == 0 and "6 points analysed" in out
+    assert "6/6" in err and "point" in err  # the bar went to the terminal, not to stdout
+    rc, out, err = _run_local(args, stderr_tty=True, winsize=False)  # a terminal of 0 columns
+    assert rc == 0 and "6/6" in err
+    rc, out, err = _run_local(args + ["--quiet"], stderr_tty=True)
+    assert rc == 0 and err == ""
+
+
+def test_no_progress_in_process_when_stderr_is_captured(model, tmp_path, capsys):
+    _, path = model
+    pts = tmp_path / "p.npy"
+    np.save(pts, np.zeros((3, 2)))
+    assert main(["local", path, "--points", str(pts), "--radius", "0.5", "--out", str(tmp_path / "o.csv")]) == 0
+    assert capsys.readouterr().err == ""

@@ -14,7 +14,7 @@ import pytest
 from nncells import Box, Network, Space, enumerate_regions, random_network
 from nncells.run.executors import ProcessExecutor, SerialExecutor
 from nncells.api import count_regions, enumerate_to_dir
-from nncells.results.store import read_shards
+from nncells.results.store import MANIFEST, read_regions
 from oracles import patterns_set
 
 @pytest.fixture(autouse=True)
@@ -118,11 +118,12 @@ def test_streaming_shards_equal_in_memory(tmp_path):
     net, domain = NETS[1]
     ref = enumerate_regions(net, domain, workers=1)
     summary = enumerate_to_dir(net, domain, tmp_path / "run", workers=2, checkpoint_s=0.05)
-    got = read_shards(tmp_path / "run")
+    got = read_regions(tmp_path / "run")
     assert summary["regions"] == ref.count == len(got["patterns"])
     assert patterns_set(ref) == {tuple(p) for p in got["patterns"]}
     assert got["meta"]["finished"] and got["meta"]["frontier"] is None
-    assert not list((tmp_path / "run").glob("frontier-*"))
+    assert not list((tmp_path / "run").glob("*frontier-*"))
+    assert sorted(f.name[0] for f in (tmp_path / "run").iterdir() if not f.name.startswith("shard-")) == ["_"]
 
 
 def _cli(*args, **kw):
@@ -142,7 +143,7 @@ def test_kill_driver_and_resume(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            man = json.loads((out / "manifest.json").read_text())
+            man = json.loads((out / MANIFEST).read_text())
             if man["frontier"] and man["shards"]:
                 break
         except (OSError, ValueError, KeyError):
@@ -152,11 +153,11 @@ def test_kill_driver_and_resume(tmp_path):
         pytest.fail("no checkpoint appeared")
     p.send_signal(signal.SIGKILL)
     p.wait()
-    assert not json.loads((out / "manifest.json").read_text())["finished"]
+    assert not json.loads((out / MANIFEST).read_text())["finished"]
     r = _cli("enumerate", str(model), "--box", "-1", "1", "--out", str(out), "--resume", "--json", "--workers", "2")
     stdout, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr
-    got = read_shards(out)
+    got = read_regions(out)
     pats = [tuple(p) for p in got["patterns"]]
     assert len(pats) == len(set(pats)) == ref.count == json.loads(stdout)["regions"]
     assert set(pats) == patterns_set(ref)
@@ -193,7 +194,7 @@ def test_checkpointed_count_only_writes_no_regions(tmp_path):
     net, domain = NETS[1]
     ref = enumerate_regions(net, domain, workers=1)
     summary = count_regions(net, domain, workers=2, out_dir=tmp_path / "run", checkpoint_s=0.05)
-    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    man = json.loads((tmp_path / "run" / MANIFEST).read_text())
     assert summary["regions"] == man["regions"] == ref.count and man["finished"]
     assert man["shards"] == [] and not list((tmp_path / "run").glob("shard-*"))
 

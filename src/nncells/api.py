@@ -102,14 +102,18 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
     """Stream regions to Parquet shards under ``out_dir`` with a manifest, checkpointed every
     ``checkpoint_s`` seconds; ``resume=True`` continues an interrupted run. Returns the summary.
 
+    ``out_dir`` is a Parquet dataset: shards ``shard-NNNNNN.parquet`` with the columns of
+    `EnumerationResult.to_parquet`, beside ``_manifest.json`` and ``_frontier-*.pkl``, which dataset
+    readers skip. Read it with `read_regions`, ``pandas.read_parquet(out_dir)`` or
+    ``pyarrow.dataset.dataset(out_dir)``.
+
     Examples
     --------
-    >>> import os, tempfile, nncells
-    >>> from nncells.results.store import read_shards
+    >>> import os, tempfile, pyarrow.dataset as ds, nncells
     >>> out = os.path.join(tempfile.mkdtemp(), "run")
     >>> net = nncells.random_network([3, 6, 1], seed=2)
     >>> s = nncells.enumerate_to_dir(net, nncells.Box(-1, 1), out, workers=1)
-    >>> len(read_shards(out)["patterns"]) == s["regions"]
+    >>> len(nncells.read_regions(out)["patterns"]) == ds.dataset(out).count_rows() == s["regions"]
     True
     """
     return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,

@@ -7,6 +7,7 @@ bound, the local complexity and the centre's distance to its region's boundary. 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -146,10 +147,16 @@ def _run_batch(args, net, radius) -> int:
 
 
 def _progress_bar(total, quiet):
+    """A tqdm bar on stderr, only when stderr is a terminal and not ``quiet``; else None."""
     if quiet or total == 0 or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
-    return tqdm(total=total, unit="point", file=sys.stderr)
+    try:  # a terminal that reports a 0 x 0 size (bare pseudo-terminals) would get no bar at all
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        size = os.terminal_size((0, 0))
+    return tqdm(total=total, unit="point", file=sys.stderr, ncols=None if size.columns > 0 else 80,
+                nrows=None if size.lines > 0 else 24)
 
 
 def _write_table(path: Path, cols: dict) -> None:

@@ -8,6 +8,7 @@ plane ``O + s U + t V`` with ``|s|, |t| <= E``).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +32,9 @@ def add_arguments(parser):
     parser.add_argument("--color", choices=("pattern", "class", "gradient"), default="pattern",
                         help="colour regions by activation pattern, predicted class or gradient norm")
     parser.add_argument("--data", metavar="FILE", help=".npy or CSV input points to draw (projected on the plane)")
+    parser.add_argument("--labels", metavar="FILE",
+                        help="with --data: .npy or one-column CSV of integer class labels, one per data point; "
+                             "points are filled with their label's colour, misclassified ones drawn as crosses")
     parser.add_argument("--tol", type=float, default=None, help="the contract's threshold (default 1e-9; see docs/numerics.md)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -49,9 +53,43 @@ def _read_points(path) -> np.ndarray:
     return X
 
 
+def _read_labels(path, n) -> np.ndarray:
+    """``n`` non-negative integer class labels from a .npy file or a one-column CSV."""
+    try:
+        if str(path).endswith(".npy"):
+            y = np.load(path, allow_pickle=False)
+        else:
+            y = np.loadtxt(path, delimiter=",", ndmin=1)
+        y = np.asarray(y, dtype=np.float64)
+    except (OSError, ValueError, TypeError) as e:
+        raise NNCellsError(f"cannot read labels from {path!r}: {' '.join(str(e).split())}") from None
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise NNCellsError(f"labels in {path!r} must be one column, got shape {y.shape}")
+    if len(y) != n:
+        raise NNCellsError(f"{path!r} has {len(y)} labels but --data has {n} points")
+    if not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):
+        raise NNCellsError(f"labels in {path!r} must be non-negative integers (class indices)")
+    return y.astype(np.int64)
+
+
+def _axis_labels(args, dim):
+    """Names of the plane's two coordinates for the picture."""
+    if args.box and dim == 2:
+        return "x1", "x2"
+    if args.origin and args.dirs:
+        return (f"s (plane coordinate 1, along U = {args.dirs[0]})",
+                f"t (plane coordinate 2, along V = {args.dirs[1]})")
+    return "u (plane coordinate 1)", "v (plane coordinate 2)"
+
+
 def plane_and_polygon(args, dim):
     """The `Plane` and the domain polygon (plane coordinates) that the arguments ask for."""
     from nncells.planar.slices import Plane, rectangle
+    if dim < 2:
+        raise NNCellsError(f"a slice needs a model with at least 2 inputs; this model has {dim} input"
+                           f"{'' if dim == 1 else 's'}, so there is no 2-D plane to slice")
     if args.box:
         if dim != 2:
             raise NNCellsError(f"--box slices a 2-input model's own plane, this model has {dim} inputs; "
@@ -87,13 +125,26 @@ def run(args) -> int:
     part = slice_partition(net, plane, polygon, tol=tol).partition
     seconds = time.perf_counter() - t0
     segments, _ = decision_boundary(part)
-    data = plane.coordinates(_read_points(args.data)) if args.data else None
+    if args.labels and not args.data:
+        raise NNCellsError("--labels needs --data FILE (the points they label)")
+    data = labels = None
+    if args.data:
+        X = _read_points(args.data)
+        if X.shape[1] != net.input_dim:
+            raise NNCellsError(f"--data points have {X.shape[1]} coordinates but the model has {net.input_dim} inputs")
+        data = plane.coordinates(X)
+        labels = _read_labels(args.labels, len(X)) if args.labels else None
     if args.plot or args.layers_plot:
         from nncells.planar.plot import save_figure
+        xlabel, ylabel = _axis_labels(args, net.input_dim)
+        n = len(segments)
+        title = (f"{Path(args.model).name}: {part.n_faces} regions, "
+                 f"{n} decision-boundary segment{'' if n == 1 else 's'}")
         if args.plot:
-            save_figure(part, args.plot, color_by=args.color, points=data)
+            save_figure(part, args.plot, color_by=args.color, points=data, labels=labels, title=title,
+                        xlabel=xlabel, ylabel=ylabel)
         if args.layers_plot:
-            save_figure(part, args.layers_plot, layers=True)
+            save_figure(part, args.layers_plot, layers=True, xlabel=xlabel, ylabel=ylabel)
     summary = {
         "network": repr(net),
         "plane": {"origin": plane.origin.tolist(), "basis": plane.basis.T.tolist()},

@@ -4,7 +4,8 @@ The graph must be a chain: one dynamic tensor flows from the single input to the
 through Gemm, MatMul, Add/Sub/Mul/Div by constants, Relu, LeakyRelu, Flatten, Reshape, Conv
 (2-D), AveragePool (2-D), BatchNormalization (inference), Identity and Dropout. Nodes whose
 inputs are all constant (shape arithmetic, ``Constant``) are folded with ``onnx.reference``.
-The batch dimension is taken to be 1 while the graph is read.
+The batch dimension is taken to be 1 while the graph is read (a fixed batch size written into a
+``Reshape`` target by an export without dynamic axes is read as that batch dimension).
 """
 from __future__ import annotations
 
@@ -47,6 +48,23 @@ def _input_shape(graph, consts, input_shape):
     return inputs[0].name, tuple(dims[1:])
 
 
+def _fixed_batch(graph, name):
+    """The batch size the input ``name`` declares, or None when it is symbolic (dynamic).
+
+    Examples
+    --------
+    >>> from onnx import TensorProto, helper
+    >>> g = helper.make_graph([], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 3])], [])
+    >>> _fixed_batch(g, "x"), _fixed_batch(helper.make_graph([], "g", [helper.make_tensor_value_info(
+    ...     "x", TensorProto.FLOAT, ["N", 3])], []), "x")
+    (8, None)
+    """
+    dims = [v for v in graph.input if v.name == name][0].type.tensor_type.shape.dim
+    if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0:
+        return int(dims[0].dim_value)
+    return None
+
+
 def _fold(node, values, opset):
     """Evaluate a node whose inputs are all constants."""
     onnx = _onnx()
@@ -83,8 +101,9 @@ def _auto_pads(a, in_hw, kernel, stride, dilation):
     return (begin[0], begin[1], end[0], end[1])
 
 
-def _apply(b: ChainBuilder, node, a: dict, c: list) -> None:
-    """Apply ``node`` to the builder; ``c`` holds its inputs after the first (None if dynamic/absent)."""
+def _apply(b: ChainBuilder, node, a: dict, c: list, batch=1) -> None:
+    """Apply ``node`` to the builder; ``c`` holds its inputs after the first (None if dynamic/absent),
+    ``batch`` is the graph's fixed batch size (1 when dynamic)."""
     op = node.op_type
     if op in ("Identity", "Dropout"):
         return
@@ -121,6 +140,9 @@ def _apply(b: ChainBuilder, node, a: dict, c: list) -> None:
         full = (1,) + b.shape
         if not a.get("allowzero", 0):
             target = [full[i] if v == 0 else v for i, v in enumerate(target)]
+        if len(target) > 1 and target[0] == batch:
+            target[0] = 1   # the export's fixed batch size, written as a constant
+
         if -1 in target:
             target[target.index(-1)] = b.size // max(prod(v for v in target if v != -1), 1)
         if len(target) > 1 and target[0] != 1:
@@ -178,6 +200,7 @@ def onnx_to_network(model, input_shape=None):
     values = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
     values = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in values.items()}
     name, shape = _input_shape(graph, values, input_shape)
+    batch = _fixed_batch(graph, name) or 1
     b = ChainBuilder(shape)
     cur = name
     for pos, node in enumerate(graph.node):
@@ -200,7 +223,7 @@ def onnx_to_network(model, input_shape=None):
         if node.op_type not in SUPPORTED_OPS:
             raise ModelError(f"{label} is not supported: supported ONNX ops are {', '.join(SUPPORTED_OPS)}")
         try:
-            _apply(b, node, _attrs(node), [values.get(x) for x in inputs[1:]])
+            _apply(b, node, _attrs(node), [values.get(x) for x in inputs[1:]], batch)
         except NNCellsError as e:
             raise ModelError(f"{label}: {e}") from None
         cur = node.output[0]
@@ -234,8 +257,8 @@ def _float64_model(model):
 
 def onnx_forward(model):
     """A numpy float64 forward function of the original graph: onnxruntime when it can run the
-    float64 graph, else the ``onnx.reference`` evaluator. Samples go one at a time when the
-    graph fixes its batch size.
+    float64 graph, else the ``onnx.reference`` evaluator. When the graph fixes its batch size
+    (an export without dynamic axes), inputs are fed in batches of exactly that size.
 
     Examples
     --------
@@ -256,8 +279,7 @@ def onnx_forward(model):
     """
     m = _float64_model(model)
     name = [v.name for v in m.graph.input if v.name not in {t.name for t in m.graph.initializer}][0]
-    batch = m.graph.input[[v.name for v in m.graph.input].index(name)].type.tensor_type.shape.dim
-    fixed = bool(batch) and batch[0].HasField("dim_value")
+    batch = _fixed_batch(m.graph, name)
     run = None
     try:
         import onnxruntime as ort
@@ -269,10 +291,21 @@ def onnx_forward(model):
         run = lambda X: ref.run(None, {name: X})[0]  # noqa: E731
 
     def forward(X):
+        try:
+            return _batched(X)
+        except Exception as e:  # noqa: BLE001 - onnxruntime and onnx.reference raise many kinds
+            raise ModelError(f"cannot run the ONNX graph to check the conversion ({' '.join(str(e).split())})") from None
+
+    def _batched(X):
         X = np.ascontiguousarray(X, dtype=np.float64)
-        if fixed:
-            return np.concatenate([np.asarray(run(X[i:i + 1])).reshape(1, -1) for i in range(len(X))])
-        return np.asarray(run(X)).reshape(len(X), -1)
+        if batch is None:
+            return np.asarray(run(X)).reshape(len(X), -1)
+        out = []
+        for start in range(0, len(X), batch):   # batches of exactly the declared size, the last padded
+            chunk = X[start:start + batch]
+            padded = np.concatenate([chunk, np.zeros((batch - len(chunk),) + X.shape[1:])])
+            out.append(np.asarray(run(padded)).reshape(batch, -1)[:len(chunk)])
+        return np.concatenate(out) if out else np.zeros((0, 0))
     return forward
 
 

@@ -9,8 +9,11 @@ symbolic tracing, TorchScript modules from their graph. `ChainBuilder` turns the
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import warnings
 from math import prod
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -80,7 +83,11 @@ def _module_ops(module, prefix=""):
             ops += _module_ops(child, f"{prefix}.{child_name}" if prefix else child_name)
         return ops
     if _is_leaf(module, name):
-        return [(prefix, "module", (name, module))]
+        try:
+            layer = _script_layer(name, module)
+        except NNCellsError as e:
+            raise ModelError(f"layer {name} at {prefix!r}: {e}") from None
+        return [(prefix, "module", (name, layer))]
     if isinstance(module, torch.jit.ScriptModule):
         return _script_ops(module, prefix)
     return _fx_ops(module, prefix)
@@ -201,6 +208,78 @@ def _script_ops(module, prefix):
     if [v.unique() for v in graph.outputs()] != [cur]:
         raise _unsupported(f"output of TorchScript module {prefix or 'root'!r}", "the model must return one tensor")
     return ops
+
+
+# ------------------------------------------- traced TorchScript layers
+# For each layer: the attribute a scripted module keeps (a traced one does not), the aten ops its
+# traced forward calls, and the names of that call's arguments after the input tensor.
+_TRACED_CALLS = {
+    "Linear": ("weight", {"aten::linear": ("weight", "bias")}),
+    "LeakyReLU": ("negative_slope", {"aten::leaky_relu": ("negative_slope",),
+                                     "aten::leaky_relu_": ("negative_slope",)}),
+    "Flatten": ("start_dim", {"aten::flatten": ("start_dim", "end_dim")}),
+    "Unflatten": ("unflattened_size", {"aten::unflatten": ("dim", "unflattened_size")}),
+    "BatchNorm1d": ("eps", {"aten::batch_norm": ("weight", "bias", "running_mean", "running_var",
+                                                 "training", "momentum", "eps")}),
+    "Conv2d": ("padding_mode", {"aten::_convolution": ("weight", "bias", "stride", "padding", "dilation",
+                                                        "transposed", "output_padding", "groups"),
+                                "aten::_convolution_mode": ("weight", "bias", "stride", "padding",
+                                                            "dilation", "groups"),
+                                "aten::conv2d": ("weight", "bias", "stride", "padding", "dilation", "groups")}),
+    "AvgPool2d": ("kernel_size", {"aten::avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode",
+                                                       "count_include_pad", "divisor_override")}),
+}
+_TRACED_CALLS["BatchNorm2d"] = _TRACED_CALLS["BatchNorm1d"]
+_GRAPH_PLUMBING = ("prim::Constant", "prim::ListConstruct", "prim::GetAttr")
+
+
+def _graph_value(value, module):
+    """The Python value of a graph value built from constants, lists and attributes of ``module``."""
+    node = value.node()
+    kind = node.kind()
+    if kind == "prim::Constant":
+        return value.toIValue()
+    if kind == "prim::ListConstruct":
+        return [_graph_value(v, module) for v in node.inputs()]
+    if kind == "prim::GetAttr":
+        return getattr(module, node.s("name"), None)
+    raise ModelError(f"argument computed by {kind} is not a constant")
+
+
+def _script_layer(name, module):
+    """``module`` itself, or for a traced TorchScript layer (which keeps only its parameters and
+    buffers, not its options) a namespace with the attributes read from its forward graph.
+
+    Examples
+    --------
+    >>> import torch
+    >>> traced = torch.jit.trace(torch.nn.Sequential(torch.nn.AvgPool2d(2)), torch.zeros(1, 1, 4, 4))
+    >>> layer = _script_layer("AvgPool2d", next(traced.children()))
+    >>> layer.kernel_size, layer.stride, layer.ceil_mode
+    ([2, 2], [2, 2], False)
+    """
+    spec = _TRACED_CALLS.get(name)
+    if spec is None or not isinstance(module, _torch().jit.ScriptModule) or hasattr(module, spec[0]):
+        return module
+    key, calls = spec
+    graph = module.graph
+    inputs = list(graph.inputs())
+    nodes = [n for n in graph.nodes() if n.kind() not in _GRAPH_PLUMBING]
+    kinds = [n.kind() for n in nodes]
+    if len(nodes) != 1 or kinds[0] not in calls or len(inputs) != 2 \
+            or nodes[0].inputsAt(0).unique() != inputs[1].unique():
+        extra = ", ".join(k for k in kinds if k not in calls) or "no recognised call"
+        raise ModelError(f"the traced layer computes {extra}; only a plain {name} (for Conv2d: "
+                         f"padding_mode='zeros') can be read from a traced module")
+    args = dict(zip(calls[kinds[0]], (_graph_value(v, module) for v in list(nodes[0].inputs())[1:])))
+    layer = SimpleNamespace(**{"weight": None, "bias": None, "padding_mode": "zeros", **args})
+    if name in ("BatchNorm1d", "BatchNorm2d") and args.get("training"):
+        layer.running_mean = None   # batch statistics: refused in _apply_module
+    if name == "Conv2d":
+        if args.get("transposed"):
+            raise ModelError("the traced layer is a transposed convolution")
+        layer.kernel_size = tuple(layer.weight.shape[2:])
+    return layer
 
 
 # ------------------------------------------------------------ applying ops
@@ -341,6 +420,31 @@ def ops_to_network(ops, input_shape=None):
     return b.finish(), b.input_shape
 
 
+@contextlib.contextmanager
+def quiet_torch_warnings():
+    """A ``warnings.catch_warnings`` context that hides torch's own noise when nncells handles
+    TorchScript: the ``DeprecationWarning`` of ``torch.jit`` and the ``UserWarning`` about the
+    ``.grad`` of non-leaf tensors that ``.double()`` of a scripted module triggers. Other
+    warnings still show.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     with quiet_torch_warnings():
+    ...         warnings.warn("torch.jit.load is deprecated", DeprecationWarning)
+    ...         warnings.warn("something else", UserWarning)
+    >>> [str(w.message) for w in seen]
+    ['something else']
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch(\.|$)")
+        warnings.filterwarnings("ignore", message=r"(?s).*torch\.jit", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"(?s).*\.grad attribute of a Tensor", category=UserWarning)
+        yield
+
+
 def torch_forward(module):
     """A numpy float64 forward function of a copy of ``module`` in eval mode.
 
@@ -357,11 +461,12 @@ def torch_forward(module):
     ((4, 1), dtype('float64'), torch.float32)
     """
     torch = _torch()
-    try:
-        m = copy.deepcopy(module)
-    except Exception:  # noqa: BLE001 - some modules cannot be copied: use the module itself
-        m = module
-    m = m.double().eval()
+    with quiet_torch_warnings():
+        try:
+            m = copy.deepcopy(module)
+        except Exception:  # noqa: BLE001 - some modules cannot be copied: use the module itself
+            m = module
+        m = m.double().eval()
 
     def forward(X):
         with torch.no_grad():

@@ -6,6 +6,8 @@ nncells never unpickles arbitrary Python objects: a whole ``nn.Module`` saved wi
 from __future__ import annotations
 
 import pickle
+import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -17,6 +19,7 @@ from nncells.models.chain import import_optional
 SAFE_EXPORT = ("export it safely instead: a state dict (torch.save(model.state_dict(), 'model.pt'), "
                "plain MLPs only), TorchScript (torch.jit.save(torch.jit.script(model), 'model.ts')) "
                "or ONNX (torch.onnx.export(model, example_input, 'model.onnx'))")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
 
 
@@ -59,12 +62,14 @@ def load_torchscript(path, input_shape=None, verify=True) -> Network:
     Network(2-4-1)
     """
     torch = import_optional("torch", "torch")
-    from nncells.models.torch import from_torch
+    from nncells.models.torch import from_torch, quiet_torch_warnings
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with quiet_torch_warnings():
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as e:  # noqa: BLE001 - torch raises RuntimeError and others
         raise ModelError(f"{path}: not a readable TorchScript archive ({e})") from None
-    return from_torch(module, input_shape=input_shape, verify=verify)
+    with quiet_torch_warnings():
+        return from_torch(module, input_shape=input_shape, verify=verify)
 
 
 def state_dict_to_network(state, source="state dict") -> Network:
@@ -112,6 +117,28 @@ def state_dict_to_network(state, source="state dict") -> Network:
     return Network(Ws, bs)
 
 
+def _refusal_reason(error) -> str:
+    """The short reason in torch's refusal of a pickle, on one line and without ANSI escapes.
+
+    Examples
+    --------
+    >>> _refusal_reason(Exception("Weights only load failed. \\x1b[1mdo it\\x1b[0m.\\n\\tWeightsUnpickler error: "
+    ...                           "Unsupported global: GLOBAL os.system was not an allowed global by default."))
+    'needs os.system'
+    >>> _refusal_reason(Exception("Weights only load failed. ...: WeightsUnpickler error: \\n\\nUnsupported operand 149"))
+    'unsupported pickle opcode 149'
+    """
+    text = _ANSI.sub("", str(error))
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return f"needs {found.group(1)}"
+    found = re.search(r"Unsupported operand (\S+)", text)
+    if found:
+        return f"unsupported pickle opcode {found.group(1)}"
+    first = " ".join(text.split())
+    return first[:80] + ("..." if len(first) > 80 else "") if first else "not plain tensors"
+
+
 def _find_state_dict(obj, torch):
     """The dict of tensors in ``obj``: the object itself or a common checkpoint entry."""
     def is_sd(d):
@@ -152,13 +179,14 @@ def load_torch_file(path, input_shape=None, verify=True) -> Network:
         return load_torchscript(path, input_shape=input_shape, verify=verify)
     torch = import_optional("torch", "torch")
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"(?s).*pickle protocol", category=UserWarning)
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise ModelError(
-            f"{path}: refused: the file holds pickled Python objects (such as a whole nn.Module saved "
-            f"with torch.save(model)), and reading them would run code from the file, which can do "
-            f"anything (arbitrary code execution); {SAFE_EXPORT} (refused by torch: "
-            f"{str(e).splitlines()[0][:120]})") from None
+            f"{path}: refused: the file holds pickled Python objects ({_refusal_reason(e)}), such as a "
+            f"whole nn.Module saved with torch.save(model), and reading them could run any code the file "
+            f"contains (arbitrary code execution); {SAFE_EXPORT}") from None
     except Exception as e:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ...
         raise ModelError(f"{path}: not a readable PyTorch file ({type(e).__name__}: {e})") from None
     sd = _find_state_dict(obj, torch)

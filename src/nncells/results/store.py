@@ -48,12 +48,11 @@ def atomic_write_table(table: pa.Table, path) -> None:
 
 
 def write_regions(path, result) -> None:
-    """Write an `EnumerationResult` to one Parquet file (with a ``parent`` column and metadata)."""
+    """Write an `EnumerationResult` to one Parquet file: the columns of `batch_table` (the same as
+    every shard of a sharded run) and the run's metadata. Parents are not stored: a region's parent
+    is the region of the previous layer whose pattern is its pattern's prefix
+    (`EnumerationResult.parents`)."""
     table = batch_table(result.patterns, result.points, result.radii, result.ranks)
-    n_layers = len(result.network.widths)
-    if n_layers:
-        ids = result.layer_ids(n_layers - 1)
-        table = table.append_column("parent", pa.array(result.parents()[ids], pa.int64()))
     meta = {
         "nncells": json.dumps({
             "network": result.network.fingerprint,
@@ -66,9 +65,42 @@ def write_regions(path, result) -> None:
     atomic_write_table(table.replace_schema_metadata(meta), path)
 
 
+def _read_table(path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise NNCellsError(f"{path}: not a readable Parquet region table ({e})") from None
+
+
+def _lists(column: pa.ChunkedArray, n: int, dtype) -> np.ndarray:
+    """A column of fixed-size lists (or of empty lists) as an ``(n, width)`` array."""
+    arr = column.combine_chunks()
+    width = arr.type.list_size if pa.types.is_fixed_size_list(arr.type) else 0
+    return arr.flatten().to_numpy(zero_copy_only=False).astype(dtype).reshape(n, width)
+
+
+def table_arrays(table: pa.Table, n_hidden: int) -> dict:
+    """The columns of a region table as numpy arrays, ``patterns`` unpacked to bool."""
+    n = table.num_rows
+    raw = table.column("pattern").combine_chunks()
+    packed = np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
+    patterns = np.unpackbits(packed, axis=1, count=n_hidden).astype(bool) if n else np.zeros((0, n_hidden), bool)
+    return {
+        "patterns": patterns,
+        "points": _lists(table.column("point"), n, np.float64),
+        "radii": table.column("radius").to_numpy(),
+        "ranks": _lists(table.column("ranks"), n, np.int64),
+    }
+
+
 def read_regions(path, n_hidden=None) -> dict:
-    """Read a region table: a dict of numpy arrays (``patterns`` unpacked to bool) and ``meta``.
-    ``n_hidden`` is needed for shards, which carry no metadata of their own.
+    """Read the regions of one Parquet file or of a sharded run's directory.
+
+    Returns a dict of numpy arrays, ``patterns`` (unpacked to bool), ``points``, ``radii``,
+    ``ranks``, and ``meta``: the file's metadata, or a directory's manifest. A directory is read
+    through its manifest, so only the shards it lists count (of an interrupted run: the regions
+    up to its last checkpoint). Shards come in the order they were written, not in pattern order.
+    ``n_hidden`` is needed only for a single shard file, which carries no metadata of its own.
 
     Examples
     --------
@@ -79,31 +111,32 @@ def read_regions(path, n_hidden=None) -> dict:
     >>> t = nncells.read_regions(path)
     >>> bool(np.array_equal(t["patterns"], res.patterns))
     True
+    >>> out = os.path.join(tempfile.mkdtemp(), "run")
+    >>> _ = nncells.enumerate_to_dir(res.network, nncells.Box(-1, 1), out, workers=1)
+    >>> d = nncells.read_regions(out)
+    >>> len(d["patterns"]) == res.count and d["meta"]["finished"]
+    True
     """
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise NNCellsError(f"{path}: not a readable Parquet region table ({e})") from None
-    meta = json.loads((table.schema.metadata or {}).get(b"nncells", b"{}"))
+    if Path(path).is_dir():
+        meta = read_manifest(path)
+        tables = [_read_table(Path(path) / s["file"]) for s in meta["shards"]]
+        table = pa.concat_tables(tables) if tables else batch_table(
+            np.zeros((0, 0), bool), np.zeros((0, meta["input_dim"])), np.zeros(0),
+            np.zeros((0, len(meta["widths"])), np.int64))
+    else:
+        table = _read_table(path)
+        meta = json.loads((table.schema.metadata or {}).get(b"nncells", b"{}"))
     n_hidden = int(sum(meta.get("widths", []))) if n_hidden is None else n_hidden
-    n = table.num_rows
-    raw = table.column("pattern").combine_chunks()
-    packed = np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
-    patterns = np.unpackbits(packed, axis=1, count=n_hidden).astype(bool) if n else np.zeros((0, n_hidden), bool)
-    out = {
-        "patterns": patterns,
-        "points": np.array(table.column("point").to_pylist(), dtype=np.float64).reshape(n, -1),
-        "radii": table.column("radius").to_numpy(),
-        "ranks": np.array(table.column("ranks").to_pylist(), dtype=np.int64).reshape(n, -1),
-        "meta": meta,
-    }
-    if "parent" in table.column_names:
-        out["parents"] = table.column("parent").to_numpy()
-    return out
+    return dict(table_arrays(table, n_hidden), meta=meta)
+
+
+read_shards = read_regions  # the former name of the directory reader
 
 
 # --------------------------------------------------------------------------- streaming runs
-MANIFEST = "manifest.json"
+MANIFEST = "_manifest.json"   # "_": Parquet dataset readers (pyarrow, pandas, duckdb, ...) skip it
+LEGACY_MANIFEST = "manifest.json"  # its name in older runs: still read; replaced on resume
+FRONTIER_PREFIX = "_frontier-"    # checkpointed frontiers: _frontier-NNNNNN.pkl
 
 
 class MemorySink:
@@ -182,26 +215,20 @@ def atomic_write_bytes(path, data: bytes) -> None:
 
 
 def write_manifest(out_dir, manifest: dict) -> None:
+    """Write the manifest of a sharded run atomically (and drop a legacy ``manifest.json``,
+    which dataset readers would take for a data file)."""
     atomic_write_bytes(Path(out_dir) / MANIFEST, json.dumps(manifest, indent=1).encode())
+    (Path(out_dir) / LEGACY_MANIFEST).unlink(missing_ok=True)
 
 
 def read_manifest(out_dir) -> dict:
-    path = Path(out_dir) / MANIFEST
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise NNCellsError(f"{out_dir}: no {MANIFEST}: nothing to resume") from None
-    except (OSError, ValueError) as e:
-        raise NNCellsError(f"{path}: unreadable manifest ({e})") from None
-
-
-def read_shards(out_dir) -> dict:
-    """All regions of a finished (or partial) sharded run, as `read_regions` returns them."""
-    man = read_manifest(out_dir)
-    n_hidden = int(sum(man["widths"]))
-    parts = [read_regions(Path(out_dir) / s["file"], n_hidden) for s in man["shards"]]
-    if not parts:
-        return {"patterns": np.zeros((0, n_hidden), bool), "meta": man}
-    out = {k: np.concatenate([p[k] for p in parts]) for k in ("patterns", "points", "radii", "ranks")}
-    out["meta"] = man
-    return out
+    """The manifest of a sharded run: ``_manifest.json``, or ``manifest.json`` of an older run."""
+    for name in (MANIFEST, LEGACY_MANIFEST):
+        path = Path(out_dir) / name
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as e:
+            raise NNCellsError(f"{path}: unreadable manifest ({e})") from None
+    raise NNCellsError(f"{out_dir}: no {MANIFEST}: not a sharded run, nothing to resume")

@@ -6,7 +6,9 @@ the load is balanced dynamically at every layer. The driver only schedules and c
 Checkpoints (sharded runs): the manifest lists the shards written so far and a frontier file
 holding every task not yet finished (pending and in flight). Regions received after the last
 checkpoint live only in unlisted shards or in memory, so a resumed run deletes unlisted shards
-and redoes the frontier: no region is lost and none is written twice.
+and redoes the frontier: no region is lost and none is written twice. The manifest
+(``_manifest.json``), the frontier (``_frontier-NNNNNN.pkl``) and temporary files (``.NAME.tmp-PID``)
+start with ``_`` or ``.``, so Parquet dataset readers see only the shards.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from nncells.results.result import RunInfo
 from nncells import _config
 from nncells.errors import RunError
 from nncells.engine.lifting import homogeneous_problem
-from nncells.results.store import MANIFEST, ShardSink, atomic_write_bytes, read_manifest, write_manifest
+from nncells.results.store import (FRONTIER_PREFIX, MANIFEST, ShardSink, atomic_write_bytes, read_manifest,
+                                   write_manifest)
 
 
 
@@ -64,13 +67,16 @@ class Checkpointer:
         self.sink.flush()
         frontier = None
         if not finished:
-            frontier = f"frontier-{self.n:06d}.pkl"
+            frontier = f"{FRONTIER_PREFIX}{self.n:06d}.pkl"
+            while (self.dir / frontier).exists():  # never overwrite the frontier the manifest names
+                self.n += 1
+                frontier = f"{FRONTIER_PREFIX}{self.n:06d}.pkl"
             atomic_write_bytes(self.dir / frontier, pickle.dumps(list(tasks), protocol=pickle.HIGHEST_PROTOCOL))
         write_manifest(self.dir, dict(self.header, shards=self.sink.shards, regions=self.sink.count,
                                       per_layer=stats.per_layer, lp_solves=stats.lp_solves, tasks=stats.tasks,
                                       borderline=stats.borderline, repaired=stats.repaired,
                                       seconds=seconds, frontier=frontier, finished=finished))
-        for f in self.dir.glob("frontier-*.pkl"):
+        for f in self.dir.glob("*frontier-*.pkl"):  # and the frontier-*.pkl of older runs
             if f.name != frontier:
                 f.unlink(missing_ok=True)
         self.n += 1
