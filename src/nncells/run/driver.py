@@ -16,15 +16,14 @@ import pickle
 import time
 from pathlib import Path
 
-from nncells.geometry import solvers as lp
-from nncells.engine.tasks import Problem, Stats, prefix_ids, run_task
-from nncells.results.result import RunInfo
 from nncells import _config
-from nncells.errors import RunError
 from nncells.engine.lifting import homogeneous_problem
+from nncells.engine.tasks import Problem, Stats, prefix_ids, run_task
+from nncells.errors import RunError
+from nncells.geometry import solvers as lp
+from nncells.results.result import RunInfo
 from nncells.results.store import (FRONTIER_PREFIX, MANIFEST, ShardSink, atomic_write_bytes, read_manifest,
                                    write_manifest)
-
 
 
 def planar_applicable(problem: Problem, method: str) -> bool:
