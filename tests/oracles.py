@@ -59,18 +59,20 @@ def chebyshev_radius(A, b, cap=1.0, strict=None, ref=None):
     return -res.fun if res.status == 0 else -np.inf
 
 
-def brute_force_patterns(net, domain_A, domain_b, tol=1e-7, cap=1.0):
-    """Every pattern whose region meets the domain in a full-dimensional set."""
-    out = set()
+def pattern_systems(net, domain_A, domain_b):
+    """For every activation pattern: ``(bits, A, b, strict, ref)``, its region within the domain
+    as ``A x <= b`` with the rows that must hold strictly and their uncancelled sizes."""
     for bits in itertools.product([False, True], repeat=net.n_hidden):
         G, h, ref = pattern_halfspaces_ref(net, np.array(bits))
-        A = np.vstack([domain_A, G])
-        b = np.concatenate([domain_b, h])
-        strict = np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)])
-        ref = np.concatenate([np.ones(len(domain_b)), ref])
-        if chebyshev_radius(A, b, cap, strict, ref) > tol * cap:
-            out.add(bits)
-    return out
+        yield (bits, np.vstack([domain_A, G]), np.concatenate([domain_b, h]),
+               np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)]),
+               np.concatenate([np.ones(len(domain_b)), ref]))
+
+
+def brute_force_patterns(net, domain_A, domain_b, tol=1e-7, cap=1.0):
+    """Every pattern whose region meets the domain in a full-dimensional set."""
+    return {bits for bits, A, b, strict, ref in pattern_systems(net, domain_A, domain_b)
+            if chebyshev_radius(A, b, cap, strict, ref) > tol * cap}
 
 
 def zaslavsky(k, d):
@@ -150,12 +152,5 @@ def contract_margin(A, b, tol, strict=None, ref=None):
 
 def brute_force_contract(net, domain_A, domain_b, tol=1e-9):
     """Every pattern with its contract margin (see `contract_margin`): a dict pattern -> margin."""
-    out = {}
-    for bits in itertools.product([False, True], repeat=net.n_hidden):
-        G, h, ref = pattern_halfspaces_ref(net, np.array(bits))
-        A = np.vstack([domain_A, G])
-        b = np.concatenate([domain_b, h])
-        strict = np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)])
-        ref = np.concatenate([np.ones(len(domain_b)), ref])
-        out[bits] = contract_margin(A, b, tol, strict, ref)
-    return out
+    return {bits: contract_margin(A, b, tol, strict, ref)
+            for bits, A, b, strict, ref in pattern_systems(net, domain_A, domain_b)}

@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from nncells.domains import Ball, Domain
+from nncells.geometry.contract import depth
 from nncells.geometry.solvers import distance_to_polyhedron
 
 
@@ -62,7 +63,7 @@ def keep_in_ball(ball: Ball, cell, rule):
     p, Rp = P[i], float(R[i])
     s = (r - dist) / (Rp + float(np.linalg.norm(p - q)))
     x = q + min(s, 1.0) * (p - q)
-    depth = min(float(np.min(c - A @ x, initial=np.inf)), r - float(np.linalg.norm(x - center)))
-    if not depth > 0:
+    radius = min(depth(A, c, x), r - float(np.linalg.norm(x - center)))
+    if not radius > 0:
         return None
-    return replace(cell, point=x, radius=depth)
+    return replace(cell, point=x, radius=radius)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncells.geometry.contract import Rule, borderline_count, deepest_point
+from nncells.geometry.contract import Rule, deepest_point, depth
 from nncells.domains import Box, Space
-from nncells.engine.tasks import Batch, Problem, network_length, verify_points
+from nncells.engine.tasks import Batch, Problem, network_length
 from nncells.network import Network
 
 
@@ -70,8 +70,7 @@ class LiftedRule(Rule):
     def witnesses(self, points, radii):
         # a lifted ball of radius r at (y, t) holds, at height t, the d-ball (y, r): so R holds the
         # ball (y / t, r / t), which proves the rule iff r > tol ||y||_inf
-        t = points[:, self.d]
-        return (t > 0) & (radii > self.tol * np.max(np.abs(points[:, :self.d]), axis=1, initial=0.0))
+        return (points[:, self.d] > 0) & super().witnesses(points[:, :self.d], radii)
 
     def deepest(self, A, c, scale=None):
         rows = self._down(A, c)
@@ -86,10 +85,10 @@ class LiftedRule(Rule):
             x = np.zeros(self.d)
         t = 0.5 / max(1.0, float(np.max(np.abs(x), initial=0.0)))
         y = np.append(x * t, t)
-        depth = float(np.min(c - A @ y))
-        if not depth > 0:
+        r = depth(A, c, y)
+        if not r > 0:
             return None, -np.inf
-        return y, depth
+        return y, r
 
     @staticmethod
     def scale_of(point, radius):
@@ -102,15 +101,15 @@ class Lift:
     def __init__(self, network: Network, lam: float, tol: float):
         self.network = network
         self.lam = lam
-        self.rule = Rule(tol)
-        self.tol = tol
+        self.rule = Rule(tol)  # the contract in the original space (for `Problem.finish`)
         cols, start = [], 0  # pattern columns of the lifted network without the pass-through neurons
         for w in network.widths:
             cols.extend(range(start, start + w))
             start += w + 1
         self.cols = np.array(cols, dtype=np.int64)
 
-    def finish(self, batch: Batch, stats) -> Batch:
+    def down(self, batch: Batch) -> Batch:
+        """The lifted regions as regions of the original network (points ``lam y / t``)."""
         net = self.network
         d = net.input_dim
         if len(batch) == 0:
@@ -118,10 +117,7 @@ class Lift:
         y = batch.points
         x = self.lam * y[:, :-1] / y[:, -1:]
         patterns = batch.patterns[:, self.cols]
-        out = Batch(patterns, x, _inradius(net, patterns, x), batch.ranks - 1)
-        out = verify_points(net, Space(d), out, self.rule, stats)
-        stats.borderline += borderline_count(out.points, out.radii, self.tol)
-        return out
+        return Batch(patterns, x, _inradius(net, patterns, x), batch.ranks - 1)
 
 
 def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:

@@ -86,6 +86,7 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
     wp = np.vstack([cell.point[None, :], cell.wit_points]) if len(cell.wit_points) else cell.point[None, :]
     wr = np.concatenate([[cell.radius], cell.wit_radii]) if len(cell.wit_radii) else np.array([cell.radius])
     owner = np.zeros(len(wp), dtype=np.int64)
+    scale = rule.scale_of(cell.point, cell.radius)  # the units of this cell's LPs
 
     for i in todo:
         vals = wp @ Hn[i] + gn[i]
@@ -94,8 +95,8 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         # A witness ball of radius r whose centre is at signed distance v from h holds, on the
         # positive side, a ball of radius min(r, (r + v) / 2) (the cap of depth r + v), and
         # min(r, (r - v) / 2) on the negative side: one ball that straddles h proves a cut.
-        pos_r = np.minimum(wr, (wr + vals) / 2)
-        neg_r = np.minimum(wr, (wr - vals) / 2)
+        pos_r = _caps(wp, wr, vals, 0.0, Hn[i], True)[1]
+        neg_r = _caps(wp, wr, vals, 0.0, Hn[i], False)[1]
         best_pos = np.full(n_sub, -np.inf)
         best_neg = np.full(n_sub, -np.inf)
         np.maximum.at(best_pos, owner, pos_r)
@@ -111,7 +112,6 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
             if not (has_pos and has_neg):
                 # One LP for each side no witness covers.
                 A_s, c_s = _rows(cell, Hn, gn, sub_signs[j], sub_cuts[j])
-                scale = rule.scale_of(cell.point, cell.radius)
                 for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
                     row = -Hn[i] if side else Hn[i]
                     rhs = gn[i] if side else -gn[i]
@@ -151,14 +151,11 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         # (less the error bound of the value it was computed from).
         if len(sub_signs) > n_sub:
             moved = split_of[owner] >= 0
-            n = Hn[i]
-            up = np.minimum(wr, (wr + vals) / 2 - verr)     # radius on the positive side
-            down = np.minimum(wr, (wr - vals) / 2 - verr)   # and on the negative side
-            shift_up = np.maximum(0.0, (wr - vals) / 2)[:, None] * n
-            shift_down = np.maximum(0.0, (wr + vals) / 2)[:, None] * n
             stay = ~moved
-            wp = np.vstack([wp[stay], wp[moved] + shift_up[moved], wp[moved] - shift_down[moved]])
-            wr = np.concatenate([wr[stay], up[moved], down[moved]])
+            p_up, up = _caps(wp[moved], wr[moved], vals[moved], verr[moved], Hn[i], True)
+            p_down, down = _caps(wp[moved], wr[moved], vals[moved], verr[moved], Hn[i], False)
+            wp = np.vstack([wp[stay], p_up, p_down])
+            wr = np.concatenate([wr[stay], up, down])
             owner = np.concatenate([owner[stay], owner[moved], split_of[owner[moved]]])
         keep = wr > 0
         wp, wr, owner = wp[keep], wr[keep], owner[keep]
@@ -180,18 +177,23 @@ def _value_error(P, R, n, g):
     return gamma(len(n) + 1) * (np.abs(P) @ np.abs(n) + abs(g) + R)
 
 
-def _witnessed(rule, P, R, vals, verr, n, positive) -> np.ndarray:
-    """For each ball ``(P, R)``, whether it proves that the side of ``n x + g`` (values ``vals``
-    at the centres, within ``verr``) counts: its cap on that side holds a ball of radius
-    ``min(r, (r +- v) / 2)`` centred ``(r -+ v) / 2`` along the normal (less the error bound)."""
+def _caps(P, R, vals, verr, n, positive):
+    """The ball each ball ``(P, R)`` leaves on one side of the unit-normal hyperplane ``n x + g``
+    (values ``vals`` at the centres, within ``verr``): radius ``min(r, (r +- v) / 2)`` less the
+    error bound, centre moved ``max(0, (r -+ v) / 2)`` along the normal. Returns (centres, radii)."""
     v = vals if positive else -vals
-    rad = np.minimum(R, (R + v) / 2 - verr)
+    shift = np.maximum(0.0, (R - v) / 2)
+    return P + (shift if positive else -shift)[:, None] * n, np.minimum(R, (R + v) / 2 - verr)
+
+
+def _witnessed(rule, P, R, vals, verr, n, positive) -> np.ndarray:
+    """For each ball ``(P, R)``, whether its cap on one side of ``n x + g`` (`_caps`) proves that
+    that side counts."""
+    centres, rad = _caps(P, R, vals, verr, n, positive)
     ok = rad > 0
     out = np.zeros(len(R), dtype=bool)
     if ok.any():
-        shift = np.maximum(0.0, (R[ok] - v[ok]) / 2)
-        centres = P[ok] + (shift if positive else -shift)[:, None] * n
-        out[ok] = rule.witnesses(centres, rad[ok])
+        out[ok] = rule.witnesses(centres[ok], rad[ok])
     return out
 
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nncells import _config
-from nncells.domains import Domain
+from nncells.domains import Domain, Space
 from nncells.engine.ball import refine
 from nncells.engine.cells import Cell
 from nncells.engine.split import split_cell
 from nncells.errors import DomainError
 from nncells.geometry import solvers
-from nncells.geometry.contract import Rule, borderline_count, gamma
+from nncells.geometry.contract import Rule, borderline_count, gamma, unit_rows
 from nncells.network import Network
 
 
@@ -112,21 +112,22 @@ class Problem:
         tol = _config.DEFAULT_TOL if tol is None else tol
         domain = domain.resolve(network.input_dim)
         box = domain.bounds()
+        rule = Rule(tol)
         A, c = domain.halfspaces()
         if box is None and len(A):
-            n = np.linalg.norm(A, axis=1)
-            ok = n > 0
-            if Rule(tol).deepest(A[ok] / n[ok, None], c[ok] / n[ok])[0] is None:
+            rows = unit_rows(A, c)
+            if rows is None or rule.deepest(*rows)[0] is None:
                 raise DomainError("polytope domain is empty or has no interior")
             box = solvers.bounding_box(A, c)
-        return cls(network, domain, float(tol), Rule(tol), box=box)
+        return cls(network, domain, float(tol), rule, box=box)
 
     def root_task(self) -> Task | None:
         """The task for the whole domain (None if the domain has no interior)."""
         d = self.network.input_dim
-        A, c = self.domain.halfspaces()
-        norms = np.linalg.norm(A, axis=1)
-        A, c = A / norms[:, None], c / norms
+        rows = unit_rows(*self.domain.halfspaces())
+        if rows is None:
+            return None
+        A, c = rows
         if len(A):
             x, r = self.rule.deepest(A, c)
             if x is None:
@@ -140,9 +141,11 @@ class Problem:
         """Finished regions as the user sees them: mapped back from a lifted problem, every
         interior point checked against a float64 forward pass (and moved by one LP where it
         disagrees), and the borderline ones counted."""
+        network, domain, rule = self.network, self.domain, self.rule
         if self.lift is not None:
-            return self.lift.finish(batch, stats)
-        batch = verify_points(self.network, self.domain, batch, self.rule, stats)
+            batch = self.lift.down(batch)
+            network, domain, rule = self.lift.network, Space(self.lift.network.input_dim), self.lift.rule
+        batch = verify_points(network, domain, batch, rule, stats)
         stats.borderline += borderline_count(batch.points, batch.radii, self.tol)
         return batch
 
@@ -177,10 +180,8 @@ def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, 
     DA, Db = domain.halfspaces()
     for i in bad:
         G, h = network.region_halfspaces(batch.patterns[i])
-        A, c = np.vstack([DA, G]), np.concatenate([Db, h])
-        n = np.linalg.norm(A, axis=1)
-        keep = n > 0
-        x, r = rule.deepest(A[keep] / n[keep, None], c[keep] / n[keep]) if np.all(c[~keep] >= 0) else (None, 0)
+        rows = unit_rows(np.vstack([DA, G]), np.concatenate([Db, h]))
+        x, r = rule.deepest(*rows) if rows is not None else (None, 0)
         ok = x is not None and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i])
         if ok and domain.contains(x[None, :])[0]:
             points[i], radii[i] = x, r

@@ -9,7 +9,7 @@ line, whose intersection with the cell is the segment between them). qhull is us
 cell that comes without vertices (a polytope domain, or after LP mode).
 
 A vertex is on one side of a hyperplane only when its value there exceeds the error bound of
-that value (`contract.value_error`); a child counts when the ball around its vertex centroid
+that value (a multiple of `contract.gamma`); a child counts when the ball around its vertex centroid
 proves it (`contract.Rule.witness`), otherwise the rule's LP decides, so slivers follow the same
 contract as in LP mode.
 """
@@ -22,7 +22,7 @@ from scipy.spatial import HalfspaceIntersection, QhullError
 
 from nncells.engine.cells import Cell, Child
 from nncells import _config
-from nncells.geometry.contract import gamma
+from nncells.geometry.contract import depth, gamma
 
 
 class _Fallback(Exception):
@@ -93,7 +93,7 @@ def _clip(S: Cell, h, g, vals, err, rule):
 def _child(A, c, V, act, vmag, rule):
     """A cell from its half-spaces and vertices, or None for a sliver."""
     point = V.mean(axis=0)
-    radius = float(np.min(c - A @ point))
+    radius = depth(A, c, point)
     if not rule.witness(point, radius):
         x, r = rule.deepest(A, c, rule.scale_of(point, max(radius, 0.0)))
         if x is None:

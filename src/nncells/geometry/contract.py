@@ -11,7 +11,7 @@ region's own coordinates, never to the domain's size, so
 - a region holding a ball of radius ``>= 1e-6 ||centre||`` is never dropped.
 
 Decisions made from floating-point numbers use error bounds of the operation that produced the
-numbers (`matmul_error`, `value_error`), not fixed thresholds.
+numbers (a multiple of `gamma`), not fixed thresholds.
 
 Examples
 --------
@@ -38,25 +38,6 @@ def gamma(n: int) -> float:
     return _config.ERROR_FACTOR * max(int(n), 1) * EPS
 
 
-def matmul_error(absW: np.ndarray, absM: np.ndarray, n_terms: int) -> np.ndarray:
-    """Entrywise bound of the forward error of ``W @ M`` (``|W| |M|`` times `gamma`).
-
-    ``absM`` may itself be a bound that carries the error of ``M`` (the product of the absolute
-    weights along the path), so the bound covers the whole chain of products.
-    """
-    return gamma(n_terms) * (absW @ absM)
-
-
-def value_error(absH: np.ndarray, absV: np.ndarray, abs_g: np.ndarray) -> np.ndarray:
-    """Bound of the error of ``V @ H.T + g`` at points ``V`` (rows) for hyperplanes ``(H, g)``.
-
-    The points' own rounding (vertices from clipping, say) is of the same relative order and is
-    covered by the safety factor.
-    """
-    d = absH.shape[-1]
-    return gamma(d + 1) * (absV @ absH.T + abs_g)
-
-
 def witness_counts(point, radius, tol) -> bool:
     """Whether a ball of ``radius`` around ``point`` inside a region proves that it counts."""
     return bool(radius > tol * np.max(np.abs(point), initial=0.0))
@@ -79,6 +60,25 @@ def depth(A: np.ndarray, c: np.ndarray, x: np.ndarray) -> float:
     return float(np.min(c - A @ x, initial=np.inf))
 
 
+def unit_rows(A, c):
+    """``A x <= c`` with rows of unit norm: zero rows are constants, dropped when they hold
+    (``0 <= c``); None when one of them fails (the polyhedron is empty).
+
+    Examples
+    --------
+    >>> A, c = unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]]), np.array([10.0, 1.0]))
+    >>> A.tolist(), c.tolist()
+    ([[0.6, 0.8]], [2.0])
+    >>> unit_rows(np.array([[0.0, 0.0]]), np.array([-1.0])) is None
+    True
+    """
+    n = np.linalg.norm(A, axis=1)
+    ok = n > 0
+    if np.any(c[~ok] < 0):
+        return None
+    return A[ok] / n[ok, None], c[ok] / n[ok]
+
+
 def deepest_point(A, c, tol, scale=None):
     """A point of ``{A x <= c}`` (unit rows) that proves the polyhedron counts, or ``(None, -inf)``.
 
@@ -96,7 +96,7 @@ def deepest_point(A, c, tol, scale=None):
             return None, -np.inf
         r = depth(A, c, x)
         if witness_counts(x, r, tol):
-            return x, min(r, np.inf)
+            return x, r
         own = max(float(np.max(np.abs(x), initial=0.0)), r if np.isfinite(r) else 0.0)
         if not (0 < own < scale / 16):
             break

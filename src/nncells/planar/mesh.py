@@ -6,7 +6,7 @@ face. Layer ``l`` sees every face of layer ``l - 1`` (its *parent*) through that
 map, so each neuron of layer ``l`` is a line per parent. For neuron ``i`` only the faces whose
 parent's circumscribed disc meets the line are visited; a face is split iff it has vertices
 strictly on both sides, farther from the line than the error bound of their values there
-(`nncells.contract.value_error`). Vertices within that bound are kept as they are and shared by
+(a multiple of `nncells.geometry.contract.gamma`). Vertices within that bound are kept as they are and shared by
 both halves, so lines through existing vertices, neurons
 parallel to a domain edge and repeated neurons make no sliver faces. A new vertex on edge
 ``(u, w)`` is keyed by the pair, so both faces sharing the edge get the same vertex id and the
