@@ -31,3 +31,6 @@ MAX_FAILURES = 3          # a task that kills this many workers is reported, not
 
 # ---------------------------------------------------------------- models
 MAX_DENSE_ENTRIES = 200_000_000  # largest dense matrix a convolution may become
+
+# ---------------------------------------------------------------- kernels
+BACKEND = "auto"          # "auto" (the compiled core when built), "native" or "numpy" (reference)

@@ -1,8 +1,9 @@
-"""The cells the engine works on: half-spaces, an interior ball, witnesses, and (in vertex mode)
-vertices with the half-spaces each lies on."""
+"""The records the engine works with: cells (half-spaces, an interior ball, witnesses, and in
+vertex mode vertices with the half-spaces each lies on), tasks, batches of finished regions and
+counters."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,3 +28,68 @@ class Cell:
 class Child:
     signs: np.ndarray  # bool (k,): True where h_i > 0 on the child
     cell: Cell
+
+
+@dataclass
+class Task:
+    """A region after ``layer`` hidden layers, waiting for layer ``layer``'s neurons."""
+
+    layer: int
+    cell: Cell
+    M: np.ndarray       # map from the input to the previous layer's output: x -> M x + m
+    m: np.ndarray
+    pattern: np.ndarray  # bool prefix over the hidden layers applied so far
+    ranks: tuple        # rank of the map to each applied layer's output
+    partial: tuple | None = None  # (signs, rest): a sub-cell part-way through layer ``layer``'s split
+    Mabs: np.ndarray | None = None  # |W_l| ... |W_1| along the active paths: bounds |M| and its error
+
+    def pack(self) -> "Task":
+        """A small copy for the frontier: half-spaces, point and pattern only; the vertices and
+        the affine map are rebuilt (bit for bit the same map) when the task runs."""
+        c = self.cell
+        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box)
+        return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
+
+
+@dataclass
+class Batch:
+    """Finished regions, as arrays (one row per region)."""
+
+    patterns: np.ndarray  # (n, n_hidden) bool
+    points: np.ndarray    # (n, d)
+    radii: np.ndarray     # (n,)
+    ranks: np.ndarray     # (n, n_layers) int
+
+    def __len__(self):
+        return len(self.radii)
+
+    @staticmethod
+    def concat(batches, n_hidden, d, n_layers) -> "Batch":
+        batches = [b for b in batches if len(b)]
+        if not batches:
+            return Batch(np.zeros((0, n_hidden), bool), np.zeros((0, d)), np.zeros(0),
+                         np.zeros((0, n_layers), np.int64))
+        return Batch(*(np.concatenate([getattr(b, f) for b in batches])
+                       for f in ("patterns", "points", "radii", "ranks")))
+
+
+@dataclass
+class Stats:
+    lp_solves: int = 0
+    per_layer: list = field(default_factory=list)  # regions created at each hidden layer
+    tasks: int = 0
+    by_worker: dict = field(default_factory=dict)  # process id -> finished regions
+    borderline: int = 0   # regions whose certified margin is within _config.BORDERLINE x the threshold
+    repaired: int = 0     # interior points moved because the forward pass disagreed with the pattern
+
+    def add(self, other: "Stats"):
+        self.lp_solves += other.lp_solves
+        self.tasks += other.tasks
+        self.borderline += other.borderline
+        self.repaired += other.repaired
+        for pid, n in other.by_worker.items():
+            self.by_worker[pid] = self.by_worker.get(pid, 0) + n
+        if len(self.per_layer) < len(other.per_layer):
+            self.per_layer += [0] * (len(other.per_layer) - len(self.per_layer))
+        for i, v in enumerate(other.per_layer):
+            self.per_layer[i] += v

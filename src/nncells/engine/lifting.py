@@ -54,6 +54,7 @@ class LiftedRule(Rule):
     def __init__(self, tol: float, d: int):
         super().__init__(tol)
         self.d = d
+        self.lifted_dim = d
         self.n_box = 2 * (d + 1)
 
     def _down(self, A, c):
@@ -133,12 +134,26 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
                    Lift(net, lam, problem.tol), box.bounds())
 
 
-def _inradius(net: Network, patterns, X) -> np.ndarray:
-    """Distance from each point to the nearest hyperplane of its region (a ball inside it)."""
+def _inradius(net: Network, patterns, X, chunk: int = 4096) -> np.ndarray:
+    """Distance from each point to the nearest hyperplane of its region (a ball inside it):
+    ``min_j s_j z_j(x) / ||grad z_j||`` over the neurons, ``s_j = +-1`` by the pattern, with the
+    regions' affine maps built for a block of points at once."""
     r = np.full(len(X), np.inf)
-    for i, (p, x) in enumerate(zip(patterns, X)):
-        G, h = net.region_halfspaces(p)
-        n = np.linalg.norm(G, axis=1)
-        ok = n > 0
-        r[i] = np.min((h[ok] - G[ok] @ x) / n[ok], initial=np.inf)
+    for lo in range(0, len(X), chunk):
+        P, x = patterns[lo:lo + chunk], X[lo:lo + chunk]
+        n = len(x)
+        M = np.broadcast_to(np.eye(net.input_dim), (n, net.input_dim, net.input_dim))
+        m = np.zeros((n, net.input_dim))
+        best = np.full(n, np.inf)
+        for W, b, sl in zip(net.weights, net.biases, net.layer_slices):
+            G = np.einsum("kj,njd->nkd", W, M)
+            g = m @ W.T + b
+            s = P[:, sl]
+            z = np.einsum("nkd,nd->nk", G, x) + g
+            norm = np.linalg.norm(G, axis=2)
+            ok = norm > 0
+            slack = np.where(s, z, -z) / np.where(ok, norm, 1.0)
+            best = np.minimum(best, np.min(np.where(ok, slack, np.inf), axis=1, initial=np.inf))
+            M, m = G * s[:, :, None], g * s
+        r[lo:lo + chunk] = best
     return r

@@ -15,78 +15,14 @@ import numpy as np
 
 from nncells import _config
 from nncells.domains import Domain, Space
+from nncells.engine import compiled
 from nncells.engine.ball import refine
-from nncells.engine.cells import Cell
+from nncells.engine.cells import Batch, Cell, Stats, Task  # noqa: F401 (re-exported)
 from nncells.engine.split import split_cell
 from nncells.errors import DomainError
 from nncells.geometry import solvers
 from nncells.geometry.contract import Rule, borderline_count, gamma, unit_rows
 from nncells.network import Network
-
-
-@dataclass
-class Task:
-    """A region after ``layer`` hidden layers, waiting for layer ``layer``'s neurons."""
-
-    layer: int
-    cell: Cell
-    M: np.ndarray       # map from the input to the previous layer's output: x -> M x + m
-    m: np.ndarray
-    pattern: np.ndarray  # bool prefix over the hidden layers applied so far
-    ranks: tuple        # rank of the map to each applied layer's output
-    partial: tuple | None = None  # (signs, rest): a sub-cell part-way through layer ``layer``'s split
-    Mabs: np.ndarray | None = None  # |W_l| ... |W_1| along the active paths: bounds |M| and its error
-
-    def pack(self) -> "Task":
-        """A small copy for the frontier: half-spaces, point and pattern only; the vertices and
-        the affine map are rebuilt (bit for bit the same map) when the task runs."""
-        c = self.cell
-        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box)
-        return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
-
-
-@dataclass
-class Batch:
-    """Finished regions, as arrays (one row per region)."""
-
-    patterns: np.ndarray  # (n, n_hidden) bool
-    points: np.ndarray    # (n, d)
-    radii: np.ndarray     # (n,)
-    ranks: np.ndarray     # (n, n_layers) int
-
-    def __len__(self):
-        return len(self.radii)
-
-    @staticmethod
-    def concat(batches, n_hidden, d, n_layers) -> "Batch":
-        batches = [b for b in batches if len(b)]
-        if not batches:
-            return Batch(np.zeros((0, n_hidden), bool), np.zeros((0, d)), np.zeros(0),
-                         np.zeros((0, n_layers), np.int64))
-        return Batch(*(np.concatenate([getattr(b, f) for b in batches])
-                       for f in ("patterns", "points", "radii", "ranks")))
-
-
-@dataclass
-class Stats:
-    lp_solves: int = 0
-    per_layer: list = field(default_factory=list)  # regions created at each hidden layer
-    tasks: int = 0
-    by_worker: dict = field(default_factory=dict)  # process id -> finished regions
-    borderline: int = 0   # regions whose certified margin is within _config.BORDERLINE x the threshold
-    repaired: int = 0     # interior points moved because the forward pass disagreed with the pattern
-
-    def add(self, other: "Stats"):
-        self.lp_solves += other.lp_solves
-        self.tasks += other.tasks
-        self.borderline += other.borderline
-        self.repaired += other.repaired
-        for pid, n in other.by_worker.items():
-            self.by_worker[pid] = self.by_worker.get(pid, 0) + n
-        if len(self.per_layer) < len(other.per_layer):
-            self.per_layer += [0] * (len(other.per_layer) - len(self.per_layer))
-        for i, v in enumerate(other.per_layer):
-            self.per_layer[i] += v
 
 
 @dataclass(frozen=True)
@@ -253,6 +189,9 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
 def run_task(problem: Problem, task, budget_s: float = float("inf")):
     """Refine ``task`` (a `Task` or a list of them) depth-first through all remaining layers.
 
+    Vertex-mode tasks run in the compiled core (`engine.compiled`) unless the backend is numpy;
+    the splits it defers (an LP must decide a child) and everything else run here.
+
     Returns ``(batch, pending, stats)``: the finished regions, the tasks left unexplored when
     ``budget_s`` seconds ran out (empty when it finished), and counters.
     """
@@ -261,10 +200,27 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     stats = Stats(per_layer=[0] * n_layers, tasks=len(stack))
     lp0 = solvers.lp_count()
     t_end = time.perf_counter() + budget_s
-    rows = []
+    core = compiled.core_for(problem)
+    rows, batches = [], []
     while stack:
-        if time.perf_counter() > t_end:
+        now = time.perf_counter()
+        if now > t_end:
             break
+        if core is not None and any(core.takes(t) for t in stack):
+            mine = [t for t in stack if core.takes(t)]
+            stack = [t for t in stack if not core.takes(t)]
+            batch, per_layer, pending, deferred, fallback = core.refine(mine, max(t_end - now, 0.0))
+            batches.append(batch)
+            stats.per_layer = [a + int(b) for a, b in zip(stats.per_layer, per_layer)]
+            stack.extend(pending)
+            # an LP decides a child, or qhull found no vertices: this layer's split in numpy
+            for t in deferred + fallback:
+                kids, partial = _children(problem, t, t_end)
+                stats.per_layer[t.layer] += len(kids)
+                stack.extend(partial)
+                for k in kids:
+                    (rows if k.layer == n_layers else stack).append(k)
+            continue
         t = stack.pop()
         if t.layer == n_layers:
             rows.append(t)
@@ -273,16 +229,15 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
         stats.per_layer[t.layer] += len(kids)
         stack.extend(partial)
         stack.extend(reversed(kids))
-    stats.by_worker = {os.getpid(): len(rows)}
     d = problem.network.input_dim
     n_hidden = problem.network.n_hidden
     if rows:
-        batch = Batch(np.array([t.pattern for t in rows], dtype=bool).reshape(len(rows), n_hidden),
-                      np.array([t.cell.point for t in rows]),
-                      np.array([t.cell.radius for t in rows]),
-                      np.array([t.ranks for t in rows], dtype=np.int64).reshape(len(rows), n_layers))
-    else:
-        batch = Batch.concat([], n_hidden, d, n_layers)
+        batches.append(Batch(np.array([t.pattern for t in rows], dtype=bool).reshape(len(rows), n_hidden),
+                             np.array([t.cell.point for t in rows]),
+                             np.array([t.cell.radius for t in rows]),
+                             np.array([t.ranks for t in rows], dtype=np.int64).reshape(len(rows), n_layers)))
+    batch = Batch.concat(batches, n_hidden, d, n_layers)
+    stats.by_worker = {os.getpid(): len(batch)}
     batch = problem.finish(batch, stats)
     stats.lp_solves = solvers.lp_count() - lp0
     return batch, [t.pack() for t in stack], stats

@@ -112,6 +112,10 @@ class Rule:
     one LP)? `homogeneous.LiftedRule` answers the same questions for the lifted whole space.
     """
 
+    #: the input dimension of the network whose regions the cells stand for, when the cells are
+    #: lifted (`nncells.engine.lifting`: the last coordinate is ``t``); None when cells are regions
+    lifted_dim: int | None = None
+
     def __init__(self, tol: float | None = None):
         self.tol = float(_config.DEFAULT_TOL if tol is None else tol)
 

@@ -1,0 +1,150 @@
+// nanobind bindings of the compiled core: conversions between numpy arrays and the core's
+// structures, nothing else. Python side: src/nncells/kernels/.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vertex.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+template <class T>
+using In1 = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+template <class T>
+using In2 = nb::ndarray<const T, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+
+// A numpy array that owns `v` (no copy).
+template <class T>
+nb::object to_numpy(std::vector<T>&& v, std::initializer_list<size_t> shape) {
+    auto* p = new std::vector<T>(std::move(v));
+    nb::capsule owner(p, [](void* q) noexcept { delete static_cast<std::vector<T>*>(q); });
+    return nb::cast(nb::ndarray<nb::numpy, T>(p->data(), shape, owner));
+}
+
+template <class T>
+std::vector<T> vec(nb::handle h) {
+    auto a = nb::cast<In1<T>>(h);
+    return std::vector<T>(a.data(), a.data() + a.shape(0));
+}
+
+nncells::Task task_from_tuple(nb::handle obj) {
+    nb::tuple t = nb::cast<nb::tuple>(obj);
+    if (t.size() != 12) throw nb::value_error("a task is a tuple of 12 items");
+    nncells::Task task;
+    task.layer = nb::cast<int>(t[0]);
+    task.pattern = vec<uint8_t>(t[1]);
+    task.ranks = vec<int64_t>(t[2]);
+    auto A = nb::cast<In2<double>>(t[3]);
+    nncells::Cell& C = task.cell;
+    C.R = static_cast<int>(A.shape(0));
+    const size_t d = A.shape(1);
+    C.A.assign(A.data(), A.data() + C.R * d);
+    C.c = vec<double>(t[4]);
+    C.point = vec<double>(t[5]);
+    C.radius = nb::cast<double>(t[6]);
+    auto V = nb::cast<In2<double>>(t[7]);
+    C.nv = static_cast<int>(V.shape(0));
+    if (V.shape(1) != d || C.point.size() != d || C.c.size() != static_cast<size_t>(C.R))
+        throw nb::value_error("task arrays of inconsistent shapes");
+    C.V.assign(V.data(), V.data() + C.nv * d);
+    auto act = nb::cast<In2<uint8_t>>(t[8]);
+    if (act.shape(0) != static_cast<size_t>(C.nv) || act.shape(1) != static_cast<size_t>(C.R))
+        throw nb::value_error("active sets of the wrong shape");
+    C.words = (C.R + 63) / 64;
+    C.act.assign(static_cast<size_t>(C.nv) * C.words, 0);
+    for (int v = 0; v < C.nv; ++v)
+        for (int r = 0; r < C.R; ++r)
+            if (act.data()[static_cast<size_t>(v) * C.R + r]) C.act[v * C.words + r / 64] |= uint64_t(1) << (r % 64);
+    C.vmag = vec<double>(t[9]);
+    task.fresh = t[10].is_none();
+    if (!task.fresh) {
+        task.signs = vec<uint8_t>(t[10]);
+        task.rest = vec<int64_t>(t[11]);
+    }
+    return task;
+}
+
+nb::tuple task_to_tuple(nncells::Task&& t) {
+    nncells::Cell& C = t.cell;
+    const size_t d = C.point.size();
+    std::vector<uint8_t> act(static_cast<size_t>(C.nv) * C.R, 0);
+    for (int v = 0; v < C.nv; ++v)
+        for (int r = 0; r < C.R; ++r) act[static_cast<size_t>(v) * C.R + r] = (C.act[v * C.words + r / 64] >> (r % 64)) & 1;
+    const size_t np = t.pattern.size(), nr = t.ranks.size(), R = C.R, nv = C.nv, k = t.signs.size(),
+                 nrest = t.rest.size();
+    return nb::make_tuple(t.layer, to_numpy(std::move(t.pattern), {np}), to_numpy(std::move(t.ranks), {nr}),
+                          to_numpy(std::move(C.A), {R, d}), to_numpy(std::move(C.c), {R}),
+                          to_numpy(std::move(C.point), {d}), C.radius, to_numpy(std::move(C.V), {nv, d}),
+                          to_numpy(std::move(act), {nv, R}), to_numpy(std::move(C.vmag), {nv}),
+                          to_numpy(std::move(t.signs), {k}), to_numpy(std::move(t.rest), {nrest}));
+}
+
+nncells::Net make_net(nb::list weights, nb::list biases, double error_factor) {
+    nncells::Net net;
+    if (weights.size() != biases.size()) throw nb::value_error("one bias vector per weight matrix");
+    net.error_factor = error_factor;
+    for (size_t l = 0; l < weights.size(); ++l) {
+        auto W = nb::cast<In2<double>>(weights[l]);
+        auto b = nb::cast<In1<double>>(biases[l]);
+        const int in = static_cast<int>(W.shape(1)), k = static_cast<int>(W.shape(0));
+        if (l == 0) net.d = in;
+        else if (in != net.widths.back()) throw nb::value_error("layer shapes do not chain");
+        if (b.shape(0) != static_cast<size_t>(k)) throw nb::value_error("bias of the wrong length");
+        net.widths.push_back(k);
+        net.W.emplace_back(W.data(), W.data() + static_cast<size_t>(k) * in);
+        net.b.emplace_back(b.data(), b.data() + k);
+        net.n_hidden += k;
+    }
+    return net;
+}
+
+}  // namespace
+
+NB_MODULE(_native, m) {
+    m.doc() = "The compiled core of nncells (see src/nncells/kernels/__init__.py).";
+
+    nb::class_<nncells::Net>(m, "Net", "The hidden layers of a network, as the core reads them.")
+        .def("__init__",
+             [](nncells::Net* self, nb::list weights, nb::list biases, double error_factor) {
+                 new (self) nncells::Net(make_net(weights, biases, error_factor));
+             },
+             "weights"_a, "biases"_a, "error_factor"_a)
+        .def_ro("input_dim", &nncells::Net::d)
+        .def_ro("n_hidden", &nncells::Net::n_hidden);
+
+    m.def(
+        "refine_vertex",
+        [](const nncells::Net& net, double tol, int lifted_d, nb::list tasks, double budget_s) {
+            std::vector<nncells::Task> ts;
+            ts.reserve(tasks.size());
+            for (nb::handle t : tasks) ts.push_back(task_from_tuple(t));
+            size_t d = ts.empty() ? static_cast<size_t>(net.d) : ts[0].cell.point.size();
+            for (const auto& t : ts)
+                if (t.cell.point.size() != d || t.layer < 0 || t.layer >= static_cast<int>(net.widths.size()))
+                    throw nb::value_error("tasks of different dimensions or a layer out of range");
+            nncells::Rule rule;
+            rule.tol = tol;
+            rule.lifted_d = lifted_d;
+            nncells::Output out;
+            {
+                nb::gil_scoped_release release;
+                out = nncells::refine(net, rule, ts, budget_s);
+            }
+            const size_t n = static_cast<size_t>(out.n), L = net.widths.size(), nh = net.n_hidden;
+            nb::list pending, deferred;
+            for (auto& t : out.pending) pending.append(task_to_tuple(std::move(t)));
+            for (auto& t : out.deferred) deferred.append(task_to_tuple(std::move(t)));
+            return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.points), {n, d}),
+                                  to_numpy(std::move(out.radii), {n}), to_numpy(std::move(out.ranks), {n, L}),
+                                  to_numpy(std::move(out.per_layer), {L}), pending, deferred);
+        },
+        "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a, "budget_s"_a,
+        "Refine vertex-mode tasks depth-first through all remaining layers (see kernels.vertex).");
+}

@@ -1,0 +1,443 @@
+// See vertex.hpp. Each step mirrors a function of the numpy twin, named in the comments.
+#include "vertex.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "linalg.hpp"
+
+namespace nncells {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+double gamma_of(const Net& net, int n) { return net.error_factor * std::max(n, 1) * kEps; }
+
+// One (region, layer) split's shared state: the layer's neurons pulled back (tasks._children).
+struct Layer {
+    int layer = 0;
+    int k = 0;
+    std::vector<uint8_t> pattern;
+    std::vector<int64_t> ranks;
+    std::vector<double> H, g, Habs;  // raw pull-back (k x d), offsets, |W| |M| bound
+    std::vector<double> Hn, gn, h1;  // unit normals, offsets, ||Hn_i||_1
+    std::vector<uint8_t> zero;       // the neuron is constant on the region
+};
+using LayerPtr = std::shared_ptr<const Layer>;
+
+struct Item {
+    LayerPtr L;
+    Cell cell;
+    std::vector<uint8_t> signs;
+    std::vector<int64_t> rest;
+};
+
+// H = W_l M, g = W_l m + b_l, Habs = |W_l| Mabs (M: in x d).
+void pull_back(const Net& net, int l, int d, const std::vector<double>& M, const std::vector<double>& m,
+               const std::vector<double>& Mabs, std::vector<double>& H, std::vector<double>& g,
+               std::vector<double>& Habs) {
+    const int k = net.widths[l], in = net.in_dim(l);
+    const double* W = net.W[l].data();
+    H.assign(static_cast<size_t>(k) * d, 0.0);
+    Habs.assign(static_cast<size_t>(k) * d, 0.0);
+    g.assign(k, 0.0);
+    for (int i = 0; i < k; ++i) {
+        double gi = 0.0;
+        for (int j = 0; j < in; ++j) {
+            const double w = W[i * in + j];
+            if (w == 0.0) continue;
+            const double aw = std::abs(w);
+            for (int c = 0; c < d; ++c) {
+                H[i * d + c] += w * M[j * d + c];
+                Habs[i * d + c] += aw * Mabs[j * d + c];
+            }
+            gi += w * m[j];
+        }
+        g[i] = gi + net.b[l][i];
+    }
+}
+
+// The map to layer l's output on the cell: rows of inactive neurons zeroed.
+void mask(const std::vector<uint8_t>& s, int d, std::vector<double>& M, std::vector<double>& m,
+          std::vector<double>& Mabs) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i]) continue;
+        m[i] = 0.0;
+        std::fill(M.begin() + i * d, M.begin() + (i + 1) * d, 0.0);
+        std::fill(Mabs.begin() + i * d, Mabs.begin() + (i + 1) * d, 0.0);
+    }
+}
+
+// The layer's split state from the map to its input (tasks._children and cells.split_cell).
+LayerPtr make_layer(const Net& net, int l, int d, std::vector<uint8_t> pattern, std::vector<int64_t> ranks,
+                    const std::vector<double>& M, const std::vector<double>& m, const std::vector<double>& Mabs) {
+    auto L = std::make_shared<Layer>();
+    L->layer = l;
+    L->k = net.widths[l];
+    L->pattern = std::move(pattern);
+    L->ranks = std::move(ranks);
+    pull_back(net, l, d, M, m, Mabs, L->H, L->g, L->Habs);
+    int terms = d + 1;
+    for (int j = 0; j < l; ++j) terms += net.widths[j];
+    const double gam = gamma_of(net, terms);
+    const int k = L->k;
+    L->Hn.assign(static_cast<size_t>(k) * d, 0.0);
+    L->gn.assign(k, 0.0);
+    L->h1.assign(k, 0.0);
+    L->zero.assign(k, 0);
+    for (int i = 0; i < k; ++i) {
+        bool zero = true;
+        double nrm = 0.0;
+        for (int c = 0; c < d; ++c) {
+            const double h = L->H[i * d + c];
+            zero = zero && std::abs(h) <= gam * L->Habs[i * d + c];
+            nrm += h * h;
+        }
+        nrm = std::sqrt(nrm);
+        L->zero[i] = zero || nrm == 0.0;
+        if (L->zero[i]) continue;
+        double s1 = 0.0;
+        for (int c = 0; c < d; ++c) {
+            L->Hn[i * d + c] = L->H[i * d + c] / nrm;
+            s1 += std::abs(L->Hn[i * d + c]);
+        }
+        L->gn[i] = L->g[i] / nrm;
+        L->h1[i] = s1;
+    }
+    return L;
+}
+
+// The map to the input of layer `layer` on the region of `pattern` (tasks._prefix_map), by the
+// same operations as the descent, so bit for bit the map the cell's rows were computed with.
+LayerPtr layer_from_pattern(const Net& net, int layer, int d, const std::vector<uint8_t>& pattern,
+                            const std::vector<int64_t>& ranks) {
+    std::vector<double> M(static_cast<size_t>(d) * d, 0.0), m(d, 0.0), Mabs;
+    for (int i = 0; i < d; ++i) M[i * d + i] = 1.0;
+    Mabs = M;
+    std::vector<double> H, g, Habs;
+    size_t off = 0;
+    for (int l = 0; l < layer; ++l) {
+        pull_back(net, l, d, M, m, Mabs, H, g, Habs);
+        std::vector<uint8_t> s(pattern.begin() + off, pattern.begin() + off + net.widths[l]);
+        off += net.widths[l];
+        mask(s, d, H, g, Habs);
+        M.swap(H);
+        m.swap(g);
+        Mabs.swap(Habs);
+    }
+    return make_layer(net, layer, d, pattern, ranks, M, m, Mabs);
+}
+
+void fresh_split(const Layer& L, std::vector<uint8_t>& signs, std::vector<int64_t>& rest) {
+    signs.assign(L.k, 0);
+    rest.clear();
+    for (int i = 0; i < L.k; ++i) {
+        if (L.zero[i]) signs[i] = L.g[i] > 0.0;
+        else rest.push_back(i);
+    }
+}
+
+bool witness(const Rule& rule, const double* x, int d, double radius) {
+    int n = d;
+    if (rule.lifted_d >= 0) {
+        n = rule.lifted_d;
+        if (!(x[n] > 0.0)) return false;
+    }
+    double mx = 0.0;
+    for (int i = 0; i < n; ++i) mx = std::max(mx, std::abs(x[i]));
+    return radius > rule.tol * mx;
+}
+
+inline int popcount_and(const uint64_t* a, const uint64_t* b, int words) {
+    int n = 0;
+    for (int w = 0; w < words; ++w) n += __builtin_popcountll(a[w] & b[w]);
+    return n;
+}
+
+// Do vertices a and b (common active half-spaces `common` >= d - 1) span an edge (vertex._edges)?
+bool spans_edge(const Cell& S, int d, const uint64_t* a, const uint64_t* b, int common,
+                std::vector<double>& buf, std::vector<int>& rows) {
+    if (d == 2) return true;
+    rows.clear();
+    for (int w = 0; w < S.words; ++w) {
+        uint64_t x = a[w] & b[w];
+        while (x) {
+            rows.push_back(w * 64 + __builtin_ctzll(x));
+            x &= x - 1;
+        }
+    }
+    const int n = static_cast<int>(rows.size());
+    if (common == d - 1) {  // the d - 1 shared normals are independent iff their Gram det != 0
+        buf.assign(static_cast<size_t>(n) * n, 0.0);
+        for (int i = 0; i < n; ++i)
+            for (int j = 0; j < n; ++j) {
+                double s = 0.0;
+                for (int c = 0; c < d; ++c) s += S.A[rows[i] * d + c] * S.A[rows[j] * d + c];
+                buf[i * n + j] = s;
+            }
+        return std::abs(determinant(buf.data(), n)) > 1e-10;
+    }
+    buf.resize(static_cast<size_t>(n) * d);
+    for (int i = 0; i < n; ++i)
+        for (int c = 0; c < d; ++c) buf[i * d + c] = S.A[rows[i] * d + c];
+    return matrix_rank(buf.data(), n, d, 1e-9) == d - 1;
+}
+
+// A child's interior ball: the vertex centroid and its depth (vertex._child, without the LP).
+void centre(Cell& C, int d) {
+    C.point.assign(d, 0.0);
+    for (int v = 0; v < C.nv; ++v)
+        for (int c = 0; c < d; ++c) C.point[c] += C.V[v * d + c];
+    for (int c = 0; c < d; ++c) C.point[c] /= C.nv;
+    double r = kInf;
+    for (int i = 0; i < C.R; ++i) {
+        double s = C.c[i];
+        for (int c = 0; c < d; ++c) s -= C.A[i * d + c] * C.point[c];
+        r = std::min(r, s);
+    }
+    C.radius = r;
+}
+
+struct Scratch {
+    std::vector<double> vals, first, buf;
+    std::vector<int> rows, neg, pos, zero;
+    std::vector<std::pair<int, int>> edges;
+};
+
+// The two children of S cut by the unit hyperplane h x + g = 0 (vertex._clip); `vals` are h x + g
+// at S's vertices, `err` their error bounds. Returns false when a child fails its witness (an LP
+// must decide: the split is handed back).
+bool clip(const Cell& S, int d, const double* h, double g, const double* vals, const double* err,
+          const Rule& rule, Scratch& w, Cell& plus, Cell& minus) {
+    w.neg.clear();
+    w.pos.clear();
+    w.zero.clear();
+    for (int v = 0; v < S.nv; ++v) {
+        if (vals[v] < -err[v]) w.neg.push_back(v);
+        else if (vals[v] > err[v]) w.pos.push_back(v);
+        else w.zero.push_back(v);
+    }
+    w.edges.clear();
+    for (int a : w.neg) {
+        const uint64_t* aa = &S.act[static_cast<size_t>(a) * S.words];
+        for (int b : w.pos) {
+            const uint64_t* bb = &S.act[static_cast<size_t>(b) * S.words];
+            const int common = popcount_and(aa, bb, S.words);
+            if (common >= d - 1 && spans_edge(S, d, aa, bb, common, w.buf, w.rows)) w.edges.emplace_back(a, b);
+        }
+    }
+    const int R = S.R + 1, words = (R + 63) / 64, nx = static_cast<int>(w.edges.size());
+    const int bitw = S.R / 64;
+    const uint64_t bit = uint64_t(1) << (S.R % 64);
+    for (int side = 0; side < 2; ++side) {
+        const bool positive = side == 0;
+        Cell& C = positive ? plus : minus;
+        const std::vector<int>& keep = positive ? w.pos : w.neg;
+        C.R = R;
+        C.words = words;
+        C.A.assign(S.A.begin(), S.A.end());
+        C.c.assign(S.c.begin(), S.c.end());
+        for (int c = 0; c < d; ++c) C.A.push_back(positive ? -h[c] : h[c]);
+        C.c.push_back(positive ? g : -g);
+        // old vertices (kept side or on h) in their original order, then the new ones
+        int nold = 0;
+        for (int v = 0; v < S.nv; ++v) nold += !(positive ? vals[v] < -err[v] : vals[v] > err[v]);
+        (void)keep;
+        C.nv = nold + nx;
+        C.V.resize(static_cast<size_t>(C.nv) * d);
+        C.act.assign(static_cast<size_t>(C.nv) * words, 0);
+        C.vmag.resize(C.nv);
+        int o = 0;
+        for (int v = 0; v < S.nv; ++v) {
+            const bool on = !(vals[v] < -err[v]) && !(vals[v] > err[v]);
+            const bool kept = positive ? vals[v] > err[v] : vals[v] < -err[v];
+            if (!(kept || on)) continue;
+            std::copy(&S.V[static_cast<size_t>(v) * d], &S.V[static_cast<size_t>(v) * d] + d, &C.V[static_cast<size_t>(o) * d]);
+            std::copy(&S.act[static_cast<size_t>(v) * S.words], &S.act[static_cast<size_t>(v) * S.words] + S.words,
+                      &C.act[static_cast<size_t>(o) * words]);
+            if (on) C.act[static_cast<size_t>(o) * words + bitw] |= bit;
+            C.vmag[o] = S.vmag[v];
+            ++o;
+        }
+        for (const auto& e : w.edges) {
+            const int a = e.first, b = e.second;
+            const double fa = vals[a], fb = vals[b], t = fa / (fa - fb);
+            for (int c = 0; c < d; ++c) {
+                const double va = S.V[static_cast<size_t>(a) * d + c];
+                C.V[static_cast<size_t>(o) * d + c] = va + t * (S.V[static_cast<size_t>(b) * d + c] - va);
+            }
+            uint64_t* dst = &C.act[static_cast<size_t>(o) * words];
+            for (int q = 0; q < S.words; ++q)
+                dst[q] = S.act[static_cast<size_t>(a) * S.words + q] & S.act[static_cast<size_t>(b) * S.words + q];
+            dst[bitw] |= bit;
+            C.vmag[o] = std::max(S.vmag[a], S.vmag[b]);
+            ++o;
+        }
+        centre(C, d);
+        if (!witness(rule, C.point.data(), d, C.radius)) return false;
+    }
+    return true;
+}
+
+class Refiner {
+  public:
+    Refiner(const Net& net, const Rule& rule) : net_(net), rule_(rule), L_(static_cast<int>(net.widths.size())) {
+        out.per_layer.assign(L_, 0);
+    }
+
+    void push_task(Task& t) {
+        const int d = static_cast<int>(t.cell.point.size());
+        Item it;
+        it.L = layer_from_pattern(net_, t.layer, d, t.pattern, t.ranks);
+        it.cell = std::move(t.cell);
+        if (t.fresh) {
+            fresh_split(*it.L, it.signs, it.rest);
+        } else {
+            it.signs = std::move(t.signs);
+            it.rest = std::move(t.rest);
+        }
+        stack_.push_back(std::move(it));
+    }
+
+    void run(double budget_s) {
+        const auto t_end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(std::min(budget_s, 1e9)));
+        int64_t done = 0;
+        while (!stack_.empty()) {
+            if (done > 0 && (done & 15) == 0 && Clock::now() > t_end) break;
+            Item it = std::move(stack_.back());
+            stack_.pop_back();
+            step(std::move(it));
+            ++done;
+        }
+        for (auto& it : stack_) out.pending.push_back(to_task(std::move(it)));
+        stack_.clear();
+    }
+
+    Output out;
+
+  private:
+    Task to_task(Item&& it) {
+        Task t;
+        t.layer = it.L->layer;
+        t.pattern = it.L->pattern;
+        t.ranks = it.L->ranks;
+        t.cell = std::move(it.cell);
+        t.fresh = false;
+        t.signs = std::move(it.signs);
+        t.rest = std::move(it.rest);
+        return t;
+    }
+
+    // One sub-cell: decide every undecided neuron from the vertices, clip by the first that cuts
+    // (vertex._split), or finish the layer when none does.
+    void step(Item&& it) {
+        const Layer& L = *it.L;
+        Cell& S = it.cell;
+        const int d = static_cast<int>(S.point.size());
+        const double gam = gamma_of(net_, d + 1);
+        double vmax = 0.0;
+        for (double v : S.vmag) vmax = std::max(vmax, v);
+        std::vector<uint8_t> s = it.signs;
+        std::vector<int64_t> cut;
+        int64_t first = -1;
+        w_.vals.resize(S.nv);
+        for (int64_t i : it.rest) {
+            const double* h = &L.Hn[i * d];
+            const double g = L.gn[i];
+            double lo = kInf, hi = -kInf;
+            for (int v = 0; v < S.nv; ++v) {
+                double x = 0.0;
+                const double* p = &S.V[static_cast<size_t>(v) * d];
+                for (int c = 0; c < d; ++c) x += p[c] * h[c];
+                x += g;
+                w_.vals[v] = x;
+                lo = std::min(lo, x);
+                hi = std::max(hi, x);
+            }
+            const double err = gam * (vmax * L.h1[i] + std::abs(g));
+            bool pos = lo >= -err;
+            const bool neg = hi <= err;
+            if (pos && neg) {  // within rounding of the whole cell: its sign at the point
+                double x = g;
+                for (int c = 0; c < d; ++c) x += S.point[c] * h[c];
+                pos = x > 0.0;
+            }
+            if (pos) {
+                s[i] = 1;
+            } else if (neg) {
+                s[i] = 0;
+            } else if (first < 0) {
+                first = i;
+                w_.first.assign(w_.vals.begin(), w_.vals.end());
+            } else {
+                cut.push_back(i);
+            }
+        }
+        if (first < 0) {
+            finish_layer(it.L, std::move(S), std::move(s));
+            return;
+        }
+        std::vector<double> err(S.nv);
+        for (int v = 0; v < S.nv; ++v) err[v] = gam * (S.vmag[v] * L.h1[first] + std::abs(L.gn[first]));
+        Cell plus, minus;
+        if (!clip(S, d, &L.Hn[first * d], L.gn[first], w_.first.data(), err.data(), rule_, w_, plus, minus)) {
+            out.deferred.push_back(to_task(std::move(it)));  // an LP decides (numpy backend)
+            return;
+        }
+        Item m{it.L, std::move(minus), s, cut};
+        m.signs[first] = 0;
+        Item p{it.L, std::move(plus), std::move(s), std::move(cut)};
+        p.signs[first] = 1;
+        stack_.push_back(std::move(m));
+        stack_.push_back(std::move(p));
+    }
+
+    // A sub-cell with every neuron of its layer decided is a region of that layer (tasks._children).
+    void finish_layer(const LayerPtr& Lp, Cell&& cell, std::vector<uint8_t>&& s) {
+        const Layer& L = *Lp;
+        const int d = static_cast<int>(cell.point.size());
+        out.per_layer[L.layer] += 1;
+        std::vector<double> M = L.H, m = L.g, Mabs = L.Habs;
+        mask(s, d, M, m, Mabs);
+        std::vector<int64_t> ranks = L.ranks;
+        ranks.push_back(matrix_rank(M.data(), L.k, d));
+        std::vector<uint8_t> pattern = L.pattern;
+        pattern.insert(pattern.end(), s.begin(), s.end());
+        if (L.layer + 1 == L_) {
+            out.patterns.insert(out.patterns.end(), pattern.begin(), pattern.end());
+            out.points.insert(out.points.end(), cell.point.begin(), cell.point.end());
+            out.radii.push_back(cell.radius);
+            out.ranks.insert(out.ranks.end(), ranks.begin(), ranks.end());
+            out.n += 1;
+            return;
+        }
+        Item it;
+        it.L = make_layer(net_, L.layer + 1, d, std::move(pattern), std::move(ranks), M, m, Mabs);
+        it.cell = std::move(cell);
+        fresh_split(*it.L, it.signs, it.rest);
+        stack_.push_back(std::move(it));
+    }
+
+    const Net& net_;
+    const Rule& rule_;
+    const int L_;
+    std::vector<Item> stack_;
+    Scratch w_;
+};
+
+}  // namespace
+
+Output refine(const Net& net, const Rule& rule, std::vector<Task>& tasks, double budget_s) {
+    Refiner r(net, rule);
+    for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) r.push_task(*it);
+    r.run(budget_s);
+    return std::move(r.out);
+}
+
+}  // namespace nncells

@@ -1,0 +1,66 @@
+// Vertex mode of the layer-wise refinement, compiled: a task's cell is cut by each remaining
+// hidden layer's neurons (pulled back through the cell's affine map), depth-first, deciding every
+// (sub-cell, neuron) pair from the sub-cell's vertices. The numpy twin is
+// src/nncells/engine/vertex.py and src/nncells/engine/tasks.py; docs/numerics.md states the
+// contract both implement. No Python here: nanobind conversions live in bindings.cpp.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace nncells {
+
+struct Net {
+    int d = 0;                              // input dimension
+    std::vector<int> widths;                // hidden widths
+    std::vector<std::vector<double>> W, b;  // hidden layers: W[l] is widths[l] x in_dim(l), row-major
+    int n_hidden = 0;
+    double error_factor = 8.0;              // _config.ERROR_FACTOR
+    int in_dim(int l) const { return l == 0 ? d : widths[l - 1]; }
+};
+
+// The contract (nncells.geometry.contract.Rule): a cell counts when a ball (point, radius) inside
+// it has radius > tol * ||point||_inf. In a lifted problem (lifted_d >= 0; cells live in
+// (y, t) with t the last coordinate) the point must have t > 0 and the norm is over y only.
+struct Rule {
+    double tol = 1e-9;
+    int lifted_d = -1;
+};
+
+struct Cell {
+    int R = 0, nv = 0, words = 0;   // half-spaces, vertices, 64-bit words per vertex's active set
+    std::vector<double> A, c;       // R x d (unit rows) and R: A x <= c
+    std::vector<double> point;      // d, inside the cell
+    double radius = 0;              // depth of `point`
+    std::vector<double> V;          // nv x d vertices
+    std::vector<uint64_t> act;      // nv x words: bit r set iff the vertex lies on half-space r
+    std::vector<double> vmag;       // nv: magnitude of the numbers each vertex was computed from
+};
+
+// A cell of hidden layer `layer`'s split: `signs` (the layer's width) hold the decided neurons,
+// `rest` the undecided ones in order (a fresh task has rest = every non-constant neuron).
+struct Task {
+    int layer = 0;
+    std::vector<uint8_t> pattern;   // the layers before `layer`
+    std::vector<int64_t> ranks;     // rank of the map to each of those layers' outputs
+    Cell cell;
+    bool fresh = true;              // signs/rest not given: start the layer's split
+    std::vector<uint8_t> signs;
+    std::vector<int64_t> rest;
+};
+
+struct Output {
+    int64_t n = 0;                   // finished regions
+    std::vector<uint8_t> patterns;   // n x n_hidden
+    std::vector<double> points;      // n x d
+    std::vector<double> radii;       // n
+    std::vector<int64_t> ranks;      // n x len(widths)
+    std::vector<int64_t> per_layer;  // regions created at each hidden layer
+    std::vector<Task> pending;       // not explored when the time budget ran out
+    std::vector<Task> deferred;      // splits where a child needs an LP (its witness failed): as received
+};
+
+// Refine `tasks` depth-first through all remaining layers for at most `budget_s` seconds
+// (at least one cell is always processed).
+Output refine(const Net& net, const Rule& rule, std::vector<Task>& tasks, double budget_s);
+
+}  // namespace nncells
