@@ -1,20 +1,26 @@
 """Cells of a hyperplane arrangement inside one convex cell: the hot loop.
 
 A cell ``P = {x : A x <= c}`` (rows of unit norm) with a known interior ball is cut by
-hyperplanes ``h_i(x) = H_i x + g_i``. The full-dimensional cells of the arrangement inside
-``P`` are built hyperplane by hyperplane; each (sub-cell, hyperplane) pair is decided, in order
-of cost, by
-1. a zero normal (the neuron is constant on ``P``);
-2. interval bounds of ``h_i`` over a bounding box of ``P``;
-3. *witness balls*: balls known to lie inside the sub-cell; one on each side proves a cut;
-4. one LP for the side no witness covers (`contract.Rule.deepest`); its point becomes a witness.
-A side counts iff it holds a point deeper than ``tol`` times its own coordinates (the contract of
-`nncells.geometry.contract`); otherwise it is a sliver.
+hyperplanes ``h_i(x) = H_i x + g_i``. A side of a hyperplane counts in a (sub-)cell iff it holds
+a point deeper than ``tol`` times its own coordinates (the contract of
+`nncells.geometry.contract`); otherwise it is a sliver. First, without an LP,
+1. a zero normal decides a neuron constant on ``P``;
+2. interval bounds of ``h_i`` over a bounding box of ``P`` decide the hyperplanes far from it.
 
-In low dimension (``2 <= d <= _config.VERTEX_MAX_DIM``, 6: measured faster than LPs up to there) on bounded cells,
-steps 2-4 are replaced by the
-*vertex mode* of `vertexcells`: a hyperplane's range over a cell is its range over the cell's
-vertices, so every pair is decided exactly without an LP.
+In low dimension (``2 <= d <= _config.VERTEX_MAX_DIM``, 6: measured faster than LPs up to there)
+on bounded cells, the rest is the *vertex mode* of `vertex`: a hyperplane's range over a cell is
+its range over the cell's vertices, so every pair is decided exactly without an LP.
+
+Otherwise (*LP mode*, `_split_by_lps`):
+3. a *screen* tests every hyperplane against ``P`` itself: one that does not cut ``P`` costs one
+   LP and is decided for every sub-cell; one that cuts it leaves a witness on each side;
+4. the cells of the arrangement of the cutting hyperplanes are built hyperplane by hyperplane;
+   each (sub-cell, side) pair is decided, in order of cost, by *witness balls* known inside the
+   sub-cell (a ball straddling ``h_i`` proves both sides), a *certificate* (the LP duals that
+   proved the same side thin in another sub-cell of the same hyperplane, when the sub-cell has
+   all the rows they use), a *ray* from a witness ball across ``h_i`` (`_shoot`), and last one
+   LP (`contract.Rule.deepest`; the LPs of one split share one warm-started HiGHS model,
+   `solvers.CellDepth`). Every point found becomes a witness, checked in float64.
 """
 from __future__ import annotations
 
@@ -23,8 +29,8 @@ import numpy as np
 from nncells import _config
 from nncells.engine.cells import Cell, Child
 from nncells.engine.vertex import split_by_vertices
-from nncells.geometry.contract import Rule, gamma
-
+from nncells.geometry.contract import Rule, depth, gamma, witness_counts
+from nncells.geometry.solvers import CellDepth
 
 
 def _interval(Hn, gn, box):
@@ -50,6 +56,18 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
     rule : the contract (`nncells.contract.Rule`): which sides count.
     zero : (k,) bool, rows whose normal is zero within the error bound of the product that
         computed it (default: exactly zero rows): the neuron is constant on the cell.
+
+    Examples
+    --------
+    The square ``[-1, 1]^2`` (no bounding box given, so LP mode) cut by both axes:
+
+    >>> import numpy as np
+    >>> from nncells.engine.cells import Cell
+    >>> from nncells.geometry.contract import Rule
+    >>> sq = Cell(np.vstack([np.eye(2), -np.eye(2)]), np.ones(4), np.zeros(2), 1.0, np.zeros((0, 2)), np.zeros(0))
+    >>> kids, _ = split_cell(sq, np.eye(2), np.zeros(2), Rule())
+    >>> sorted(tuple(map(int, k.signs)) for k in kids)
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
     k, d = H.shape
     norms = np.linalg.norm(H, axis=1)
@@ -79,16 +97,51 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         signs[pos] = True
         decided |= pos | neg
     todo = np.flatnonzero(~decided)
+    return _split_by_lps(cell, Hn, gn, signs, todo, rule), []
 
-    # Sub-cells: sign rows, cut masks (which hyperplanes bound the sub-cell), witnesses with owners.
-    sub_signs = [signs.copy()]
-    sub_cuts = [np.zeros(k, dtype=bool)]
-    wp = np.vstack([cell.point[None, :], cell.wit_points]) if len(cell.wit_points) else cell.point[None, :]
-    wr = np.concatenate([[cell.radius], cell.wit_radii]) if len(cell.wit_radii) else np.array([cell.radius])
-    owner = np.zeros(len(wp), dtype=np.int64)
-    scale = rule.scale_of(cell.point, cell.radius)  # the units of this cell's LPs
 
+def _split_by_lps(cell, Hn, gn, signs, todo, rule):
+    """LP mode: the children of ``cell`` cut by the hyperplanes ``todo`` (the others decided)."""
+    k = len(Hn)
+    sides = _Sides(cell, Hn, gn, todo, rule)
+    # The witnesses start from the cell's own ball only: a task handed back at a time budget
+    # loses the others (`Task.pack`), and the LP count must not depend on timing (measured: the
+    # inherited witnesses saved at most one LP per network).
+    wp, wr = cell.point[None, :], np.array([cell.radius])
+    none = np.zeros(k, dtype=bool)
+    no_rows = np.zeros(0, dtype=np.int64)
+
+    # 1. Screen: each hyperplane against the whole cell. One that does not cut it is decided for
+    #    every sub-cell (one LP instead of one per sub-cell); one that cuts it leaves a witness
+    #    on each side, for the splits below.
+    cutting = []
     for i in todo:
+        has = {}
+        for side in (True, False):
+            vals = wp @ Hn[i] + gn[i]
+            verr = _value_error(wp, wr, Hn[i], gn[i])
+            has[side] = bool(np.any(_witnessed(rule, wp, wr, vals, verr, Hn[i], side)))
+            if not has[side]:
+                x, r = sides.find(i, side, no_rows, wp, wr, vals, wp[:0])
+                if x is not None:
+                    wp, wr = np.vstack([wp, x[None, :]]), np.append(wr, r)
+                    has[side] = True
+        if has[True] and has[False]:
+            cutting.append(i)
+        elif has[True] or has[False]:
+            signs[i] = has[True]
+        else:  # both sides thinner than tol: the cell itself is a sliver; keep its best witness's side
+            vals = wp @ Hn[i] + gn[i]
+            signs[i] = np.max(_caps(wp, wr, vals, 0.0, Hn[i], True)[1]) >= np.max(_caps(wp, wr, vals, 0.0, Hn[i], False)[1])
+
+    # 2. Split by the hyperplanes that cut the cell, one at a time. Sub-cells: sign rows, cut
+    #    masks (which hyperplanes bound the sub-cell), witnesses with owners.
+    sub_signs = [signs.copy()]
+    sub_cuts = [none.copy()]
+    sub_rows = [no_rows]  # the sub-cell's rows among `_Sides`'s extra rows
+    owner = np.zeros(len(wp), dtype=np.int64)
+    for i in cutting:
+        sides.start(i)
         vals = wp @ Hn[i] + gn[i]
         verr = _value_error(wp, wr, Hn[i], gn[i])
         n_sub = len(sub_signs)
@@ -105,25 +158,22 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         wit_neg = np.zeros(n_sub, dtype=bool)
         np.logical_or.at(wit_pos, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], True))
         np.logical_or.at(wit_neg, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], False))
+        targets = {True: wp[vals > 0][:_TARGETS], False: wp[vals < 0][:_TARGETS]}
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
         for j in range(n_sub):
             has_pos, has_neg = bool(wit_pos[j]), bool(wit_neg[j])
-            if not (has_pos and has_neg):
-                # One LP for each side no witness covers.
-                A_s, c_s = _rows(cell, Hn, gn, sub_signs[j], sub_cuts[j])
-                for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
-                    row = -Hn[i] if side else Hn[i]
-                    rhs = gn[i] if side else -gn[i]
-                    x, r = rule.deepest(np.vstack([A_s, row]), np.append(c_s, rhs), scale)
-                    if x is not None:
-                        new_pts.append(x)
-                        new_rad.append(r)
-                        new_own.append(j)
-                        if side:
-                            has_pos = True
-                        else:
-                            has_neg = True
+            for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
+                mine = owner == j
+                x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], targets[side])
+                if x is not None:
+                    new_pts.append(x)
+                    new_rad.append(r)
+                    new_own.append(j)
+                    if side:
+                        has_pos = True
+                    else:
+                        has_neg = True
             if has_pos and has_neg:
                 # Split: j keeps the positive side, a new sub-cell takes the negative side.
                 s = sub_signs[j].copy()
@@ -135,6 +185,8 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
                 split_of[j] = len(sub_signs)
                 sub_signs.append(s)
                 sub_cuts.append(cmask)
+                sub_rows.append(np.append(sub_rows[j], sides.row(i, False)))
+                sub_rows[j] = np.append(sub_rows[j], sides.row(i, True))
             elif has_neg:
                 sub_signs[j][i] = False
             elif has_pos:
@@ -169,7 +221,123 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         best = int(np.argmax(rad))
         A_s, c_s = _rows(cell, Hn, gn, s, cmask)
         children.append(Child(s, Cell(A_s, c_s, pts[best], float(rad[best]), pts, rad, cell.box)))
-    return children, []
+    return children
+
+
+_TARGETS = 6  # witness centres on the far side of a hyperplane that rays are aimed at
+
+
+class _Sides:
+    """Whether one side of ``h_i`` counts in a sub-cell of one split (`find`).
+
+    A sub-cell is the cell with some of the *extra* rows, given by index: ``h_i >= 0`` or
+    ``h_i <= 0`` for each hyperplane that cut it on the way (`row`). Under the input-space `Rule` every LP of the split runs in one warm-started HiGHS model
+    (`solvers.CellDepth`), and the duals of an LP that finds a side thin are kept as a
+    certificate for the other sub-cells of the same hyperplane; other rules (the lifted whole
+    space) solve each LP with their own `Rule.deepest`.
+    """
+
+    def __init__(self, cell, Hn, gn, todo, rule):
+        self.cell, self.Hn, self.gn, self.rule = cell, Hn, gn, rule
+        self.scale = rule.scale_of(cell.point, cell.radius)  # the units of this cell's LPs
+        m, t = len(cell.c), len(todo)
+        self.m = m
+        self.own = np.arange(m)
+        self.slot = np.full(len(Hn), -1, dtype=np.int64)
+        self.slot[todo] = np.arange(t)
+        # rows m + 2s (h_i >= 0: -H x <= g) and m + 2s + 1 (h_i <= 0: H x <= -g), i = todo[s]
+        self.A = np.empty((m + 2 * t, Hn.shape[1]))
+        self.c = np.empty(m + 2 * t)
+        self.A[:m], self.c[:m] = cell.A, cell.c
+        self.A[m::2], self.A[m + 1::2] = -Hn[todo], Hn[todo]
+        self.c[m::2], self.c[m + 1::2] = gn[todo], -gn[todo]
+        self.lp = None
+        if type(rule) is Rule and t:
+            self.lp = CellDepth(cell.A, cell.c, self.A[m:], self.c[m:], rule.tol, self.scale)
+        self.certs = {True: [], False: []}
+
+    def start(self, i):
+        """Certificates hold for one hyperplane: forget those of the last."""
+        self.certs = {True: [], False: []}
+
+    def row(self, i, side):
+        """The extra row of the side ``h_i >= 0`` (``side``) or ``h_i <= 0``."""
+        return 2 * int(self.slot[i]) + (0 if side else 1)
+
+    def find(self, i, side, sub_rows, P, R, vals, Q):
+        """``(x, radius)``: a ball proving that the side ``h_i >= 0`` (``side``) or ``h_i <= 0``
+        counts in the sub-cell, or ``(None, -inf)`` when it does not. In order of cost: a kept
+        certificate, rays from the sub-cell's witness balls ``(P, R)`` (values ``vals`` of
+        ``h_i`` at their centres) along the normal and toward the points ``Q`` (`_shoot`), one LP."""
+        on = np.append(sub_rows, self.row(i, side))
+        if self.certs[side]:
+            mask = np.zeros(len(self.c) - self.m, dtype=bool)
+            mask[on] = True
+            if any(mask[cert].all() for cert in self.certs[side]):
+                return None, -np.inf
+        rows = np.concatenate([self.own, self.m + sub_rows])
+        if len(R):
+            x, r = _shoot(self.A[rows], self.c[rows], P, R, vals, Q, self.Hn[i], self.gn[i], side, self.rule)
+            if x is not None:
+                return x, r
+        rows = np.append(rows, self.m + on[-1])
+        A, c = self.A[rows], self.c[rows]
+        if self.lp is None:
+            return self.rule.deepest(A, c, self.scale)
+        x = self.lp.solve(on)
+        if x is None:
+            if self.lp.support is not None:
+                self.certs[side].append(self.lp.support)
+            return None, -np.inf
+        r = depth(A, c, x)
+        if witness_counts(x, r, self.rule.tol):
+            return x, r
+        # as `contract.deepest_point`: re-solve in the answer's own units when they are far smaller
+        own = max(float(np.max(np.abs(x), initial=0.0)), r if np.isfinite(r) else 0.0)
+        if not (0 < own < self.scale / 16):
+            return None, -np.inf
+        return self.rule.deepest(A, c, own)
+
+
+_GRID = np.array([0.25, 0.5, 0.75])
+
+
+def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
+    """A ball inside ``{A x <= c}`` on one side of ``n x + g = 0`` (unit ``n``) found without an
+    LP, or ``(None, -inf)``: on rays from the deepest ball ``(P, R)`` (values ``vals`` of the
+    hyperplane at the centres) along the normal and toward the points ``Q``, the point of a grid
+    between the hyperplane and the cell's boundary whose ``min(depth, distance to h)`` is largest;
+    that ball, less the error bound of the two numbers, counts when the rule accepts it.
+    """
+    sgn = 1.0 if positive else -1.0
+    o = int(np.argmax(R))
+    p, v = P[o], float(vals[o])
+    U = np.vstack([sgn * n, Q - p])                      # directions, the normal first
+    U /= np.linalg.norm(U, axis=1)[:, None]
+    rate = sgn * (U @ n)                                  # growth of the distance to h per step
+    slack = c - A @ p
+    au = U @ A.T                                          # (q, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_c = -sgn * v / rate                             # step to reach h
+        t_e = np.min(np.where(au > 0, slack / au, np.inf), axis=1, initial=np.inf)  # step to leave
+        t_e = np.where(t_e < np.inf, t_e, t_c + 2 * max(abs(v), R[o]))
+        t_0 = np.maximum(t_c, 0.0)
+        ok = (rate > 0) & (t_e > t_0)
+    if not ok.any():
+        return None, -np.inf
+    ts = t_0[ok, None] + (t_e[ok] - t_0[ok])[:, None] * _GRID          # (q', grid)
+    dep = np.min(slack[None, :, None] - au[ok][:, :, None] * ts[:, None, :], axis=1, initial=np.inf)
+    rho = np.minimum(dep, (ts - t_c[ok, None]) * rate[ok, None])
+    b, q = divmod(int(np.argmax(rho)), len(_GRID))
+    if not rho[b, q] > 0:
+        return None, -np.inf
+    x = p + ts[b, q] * U[ok][b]
+    ax = np.abs(x)
+    r = min(float(np.min(c - A @ x, initial=np.inf)), sgn * float(n @ x + g))
+    r -= gamma(len(x) + 1) * (float(np.max(np.abs(c) + np.abs(A) @ ax, initial=0.0)) + float(ax @ np.abs(n)) + abs(g))
+    if r > 0 and rule.witness(x, r):
+        return x, r
+    return None, -np.inf
 
 
 def _value_error(P, R, n, g):
