@@ -107,8 +107,11 @@ nncells::Net make_net(nb::list weights, nb::list biases, double error_factor) {
 
 }  // namespace
 
+void bind_planar(nb::module_& m);  // the planar mesh's bindings, at the end of this file
+
 NB_MODULE(_native, m) {
     m.doc() = "The compiled core of nncells (see src/nncells/kernels/__init__.py).";
+    bind_planar(m);
 
     nb::class_<nncells::Net>(m, "Net", "The hidden layers of a network, as the core reads them.")
         .def("__init__",
@@ -138,6 +141,7 @@ NB_MODULE(_native, m) {
                 out = nncells::refine(net, rule, ts, budget_s);
             }
             const size_t n = static_cast<size_t>(out.n), L = net.widths.size(), nh = net.n_hidden;
+            if (lifted_d >= 0) d = static_cast<size_t>(lifted_d);
             nb::list pending, deferred;
             for (auto& t : out.pending) pending.append(task_to_tuple(std::move(t)));
             for (auto& t : out.deferred) deferred.append(task_to_tuple(std::move(t)));
@@ -148,3 +152,54 @@ NB_MODULE(_native, m) {
         "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a, "budget_s"_a,
         "Refine vertex-mode tasks depth-first through all remaining layers (see kernels.vertex).");
 }
+
+// ------------------------------------------------------------------------------------------------
+// The planar mesh (planar.hpp; Python side: src/nncells/kernels/planar.py).
+#include "planar.hpp"
+
+void bind_planar(nb::module_& m) {
+    m.def(
+        "planar_partition",
+        [](In2<double> polygon, nb::list weights, nb::list biases, nb::list line_err, double gamma3) {
+            nncells::PlanarInput in;
+            if (polygon.shape(1) != 2 || polygon.shape(0) < 3) throw nb::value_error("the polygon must be (k >= 3, 2)");
+            in.polygon.assign(polygon.data(), polygon.data() + polygon.shape(0) * 2);
+            if (weights.size() != biases.size() || weights.size() < 2 || line_err.size() != weights.size() - 1)
+                throw nb::value_error("one bias per layer, at least one hidden layer, one error array per hidden layer");
+            for (size_t l = 0; l < weights.size(); ++l) {
+                auto W = nb::cast<In2<double>>(weights[l]);
+                auto b = nb::cast<In1<double>>(biases[l]);
+                const int rows = static_cast<int>(W.shape(0)), cols = static_cast<int>(W.shape(1));
+                if (cols != (l == 0 ? 2 : in.rows.back()) || b.shape(0) != W.shape(0))
+                    throw nb::value_error("layer shapes do not chain from 2 inputs");
+                in.rows.push_back(rows);
+                in.cols.push_back(cols);
+                in.W.emplace_back(W.data(), W.data() + W.shape(0) * W.shape(1));
+                in.b.emplace_back(b.data(), b.data() + rows);
+            }
+            for (size_t l = 0; l + 1 < weights.size(); ++l) {
+                auto e = nb::cast<In1<double>>(line_err[l]);
+                if (l > 0 && e.shape(0) != static_cast<size_t>(in.rows[l]))
+                    throw nb::value_error("an error bound per neuron of each hidden layer after the first");
+                in.line_err.emplace_back(e.data(), e.data() + e.shape(0));
+            }
+            in.gamma3 = gamma3;
+            nncells::PlanarOutput out;
+            {
+                nb::gil_scoped_release release;
+                out = nncells::planar_partition(in);
+            }
+            const size_t F = out.areas.size(), nv = out.vertices.size() / 2, nl = in.rows.size() - 1,
+                         H = F ? out.patterns.size() / F : 0, o = static_cast<size_t>(in.rows.back());
+            const size_t nfv = out.face_vertices.size();
+            return nb::make_tuple(
+                to_numpy(std::move(out.vertices), {nv, 2}), to_numpy(std::move(out.face_start), {F + 1}),
+                to_numpy(std::move(out.face_vertices), {nfv}), to_numpy(std::move(out.patterns), {F, H}),
+                to_numpy(std::move(out.ranks), {F, nl}), to_numpy(std::move(out.A), {F, o, 2}),
+                to_numpy(std::move(out.c), {F, o}), to_numpy(std::move(out.areas), {F}),
+                to_numpy(std::move(out.centroids), {F, 2}), to_numpy(std::move(out.per_layer), {nl}));
+        },
+        "polygon"_a, "weights"_a, "biases"_a, "line_err"_a, "gamma3"_a,
+        "The exact planar partition of a convex CCW polygon by a 2-input network (see kernels.planar).");
+}
+// ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace nncells {
@@ -48,11 +49,78 @@ inline std::vector<double> singular_values(const double* a, int rows, int cols) 
     return sv;
 }
 
+// The (cols x cols) triangular factor R of a = QR (Householder, in place), rows > cols: the
+// same singular values as a.
+inline void triangular_factor(std::vector<double>& u, int rows, int cols) {
+    for (int k = 0; k < cols; ++k) {
+        double norm = 0.0;
+        for (int i = k; i < rows; ++i) norm += u[i * cols + k] * u[i * cols + k];
+        norm = std::sqrt(norm);
+        if (norm == 0.0) continue;
+        const double alpha = u[k * cols + k] > 0 ? -norm : norm;
+        const double v0 = u[k * cols + k] - alpha;  // v = (v0, u[k+1:, k])
+        double vv = v0 * v0;
+        for (int i = k + 1; i < rows; ++i) vv += u[i * cols + k] * u[i * cols + k];
+        if (vv == 0.0) continue;
+        for (int j = k + 1; j < cols; ++j) {
+            double dot = v0 * u[k * cols + j];
+            for (int i = k + 1; i < rows; ++i) dot += u[i * cols + k] * u[i * cols + j];
+            const double f = 2.0 * dot / vv;
+            u[k * cols + j] -= f * v0;
+            for (int i = k + 1; i < rows; ++i) u[i * cols + j] -= f * u[i * cols + k];
+        }
+        u[k * cols + k] = alpha;
+        for (int i = k + 1; i < rows; ++i) u[i * cols + k] = 0.0;
+    }
+    u.resize(static_cast<std::size_t>(cols) * cols);
+}
+
+// Whether the square upper-triangular r (n x n) has every singular value above rel * max(sv):
+// sigma_min >= 1 / ||r^-1||_F and sigma_max <= ||r||_F, so this test never says yes when the
+// SVD would say no (a filter: when it says no, the caller computes the singular values).
+inline bool certainly_full_rank(const double* r, int n, double rel) {
+    double fro = 0.0;
+    for (int i = 0; i < n; ++i)
+        for (int j = i; j < n; ++j) fro += r[i * n + j] * r[i * n + j];
+    std::vector<double> inv(static_cast<std::size_t>(n) * n, 0.0);  // r^-1, upper triangular
+    for (int j = 0; j < n; ++j) {
+        for (int i = j; i >= 0; --i) {
+            if (r[i * n + i] == 0.0) return false;
+            double s = i == j ? 1.0 : 0.0;
+            for (int k = i + 1; k <= j; ++k) s -= r[i * n + k] * inv[k * n + j];
+            inv[i * n + j] = s / r[i * n + i];
+        }
+    }
+    double inv_fro = 0.0;
+    for (double x : inv) inv_fro += x * x;
+    if (!std::isfinite(inv_fro)) return false;
+    // 1 / sqrt(inv_fro) > 2 * rel * sqrt(fro)  (a factor 2 for the rounding of this test)
+    return 1.0 > 4.0 * rel * rel * fro * inv_fro;
+}
+
 // numpy.linalg.matrix_rank: singular values above max(sv) * max(rows, cols) * eps, or above `tol`
-// when `tol` >= 0.
+// when `tol` >= 0. Zero rows are dropped first and a tall matrix is reduced to its triangular
+// factor (same singular values), so the Jacobi sweeps run on at most cols x cols.
 inline int matrix_rank(const double* a, int rows, int cols, double tol = -1.0) {
     if (rows == 0 || cols == 0) return 0;
-    std::vector<double> sv = singular_values(a, rows, cols);
+    std::vector<double> u;
+    u.reserve(static_cast<std::size_t>(rows) * cols);
+    int n = 0;
+    for (int i = 0; i < rows; ++i) {
+        bool any = false;
+        for (int j = 0; j < cols; ++j) any = any || a[i * cols + j] != 0.0;
+        if (!any) continue;
+        u.insert(u.end(), a + i * cols, a + (i + 1) * cols);
+        ++n;
+    }
+    if (n == 0) return 0;
+    if (n >= cols) {
+        triangular_factor(u, n, cols);
+        n = cols;
+        if (tol < 0 && certainly_full_rank(u.data(), cols, static_cast<double>(std::max(rows, cols)) * kEps))
+            return cols;
+    }
+    std::vector<double> sv = singular_values(u.data(), n, cols);
     const double smax = *std::max_element(sv.begin(), sv.end());
     if (smax == 0.0) return 0;
     const double t = tol >= 0 ? tol : smax * std::max(rows, cols) * kEps;

@@ -46,9 +46,16 @@ void pull_back(const Net& net, int l, int d, const std::vector<double>& M, const
     H.assign(static_cast<size_t>(k) * d, 0.0);
     Habs.assign(static_cast<size_t>(k) * d, 0.0);
     g.assign(k, 0.0);
+    std::vector<int> live;  // inputs whose map is not identically zero (inactive neurons are)
+    live.reserve(in);
+    for (int j = 0; j < in; ++j) {
+        bool any = m[j] != 0.0;
+        for (int c = 0; c < d && !any; ++c) any = Mabs[j * d + c] != 0.0;
+        if (any) live.push_back(j);
+    }
     for (int i = 0; i < k; ++i) {
         double gi = 0.0;
-        for (int j = 0; j < in; ++j) {
+        for (int j : live) {
             const double w = W[i * in + j];
             if (w == 0.0) continue;
             const double aw = std::abs(w);
@@ -153,9 +160,20 @@ bool witness(const Rule& rule, const double* x, int d, double radius) {
     return radius > rule.tol * mx;
 }
 
+// Population count without the popcnt instruction (not in the x86-64 baseline the wheel targets).
+inline int popcount64(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+}
+
 inline int popcount_and(const uint64_t* a, const uint64_t* b, int words) {
     int n = 0;
-    for (int w = 0; w < words; ++w) n += __builtin_popcountll(a[w] & b[w]);
+    for (int w = 0; w < words; ++w) {
+        const uint64_t x = a[w] & b[w];
+        if (x) n += popcount64(x);
+    }
     return n;
 }
 
@@ -175,10 +193,10 @@ bool spans_edge(const Cell& S, int d, const uint64_t* a, const uint64_t* b, int 
     if (common == d - 1) {  // the d - 1 shared normals are independent iff their Gram det != 0
         buf.assign(static_cast<size_t>(n) * n, 0.0);
         for (int i = 0; i < n; ++i)
-            for (int j = 0; j < n; ++j) {
+            for (int j = i; j < n; ++j) {
                 double s = 0.0;
                 for (int c = 0; c < d; ++c) s += S.A[rows[i] * d + c] * S.A[rows[j] * d + c];
-                buf[i * n + j] = s;
+                buf[i * n + j] = buf[j * n + i] = s;
             }
         return std::abs(determinant(buf.data(), n)) > 1e-10;
     }
@@ -204,7 +222,7 @@ void centre(Cell& C, int d) {
 }
 
 struct Scratch {
-    std::vector<double> vals, first, buf;
+    std::vector<double> vals, first, err, buf;
     std::vector<int> rows, neg, pos, zero;
     std::vector<std::pair<int, int>> edges;
 };
@@ -383,13 +401,16 @@ class Refiner {
             finish_layer(it.L, std::move(S), std::move(s));
             return;
         }
-        std::vector<double> err(S.nv);
-        for (int v = 0; v < S.nv; ++v) err[v] = gam * (S.vmag[v] * L.h1[first] + std::abs(L.gn[first]));
-        Cell plus, minus;
-        if (!clip(S, d, &L.Hn[first * d], L.gn[first], w_.first.data(), err.data(), rule_, w_, plus, minus)) {
+        w_.err.resize(S.nv);
+        for (int v = 0; v < S.nv; ++v) w_.err[v] = gam * (S.vmag[v] * L.h1[first] + std::abs(L.gn[first]));
+        Cell plus = take(), minus = take();
+        if (!clip(S, d, &L.Hn[first * d], L.gn[first], w_.first.data(), w_.err.data(), rule_, w_, plus, minus)) {
+            give(std::move(plus));
+            give(std::move(minus));
             out.deferred.push_back(to_task(std::move(it)));  // an LP decides (numpy backend)
             return;
         }
+        give(std::move(S));
         Item m{it.L, std::move(minus), s, cut};
         m.signs[first] = 0;
         Item p{it.L, std::move(plus), std::move(s), std::move(cut)};
@@ -411,10 +432,15 @@ class Refiner {
         pattern.insert(pattern.end(), s.begin(), s.end());
         if (L.layer + 1 == L_) {
             out.patterns.insert(out.patterns.end(), pattern.begin(), pattern.end());
-            out.points.insert(out.points.end(), cell.point.begin(), cell.point.end());
-            out.radii.push_back(cell.radius);
+            if (rule_.lifted_d >= 0) {
+                emit_lifted(cell);
+            } else {
+                out.points.insert(out.points.end(), cell.point.begin(), cell.point.end());
+                out.radii.push_back(cell.radius);
+            }
             out.ranks.insert(out.ranks.end(), ranks.begin(), ranks.end());
             out.n += 1;
+            give(std::move(cell));
             return;
         }
         Item it;
@@ -424,10 +450,45 @@ class Refiner {
         stack_.push_back(std::move(it));
     }
 
+    // A lifted cell's region in x = y / t (engine.lifting.LiftedRule): its point and its depth
+    // there, over the cut rows a y + a_t t <= 0 read as a x <= -a_t (the box's rows come first).
+    void emit_lifted(const Cell& cell) {
+        const int n = rule_.lifted_d, d = n + 1, n_box = 2 * d;
+        const double t = cell.point[n];
+        double r = kInf;
+        for (int c = 0; c < n; ++c) out.points.push_back(cell.point[c] / t);
+        const double* x = &out.points[out.points.size() - n];
+        for (int i = n_box; i < cell.R; ++i) {
+            const double* a = &cell.A[static_cast<size_t>(i) * d];
+            const double at = -a[n];
+            double nrm = 0.0, ax = 0.0;
+            for (int c = 0; c < n; ++c) {
+                nrm += a[c] * a[c];
+                ax += a[c] * x[c];
+            }
+            nrm = std::sqrt(nrm);
+            if (nrm <= 1e-14 * std::abs(at)) continue;  // a row on t alone (LiftedRule._down)
+            r = std::min(r, (at - ax) / nrm);
+        }
+        out.radii.push_back(r);
+    }
+
+    // Cells are recycled: their vectors keep their capacity, so a clip allocates nothing.
+    Cell take() {
+        if (pool_.empty()) return Cell{};
+        Cell c = std::move(pool_.back());
+        pool_.pop_back();
+        return c;
+    }
+    void give(Cell&& c) {
+        if (pool_.size() < 64) pool_.push_back(std::move(c));
+    }
+
     const Net& net_;
     const Rule& rule_;
     const int L_;
     std::vector<Item> stack_;
+    std::vector<Cell> pool_;
     Scratch w_;
 };
 

@@ -51,8 +51,8 @@ struct Task {
 struct Output {
     int64_t n = 0;                   // finished regions
     std::vector<uint8_t> patterns;   // n x n_hidden
-    std::vector<double> points;      // n x d
-    std::vector<double> radii;       // n
+    std::vector<double> points;      // n x d; lifted: n x lifted_d, the region's point x = y / t
+    std::vector<double> radii;       // n; lifted: the depth of x in its region (x-space)
     std::vector<int64_t> ranks;      // n x len(widths)
     std::vector<int64_t> per_layer;  // regions created at each hidden layer
     std::vector<Task> pending;       // not explored when the time budget ran out

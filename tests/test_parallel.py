@@ -64,13 +64,16 @@ def test_dask_local_cluster_same_regions():
     assert res.info.executor == "dask"
 
 
-def test_unbalanced_first_layer_still_uses_both_workers():
+@pytest.mark.parametrize("backend, budget", [("numpy", 0.02), ("native", 0.0005)])
+def test_unbalanced_first_layer_still_uses_both_workers(backend, budget):
+    """A task hands its unexplored cells back at its budget, so the second worker gets work (the
+    compiled core does this network's ~2,000 regions in about 20 ms: a shorter budget)."""
     net = _unbalanced_network()
     res0 = enumerate_regions(net, Box(-1, 1), workers=1)
     # almost all regions are in one first-layer cell
     first = res0.layer_ids(0)
     assert np.bincount(first).max() >= 0.9 * res0.count
-    res = enumerate_regions(net, Box(-1, 1), executor=ProcessExecutor(2, budget_s=0.02))
+    res = enumerate_regions(net, Box(-1, 1), executor=ProcessExecutor(2, budget_s=budget), backend=backend)
     assert np.array_equal(res.patterns, res0.patterns)
     workers = {pid: n for pid, n in res.info.stats.by_worker.items() if pid != os.getpid()}
     assert len(workers) == 2 and min(workers.values()) > 0.1 * res.count
@@ -132,13 +135,15 @@ def _cli(*args, **kw):
 
 
 def test_kill_driver_and_resume(tmp_path):
-    net = random_network([4, 14, 12, 1], seed=5)
+    """The first run uses the (slow) numpy backend so that it is still running at its first
+    checkpoints; the resumed run uses the compiled core: the frontier is the same either way."""
+    net = random_network([4, 20, 16, 1], seed=5)
     model = tmp_path / "m.npz"
     net.to_npz(model)
     ref = enumerate_regions(net, Box(-1, 1), workers=1)
     out = tmp_path / "run"
     p = _cli("enumerate", str(model), "--box", "-1", "1", "--out", str(out), "--workers", "2",
-             "--checkpoint-every", "0.1", "--method", "cells")
+             "--checkpoint-every", "0.1", "--method", "cells", "--backend", "numpy")
     # wait for a checkpoint with work left, then kill -9 the driver
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -200,10 +205,11 @@ def test_checkpointed_count_only_writes_no_regions(tmp_path):
 
 
 def test_workers_exit_when_the_driver_is_killed(tmp_path):
-    net = random_network([4, 14, 12, 1], seed=5)
+    net = random_network([4, 20, 16, 1], seed=5)
     model = tmp_path / "m.npz"
     net.to_npz(model)
-    p = _cli("enumerate", str(model), "--box", "-1", "1", "--workers", "2", "--method", "cells", "--quiet")
+    p = _cli("enumerate", str(model), "--box", "-1", "1", "--workers", "2", "--method", "cells", "--quiet",
+             "--backend", "numpy")  # slow enough to be killed while its workers run
     deadline = time.time() + 30
     children = []
     while time.time() < deadline and len(children) < 2:

@@ -22,7 +22,7 @@ VERTEX_MAX_DIM = 6        # bounded cells of up to this dimension use vertex mod
 VERTEX_ACTIVE_REL = 1e-9  # qhull vertices lie on a half-space within this relative distance
 
 # ---------------------------------------------------------------- running
-WARMUP_S = 0.25           # the root task runs in the driver first: small problems start no pool
+WARMUP_S = 1.0            # the root task runs in the driver first: runs under a second start no pool
 TASKS_PER_MESSAGE = 32    # most tasks sent to a worker at once
 TASK_BUDGET_S = 1.0       # a task hands its frontier back after this many seconds (processes)
 DASK_TASK_BUDGET_S = 2.0  # ... on a Dask cluster (more latency per task)

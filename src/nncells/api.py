@@ -20,13 +20,13 @@ from nncells.run.executors import make_executor
 METHODS = ("auto", "cells", "planar")
 
 
-def _problem(network, domain, tol) -> Problem:
+def _problem(network, domain, tol, backend=None) -> Problem:
     if not isinstance(network, Network):
         raise NNCellsError(f"expected a Network, got {type(network).__name__}")
     tol = _config.DEFAULT_TOL if tol is None else tol
     if not (tol > 0 and np.isfinite(tol)):
         raise NNCellsError(f"tolerance must be a positive number, got {tol}")
-    return Problem.make(network, Space() if domain is None else domain, tol)
+    return Problem.make(network, Space() if domain is None else domain, tol, backend)
 
 
 def _check_method(method):
@@ -36,7 +36,7 @@ def _check_method(method):
 
 def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
                       method: str = "auto", workers: int | None = None, executor=None,
-                      progress=None) -> EnumerationResult:
+                      progress=None, backend: str | None = None) -> EnumerationResult:
     """Enumerate every full-dimensional activation region of ``network`` inside ``domain``.
 
     Parameters
@@ -52,6 +52,9 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
         finish in this process before any worker starts.
     executor : an executor from `nncells.run.executors` (e.g. `DaskExecutor`), instead of ``workers``.
     progress : optional callable ``progress(regions_found, extra_text)``.
+    backend : ``"native"`` (the compiled core), ``"numpy"`` (its reference twin, slower) or
+        ``"auto"`` (default: native when built; see `nncells.kernels.backend`). The answers are
+        the same.
 
     Returns
     -------
@@ -71,7 +74,7 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
     True
     """
     _check_method(method)
-    problem = _problem(network, domain, tol)
+    problem = _problem(network, domain, tol, backend)
     sink = MemorySink()
     info = driver.run(problem, executor or make_executor(workers), sink, method=method, progress=progress)
     batch = Batch.concat(sink.batches, network.n_hidden, network.input_dim, len(network.widths))
@@ -80,9 +83,11 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
 
 def count_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
                   method: str = "auto", workers: int | None = None, executor=None, out_dir=None,
-                  resume: bool = False, progress=None, checkpoint_s: float | None = None) -> dict:
+                  resume: bool = False, progress=None, checkpoint_s: float | None = None,
+                  backend: str | None = None) -> dict:
     """Count regions without keeping them (memory does not grow with the count); with
     ``out_dir`` the run is checkpointed there and can be resumed. Returns the JSON summary.
+    The other arguments are those of `enumerate_regions`.
 
     Examples
     --------
@@ -93,12 +98,12 @@ def count_regions(network: Network, domain: Domain | None = None, *, tol: float 
     True
     """
     return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
-                   checkpoint_s, count_only=True)
+                   checkpoint_s, count_only=True, backend=backend)
 
 
 def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: float | None = None,
                      method: str = "auto", workers: int | None = None, executor=None, resume: bool = False,
-                     progress=None, checkpoint_s: float | None = None) -> dict:
+                     progress=None, checkpoint_s: float | None = None, backend: str | None = None) -> dict:
     """Stream regions to Parquet shards under ``out_dir`` with a manifest, checkpointed every
     ``checkpoint_s`` seconds; ``resume=True`` continues an interrupted run. Returns the summary.
 
@@ -117,13 +122,13 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
     True
     """
     return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
-                   checkpoint_s, count_only=False)
+                   checkpoint_s, count_only=False, backend=backend)
 
 
 def _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress, checkpoint_s,
-            count_only):
+            count_only, backend=None):
     _check_method(method)
-    problem = _problem(network, domain, tol)
+    problem = _problem(network, domain, tol, backend)
     executor = executor or make_executor(workers, budget_s=_config.TASK_BUDGET_S)
     try:
         if out_dir is None:

@@ -1,8 +1,9 @@
-"""``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--json] ...``."""
+"""``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--backend B] [--json] ...``."""
 from __future__ import annotations
 
 from nncells import _config
 from nncells.errors import NNCellsError
+from nncells.kernels import BACKENDS
 from nncells.run.executors import make_executor
 from nncells.cli.progress import Progress
 from nncells.api import METHODS, count_regions, enumerate_regions, enumerate_to_dir
@@ -22,6 +23,9 @@ def add_arguments(p):
     p.add_argument("--dask-local", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="cells: layer-wise engine; planar: exact 2-D mesh; auto (default): planar where it applies")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="native: the compiled core; numpy: its reference twin (slower, same answers); "
+                        "auto (default): native when built")
     p.add_argument("--checkpoint-every", type=float, default=30.0, metavar="S",
                    help="seconds between checkpoints of a sharded run (default %(default)g)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary on stdout")
@@ -43,7 +47,7 @@ def run(args) -> int:
         raise NNCellsError(f"--workers must be at least 1, got {args.workers}")
     executor = make_executor(args.workers, args.dask_scheduler, args.dask_local)
     progress = Progress("regions", enabled=False if args.quiet else None)
-    common = dict(tol=args.tol, method=args.method, executor=executor, progress=progress)
+    common = dict(tol=args.tol, method=args.method, executor=executor, progress=progress, backend=args.backend)
     try:
         if args.count_only:
             summary = count_regions(net, domain, out_dir=args.out, resume=args.resume,

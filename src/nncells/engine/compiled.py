@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncells import _config, kernels
+from nncells import _config
 from nncells.domains import Ball
 from nncells.engine.cells import Batch, Cell, Task
 from nncells.engine.vertex import _Fallback, cell_vertices
@@ -35,7 +35,8 @@ class Core:
     def refine(self, tasks: list, budget_s: float):
         """``(batch, per_layer, pending, deferred, fallback)``: the regions finished, regions
         created per layer, tasks left at the budget, splits that need an LP, and tasks qhull
-        could not give vertices (for the numpy backend's LP mode)."""
+        could not give vertices (for the numpy backend's LP mode). In a lifted problem the
+        regions are given in x-space already (`engine.lifting.Lift.from_core`)."""
         tuples, fallback = [], []
         for t in tasks:
             tup = _to_tuple(t)
@@ -43,7 +44,7 @@ class Core:
                 fallback.append(t)
             else:
                 tuples.append(tup)
-        d = len(tasks[0].cell.point)
+        d = len(tasks[0].cell.point) if self.lifted_d < 0 else self.lifted_d
         if not tuples:
             return Batch.concat([], self.n_hidden, d, self.n_layers), np.zeros(self.n_layers, np.int64), [], [], fallback
         P, X, r, ranks, per_layer, pending, deferred = kv.refine(
@@ -53,10 +54,10 @@ class Core:
 
 
 def core_for(problem) -> Core | None:
-    """The compiled core for ``problem``, or None when the numpy backend runs it: the backend
-    is ``numpy``, the cells are not in vertex mode (above ``_config.VERTEX_MAX_DIM`` or unbounded),
+    """The compiled core for ``problem``, or None when the numpy backend runs it: the problem's
+    backend is ``numpy``, the cells are not in vertex mode (above ``_config.VERTEX_MAX_DIM`` or unbounded),
     or the domain is a Euclidean ball (its step is in numpy)."""
-    if kernels.backend() != "native":
+    if problem.backend != "native":
         return None
     net = problem.network
     d = net.input_dim

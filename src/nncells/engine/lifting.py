@@ -121,6 +121,13 @@ class Lift:
         return Batch(patterns, x, _inradius(net, patterns, x), batch.ranks - 1)
 
 
+    def from_core(self, batch: Batch) -> Batch:
+        """Regions the compiled core gave in x-space (points ``y / t`` and their depths there, in
+        units of ``lam``; see `nncells.engine.compiled`) as regions of the original network."""
+        return Batch(batch.patterns[:, self.cols], self.lam * batch.points, self.lam * batch.radii,
+                     batch.ranks - 1)
+
+
 def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
     """The bounded problem equivalent to ``problem`` on the whole space, or None when the
     domain is not the whole space or the lifted dimension exceeds ``max_dim``."""
@@ -131,7 +138,7 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
     lam = network_length(net)
     box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
     return Problem(homogenize(net, lam), box, problem.tol, LiftedRule(problem.tol, d),
-                   Lift(net, lam, problem.tol), box.bounds())
+                   Lift(net, lam, problem.tol), box.bounds(), problem.backend)
 
 
 def _inradius(net: Network, patterns, X, chunk: int = 4096) -> np.ndarray:
@@ -146,11 +153,11 @@ def _inradius(net: Network, patterns, X, chunk: int = 4096) -> np.ndarray:
         m = np.zeros((n, net.input_dim))
         best = np.full(n, np.inf)
         for W, b, sl in zip(net.weights, net.biases, net.layer_slices):
-            G = np.einsum("kj,njd->nkd", W, M)
+            G = np.tensordot(M, W, axes=([1], [1])).transpose(0, 2, 1)  # (n, k, d): one product
             g = m @ W.T + b
             s = P[:, sl]
-            z = np.einsum("nkd,nd->nk", G, x) + g
-            norm = np.linalg.norm(G, axis=2)
+            z = (G * x[:, None, :]).sum(axis=2) + g
+            norm = np.sqrt((G * G).sum(axis=2))
             ok = norm > 0
             slack = np.where(s, z, -z) / np.where(ok, norm, 1.0)
             best = np.minimum(best, np.min(np.where(ok, slack, np.inf), axis=1, initial=np.inf))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from nncells import _config
+from nncells import _config, kernels
 from nncells.domains import Domain, Space
 from nncells.engine import compiled
 from nncells.engine.ball import refine
@@ -40,11 +40,15 @@ class Problem:
     rule: Rule
     lift: object = None
     box: tuple | None = None  # a bounding box of the domain, None when it is unbounded
+    backend: str = "numpy"    # "native" (the compiled core, `engine.compiled`) or "numpy"
 
     @classmethod
-    def make(cls, network: Network, domain: Domain, tol: float | None = None) -> "Problem":
+    def make(cls, network: Network, domain: Domain, tol: float | None = None,
+             backend: str | None = None) -> "Problem":
         """The problem of ``network`` in ``domain``; refuses a polyhedral domain without interior
-        (one LP) and finds the bounding box of a polytope (LPs)."""
+        (one LP) and finds the bounding box of a polytope (LPs). ``backend``: see
+        `nncells.kernels.backend` (default: the compiled core when it is built)."""
+        backend = kernels.backend(backend)
         tol = _config.DEFAULT_TOL if tol is None else tol
         domain = domain.resolve(network.input_dim)
         box = domain.bounds()
@@ -55,7 +59,7 @@ class Problem:
             if rows is None or rule.deepest(*rows)[0] is None:
                 raise DomainError("polytope domain is empty or has no interior")
             box = solvers.bounding_box(A, c)
-        return cls(network, domain, float(tol), rule, box=box)
+        return cls(network, domain, float(tol), rule, box=box, backend=backend)
 
     def root_task(self) -> Task | None:
         """The task for the whole domain (None if the domain has no interior)."""
@@ -73,13 +77,18 @@ class Problem:
         cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box)
         return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
 
-    def finish(self, batch: "Batch", stats: "Stats") -> "Batch":
+    def finish(self, batch: "Batch", stats: "Stats", core_lifted: "Batch | None" = None) -> "Batch":
         """Finished regions as the user sees them: mapped back from a lifted problem, every
         interior point checked against a float64 forward pass (and moved by one LP where it
-        disagrees), and the borderline ones counted."""
+        disagrees), and the borderline ones counted. ``core_lifted``: regions of a lifted problem
+        that the compiled core already gave in x-space (in units of the lift's length)."""
         network, domain, rule = self.network, self.domain, self.rule
         if self.lift is not None:
             batch = self.lift.down(batch)
+            if core_lifted is not None:
+                net = self.lift.network
+                batch = Batch.concat([batch, self.lift.from_core(core_lifted)], net.n_hidden, net.input_dim,
+                                     len(net.widths))
             network, domain, rule = self.lift.network, Space(self.lift.network.input_dim), self.lift.rule
         batch = verify_points(network, domain, batch, rule, stats)
         stats.borderline += borderline_count(batch.points, batch.radii, self.tol)
@@ -201,16 +210,18 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     lp0 = solvers.lp_count()
     t_end = time.perf_counter() + budget_s
     core = compiled.core_for(problem)
-    rows, batches = [], []
+    rows, batches, core_batches = [], [], []
+    first = True
     while stack:
         now = time.perf_counter()
-        if now > t_end:
+        if now > t_end and not first:  # at least one step, whatever the budget: progress
             break
+        first = False
         if core is not None and any(core.takes(t) for t in stack):
             mine = [t for t in stack if core.takes(t)]
             stack = [t for t in stack if not core.takes(t)]
             batch, per_layer, pending, deferred, fallback = core.refine(mine, max(t_end - now, 0.0))
-            batches.append(batch)
+            core_batches.append(batch)
             stats.per_layer = [a + int(b) for a, b in zip(stats.per_layer, per_layer)]
             stack.extend(pending)
             # an LP decides a child, or qhull found no vertices: this layer's split in numpy
@@ -236,8 +247,13 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
                              np.array([t.cell.point for t in rows]),
                              np.array([t.cell.radius for t in rows]),
                              np.array([t.ranks for t in rows], dtype=np.int64).reshape(len(rows), n_layers)))
+    core_lifted = None
+    if core is not None and core.lifted_d >= 0:  # the core's regions are already in x-space
+        core_lifted = Batch.concat(core_batches, n_hidden, core.lifted_d, n_layers)
+    else:
+        batches += core_batches
     batch = Batch.concat(batches, n_hidden, d, n_layers)
-    stats.by_worker = {os.getpid(): len(batch)}
-    batch = problem.finish(batch, stats)
+    stats.by_worker = {os.getpid(): len(batch) + (0 if core_lifted is None else len(core_lifted))}
+    batch = problem.finish(batch, stats, core_lifted)
     stats.lp_solves = solvers.lp_count() - lp0
     return batch, [t.pack() for t in stack], stats

@@ -17,13 +17,14 @@ True
 """
 from __future__ import annotations
 
+import importlib
 import os
 
 from nncells import _config
 from nncells.errors import NNCellsError
 
-try:
-    from nncells.kernels import _native
+try:  # the compiled module is built by the package's build; a source tree without it still imports
+    _native = importlib.import_module("nncells.kernels._native")
 except ImportError as e:  # pragma: no cover - only without a built core
     _native = None
     _IMPORT_ERROR = str(e)

@@ -63,5 +63,7 @@ def refine(net, tol: float, lifted_d: int, tasks: list, budget_s: float):
     -------
     patterns (n, n_hidden) uint8, points (n, d), radii (n,), ranks (n, layers), per_layer,
     pending tasks, deferred tasks (splits whose children need an LP), as tuples like ``tasks``.
+    In a lifted problem the points are the regions' points ``x = y / t`` (n, lifted_d) and the
+    radii their depths in x-space.
     """
     return _native.refine_vertex(net, float(tol), int(lifted_d), list(tasks), float(min(budget_s, 1e9)))

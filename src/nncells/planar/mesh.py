@@ -16,11 +16,16 @@ Lines are normalised so vertex values are Euclidean distances in the plane. A li
 on a face only when both entries of its normal are within the forward error bound of the
 products that computed them (``gamma * |W_l[i]| * prod_j ||W_j||_F``, a bound of ``|W| |M|``).
 Faces are kept or dropped by the contract of `nncells.geometry.contract` (`planar_batch`).
+
+`split_layers` runs the whole layer-by-layer split in the compiled core (native/planar.cpp,
+`nncells.kernels.planar`) when `nncells.kernels.backend` is ``native``; the numpy code here is its
+reference twin (same faces, numbered alike; ``_config.BACKEND = "numpy"`` selects it).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from nncells import kernels
 from nncells.geometry.contract import gamma
 
 _CHUNK = 4096  # faces per block when evaluating per-face maps (bounds temporary memory)
@@ -223,3 +228,131 @@ def _cut_layer(mesh: _Mesh, cand, width: int):
         a[ps], b[ps], c[ps] = ca[lo:hi], cb[lo:hi], cc[lo:hi]
         faces = ps if mesh.nf == F else np.flatnonzero(stamp[mesh.parent[:mesh.nf]] == i)
         _split(mesh, faces, a, b, c)
+
+
+def _rank2(Mx: np.ndarray, My: np.ndarray):
+    """Ranks (0..2) of the (k, 2) matrices ``[Mx[f], My[f]]``, with numpy's ``matrix_rank``
+    tolerance, and their Frobenius norms.
+
+    The 2x2 Gram matrix settles the clear cases (its smaller singular value is accurate to about
+    ``1e-8`` of the larger); the rest go to an SVD."""
+    g00, g11, g01 = (Mx * Mx).sum(1), (My * My).sum(1), (Mx * My).sum(1)
+    tr = g00 + g11
+    det = g00 * g11 - g01 * g01
+    lmax = 0.5 * (tr + np.sqrt(np.maximum(tr * tr - 4 * det, 0.0)))
+    out = (lmax > 0).astype(np.int64) + (det > 1e-12 * lmax * lmax)
+    doubt = np.flatnonzero((out == 1) & (det > -1e-12 * lmax * lmax) & (lmax > 0))
+    if len(doubt):
+        out[doubt] = np.linalg.matrix_rank(np.stack([Mx[doubt], My[doubt]], axis=2))
+    return out, np.sqrt(tr)
+
+
+def _advance(L, parent, cx, cy, rad, W_next, b_next, bound):
+    """For the faces of a finished layer: pattern bits (at the centroids), the rank of the map to
+    the layer's output, the next layer's lines ``(3, faces, width)`` (or the output map) and
+    their candidate cuts (see `_candidates`; None for the output layer). ``bound`` bounds the
+    Frobenius norm of ``|W_l| ... |W_1|``, so ``bound * |W_next[i]| * gamma`` bounds the error of
+    every entry of the next lines' normals."""
+    F, k = len(parent), L.shape[2]
+    m = W_next.shape[0]
+    bits = np.empty((F, k), dtype=bool)
+    ranks = np.empty(F, dtype=np.int64)
+    nxt = np.empty((3, F, m))
+    err = (gamma(W_next.shape[1] + 2) * bound * np.linalg.norm(W_next, axis=1))[None, :]
+    cand = []
+    WT = np.ascontiguousarray(W_next.T)
+    for s in range(0, F, _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        p = parent[sl]
+        Lx, Ly, Lc = L[0][p], L[1][p], L[2][p]
+        on = (Lx * cx[sl, None] + Ly * cy[sl, None] + Lc) > 0
+        bits[sl] = on
+        Lx *= on
+        Ly *= on
+        Lc *= on
+        ranks[sl], _ = _rank2(Lx, Ly)
+        np.matmul(Lx, WT, out=nxt[0, sl])
+        np.matmul(Ly, WT, out=nxt[1, sl])
+        np.matmul(Lc, WT, out=nxt[2, sl])
+        nxt[2, sl] += b_next
+        if rad is not None:
+            cand.append(_candidates(nxt[0, sl], nxt[1, sl], nxt[2, sl], err, cx[sl], cy[sl], rad[sl], s))
+    return bits, ranks, nxt, cand
+
+
+def _numpy_layers(P, Ws, bs):
+    """The numpy twin of the compiled split: the mesh of polygon ``P`` cut by every hidden layer
+    of ``Ws``/``bs``; returns what `split_layers` returns."""
+    mesh = _Mesh(P)
+    L = np.stack([Ws[0][:, 0], Ws[0][:, 1], bs[0]])[:, None, :]
+    _, cx, cy, rad = mesh.geometry()
+    cand = [_candidates(L[0], L[1], L[2], np.zeros((1, 1)), cx, cy, rad, 0)]  # exact weights
+    bound = float(np.linalg.norm(Ws[0]))
+    bits, ranks, parents, per_layer = [], [], [], []
+    n_layers = len(Ws) - 1
+    for layer in range(n_layers):
+        _cut_layer(mesh, cand, L.shape[2])
+        parents.append(mesh.parent[:mesh.nf].copy())
+        _, cx, cy, rad = mesh.geometry()
+        last = layer == n_layers - 1
+        bl, rl, L, cand = _advance(L, parents[-1], cx, cy, None if last else rad, Ws[layer + 1],
+                                   bs[layer + 1], bound)
+        bound *= float(np.linalg.norm(Ws[layer + 1]))
+        bits.append(bl)
+        ranks.append(rl)
+        per_layer.append(mesh.nf)
+    area, cx, cy, _ = mesh.geometry()
+    F = mesh.nf
+    # Ancestors in every layer's partition: compose the parent maps backwards.
+    anc = [np.arange(F)]
+    for p in parents[:0:-1]:
+        anc.insert(0, p[anc[0]])
+    patterns = (np.concatenate([bl[a] for bl, a in zip(bits, anc)], axis=1) if n_layers
+                else np.zeros((F, 0), dtype=bool))
+    rk = np.stack([r[a] for r, a in zip(ranks, anc)], axis=1) if n_layers else np.zeros((F, 0), np.int64)
+    L = np.broadcast_to(L, (3, F, L.shape[2])) if n_layers == 0 else L
+    start = np.append(mesh.start[:F], mesh.nl)
+    return (np.stack([mesh.X[:mesh.nv], mesh.Y[:mesh.nv]], axis=1), start, mesh.loops[:mesh.nl].copy(),
+            patterns, rk, np.stack([L[0], L[1]], axis=2), L[2].copy(), area, np.stack([cx, cy], axis=1),
+            per_layer, bound)
+
+
+def split_layers(P, weights, biases, backend: str | None = None):
+    """The mesh of the convex CCW polygon ``P`` split by every hidden layer of a 2-input network,
+    in the compiled core when `nncells.kernels.backend` (of ``backend``) is ``native``, else in
+    numpy (the reference; both give the same faces, numbered alike).
+
+    Parameters
+    ----------
+    P : (k, 2) vertices of a convex polygon, counter-clockwise.
+    weights, biases : every layer of the network, the output layer last.
+
+    Returns
+    -------
+    vertices (nv, 2), face_start (F + 1,), face_vertices (CSR loops), patterns (F, n_hidden)
+    bool, ranks (F, hidden layers), A (F, out, 2), c (F, out), areas (F,), centroids (F, 2),
+    per_layer (list), bound (of ``||W_L| ... |W_1||_F``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nncells
+    >>> net = nncells.random_network([2, 6, 6, 3], seed=0)
+    >>> square = np.array([[-1.0, -1], [1, -1], [1, 1], [-1, 1]])
+    >>> out = split_layers(square, net.weights, net.biases)
+    >>> out[3].shape, out[9]
+    ((18, 12), [8, 18])
+    """
+    n_layers = len(weights) - 1
+    if n_layers == 0 or kernels.backend(backend) != "native":
+        return _numpy_layers(P, weights, biases)
+    from nncells.kernels.planar import partition
+    bound = float(np.linalg.norm(weights[0]))
+    line_err = [np.zeros(0)]  # the first layer's weights are exact
+    for layer in range(1, n_layers):
+        W = weights[layer]
+        line_err.append(gamma(W.shape[1] + 2) * bound * np.linalg.norm(W, axis=1))
+        bound *= float(np.linalg.norm(W))
+    bound *= float(np.linalg.norm(weights[n_layers]))
+    *out, per_layer = partition(P, weights, biases, line_err, gamma(3))
+    return (*out, per_layer.tolist(), bound)

@@ -13,57 +13,7 @@ from nncells import _config
 from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
 from nncells.network import Network
-from nncells.planar.mesh import _CHUNK, _candidates, _cut_layer, _Mesh
-
-
-def _rank2(Mx: np.ndarray, My: np.ndarray):
-    """Ranks (0..2) of the (k, 2) matrices ``[Mx[f], My[f]]``, with numpy's ``matrix_rank``
-    tolerance, and their Frobenius norms.
-
-    The 2x2 Gram matrix settles the clear cases (its smaller singular value is accurate to about
-    ``1e-8`` of the larger); the rest go to an SVD."""
-    g00, g11, g01 = (Mx * Mx).sum(1), (My * My).sum(1), (Mx * My).sum(1)
-    tr = g00 + g11
-    det = g00 * g11 - g01 * g01
-    lmax = 0.5 * (tr + np.sqrt(np.maximum(tr * tr - 4 * det, 0.0)))
-    out = (lmax > 0).astype(np.int64) + (det > 1e-12 * lmax * lmax)
-    doubt = np.flatnonzero((out == 1) & (det > -1e-12 * lmax * lmax) & (lmax > 0))
-    if len(doubt):
-        out[doubt] = np.linalg.matrix_rank(np.stack([Mx[doubt], My[doubt]], axis=2))
-    return out, np.sqrt(tr)
-
-
-def _advance(L, parent, cx, cy, rad, W_next, b_next, bound):
-    """For the faces of a finished layer: pattern bits (at the centroids), the rank of the map to
-    the layer's output, the next layer's lines ``(3, faces, width)`` (or the output map) and
-    their candidate cuts (see `_candidates`; None for the output layer). ``bound`` bounds the
-    Frobenius norm of ``|W_l| ... |W_1|``, so ``bound * |W_next[i]| * gamma`` bounds the error of
-    every entry of the next lines' normals."""
-    F, k = len(parent), L.shape[2]
-    m = W_next.shape[0]
-    bits = np.empty((F, k), dtype=bool)
-    ranks = np.empty(F, dtype=np.int64)
-    nxt = np.empty((3, F, m))
-    err = (gamma(W_next.shape[1] + 2) * bound * np.linalg.norm(W_next, axis=1))[None, :]
-    cand = []
-    WT = np.ascontiguousarray(W_next.T)
-    for s in range(0, F, _CHUNK):
-        sl = slice(s, s + _CHUNK)
-        p = parent[sl]
-        Lx, Ly, Lc = L[0][p], L[1][p], L[2][p]
-        on = (Lx * cx[sl, None] + Ly * cy[sl, None] + Lc) > 0
-        bits[sl] = on
-        Lx *= on
-        Ly *= on
-        Lc *= on
-        ranks[sl], _ = _rank2(Lx, Ly)
-        np.matmul(Lx, WT, out=nxt[0, sl])
-        np.matmul(Ly, WT, out=nxt[1, sl])
-        np.matmul(Lc, WT, out=nxt[2, sl])
-        nxt[2, sl] += b_next
-        if rad is not None:
-            cand.append(_candidates(nxt[0, sl], nxt[1, sl], nxt[2, sl], err, cx[sl], cy[sl], rad[sl], s))
-    return bits, ranks, nxt, cand
+from nncells.planar.mesh import _candidates, _cut_layer, _Mesh, split_layers
 
 
 @dataclass
@@ -364,7 +314,8 @@ def _polygon(vertices) -> np.ndarray:
     return P
 
 
-def planar_partition(network: Network, polygon_vertices, tol: float | None = None) -> PlanarPartition:
+def planar_partition(network: Network, polygon_vertices, tol: float | None = None,
+                     backend: str | None = None) -> PlanarPartition:
     """Exact activation regions of a 2-input ``network`` inside a convex polygon.
 
     Parameters
@@ -373,6 +324,8 @@ def planar_partition(network: Network, polygon_vertices, tol: float | None = Non
     polygon_vertices : (k, 2) vertices of a convex polygon, in order (either orientation).
     tol : the contract's threshold (`nncells.geometry.contract`), kept with the partition; cuts are
         decided by error bounds, and `planar_batch` drops the faces the contract drops.
+    backend : ``"native"`` (the compiled core), ``"numpy"`` or ``"auto"`` (default; see
+        `nncells.kernels.backend`): the same faces either way.
 
     Returns
     -------
@@ -398,44 +351,15 @@ def planar_partition(network: Network, polygon_vertices, tol: float | None = Non
         raise NNCellsError(f"tolerance must be a positive number, got {tol}")
     t0 = time.perf_counter()
     P = _polygon(polygon_vertices)
-    mesh = _Mesh(P)
-    Ws, bs = network.weights, network.biases
-    L = np.stack([Ws[0][:, 0], Ws[0][:, 1], bs[0]])[:, None, :]
-    _, cx, cy, rad = mesh.geometry()
-    cand = [_candidates(L[0], L[1], L[2], np.zeros((1, 1)), cx, cy, rad, 0)]  # exact weights
-    bound = float(np.linalg.norm(Ws[0]))
-    bits, ranks, parents, per_layer = [], [], [], []
-    n_layers = len(Ws) - 1
-    for layer in range(n_layers):
-        _cut_layer(mesh, cand, L.shape[2])
-        parents.append(mesh.parent[:mesh.nf].copy())
-        _, cx, cy, rad = mesh.geometry()
-        last = layer == n_layers - 1
-        bl, rl, L, cand = _advance(L, parents[-1], cx, cy, None if last else rad, Ws[layer + 1],
-                                   bs[layer + 1], bound)
-        bound *= float(np.linalg.norm(Ws[layer + 1]))
-        bits.append(bl)
-        ranks.append(rl)
-        per_layer.append(mesh.nf)
-    area, cx, cy, _ = mesh.geometry()
-    F = mesh.nf
-    # Ancestors in every layer's partition: compose the parent maps backwards.
-    anc = [np.arange(F)]
-    for p in parents[:0:-1]:
-        anc.insert(0, p[anc[0]])
-    patterns = (np.concatenate([bl[a] for bl, a in zip(bits, anc)], axis=1) if n_layers
-                else np.zeros((F, 0), dtype=bool))
-    rk = np.stack([r[a] for r, a in zip(ranks, anc)], axis=1) if n_layers else np.zeros((F, 0), np.int64)
-    L = np.broadcast_to(L, (3, F, L.shape[2])) if n_layers == 0 else L
-    start = np.append(mesh.start[:F], mesh.nl)
-    return PlanarPartition(network, P, np.stack([mesh.X[:mesh.nv], mesh.Y[:mesh.nv]], axis=1),
-                           start, mesh.loops[:mesh.nl].copy(), patterns, area, np.stack([cx, cy], axis=1),
-                           rk, np.stack([L[0], L[1]], axis=2), L[2].copy(),
-                           per_layer, float(tol), time.perf_counter() - t0, bound)
+    verts, start, loops, patterns, rk, A, c, area, cent, per_layer, bound = split_layers(
+        P, network.weights, network.biases, backend)
+    return PlanarPartition(network, P, verts, start, loops, patterns, area, cent, rk, A, c, per_layer, float(tol),
+                           time.perf_counter() - t0, bound)
 
 
-def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None):
-    """The regions of a 2-input ``network`` in the box ``[box_lo, box_hi]`` as an engine `Batch`.
+def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None, backend: str | None = None):
+    """The regions of a 2-input ``network`` in the box ``[box_lo, box_hi]`` as an engine `Batch`
+    (``backend``: as in `planar_partition`).
 
     Points are the face centroids and radii the distance from the centroid to the face's
     boundary. Faces are kept by the contract of `nncells.geometry.contract` (as the engine keeps them):
@@ -461,7 +385,7 @@ def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None):
     from nncells.engine.tasks import Batch
     box = Box(box_lo, box_hi).resolve(2)
     (x0, y0), (x1, y1) = box.lo, box.hi
-    part = planar_partition(network, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], tol)
+    part = planar_partition(network, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], tol, backend)
     rule = Rule(part.tol)
     points, r = part.centroids.copy(), part.radii()
     keep = rule.witnesses(points, r)

@@ -52,6 +52,7 @@ class RunInfo:
     method: str = "cells"
     shards: list = field(default_factory=list)
     tol: float | None = None
+    backend: str = "numpy"
 
 
 class EnumerationResult:
@@ -68,7 +69,7 @@ class EnumerationResult:
     >>> bool(abs(net.forward(res.points[:1])[0] - (A @ res.points[0] + c)).max() < 1e-9)
     True
     >>> sorted(res.summary())[:3]
-    ['borderline', 'domain', 'executor']
+    ['backend', 'borderline', 'domain']
     """
 
     def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
@@ -165,6 +166,7 @@ def run_summary(network, domain, info) -> dict:
         "seconds": info.seconds,
         "regions_per_second": info.regions / info.seconds if info.seconds > 0 else None,
         "method": info.method,
+        "backend": info.backend,
         "executor": info.executor,
         "workers": info.workers,
         "tasks": info.stats.tasks,

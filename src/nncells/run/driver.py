@@ -38,7 +38,8 @@ def run_planar(problem: Problem, sink) -> Stats:
     """The exact 2-D backend (`nncells.planar.partition`): one batch, per-layer counts from its patterns."""
     from nncells.planar.partition import planar_batch
     lp0 = lp.lp_count()
-    batch = planar_batch(problem.network, problem.domain.lo, problem.domain.hi, tol=problem.tol)
+    batch = planar_batch(problem.network, problem.domain.lo, problem.domain.hi, tol=problem.tol,
+                         backend=problem.backend)
     per_layer = [int(prefix_ids(batch.patterns, sl.stop).max(initial=-1)) + 1
                  for sl in problem.network.layer_slices]
     stats = Stats(per_layer=per_layer, tasks=1)
@@ -128,7 +129,7 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     t0 = time.perf_counter() - seconds0
     n_layers = len(problem.network.widths)
     stats = stats or Stats(per_layer=[0] * n_layers)
-    info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol)
+    info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol, backend=problem.backend)
     lifted = homogeneous_problem(problem, _config.VERTEX_MAX_DIM) if method in ("auto", "cells") else None
     if lifted is not None:  # the whole space as a bounded problem one dimension up
         problem = lifted
