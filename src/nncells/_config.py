@@ -24,7 +24,7 @@ VERTEX_ACTIVE_REL = 1e-9  # qhull vertices lie on a half-space within this relat
 # ---------------------------------------------------------------- running
 WARMUP_S = 1.0            # the root task runs in the driver first: runs under a second start no pool
 TASKS_PER_MESSAGE = 32    # most tasks sent to a worker at once
-TASK_BUDGET_S = 1.0       # a task hands its frontier back after this many seconds (processes)
+TASK_BUDGET_S = 0.25      # a task hands its frontier back after this many seconds (processes)
 DASK_TASK_BUDGET_S = 2.0  # ... on a Dask cluster (more latency per task)
 CHECKPOINT_EVERY_S = 30.0  # sharded runs write a checkpoint this often
 MAX_FAILURES = 3          # a task that kills this many workers is reported, not retried

@@ -5,6 +5,8 @@ the driver (`nncells.run.driver`), with the sink that the caller's output needs.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from nncells.domains import Domain, Space
@@ -129,6 +131,8 @@ def _stream(network, domain, tol, method, workers, executor, out_dir, resume, pr
             count_only, backend=None):
     _check_method(method)
     problem = _problem(network, domain, tol, backend)
+    if count_only:  # workers send back counts, not regions
+        problem = dataclasses.replace(problem, count_only=True)
     executor = executor or make_executor(workers, budget_s=_config.TASK_BUDGET_S)
     try:
         if out_dir is None:

@@ -82,7 +82,8 @@ def format_summary(s: dict, out=None) -> str:
         f"LP solves    {s['lp_solves']:,} ({s['lp_per_region']:.2f} per region)",
         f"borderline   {s.get('borderline', 0):,} (margin under 100 x tol = {s.get('tol')})",
         f"time         {s['seconds']:.3f} s ({(s['regions_per_second'] or 0):,.0f} regions/s)",
-        f"ran on       {s['method']} method, {s['executor']} ({s['workers']} worker{'s' * (s['workers'] != 1)})",
+        f"ran on       {s['method']} method, {s.get('backend', 'numpy')} backend, {s['executor']} "
+        f"({s['workers']} worker{'s' * (s['workers'] != 1)})",
     ]
     if out:
         lines.append(f"written to   {out}")

@@ -44,10 +44,12 @@ class Task:
     Mabs: np.ndarray | None = None  # |W_l| ... |W_1| along the active paths: bounds |M| and its error
 
     def pack(self) -> "Task":
-        """A small copy for the frontier: half-spaces, point and pattern only; the vertices and
-        the affine map are rebuilt (bit for bit the same map) when the task runs."""
+        """A smaller copy for the frontier: half-spaces, point, vertices (when known: qhull would
+        find them less accurately and more slowly) and pattern; the affine map is rebuilt (bit for
+        bit the same map) when the task runs."""
         c = self.cell
-        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box)
+        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box,
+                     c.vertices, c.active, c.vmag)
         return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
 
 
@@ -62,6 +64,11 @@ class Batch:
 
     def __len__(self):
         return len(self.radii)
+
+    def counted(self) -> "Batch":
+        """As many regions with no data (what a worker of a count-only run sends back)."""
+        n = len(self)
+        return Batch(np.zeros((n, 0), dtype=bool), np.zeros((n, 0)), np.zeros(n), np.zeros((n, 0), dtype=np.int64))
 
     @staticmethod
     def concat(batches, n_hidden, d, n_layers) -> "Batch":

@@ -41,6 +41,7 @@ class Problem:
     lift: object = None
     box: tuple | None = None  # a bounding box of the domain, None when it is unbounded
     backend: str = "numpy"    # "native" (the compiled core, `engine.compiled`) or "numpy"
+    count_only: bool = False  # the caller only counts: finished batches carry no data
 
     @classmethod
     def make(cls, network: Network, domain: Domain, tol: float | None = None,
@@ -255,5 +256,7 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     batch = Batch.concat(batches, n_hidden, d, n_layers)
     stats.by_worker = {os.getpid(): len(batch) + (0 if core_lifted is None else len(core_lifted))}
     batch = problem.finish(batch, stats, core_lifted)
+    if problem.count_only:
+        batch = batch.counted()
     stats.lp_solves = solvers.lp_count() - lp0
     return batch, [t.pack() for t in stack], stats

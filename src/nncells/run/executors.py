@@ -18,6 +18,8 @@ import os
 from collections import deque
 from multiprocessing.connection import wait as mp_wait
 
+from threadpoolctl import threadpool_limits
+
 from nncells import _config
 from nncells.engine.tasks import run_task
 from nncells.errors import RunError
@@ -33,8 +35,11 @@ def process_context():
 
 
 def worker_setup():
-    """Run first in every worker process: forget the parent's solver instances."""
+    """Run first in every worker process: forget the parent's solver instances, and use one BLAS
+    thread (the engine's matrices are small: BLAS threads of several workers only compete for
+    the cores; measured: 2-worker efficiency 0.62 with them, 0.93 without)."""
     solvers.reset()
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def available_cores() -> int:
@@ -195,7 +200,14 @@ class ProcessExecutor:
         self.procs = []
 
 
+_dask_ready = False
+
+
 def _dask_run(problem, task, budget_s):
+    global _dask_ready
+    if not _dask_ready:  # once per Dask worker process: as `worker_setup`, keeping its HiGHS
+        threadpool_limits(limits=1, user_api="blas")
+        _dask_ready = True
     return run_task(problem, task, budget_s)
 
 
