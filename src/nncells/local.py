@@ -468,10 +468,9 @@ def _exact_counts(network, C, r, norm, tol, workers, progress):
     if workers < 1:
         raise NNCellsError(f"workers must be at least 1, got {workers}")
     out = np.zeros(n, dtype=np.int64)
-    if workers == 1 or n == 1:
-        _init_worker(network)
+    if workers == 1 or n == 1:  # in this process: no worker_setup (it is for worker processes)
         for i in range(n):
-            out[i] = _count_worker(C[i], r[i], norm, tol)
+            out[i] = count_in_ball(network, C[i], r[i], norm, tol=tol)
             if progress is not None:
                 progress(1)
         return out

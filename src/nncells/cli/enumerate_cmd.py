@@ -1,6 +1,9 @@
 """``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--backend B] [--json] ...``."""
 from __future__ import annotations
 
+import math
+import sys
+
 from nncells import _config
 from nncells.errors import NNCellsError
 from nncells.kernels import BACKENDS
@@ -43,6 +46,8 @@ def run(args) -> int:
         raise NNCellsError("--resume needs --out DIR (a directory of a sharded run)")
     if single_file and args.count_only:
         raise NNCellsError("--count-only writes no regions: give --out DIR for a checkpointed count, or no --out")
+    if not (math.isfinite(args.checkpoint_every) and args.checkpoint_every > 0):
+        raise NNCellsError(f"--checkpoint-every must be a positive number of seconds, got {args.checkpoint_every:g}")
     if args.workers is not None and args.workers < 1:
         raise NNCellsError(f"--workers must be at least 1, got {args.workers}")
     executor = make_executor(args.workers, args.dask_scheduler, args.dask_local)
@@ -63,7 +68,9 @@ def run(args) -> int:
     except KeyboardInterrupt:
         progress.close()
         if args.out is not None and not single_file:
-            raise NNCellsError(f"interrupted; the run is checkpointed in {args.out}: resume with --resume") from None
+            print(f"nncells: interrupted; the run is checkpointed in {args.out}: resume with --resume",
+                  file=sys.stderr)
+            return 130
         raise
     progress.close()
     if args.json:
