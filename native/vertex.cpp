@@ -223,7 +223,8 @@ void centre(Cell& C, int d) {
 
 struct Scratch {
     std::vector<double> vals, first, err, buf;
-    std::vector<int> rows, neg, pos, zero;
+    std::vector<int> rows, neg, pos;
+    std::vector<int8_t> side;  // per vertex of the clipped cell: -1, 0 (on h within its bound), +1
     std::vector<std::pair<int, int>> edges;
 };
 
@@ -234,12 +235,17 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
           const Rule& rule, Scratch& w, Cell& plus, Cell& minus) {
     w.neg.clear();
     w.pos.clear();
-    w.zero.clear();
+    w.side.assign(S.nv, 0);
     for (int v = 0; v < S.nv; ++v) {
-        if (vals[v] < -err[v]) w.neg.push_back(v);
-        else if (vals[v] > err[v]) w.pos.push_back(v);
-        else w.zero.push_back(v);
+        if (vals[v] < -err[v]) {
+            w.neg.push_back(v);
+            w.side[v] = -1;
+        } else if (vals[v] > err[v]) {
+            w.pos.push_back(v);
+            w.side[v] = 1;
+        }
     }
+    const int n_on = S.nv - static_cast<int>(w.neg.size() + w.pos.size());
     w.edges.clear();
     for (int a : w.neg) {
         const uint64_t* aa = &S.act[static_cast<size_t>(a) * S.words];
@@ -255,7 +261,7 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
     for (int side = 0; side < 2; ++side) {
         const bool positive = side == 0;
         Cell& C = positive ? plus : minus;
-        const std::vector<int>& keep = positive ? w.pos : w.neg;
+        const int8_t away = positive ? -1 : 1;  // the side this child drops
         C.R = R;
         C.words = words;
         C.A.assign(S.A.begin(), S.A.end());
@@ -263,18 +269,14 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
         for (int c = 0; c < d; ++c) C.A.push_back(positive ? -h[c] : h[c]);
         C.c.push_back(positive ? g : -g);
         // old vertices (kept side or on h) in their original order, then the new ones
-        int nold = 0;
-        for (int v = 0; v < S.nv; ++v) nold += !(positive ? vals[v] < -err[v] : vals[v] > err[v]);
-        (void)keep;
-        C.nv = nold + nx;
+        C.nv = static_cast<int>((positive ? w.pos : w.neg).size()) + n_on + nx;
         C.V.resize(static_cast<size_t>(C.nv) * d);
         C.act.assign(static_cast<size_t>(C.nv) * words, 0);
         C.vmag.resize(C.nv);
         int o = 0;
         for (int v = 0; v < S.nv; ++v) {
-            const bool on = !(vals[v] < -err[v]) && !(vals[v] > err[v]);
-            const bool kept = positive ? vals[v] > err[v] : vals[v] < -err[v];
-            if (!(kept || on)) continue;
+            if (w.side[v] == away) continue;
+            const bool on = w.side[v] == 0;
             std::copy(&S.V[static_cast<size_t>(v) * d], &S.V[static_cast<size_t>(v) * d] + d, &C.V[static_cast<size_t>(o) * d]);
             std::copy(&S.act[static_cast<size_t>(v) * S.words], &S.act[static_cast<size_t>(v) * S.words] + S.words,
                       &C.act[static_cast<size_t>(o) * words]);

@@ -120,7 +120,6 @@ class Lift:
         patterns = batch.patterns[:, self.cols]
         return Batch(patterns, x, _inradius(net, patterns, x), batch.ranks - 1)
 
-
     def from_core(self, batch: Batch) -> Batch:
         """Regions the compiled core gave in x-space (points ``y / t`` and their depths there, in
         units of ``lam``; see `nncells.engine.compiled`) as regions of the original network."""

@@ -141,7 +141,7 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
     sub_rows = [no_rows]  # the sub-cell's rows among `_Sides`'s extra rows
     owner = np.zeros(len(wp), dtype=np.int64)
     for i in cutting:
-        sides.start(i)
+        sides.start()
         vals = wp @ Hn[i] + gn[i]
         verr = _value_error(wp, wr, Hn[i], gn[i])
         n_sub = len(sub_signs)
@@ -256,8 +256,8 @@ class _Sides:
             self.lp = CellDepth(cell.A, cell.c, self.A[m:], self.c[m:], rule.tol, self.scale)
         self.certs = {True: [], False: []}
 
-    def start(self, i):
-        """Certificates hold for one hyperplane: forget those of the last."""
+    def start(self):
+        """A new hyperplane: certificates hold for one hyperplane only, forget those of the last."""
         self.certs = {True: [], False: []}
 
     def row(self, i, side):

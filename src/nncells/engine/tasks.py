@@ -218,8 +218,8 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
         if now > t_end and not first:  # at least one step, whatever the budget: progress
             break
         first = False
-        if core is not None and any(core.takes(t) for t in stack):
-            mine = [t for t in stack if core.takes(t)]
+        mine = [t for t in stack if core.takes(t)] if core is not None else []
+        if mine:
             stack = [t for t in stack if not core.takes(t)]
             batch, per_layer, pending, deferred, fallback = core.refine(mine, max(t_end - now, 0.0))
             core_batches.append(batch)
