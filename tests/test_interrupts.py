@@ -1,4 +1,4 @@
-"""Ctrl-C and bad run options on the command line (issue 14, part): one line, no traceback."""
+"""Ctrl-C and bad run options on the command line (issue 14): one line, no traceback."""
 import os
 import signal
 import subprocess
@@ -27,7 +27,7 @@ def _children(pid):
     return [int(v) for v in out.split()]
 
 
-@pytest.mark.parametrize("workers, out", [("2", False), ("2", True), ("1", False)])
+@pytest.mark.parametrize("workers, out", [("2", False), ("2", True), ("1", False), ("1", True)])
 def test_ctrl_c_to_the_process_group_is_quiet(tmp_path, workers, out):
     """The numpy backend keeps this run busy for several seconds; SIGINT goes to every process of
     the group (driver and workers), as a terminal sends it."""
@@ -49,7 +49,7 @@ def test_ctrl_c_to_the_process_group_is_quiet(tmp_path, workers, out):
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("nncells: interrupted"), stderr
     if out:
-        assert "--resume" in lines[0]
+        assert "--resume" in lines[0] and "interrupted after" in lines[0]
     assert stdout == ""
 
 

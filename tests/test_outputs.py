@@ -14,7 +14,7 @@ import nncells
 from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_regions
 from nncells.results.result import canonical_order
 from nncells.results.store import LEGACY_MANIFEST, MANIFEST, ShardSink
-from nncells.run import driver
+from nncells.run import checkpoint
 from nncells.run.executors import SerialExecutor
 
 NET = random_network([3, 8, 6, 1], seed=4)
@@ -29,7 +29,7 @@ def ref():
 @pytest.fixture
 def small_shards(monkeypatch):
     """Many small tasks and shards of about 7 rows, so a run writes many shards."""
-    monkeypatch.setattr(driver, "ShardSink", functools.partial(ShardSink, shard_rows=7))
+    monkeypatch.setattr(checkpoint, "ShardSink", functools.partial(ShardSink, shard_rows=7))
     monkeypatch.setattr(_config, "WARMUP_S", 0.0)
     monkeypatch.setattr(_config, "TASK_BUDGET_S", 1e-4)
 
@@ -62,7 +62,7 @@ def test_output_dir_is_a_parquet_dataset(tmp_path, ref, small_shards):
     enumerate_to_dir(NET, Box(-1, 1), out, workers=1)
     shards = sorted(out.glob("shard-*.parquet"))
     assert len(shards) > 1
-    assert sorted(f.name for f in out.iterdir() if f not in shards) == [MANIFEST]
+    assert sorted(f.name for f in out.iterdir() if f not in shards) == [checkpoint.LOCK, MANIFEST]
     # every shard has the columns of a single file written by to_parquet
     ref.to_parquet(tmp_path / "one.parquet")
     single = pq.read_schema(tmp_path / "one.parquet")
@@ -128,16 +128,21 @@ def _interrupted_run(out, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         enumerate_to_dir(NET, Box(-1, 1), out, executor=SerialExecutor(1e-4), progress=progress)
     man = json.loads((out / MANIFEST).read_text())
-    assert not man["finished"] and man["frontier"].startswith("_frontier-") and man["shards"]
+    assert not man["finished"] and man["frontier"]["file"].startswith("_frontier-") and man["shards"]
     return man
 
 
-def _make_old_style(out, man):
-    """Rename the files to the layout of older runs: manifest.json and frontier-NNNNNN.pkl."""
+def _make_old_style(out, man, frontier_pickle=b""):
+    """Rename the files to the layout of older runs: manifest.json (format 1: no checksums) and
+    frontier-NNNNNN.pkl (a pickle)."""
     if man.get("frontier"):
-        old = man["frontier"].lstrip("_")
-        (out / man["frontier"]).rename(out / old)
+        (out / man["frontier"]["file"]).unlink()
+        old = "frontier-000003.pkl"
+        (out / old).write_bytes(frontier_pickle)
         man = dict(man, frontier=old)
+    man = {k: v for k, v in man.items() if k not in ("checksum", "checkpoints")}
+    man["format"] = "nncells-regions/1"
+    man["shards"] = [{"file": s["file"], "rows": s["rows"]} for s in man["shards"]]
     (out / LEGACY_MANIFEST).write_text(json.dumps(man))
     (out / MANIFEST).unlink()
 
@@ -153,17 +158,25 @@ def test_interrupted_run_is_a_dataset_and_resumes(tmp_path, ref, monkeypatch, sm
     assert len(pd.read_parquet(out)) == ref.count
 
 
-def test_old_style_directory_resumes(tmp_path, ref, monkeypatch, small_shards):
+class _Evil:
+    def __reduce__(self):
+        return (open, ("pwned-by-a-pickle", "w"))
+
+
+def test_old_style_pickle_frontier_is_refused_unloaded(tmp_path, monkeypatch, small_shards):
+    """A run directory of an older nncells holds a pickled frontier: resuming it must not load the
+    pickle (which can run code); its shards are still read."""
+    import pickle
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
-    _make_old_style(out, _interrupted_run(out, monkeypatch))
+    man = _interrupted_run(out, monkeypatch)
+    _make_old_style(out, man, pickle.dumps([_Evil()]))
     assert read_regions(out)["meta"]["frontier"].startswith("frontier-")
-    summary = enumerate_to_dir(NET, Box(-1, 1), out, workers=1, resume=True)
-    assert summary["regions"] == ref.count
-    _assert_same_regions(read_regions(out), ref)
-    # the resumed run now has the dataset layout: no manifest.json, no frontier file left
-    assert not (out / LEGACY_MANIFEST).exists() and (out / MANIFEST).exists()
-    assert not list(out.glob("*frontier-*"))
-    assert ds.dataset(out).count_rows() == ref.count
+    assert len(read_regions(out)["patterns"]) == man["regions"]
+    with pytest.raises(nncells.RunError, match="older nncells.*pickle"):
+        enumerate_to_dir(NET, Box(-1, 1), out, workers=1, resume=True)
+    assert not (tmp_path / "pwned-by-a-pickle").exists()
+    assert (out / "frontier-000003.pkl").exists()  # nothing deleted either
 
 
 def test_old_style_finished_directory_is_read(tmp_path, ref):

@@ -26,7 +26,9 @@ WARMUP_S = 1.0            # the root task runs in the driver first: runs under a
 TASKS_PER_MESSAGE = 32    # most tasks sent to a worker at once
 TASK_BUDGET_S = 0.25      # a task hands its frontier back after this many seconds (processes)
 DASK_TASK_BUDGET_S = 2.0  # ... on a Dask cluster (more latency per task)
-CHECKPOINT_EVERY_S = 30.0  # sharded runs write a checkpoint this often
+CHECKPOINT_EVERY_S = 30.0  # sharded runs write a checkpoint this often (and once right after the warm-up)
+LOCK_WAIT_S = 5.0         # how long a run waits for an output directory's lock (a killed run's workers
+#                           hold it until they notice, within about a second)
 MAX_FAILURES = 3          # a task that kills this many workers is reported, not retried
 
 # ---------------------------------------------------------------- models

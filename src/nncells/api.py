@@ -6,6 +6,7 @@ the driver (`nncells.run.driver`), with the sink that the caller's output needs.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from nncells import _config
 from nncells.network import Network
 from nncells.results.result import EnumerationResult, run_summary
 from nncells.results.store import CountSink, MemorySink
-from nncells.run import driver
+from nncells.run import checkpoint, driver
 from nncells.run.executors import make_executor
 
 METHODS = ("auto", "cells", "planar")
@@ -133,22 +134,24 @@ def _stream(network, domain, tol, method, workers, executor, out_dir, resume, pr
     problem = _problem(network, domain, tol, backend)
     if count_only:  # workers send back counts, not regions
         problem = dataclasses.replace(problem, count_only=True)
+    every_s = _config.CHECKPOINT_EVERY_S if checkpoint_s is None else float(checkpoint_s)
+    if not (math.isfinite(every_s) and every_s > 0):
+        raise NNCellsError(f"the checkpoint interval must be a positive number of seconds, got {every_s:g}")
+    if out_dir is None and resume:
+        raise NNCellsError("resume needs an output directory")
     executor = executor or make_executor(workers, budget_s=_config.TASK_BUDGET_S)
+    if out_dir is None:
+        info = driver.run(problem, executor, CountSink(), method=method, progress=progress)
+        return run_summary(network, problem.domain, info)
     try:
-        if out_dir is None:
-            if resume:
-                raise NNCellsError("resume needs an output directory")
-            sink, ckpt, frontier, stats, seconds0 = CountSink(), None, None, None, 0.0
-        else:
-            header = driver.run_header(problem, {"count_only": count_only, "method": method})
-            sink, frontier, stats, seconds0 = driver.prepare_out_dir(out_dir, header, resume)
-            sink.keep = not count_only
-            ckpt = driver.Checkpointer(out_dir, header, sink, every_s=_config.CHECKPOINT_EVERY_S if checkpoint_s is None else checkpoint_s)
+        header = checkpoint.run_header(problem, {"count_only": count_only, "method": method})
+        rd = checkpoint.open_run_dir(out_dir, header, resume, every_s, keep=not count_only)
     except BaseException:
         executor.close()
         raise
-    info = driver.run(problem, executor, sink, method=method, frontier=frontier, stats=stats,
-                         checkpointer=ckpt, progress=progress, seconds0=seconds0)
+    with rd:
+        info = driver.run(problem, executor, rd.sink, method=method, frontier=rd.frontier, stats=rd.stats,
+                          checkpointer=rd.checkpointer, progress=progress, seconds0=rd.seconds)
     return run_summary(network, problem.domain, info)
 
 

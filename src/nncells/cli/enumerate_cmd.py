@@ -7,6 +7,8 @@ import sys
 from nncells import _config
 from nncells.errors import NNCellsError
 from nncells.kernels import BACKENDS
+from nncells.results.store import check_writable
+from nncells.run.driver import RunInterrupted
 from nncells.run.executors import make_executor
 from nncells.cli.progress import Progress
 from nncells.api import METHODS, count_regions, enumerate_regions, enumerate_to_dir
@@ -50,6 +52,8 @@ def run(args) -> int:
         raise NNCellsError(f"--checkpoint-every must be a positive number of seconds, got {args.checkpoint_every:g}")
     if args.workers is not None and args.workers < 1:
         raise NNCellsError(f"--workers must be at least 1, got {args.workers}")
+    if single_file:
+        check_writable(args.out)  # before the work, not after it
     executor = make_executor(args.workers, args.dask_scheduler, args.dask_local)
     progress = Progress("regions", enabled=False if args.quiet else None)
     common = dict(tol=args.tol, method=args.method, executor=executor, progress=progress, backend=args.backend)
@@ -65,13 +69,11 @@ def run(args) -> int:
             if single_file:
                 result.to_parquet(args.out)
             summary = result.summary()
-    except KeyboardInterrupt:
+    except RunInterrupted as e:
         progress.close()
-        if args.out is not None and not single_file:
-            print(f"nncells: interrupted; the run is checkpointed in {args.out}: resume with --resume",
-                  file=sys.stderr)
-            return 130
-        raise
+        where = f"; the run is checkpointed in {e.out_dir}: resume with --resume" if e.out_dir else ""
+        print(f"nncells: interrupted after {e.regions:,} regions{where}", file=sys.stderr)
+        return 130
     progress.close()
     if args.json:
         print_json(summary)

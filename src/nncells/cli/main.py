@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import re
 import sys
 
@@ -28,6 +29,7 @@ COMMANDS = {
     "local": ("local_cmd", "regions around data points: exact count, bounds, boundary distance"),
     "slice": ("slice_cmd", "exact regions, decision boundary and pictures of a 2-D slice"),
     "experiment": ("experiment_cmd", "run a reproducible experiment: training-dynamics or scaling"),
+    "verify": ("verify_cmd", "check a sharded run's directory: checksums, counts, duplicate patterns"),
 }
 
 
@@ -47,9 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _notes_on_stderr() -> None:
+    """Notes of the library (the ``nncells`` logger, warnings and above) as ``nncells: note: ...``."""
+    log = logging.getLogger("nncells")
+    if not any(getattr(h, "_nncells_cli", False) for h in log.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("nncells: %(message)s"))
+        h._nncells_cli = True
+        log.addHandler(h)
+        log.propagate = False
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _notes_on_stderr()
     try:
         with owned_stdout(json_only=bool(getattr(args, "json", False))):
             return int(args._run(args) or 0)
@@ -66,6 +80,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("nncells: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # the operating system refused: a path, a full disk, a closed pipe
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"nncells: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

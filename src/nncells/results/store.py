@@ -1,6 +1,7 @@
 """Region tables on disk: Parquet (pyarrow), patterns bit-packed, written atomically."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -27,24 +28,97 @@ def batch_table(patterns, points, radii, ranks) -> pa.Table:
     return pa.table({"pattern": pat, "point": point, "radius": pa.array(radii, pa.float64()), "ranks": rk})
 
 
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
 def atomic_write(path, write) -> None:
     """Call ``write(tmp)`` for a temporary name beside ``path`` and rename it to ``path`` only on
-    success, so no half-written file ever carries the final name."""
+    success, so no half-written file ever carries the final name. Errors of the operating system
+    (a full disk, a read-only directory) propagate as ``OSError`` with the temporary file removed."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
+    if path.parent and not path.parent.is_dir():
         raise NNCellsError(f"{path}: directory {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = _tmp_name(path)
     try:
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # the error being raised says more than this one
+            pass
         raise
+    _sync_dir(path.parent)
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make a rename durable (the directory entry reaches the disk, as SQLite does)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def check_writable(path) -> None:
+    """Refuse, before any work, an output file ``path`` that cannot be written: its directory is
+    missing or not a directory, it is a directory, or the directory is read-only or full.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> check_writable(os.path.join(d, "r.parquet"))
+    >>> try:
+    ...     check_writable(os.path.join(d, "missing", "r.parquet"))
+    ... except NNCellsError as e:
+    ...     print(str(e).split(": ", 1)[1])
+    directory ... does not exist
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise NNCellsError(f"{path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise NNCellsError(f"{path}: is a directory (name a FILE.parquet, or a directory without .parquet)")
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(b"\0")
+        tmp.unlink()
+    except OSError as e:
+        raise NNCellsError(f"{path}: cannot write here ({e.strerror or e})") from None
 
 
 def atomic_write_table(table: pa.Table, path) -> None:
     """Write ``table`` to the Parquet file ``path`` atomically."""
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def table_bytes(table: pa.Table) -> bytes:
+    """``table`` as the bytes of a Parquet file."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def checksum(data: bytes) -> str:
+    """The checksum nncells records for a file's contents: ``"sha256:<hex>"``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def file_checksum(path) -> str:
+    """`checksum` of the contents of the file ``path``, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
 
 
 def write_regions(path, result) -> None:
@@ -62,7 +136,10 @@ def write_regions(path, result) -> None:
             "summary": result.summary(),
         })
     }
-    atomic_write_table(table.replace_schema_metadata(meta), path)
+    try:
+        atomic_write_table(table.replace_schema_metadata(meta), path)
+    except OSError as e:
+        raise NNCellsError(f"{path}: cannot write ({e.strerror or e}); nothing was written") from None
 
 
 def _read_table(path) -> pa.Table:
@@ -79,11 +156,20 @@ def _lists(column: pa.ChunkedArray, n: int, dtype) -> np.ndarray:
     return arr.flatten().to_numpy(zero_copy_only=False).astype(dtype).reshape(n, width)
 
 
+def packed_patterns(table: pa.Table) -> np.ndarray:
+    """The ``pattern`` column of a region table as an ``(n, bytes)`` uint8 array (still packed)."""
+    n = table.num_rows
+    raw = table.column("pattern").combine_chunks()
+    if n and pa.types.is_fixed_size_binary(raw.type):
+        nb = raw.type.byte_width
+        return np.frombuffer(raw.buffers()[1], dtype=np.uint8, count=n * nb, offset=raw.offset * nb).reshape(n, nb)
+    return np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
+
+
 def table_arrays(table: pa.Table, n_hidden: int) -> dict:
     """The columns of a region table as numpy arrays, ``patterns`` unpacked to bool."""
     n = table.num_rows
-    raw = table.column("pattern").combine_chunks()
-    packed = np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
+    packed = packed_patterns(table)
     patterns = np.unpackbits(packed, axis=1, count=n_hidden).astype(bool) if n else np.zeros((0, n_hidden), bool)
     return {
         "patterns": patterns,
@@ -134,9 +220,10 @@ read_shards = read_regions  # the former name of the directory reader
 
 
 # --------------------------------------------------------------------------- streaming runs
+RUN_FORMAT = "nncells-regions/2"  # /2: checksums of the manifest, shards and frontier (npz); /1: none
 MANIFEST = "_manifest.json"   # "_": Parquet dataset readers (pyarrow, pandas, duckdb, ...) skip it
 LEGACY_MANIFEST = "manifest.json"  # its name in older runs: still read; replaced on resume
-FRONTIER_PREFIX = "_frontier-"    # checkpointed frontiers: _frontier-NNNNNN.pkl
+FRONTIER_PREFIX = "_frontier-"    # checkpointed frontiers: _frontier-NNNNNN.npz (.pkl in older runs)
 
 
 class MemorySink:
@@ -199,8 +286,9 @@ class ShardSink:
         b = Batch.concat(self.buffer, self.buffer[0].patterns.shape[1], self.buffer[0].points.shape[1],
                          self.buffer[0].ranks.shape[1])
         name = f"shard-{len(self.shards):06d}.parquet"
-        atomic_write_table(batch_table(b.patterns, b.points, b.radii, b.ranks), self.dir / name)
-        self.shards.append({"file": name, "rows": len(b)})
+        data = table_bytes(batch_table(b.patterns, b.points, b.radii, b.ranks))
+        atomic_write_bytes(self.dir / name, data)
+        self.shards.append({"file": name, "rows": len(b), "bytes": len(data), "sha256": checksum(data)})
         self.buffer, self.buffered = [], 0
         return name
 
@@ -214,21 +302,34 @@ def atomic_write_bytes(path, data: bytes) -> None:
     atomic_write(path, write)
 
 
+def _manifest_checksum(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return checksum(json.dumps(body, sort_keys=True).encode())
+
+
 def write_manifest(out_dir, manifest: dict) -> None:
-    """Write the manifest of a sharded run atomically (and drop a legacy ``manifest.json``,
-    which dataset readers would take for a data file)."""
+    """Write the manifest of a sharded run atomically, with a checksum of its own contents (and
+    drop a legacy ``manifest.json``, which dataset readers would take for a data file)."""
+    manifest = dict(manifest, checksum=_manifest_checksum(manifest))
     atomic_write_bytes(Path(out_dir) / MANIFEST, json.dumps(manifest, indent=1).encode())
     (Path(out_dir) / LEGACY_MANIFEST).unlink(missing_ok=True)
 
 
 def read_manifest(out_dir) -> dict:
-    """The manifest of a sharded run: ``_manifest.json``, or ``manifest.json`` of an older run."""
+    """The manifest of a sharded run: ``_manifest.json``, or ``manifest.json`` of an older run.
+    A manifest whose checksum does not match its contents (edited or damaged) is refused."""
     for name in (MANIFEST, LEGACY_MANIFEST):
         path = Path(out_dir) / name
         try:
-            return json.loads(path.read_text())
+            manifest = json.loads(path.read_text())
         except FileNotFoundError:
             continue
         except (OSError, ValueError) as e:
             raise NNCellsError(f"{path}: unreadable manifest ({e})") from None
+        if not isinstance(manifest, dict):
+            raise NNCellsError(f"{path}: unreadable manifest (not a JSON object)")
+        if manifest.get("format") != "nncells-regions/1" and manifest.get("checksum") != _manifest_checksum(manifest):
+            raise NNCellsError(f"{path}: the manifest's checksum does not match its contents "
+                               "(edited or damaged)")
+        return manifest
     raise NNCellsError(f"{out_dir}: no {MANIFEST}: not a sharded run, nothing to resume")

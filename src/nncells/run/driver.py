@@ -3,18 +3,13 @@
 Tasks run with a time budget; a task that runs past it hands its unexplored frontier back, so
 the load is balanced dynamically at every layer. The driver only schedules and collects.
 
-Checkpoints (sharded runs): the manifest lists the shards written so far and a frontier file
-holding every task not yet finished (pending and in flight). Regions received after the last
-checkpoint live only in unlisted shards or in memory, so a resumed run deletes unlisted shards
-and redoes the frontier: no region is lost and none is written twice. The manifest
-(``_manifest.json``), the frontier (``_frontier-NNNNNN.pkl``) and temporary files (``.NAME.tmp-PID``)
-start with ``_`` or ``.``, so Parquet dataset readers see only the shards.
+Checkpoints of sharded runs (`nncells.run.checkpoint`): the first right after the warm-up, then
+every ``checkpoint_s`` seconds; each lists the shards written so far and the frontier of every
+task not yet finished (pending and in flight), so a resumed run redoes exactly that.
 """
 from __future__ import annotations
 
-import pickle
 import time
-from pathlib import Path
 
 from nncells import _config
 from nncells.engine.lifting import homogeneous_problem
@@ -22,8 +17,16 @@ from nncells.engine.tasks import Problem, Stats, prefix_ids, run_task
 from nncells.errors import RunError
 from nncells.geometry import solvers as lp
 from nncells.results.result import RunInfo
-from nncells.results.store import (FRONTIER_PREFIX, MANIFEST, ShardSink, atomic_write_bytes, read_manifest,
-                                   write_manifest)
+from nncells.run.checkpoint import Checkpointer, os_error
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: ``regions`` found so far, ``out_dir`` where it is checkpointed (or None)."""
+
+    def __init__(self, regions: int, out_dir=None):
+        super().__init__(regions, out_dir)
+        self.regions = regions
+        self.out_dir = out_dir
 
 
 def planar_applicable(problem: Problem, method: str) -> bool:
@@ -49,77 +52,6 @@ def run_planar(problem: Problem, sink) -> Stats:
     return stats
 
 
-class Checkpointer:
-    """Writes the manifest and frontier of a sharded run every ``every_s`` seconds."""
-
-    def __init__(self, out_dir, header: dict, sink: ShardSink, every_s=30.0):
-        self.dir = Path(out_dir)
-        self.header = header
-        self.sink = sink
-        self.every_s = every_s
-        self.last = time.monotonic()
-        self.n = 0
-
-    def due(self) -> bool:
-        return time.monotonic() - self.last >= self.every_s
-
-    def save(self, tasks, stats: Stats, seconds: float, finished=False):
-        self.sink.flush()
-        frontier = None
-        if not finished:
-            frontier = f"{FRONTIER_PREFIX}{self.n:06d}.pkl"
-            while (self.dir / frontier).exists():  # never overwrite the frontier the manifest names
-                self.n += 1
-                frontier = f"{FRONTIER_PREFIX}{self.n:06d}.pkl"
-            atomic_write_bytes(self.dir / frontier, pickle.dumps(list(tasks), protocol=pickle.HIGHEST_PROTOCOL))
-        write_manifest(self.dir, dict(self.header, shards=self.sink.shards, regions=self.sink.count,
-                                      per_layer=stats.per_layer, lp_solves=stats.lp_solves, tasks=stats.tasks,
-                                      borderline=stats.borderline, repaired=stats.repaired,
-                                      seconds=seconds, frontier=frontier, finished=finished))
-        for f in self.dir.glob("*frontier-*.pkl"):  # and the frontier-*.pkl of older runs
-            if f.name != frontier:
-                f.unlink(missing_ok=True)
-        self.n += 1
-        self.last = time.monotonic()
-
-
-def run_header(problem: Problem, options: dict) -> dict:
-    return {"format": "nncells-regions/1", "network": problem.network.fingerprint,
-            "widths": problem.network.widths, "input_dim": problem.network.input_dim,
-            "domain": problem.domain.to_dict(), "tol": problem.tol, "options": options}
-
-
-def prepare_out_dir(out_dir, header: dict, resume: bool):
-    """Create ``out_dir`` for a new run, or load the state of an interrupted one.
-
-    Returns ``(sink, frontier tasks or None, stats, seconds so far)``.
-    """
-    d = Path(out_dir)
-    if not resume:
-        if d.exists() and any(d.iterdir()):
-            raise RunError(f"{d}: output directory is not empty (use --resume to continue a run)")
-        d.mkdir(parents=True, exist_ok=True)
-        return ShardSink(d), None, Stats(per_layer=[0] * len(header["widths"])), 0.0
-    man = read_manifest(d)
-    for key, what in (("network", "network"), ("domain", "domain"), ("tol", "tolerance")):
-        if man.get(key) != header[key]:
-            raise RunError(f"{d}: cannot resume: the run was made with a different {what}")
-    if man.get("finished"):
-        raise RunError(f"{d}: the run is already finished ({man['regions']} regions)")
-    listed = {s["file"] for s in man["shards"]}
-    for f in d.iterdir():
-        if (f.name.startswith("shard-") and f.name not in listed) or ".tmp-" in f.name:
-            f.unlink()
-    frontier = []
-    if man.get("frontier"):
-        with open(d / man["frontier"], "rb") as fh:
-            frontier = pickle.load(fh)  # our own file, written by Checkpointer.save
-    stats = Stats(lp_solves=man["lp_solves"], per_layer=list(man["per_layer"]), tasks=man["tasks"],
-                  borderline=man.get("borderline", 0), repaired=man.get("repaired", 0))
-    sink = ShardSink(d, shards=man["shards"], count=man["regions"])
-    return sink, frontier, stats, float(man.get("seconds", 0.0))
-
-
 def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats=None,
         checkpointer: Checkpointer | None = None, progress=None, seconds0=0.0) -> RunInfo:
     """Enumerate the regions of ``problem`` into ``sink``; returns the run's counters.
@@ -134,23 +66,33 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     if lifted is not None:  # the whole space as a bounded problem one dimension up
         problem = lifted
         info.method = "cells (homogeneous)"
-    if frontier is None and planar_applicable(problem, method):
-        stats.add(run_planar(problem, sink))
-        info.method, info.executor, info.workers = "planar", "serial", 1
-        frontier = []
-    elif frontier is None:
-        root = problem.root_task()
-        if root is None:
-            raise RunError("the domain has no interior")
-        batch, frontier, st = run_task(problem, root, _config.WARMUP_S)
-        sink.add(batch)
-        stats.add(st)
+    if checkpointer is not None and executor.name == "serial":  # tasks come back in time to checkpoint
+        executor.budget_s = min(executor.budget_s, _config.TASK_BUDGET_S)
     started = False
 
     def elapsed():
         return time.perf_counter() - t0
 
+    def checkpoint(tasks, finished=False):
+        try:
+            checkpointer.save(tasks, stats, elapsed(), finished)
+        except OSError as e:
+            raise os_error(checkpointer.dir, e) from None
+
     try:
+        if frontier is None and planar_applicable(problem, method):
+            stats.add(run_planar(problem, sink))
+            info.method, info.executor, info.workers = "planar", "serial", 1
+            frontier = []
+        elif frontier is None:
+            root = problem.root_task()
+            if root is None:
+                raise RunError("the domain has no interior")
+            batch, frontier, st = run_task(problem, root, _config.WARMUP_S)
+            sink.add(batch)
+            stats.add(st)
+            if checkpointer is not None and frontier:
+                checkpoint(frontier)  # the first checkpoint: a second or so after the start
         while frontier or (started and executor.in_flight()):
             if not started:
                 executor.start(problem)
@@ -165,16 +107,22 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
             if progress is not None:
                 progress(sink.count, f"{len(frontier)} pending, {len(executor.in_flight())} running")
             if checkpointer is not None and checkpointer.due():
-                checkpointer.save(frontier + executor.in_flight(), stats, elapsed())
+                checkpoint(frontier + executor.in_flight())
     except KeyboardInterrupt:
-        if checkpointer is not None:
-            checkpointer.save(frontier + (executor.in_flight() if started else []), stats, elapsed())
-        raise
+        if checkpointer is None:
+            raise RunInterrupted(sink.count) from None
+        if frontier is not None:  # (before the first checkpoint, a resume starts over)
+            checkpoint(frontier + (executor.in_flight() if started else []))
+        raise RunInterrupted(sink.count, checkpointer.dir) from None
+    except OSError as e:  # a shard that could not be written (a full disk)
+        if checkpointer is None:
+            raise
+        raise os_error(checkpointer.dir, e) from None
     finally:
         executor.close()
     info.seconds = elapsed()
     if checkpointer is not None:
-        checkpointer.save([], stats, info.seconds, finished=True)
+        checkpoint([], finished=True)
         info.shards = list(checkpointer.sink.shards)
     info.regions = sink.count
     info.stats = stats
@@ -183,4 +131,4 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     return info
 
 
-__all__ = ["run", "RunInfo", "Checkpointer", "prepare_out_dir", "run_header", "MANIFEST"]
+__all__ = ["run", "RunInfo", "RunInterrupted"]
