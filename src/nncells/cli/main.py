@@ -49,14 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NotesOnStderr(logging.Handler):
+    """Notes of the library (the ``nncells`` logger, warnings and above) as ``nncells: note: ...``
+    on the stderr of the moment."""
+
+    def emit(self, record):
+        print(f"nncells: {record.getMessage()}", file=sys.stderr)
+
+
 def _notes_on_stderr() -> None:
-    """Notes of the library (the ``nncells`` logger, warnings and above) as ``nncells: note: ...``."""
     log = logging.getLogger("nncells")
-    if not any(getattr(h, "_nncells_cli", False) for h in log.handlers):
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("nncells: %(message)s"))
-        h._nncells_cli = True
-        log.addHandler(h)
+    if not any(isinstance(h, _NotesOnStderr) for h in log.handlers):
+        log.addHandler(_NotesOnStderr())
         log.propagate = False
 
 
