@@ -105,6 +105,17 @@ nncells::Net make_net(nb::list weights, nb::list biases, double error_factor) {
     return net;
 }
 
+std::vector<nncells::Task> tasks_from_list(const nncells::Net& net, nb::list tasks) {
+    std::vector<nncells::Task> ts;
+    ts.reserve(tasks.size());
+    for (nb::handle t : tasks) ts.push_back(task_from_tuple(t));
+    const size_t d = ts.empty() ? static_cast<size_t>(net.d) : ts[0].cell.point.size();
+    for (const auto& t : ts)
+        if (t.cell.point.size() != d || t.layer < 0 || t.layer >= static_cast<int>(net.widths.size()))
+            throw nb::value_error("tasks of different dimensions or a layer out of range");
+    return ts;
+}
+
 }  // namespace
 
 void bind_planar(nb::module_& m);  // the planar mesh's bindings, at the end of this file
@@ -125,13 +136,8 @@ NB_MODULE(_native, m) {
     m.def(
         "refine_vertex",
         [](const nncells::Net& net, double tol, int lifted_d, nb::list tasks, double budget_s) {
-            std::vector<nncells::Task> ts;
-            ts.reserve(tasks.size());
-            for (nb::handle t : tasks) ts.push_back(task_from_tuple(t));
+            std::vector<nncells::Task> ts = tasks_from_list(net, tasks);
             size_t d = ts.empty() ? static_cast<size_t>(net.d) : ts[0].cell.point.size();
-            for (const auto& t : ts)
-                if (t.cell.point.size() != d || t.layer < 0 || t.layer >= static_cast<int>(net.widths.size()))
-                    throw nb::value_error("tasks of different dimensions or a layer out of range");
             nncells::Rule rule;
             rule.tol = tol;
             rule.lifted_d = lifted_d;
@@ -151,6 +157,26 @@ NB_MODULE(_native, m) {
         },
         "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a, "budget_s"_a,
         "Refine vertex-mode tasks depth-first through all remaining layers (see kernels.vertex).");
+
+    m.def(
+        "refine_vertex_facets",
+        [](const nncells::Net& net, double tol, int lifted_d, nb::list tasks) {
+            std::vector<nncells::Task> ts = tasks_from_list(net, tasks);
+            nncells::Rule rule;
+            rule.tol = tol;
+            rule.lifted_d = lifted_d;
+            nncells::Output out;
+            {
+                nb::gil_scoped_release release;
+                out = nncells::refine(net, rule, ts, 1e9, true);
+            }
+            const size_t n = static_cast<size_t>(out.n), nh = net.n_hidden, m = out.facet_label.size();
+            return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.facet_start), {n + 1}),
+                                  to_numpy(std::move(out.facet_group), {m}), to_numpy(std::move(out.facet_label), {m}),
+                                  to_numpy(std::move(out.facet_flag), {n}), out.deferred.size() + out.pending.size());
+        },
+        "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a,
+        "Refine vertex-mode tasks to the end in facets mode: patterns and facets (see kernels.vertex).");
 }
 
 // ------------------------------------------------------------------------------------------------

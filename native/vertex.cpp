@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "facets.hpp"
 #include "linalg.hpp"
 
 namespace nncells {
@@ -231,8 +232,9 @@ struct Scratch {
 // The two children of S cut by the unit hyperplane h x + g = 0 (vertex._clip); `vals` are h x + g
 // at S's vertices, `err` their error bounds. Returns false when a child fails its witness (an LP
 // must decide: the split is handed back).
+// `label`: the new row's label (facets mode, Cell::label).
 bool clip(const Cell& S, int d, const double* h, double g, const double* vals, const double* err,
-          const Rule& rule, Scratch& w, Cell& plus, Cell& minus) {
+          const Rule& rule, Scratch& w, Cell& plus, Cell& minus, int64_t label) {
     w.neg.clear();
     w.pos.clear();
     w.side.assign(S.nv, 0);
@@ -268,6 +270,13 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
         C.c.assign(S.c.begin(), S.c.end());
         for (int c = 0; c < d; ++c) C.A.push_back(positive ? -h[c] : h[c]);
         C.c.push_back(positive ? g : -g);
+        C.label.assign(S.label.begin(), S.label.end());
+        C.shared.assign(S.shared.begin(), S.shared.end());
+        if (!S.label.empty()) {
+            C.label.push_back(label);
+            C.shared.push_back(0);
+        }
+        C.along = S.along;
         // old vertices (kept side or on h) in their original order, then the new ones
         C.nv = static_cast<int>((positive ? w.pos : w.neg).size()) + n_on + nx;
         C.V.resize(static_cast<size_t>(C.nv) * d);
@@ -306,8 +315,12 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
 
 class Refiner {
   public:
-    Refiner(const Net& net, const Rule& rule) : net_(net), rule_(rule), L_(static_cast<int>(net.widths.size())) {
+    Refiner(const Net& net, const Rule& rule, bool facets)
+        : net_(net), rule_(rule), L_(static_cast<int>(net.widths.size())), facets_(facets) {
         out.per_layer.assign(L_, 0);
+        offset_.assign(L_ + 1, 0);
+        for (int l = 0; l < L_; ++l) offset_[l + 1] = offset_[l] + net.widths[l];
+        if (facets_) out.facet_start.push_back(0);
     }
 
     void push_task(Task& t) {
@@ -315,6 +328,13 @@ class Refiner {
         Item it;
         it.L = layer_from_pattern(net_, t.layer, d, t.pattern, t.ranks);
         it.cell = std::move(t.cell);
+        if (facets_) {  // the root's rows are the domain's; any other task's are of unknown origin
+            const bool root = t.layer == 0 && t.fresh;
+            it.cell.label.resize(it.cell.R);
+            for (int r = 0; r < it.cell.R; ++r) it.cell.label[r] = root ? -1 - r : kUnknownLabel;
+            it.cell.shared.assign(it.cell.R, 0);
+            it.cell.along = false;
+        }
         if (t.fresh) {
             fresh_split(*it.L, it.signs, it.rest);
         } else {
@@ -388,6 +408,7 @@ class Refiner {
                 for (int c = 0; c < d; ++c) x += S.point[c] * h[c];
                 pos = x > 0.0;
             }
+            if (facets_ && (pos || neg)) mark_along(S, d, lo >= -err && hi <= err, err);
             if (pos) {
                 s[i] = 1;
             } else if (neg) {
@@ -406,7 +427,8 @@ class Refiner {
         w_.err.resize(S.nv);
         for (int v = 0; v < S.nv; ++v) w_.err[v] = gam * (S.vmag[v] * L.h1[first] + std::abs(L.gn[first]));
         Cell plus = take(), minus = take();
-        if (!clip(S, d, &L.Hn[first * d], L.gn[first], w_.first.data(), w_.err.data(), rule_, w_, plus, minus)) {
+        if (!clip(S, d, &L.Hn[first * d], L.gn[first], w_.first.data(), w_.err.data(), rule_, w_, plus, minus,
+                  offset_[L.layer] + first)) {
             give(std::move(plus));
             give(std::move(minus));
             out.deferred.push_back(to_task(std::move(it)));  // an LP decides (numpy backend)
@@ -419,6 +441,17 @@ class Refiner {
         p.signs[first] = 1;
         stack_.push_back(std::move(m));
         stack_.push_back(std::move(p));
+    }
+
+    // Facets mode: a neuron that does not cut S (its values w_.vals) may lie along a facet of S;
+    // mark that facet's rows (in a lifted problem, not the box's: no boundary of the whole space).
+    void mark_along(Cell& S, int d, bool flat, double err) {
+        if (S.along) return;
+        const int a = flat ? 2 : along_facet(S, d, w_.vals.data(), err, fw_);
+        if (a == 2) S.along = true;
+        if (a != 1) return;
+        for (int j : fw_.rows)
+            if (rule_.lifted_d < 0 || S.label[j] >= 0 || S.label[j] == kUnknownLabel) S.shared[j] = 1;
     }
 
     // A sub-cell with every neuron of its layer decided is a region of that layer (tasks._children).
@@ -442,6 +475,11 @@ class Refiner {
             }
             out.ranks.insert(out.ranks.end(), ranks.begin(), ranks.end());
             out.n += 1;
+            if (facets_) {
+                const bool unknown = cell_facets(cell, d, 0, out.facet_group, out.facet_label, fw_);
+                out.facet_start.push_back(static_cast<int64_t>(out.facet_group.size()));
+                out.facet_flag.push_back(unknown || cell.along);
+            }
             give(std::move(cell));
             return;
         }
@@ -489,6 +527,9 @@ class Refiner {
     const Net& net_;
     const Rule& rule_;
     const int L_;
+    const bool facets_;
+    std::vector<int64_t> offset_;  // global index of each layer's first neuron
+    FacetScratch fw_;
     std::vector<Item> stack_;
     std::vector<Cell> pool_;
     Scratch w_;
@@ -496,8 +537,8 @@ class Refiner {
 
 }  // namespace
 
-Output refine(const Net& net, const Rule& rule, std::vector<Task>& tasks, double budget_s) {
-    Refiner r(net, rule);
+Output refine(const Net& net, const Rule& rule, std::vector<Task>& tasks, double budget_s, bool facets) {
+    Refiner r(net, rule, facets);
     for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) r.push_task(*it);
     r.run(budget_s);
     return std::move(r.out);

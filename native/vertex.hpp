@@ -34,6 +34,13 @@ struct Cell {
     std::vector<double> V;          // nv x d vertices
     std::vector<uint64_t> act;      // nv x words: bit r set iff the vertex lies on half-space r
     std::vector<double> vmag;       // nv: magnitude of the numbers each vertex was computed from
+    // facets mode only (empty otherwise): per row, the global hidden neuron whose cut added it,
+    // -1 - k for the root task's k-th row (the domain's), kUnknownLabel (facets.hpp) for rows of
+    // another task; `shared` marks rows along which a neuron that did not cut the cell lies (a
+    // facet there has several neurons), `along` a cell where that could not be told
+    std::vector<int64_t> label;
+    std::vector<uint8_t> shared;
+    bool along = false;
 };
 
 // A cell of hidden layer `layer`'s split: `signs` (the layer's width) hold the decided neurons,
@@ -57,10 +64,17 @@ struct Output {
     std::vector<int64_t> per_layer;  // regions created at each hidden layer
     std::vector<Task> pending;       // not explored when the time budget ran out
     std::vector<Task> deferred;      // splits where a child needs an LP (its witness failed): as received
+    // facets mode: region i's facets are entries facet_start[i]..facet_start[i+1] of facet_group
+    // (facet number within the region) and facet_label (its rows' labels, Cell::label);
+    // facet_flag[i] is set when they cannot be used (a row of unknown label, or a neuron along a
+    // facet: a facet of several neurons)
+    std::vector<int64_t> facet_start, facet_group, facet_label;
+    std::vector<uint8_t> facet_flag;
 };
 
 // Refine `tasks` depth-first through all remaining layers for at most `budget_s` seconds
-// (at least one cell is always processed).
-Output refine(const Net& net, const Rule& rule, std::vector<Task>& tasks, double budget_s);
+// (at least one cell is always processed). With `facets`, every finished region's facets are
+// computed from its vertices (facets.hpp) and returned in the Output's facet arrays.
+Output refine(const Net& net, const Rule& rule, std::vector<Task>& tasks, double budget_s, bool facets = false);
 
 }  // namespace nncells

@@ -39,7 +39,7 @@ def _check_method(method):
 
 def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
                       method: str = "auto", workers: int | None = None, executor=None,
-                      progress=None, backend: str | None = None) -> EnumerationResult:
+                      progress=None, backend: str | None = None, certify: bool = False) -> EnumerationResult:
     """Enumerate every full-dimensional activation region of ``network`` inside ``domain``.
 
     Parameters
@@ -58,6 +58,9 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
     backend : ``"native"`` (the compiled core), ``"numpy"`` (its reference twin, slower) or
         ``"auto"`` (default: native when built; see `nncells.kernels.backend`). The answers are
         the same.
+    certify : prove every region exists in exact arithmetic and check that the dual graph is
+        closed (`nncells.results.certify.certify`); the answer is in ``result.certificate`` and
+        under ``certified`` in ``result.summary()``.
 
     Returns
     -------
@@ -75,13 +78,19 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
     >>> res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
     >>> bool((net.pattern(res.points) == res.patterns).all())   # every point has its pattern
     True
+    >>> c = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1, certify=True).summary()["certified"]
+    >>> c["exist"] == c["of"] == res.count, c["closed"]
+    (True, True)
     """
     _check_method(method)
     problem = _problem(network, domain, tol, backend)
     sink = MemorySink()
     info = driver.run(problem, executor or make_executor(workers), sink, method=method, progress=progress)
     batch = Batch.concat(sink.batches, network.n_hidden, network.input_dim, len(network.widths))
-    return EnumerationResult(network, problem.domain, batch, info.stats, info.seconds, info)
+    result = EnumerationResult(network, problem.domain, batch, info.stats, info.seconds, info)
+    if certify:
+        result.certificate = result.certify()
+    return result
 
 
 def count_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,

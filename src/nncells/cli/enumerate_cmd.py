@@ -1,4 +1,5 @@
-"""``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--backend B] [--json] ...``."""
+"""``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--backend B]
+[--adjacency [FILE.parquet]] [--certify] [--json] ...``."""
 from __future__ import annotations
 
 import math
@@ -12,6 +13,9 @@ from nncells.run.driver import RunInterrupted
 from nncells.run.executors import make_executor
 from nncells.cli.progress import Progress
 from nncells.api import METHODS, count_regions, enumerate_regions, enumerate_to_dir
+from nncells.cli import graph_options
+from nncells.results.result import EnumerationResult
+from nncells.results.store import read_regions
 from nncells.cli.common import add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, print_json
 
 
@@ -38,6 +42,7 @@ def add_arguments(p):
                    help="the contract's threshold: a region counts iff it holds a point x deeper than "
                         "TOL * max|x_i| (default %(default)g; see docs/numerics.md)")
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+    graph_options.add_arguments(p)
 
 
 def run(args) -> int:
@@ -54,21 +59,27 @@ def run(args) -> int:
         raise NNCellsError(f"--workers must be at least 1, got {args.workers}")
     if single_file:
         check_writable(args.out)  # before the work, not after it
+    sharded = args.out is not None and not single_file
+    edges = graph_options.check(args, sharded)
     executor = make_executor(args.workers, args.dask_scheduler, args.dask_local)
     progress = Progress("regions", enabled=False if args.quiet else None)
     common = dict(tol=args.tol, method=args.method, executor=executor, progress=progress, backend=args.backend)
     try:
+        result = None
         if args.count_only:
             summary = count_regions(net, domain, out_dir=args.out, resume=args.resume,
                                     checkpoint_s=args.checkpoint_every, **common)
-        elif args.out is not None and not single_file:
+        elif sharded:
             summary = enumerate_to_dir(net, domain, args.out, resume=args.resume,
                                        checkpoint_s=args.checkpoint_every, **common)
+            if edges is not None or args.certify:
+                result = EnumerationResult.from_regions(net, domain, read_regions(args.out))
         else:
             result = enumerate_regions(net, domain, **common)
             if single_file:
                 result.to_parquet(args.out)
             summary = result.summary()
+        status = graph_options.report(result, summary, edges, args.certify, net.fingerprint) if result else 0
     except RunInterrupted as e:
         progress.close()
         where = f"; the run is checkpointed in {e.out_dir}: resume with --resume" if e.out_dir else ""
@@ -79,7 +90,7 @@ def run(args) -> int:
         print_json(summary)
     else:
         print(format_summary(summary, args.out))
-    return 0
+    return status
 
 
 def format_summary(s: dict, out=None) -> str:
@@ -96,4 +107,4 @@ def format_summary(s: dict, out=None) -> str:
     ]
     if out:
         lines.append(f"written to   {out}")
-    return "\n".join(lines)
+    return "\n".join(lines + graph_options.format_lines(s))

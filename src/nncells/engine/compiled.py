@@ -52,6 +52,13 @@ class Core:
         batch = Batch(P.view(bool), X, r, ranks)
         return batch, per_layer, [_from_tuple(t) for t in pending], [_from_tuple(t) for t in deferred], fallback
 
+    def facets(self, task: Task):
+        """Refine ``task`` to the end in facets mode (`nncells.kernels.vertex.refine_facets`): the
+        patterns of the regions it finishes and their facets' labels; None when qhull could not
+        give the task's cell vertices."""
+        tup = _to_tuple(task)
+        return None if tup is None else kv.refine_facets(self.net, self.tol, self.lifted_d, [tup])
+
 
 def core_for(problem) -> Core | None:
     """The compiled core for ``problem``, or None when the numpy backend runs it: the problem's

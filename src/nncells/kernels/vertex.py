@@ -67,3 +67,54 @@ def refine(net, tol: float, lifted_d: int, tasks: list, budget_s: float):
     radii their depths in x-space.
     """
     return _native.refine_vertex(net, float(tol), int(lifted_d), list(tasks), float(min(budget_s, 1e9)))
+
+
+#: The label of a row that arrived with a task other than the root (`refine_facets`).
+UNKNOWN_LABEL = int(np.iinfo(np.int64).min)
+
+
+def refine_facets(net, tol: float, lifted_d: int, tasks: list):
+    """Refine ``tasks`` to the end, as `refine` does with no time budget, and give each finished
+    region's facets, read from its vertices (a row is a facet iff at least ``d`` vertices lie on it
+    and the rows on all of them have rank 1: the face spans ``d - 1`` dimensions).
+
+    Parameters
+    ----------
+    net, tol, lifted_d, tasks : as for `refine`.
+
+    Returns
+    -------
+    patterns : (n, n_hidden) uint8
+    facet_start : (n + 1,) int64
+        Region ``i``'s facets are entries ``facet_start[i]:facet_start[i + 1]`` of:
+    facet_group : (m,) int64
+        the facet's number within its region (rows on one hyperplane share it), and
+    facet_label : (m,) int64
+        each row's label: the global hidden neuron whose hyperplane cut the row, ``-1 - k`` for the
+        ``k``-th row of a root task (a layer-0 task with ``signs`` None: the domain's rows), or
+        `UNKNOWN_LABEL` for a row another task arrived with.
+    facet_flag : (n,) uint8
+        1 where the region's facets cannot be used as given: a facet has a row of unknown label,
+        or a neuron that did not cut the region's cell lies along one of its facets (a facet of
+        several neurons; in a lifted problem, facets on the root's rows are not counted).
+    skipped : int
+        Deferred splits (a child needs an LP): the regions below them are not returned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncells import kernels
+    >>> if kernels.native_available():
+    ...     net = core_network([np.array([[1.0, 0.0]])], [np.zeros(1)])
+    ...     A = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]); c = np.ones(4)   # [-1, 1]^2
+    ...     V = np.array([[-1.0, -1], [1, -1], [-1, 1], [1, 1]])
+    ...     act = np.array([[0, 1, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0], [1, 0, 1, 0]], dtype=np.uint8)
+    ...     task = (0, np.zeros(0, np.uint8), np.zeros(0, np.int64), A, c, np.zeros(2), 1.0, V, act,
+    ...             np.ones(4), None, None)
+    ...     P, start, group, label, flag, skipped = refine_facets(net, 1e-9, -1, [task])
+    ...     print(P.ravel().tolist(), [sorted(label[start[i]:start[i + 1]].tolist()) for i in range(2)])
+    ... else:
+    ...     print([1, 0], [[-4, -3, -1, 0], [-4, -3, -2, 0]])
+    [1, 0] [[-4, -3, -1, 0], [-4, -3, -2, 0]]
+    """
+    return _native.refine_vertex_facets(net, float(tol), int(lifted_d), list(tasks))

@@ -75,6 +75,8 @@ class EnumerationResult:
     def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
                  info=None):
         order = canonical_order(batch.patterns)
+        self.source_rows = None   # of a result read from disk: region i's row in the table read
+        self.certificate = None   # what `certify` found, when asked (reported in the summary)
         self.network = network
         self.domain = domain
         self.patterns = batch.patterns[order]
@@ -141,14 +143,89 @@ class EnumerationResult:
         A, b = self.domain.halfspaces()
         return np.vstack([A, G]), np.concatenate([b, h])
 
+    def adjacency(self) -> dict:
+        """Adjacent pairs ``i < j`` and the neurons that change sign between them (arrays ``i``,
+        ``j``, ``neuron``); see `nncells.results.adjacency.adjacency`.
+
+        Examples
+        --------
+        >>> import nncells
+        >>> res = nncells.enumerate_regions(nncells.random_network([2, 4, 1], seed=0), nncells.Box(-1, 1), workers=1)
+        >>> E = res.adjacency()
+        >>> bool((E["i"] < E["j"]).all()), len(E["i"]) >= res.count - 1
+        (True, True)
+        """
+        from nncells.results.adjacency import adjacency
+        return adjacency(self)
+
+    def adjacency_graph(self):
+        """The dual graph as a `networkx.Graph` (nodes: regions with their ``pattern``; edges:
+        adjacent pairs with the ``neurons`` changing sign between them).
+
+        Examples
+        --------
+        >>> import networkx as nx, nncells
+        >>> res = nncells.enumerate_regions(nncells.random_network([2, 4, 1], seed=0), nncells.Box(-1, 1), workers=1)
+        >>> nx.is_connected(res.adjacency_graph())
+        True
+        """
+        from nncells.results.adjacency import adjacency_graph
+        return adjacency_graph(self)
+
+    def certify(self, max_failures: int = 20) -> dict:
+        """Prove every region exists (exact rationals) and check the dual graph is closed;
+        see `nncells.results.certify.certify` for what is proven and what assumes float64.
+
+        Examples
+        --------
+        >>> import nncells
+        >>> res = nncells.enumerate_regions(nncells.random_network([2, 4, 1], seed=0), nncells.Box(-1, 1), workers=1)
+        >>> c = res.certify()
+        >>> c["exist"] == c["of"], c["closed"]
+        (True, True)
+        """
+        from nncells.results.certify import certify
+        return certify(self, max_failures)
+
     def summary(self) -> dict:
         info = self.info or RunInfo(
             self.count, Stats(self.lp_solves, self.per_layer, borderline=self.borderline), self.seconds)
-        return run_summary(self.network, self.domain, info)
+        out = run_summary(self.network, self.domain, info)
+        if self.certificate is not None:
+            out["certified"] = certificate_summary(self.certificate)
+        return out
+
+    @classmethod
+    def from_regions(cls, network: Network, domain: Domain, regions: dict) -> "EnumerationResult":
+        """The result of a run read back from disk: ``regions`` is what `read_regions` returns for
+        a file or a sharded run's directory. ``source_rows[i]`` is region ``i``'s row there.
+
+        Examples
+        --------
+        >>> import os, tempfile, nncells
+        >>> net = nncells.random_network([3, 6, 1], seed=2)
+        >>> out = os.path.join(tempfile.mkdtemp(), "run")
+        >>> _ = nncells.enumerate_to_dir(net, nncells.Box(-1, 1), out, workers=1)
+        >>> res = EnumerationResult.from_regions(net, nncells.Box(-1, 1), nncells.read_regions(out))
+        >>> res.count == nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1).count
+        True
+        """
+        batch = Batch(regions["patterns"], regions["points"], regions["radii"], regions["ranks"])
+        meta = regions.get("meta", {})
+        per_layer = meta.get("per_layer") or meta.get("summary", {}).get("per_layer") or [len(batch)]
+        res = cls(network, domain, batch, Stats(per_layer=list(per_layer)), float(meta.get("seconds", 0.0)))
+        res.source_rows = canonical_order(batch.patterns)
+        return res
 
     def to_parquet(self, path) -> None:
         from nncells.results.store import write_regions
         write_regions(path, self)
+
+
+def certificate_summary(cert: dict) -> dict:
+    """The part of a certificate (`nncells.results.certify.certify`) the JSON summary reports."""
+    keys = ("exist", "of", "closed", "open_facets", "exact_fallbacks", "failures", "failures_total")
+    return {k: cert[k] for k in keys if k in cert}
 
 
 def run_summary(network, domain, info) -> dict:

@@ -142,6 +142,27 @@ def write_regions(path, result) -> None:
         raise NNCellsError(f"{path}: cannot write ({e.strerror or e}); nothing was written") from None
 
 
+def write_edges(path, edges: dict, meta: dict) -> None:
+    """Write an adjacency edge table (int64 columns ``i``, ``j``, ``neuron``: the row numbers of
+    two adjacent regions in their region table and a neuron that changes sign between them) to
+    the Parquet file ``path`` atomically, with ``meta`` under the schema metadata key ``nncells``.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, pyarrow.parquet as pq
+    >>> path = os.path.join(tempfile.mkdtemp(), "edges.parquet")
+    >>> write_edges(path, {"i": np.array([0]), "j": np.array([1]), "neuron": np.array([3])}, {"regions": 2})
+    >>> pq.read_table(path).to_pydict()
+    {'i': [0], 'j': [1], 'neuron': [3]}
+    """
+    table = pa.table({k: pa.array(np.asarray(edges[k], dtype=np.int64)) for k in ("i", "j", "neuron")})
+    table = table.replace_schema_metadata({"nncells": json.dumps(meta)})
+    try:
+        atomic_write_table(table, path)
+    except OSError as e:
+        raise NNCellsError(f"{path}: cannot write ({e.strerror or e}); nothing was written") from None
+
+
 def _read_table(path) -> pa.Table:
     try:
         return pq.read_table(path)
