@@ -30,20 +30,24 @@ from nncells.results.adjacency import compute_facets
 _TINY = float(np.finfo(np.float64).tiny)
 
 
-def _float_signs(net, X):
-    """Pre-activations at ``X`` (n, N) and a rigorous bound of their rounding errors."""
-    Z, E = [], []
-    h, err = X, np.zeros_like(X)
-    for W, b in zip(net.weights[:-1], net.biases[:-1]):
-        z = h @ W.T + b
-        terms = W.shape[1] + 1
-        e = err @ np.abs(W).T + gamma(terms) * (np.abs(h) @ np.abs(W).T + np.abs(b)) + terms * _TINY
-        Z.append(z)
-        E.append(e)
-        h, err = np.maximum(z, 0.0), e
-    if not Z:
-        return np.zeros((len(X), 0)), np.zeros((len(X), 0))
-    return np.concatenate(Z, axis=1), np.concatenate(E, axis=1)
+def _float_signs(net, X, chunk=8192):
+    """Pre-activations at ``X`` (n, N) and a rigorous bound of their rounding errors: the error
+    of layer ``l + 1`` is ``|W| err_l`` (ReLU is 1-Lipschitz) plus the dot products' own rounding,
+    ``gamma(terms) (|W| |h| + |b|)``; both in one product, ``(err_l + gamma |h|) |W|^T`` (the
+    rounding of the bound itself is covered by the factor in `gamma`). In chunks of rows."""
+    n, N = len(X), sum(net.widths)
+    Z, E = np.empty((n, N)), np.empty((n, N))
+    layers = [(W, b, np.abs(W).T, gamma(W.shape[1] + 1), sl)
+              for W, b, sl in zip(net.weights[:-1], net.biases[:-1], net.layer_slices)]
+    for s in range(0, n, chunk):
+        h = X[s:s + chunk]
+        err = np.zeros_like(h)
+        for W, b, absWT, g, sl in layers:
+            z = h @ W.T + b
+            e = (err + g * np.abs(h)) @ absWT + (g * np.abs(b) + (W.shape[1] + 1) * _TINY)
+            Z[s:s + chunk, sl], E[s:s + chunk, sl] = z, e
+            h, err = np.maximum(z, 0.0), e
+    return Z, E
 
 
 def _exact_preactivations(net, x, cache):
@@ -84,7 +88,7 @@ def _existence(result, failures):
         A, b = dom.halfspaces()
         v = X @ A.T - b
         verr = gamma(A.shape[1] + 1) * (np.abs(X) @ np.abs(A).T + np.abs(b)) + _TINY
-        dsure = np.all((np.abs(v) > verr) | (v < 0), axis=1)
+        dsure = np.all(np.abs(v) > verr, axis=1)  # every face decided by the bound
         dok = np.all(v < verr, axis=1)
     fine = sure.all(axis=1) & dsure
     exists = fine & ~wrong.any(axis=1) & dok
