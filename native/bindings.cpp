@@ -36,7 +36,7 @@ std::vector<T> vec(nb::handle h) {
 
 nncells::Task task_from_tuple(nb::handle obj) {
     nb::tuple t = nb::cast<nb::tuple>(obj);
-    if (t.size() != 12) throw nb::value_error("a task is a tuple of 12 items");
+    if (t.size() != 12 && t.size() != 13) throw nb::value_error("a task is a tuple of 12 or 13 items");
     nncells::Task task;
     task.layer = nb::cast<int>(t[0]);
     task.pattern = vec<uint8_t>(t[1]);
@@ -68,6 +68,10 @@ nncells::Task task_from_tuple(nb::handle obj) {
         task.signs = vec<uint8_t>(t[10]);
         task.rest = vec<int64_t>(t[11]);
     }
+    if (t.size() == 13 && !t[12].is_none()) {  // the rows' labels (facets mode, Cell::label)
+        C.label = vec<int64_t>(t[12]);
+        if (C.label.size() != static_cast<size_t>(C.R)) throw nb::value_error("one label per row of A");
+    }
     return task;
 }
 
@@ -79,11 +83,12 @@ nb::tuple task_to_tuple(nncells::Task&& t) {
         for (int r = 0; r < C.R; ++r) act[static_cast<size_t>(v) * C.R + r] = (C.act[v * C.words + r / 64] >> (r % 64)) & 1;
     const size_t np = t.pattern.size(), nr = t.ranks.size(), R = C.R, nv = C.nv, k = t.signs.size(),
                  nrest = t.rest.size();
+    nb::object labels = C.label.empty() ? nb::none() : to_numpy(std::move(C.label), {R});
     return nb::make_tuple(t.layer, to_numpy(std::move(t.pattern), {np}), to_numpy(std::move(t.ranks), {nr}),
                           to_numpy(std::move(C.A), {R, d}), to_numpy(std::move(C.c), {R}),
                           to_numpy(std::move(C.point), {d}), C.radius, to_numpy(std::move(C.V), {nv, d}),
                           to_numpy(std::move(act), {nv, R}), to_numpy(std::move(C.vmag), {nv}),
-                          to_numpy(std::move(t.signs), {k}), to_numpy(std::move(t.rest), {nrest}));
+                          to_numpy(std::move(t.signs), {k}), to_numpy(std::move(t.rest), {nrest}), labels);
 }
 
 nncells::Net make_net(nb::list weights, nb::list biases, double error_factor) {
@@ -135,7 +140,7 @@ NB_MODULE(_native, m) {
 
     m.def(
         "refine_vertex",
-        [](const nncells::Net& net, double tol, int lifted_d, nb::list tasks, double budget_s) {
+        [](const nncells::Net& net, double tol, int lifted_d, nb::list tasks, double budget_s, bool facets) {
             std::vector<nncells::Task> ts = tasks_from_list(net, tasks);
             size_t d = ts.empty() ? static_cast<size_t>(net.d) : ts[0].cell.point.size();
             nncells::Rule rule;
@@ -144,39 +149,26 @@ NB_MODULE(_native, m) {
             nncells::Output out;
             {
                 nb::gil_scoped_release release;
-                out = nncells::refine(net, rule, ts, budget_s);
+                out = nncells::refine(net, rule, ts, budget_s, facets);
             }
             const size_t n = static_cast<size_t>(out.n), L = net.widths.size(), nh = net.n_hidden;
             if (lifted_d >= 0) d = static_cast<size_t>(lifted_d);
             nb::list pending, deferred;
             for (auto& t : out.pending) pending.append(task_to_tuple(std::move(t)));
             for (auto& t : out.deferred) deferred.append(task_to_tuple(std::move(t)));
+            nb::object fac = nb::none();
+            if (facets) {
+                const size_t m = out.facet_label.size();
+                fac = nb::make_tuple(to_numpy(std::move(out.facet_start), {n + 1}),
+                                     to_numpy(std::move(out.facet_group), {m}), to_numpy(std::move(out.facet_label), {m}),
+                                     to_numpy(std::move(out.facet_flag), {n}));
+            }
             return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.points), {n, d}),
                                   to_numpy(std::move(out.radii), {n}), to_numpy(std::move(out.ranks), {n, L}),
-                                  to_numpy(std::move(out.per_layer), {L}), pending, deferred);
+                                  to_numpy(std::move(out.per_layer), {L}), pending, deferred, fac);
         },
-        "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a, "budget_s"_a,
+        "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a, "budget_s"_a, "facets"_a = false,
         "Refine vertex-mode tasks depth-first through all remaining layers (see kernels.vertex).");
-
-    m.def(
-        "refine_vertex_facets",
-        [](const nncells::Net& net, double tol, int lifted_d, nb::list tasks) {
-            std::vector<nncells::Task> ts = tasks_from_list(net, tasks);
-            nncells::Rule rule;
-            rule.tol = tol;
-            rule.lifted_d = lifted_d;
-            nncells::Output out;
-            {
-                nb::gil_scoped_release release;
-                out = nncells::refine(net, rule, ts, 1e9, true);
-            }
-            const size_t n = static_cast<size_t>(out.n), nh = net.n_hidden, m = out.facet_label.size();
-            return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.facet_start), {n + 1}),
-                                  to_numpy(std::move(out.facet_group), {m}), to_numpy(std::move(out.facet_label), {m}),
-                                  to_numpy(std::move(out.facet_flag), {n}), out.deferred.size() + out.pending.size());
-        },
-        "net"_a, "tol"_a, "lifted_d"_a, "tasks"_a,
-        "Refine vertex-mode tasks to the end in facets mode: patterns and facets (see kernels.vertex).");
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ namespace nncells {
 
 // The label of a row that arrived with a task that was not the root (its origin is unknown).
 constexpr int64_t kUnknownLabel = std::numeric_limits<int64_t>::min();
+// The label of every row of a cell handed back (Task) when the cell could not tell whether a
+// neuron lies along one of its facets (Cell::along): the core reads it back as `along`.
+constexpr int64_t kAlongLabel = std::numeric_limits<int64_t>::min() + 1;
 
 struct FacetRow {
     int64_t key, group;

@@ -328,12 +328,24 @@ class Refiner {
         Item it;
         it.L = layer_from_pattern(net_, t.layer, d, t.pattern, t.ranks);
         it.cell = std::move(t.cell);
-        if (facets_) {  // the root's rows are the domain's; any other task's are of unknown origin
-            const bool root = t.layer == 0 && t.fresh;
-            it.cell.label.resize(it.cell.R);
-            for (int r = 0; r < it.cell.R; ++r) it.cell.label[r] = root ? -1 - r : kUnknownLabel;
-            it.cell.shared.assign(it.cell.R, 0);
-            it.cell.along = false;
+        if (facets_) {  // labels as given (vertex.hpp, Cell::label), or decided here
+            Cell& C = it.cell;
+            C.along = false;
+            if (C.label.size() == static_cast<size_t>(C.R)) {
+                for (int64_t& x : C.label)
+                    if (x == kAlongLabel) {
+                        C.along = true;
+                        x = kUnknownLabel;
+                    }
+            } else {  // the root's rows are the domain's; any other task's are of unknown origin
+                const bool root = t.layer == 0 && t.fresh;
+                C.label.resize(C.R);
+                for (int r = 0; r < C.R; ++r) C.label[r] = root ? -1 - r : kUnknownLabel;
+            }
+            C.shared.assign(C.R, 0);
+        } else {
+            it.cell.label.clear();
+            it.cell.shared.clear();
         }
         if (t.fresh) {
             fresh_split(*it.L, it.signs, it.rest);
@@ -368,6 +380,12 @@ class Refiner {
         t.pattern = it.L->pattern;
         t.ranks = it.L->ranks;
         t.cell = std::move(it.cell);
+        if (facets_) {  // `shared` and `along` travel in the labels (vertex.hpp, Cell::label)
+            Cell& C = t.cell;
+            for (int r = 0; r < C.R; ++r)
+                if (C.along) C.label[r] = kAlongLabel;
+                else if (C.shared[r]) C.label[r] = kUnknownLabel;
+        }
         t.fresh = false;
         t.signs = std::move(it.signs);
         t.rest = std::move(it.rest);

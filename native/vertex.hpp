@@ -36,8 +36,12 @@ struct Cell {
     std::vector<double> vmag;       // nv: magnitude of the numbers each vertex was computed from
     // facets mode only (empty otherwise): per row, the global hidden neuron whose cut added it,
     // -1 - k for the root task's k-th row (the domain's), kUnknownLabel (facets.hpp) for rows of
-    // another task; `shared` marks rows along which a neuron that did not cut the cell lies (a
-    // facet there has several neurons), `along` a cell where that could not be told
+    // unknown origin; `shared` marks rows along which a neuron that did not cut the cell lies (a
+    // facet there has several neurons), `along` a cell where that could not be told. A task may
+    // arrive with labels (those a pending task was handed back with); without, a root task's
+    // rows are the domain's and any other task's unknown. A task handed back in facets mode
+    // carries `shared` and `along` in its labels: a shared row as kUnknownLabel (the same flag
+    // results), an `along` cell as kAlongLabel on every row.
     std::vector<int64_t> label;
     std::vector<uint8_t> shared;
     bool along = false;

@@ -238,3 +238,89 @@ def test_degenerate_networks_fall_back_where_the_core_cannot_tell(d, kind, seed)
     covered = _both_paths(res)
     assert covered < res.count   # every region next to a duplicated neuron is the qhull path's
     assert res.certify()["closed"]
+
+
+# ---- facets recorded during the enumeration (enumerate_regions(..., facets=True)) ----------
+
+def _no_rerun(monkeypatch):
+    from nncells.engine import compiled
+
+    def refuse(self, task):
+        raise AssertionError("the core ran a second time")
+    monkeypatch.setattr(compiled.Core, "facets", refuse)
+
+
+def _executors():
+    from nncells.run.executors import ProcessExecutor, SerialExecutor
+    return [("one", lambda: None), ("serial", lambda: SerialExecutor(1e-4)),
+            ("processes", lambda: ProcessExecutor(2, budget_s=1e-3))]
+
+
+_RECORDED = [(2, "box", 0), (3, "box", 1), (3, "space", 2), (4, "box", 3), (4, "space", 4), (5, "box", 5),
+             (6, "box", 6), (3, "polytope", 7), (5, "space", 8)]
+
+
+@pytest.mark.parametrize("d,kind,seed", _RECORDED)
+def test_recorded_facets_are_the_rerun_and_qhull_paths(d, kind, seed, monkeypatch):
+    """Tasks handed back and resumed (tiny budgets, two processes) carry their rows' labels: every
+    region of a generic network keeps the core's facets, identical to both other paths'."""
+    from nncells import _config
+    from nncells.results.adjacency import compute_facets
+    net = nncells.random_network([d, 8, 6, 1] if d < 5 else [d, 6, 5, 1], seed=200 + seed)
+    if kind == "polytope":
+        dom = nncells.Polytope(np.vstack([np.eye(d), -np.ones((1, d))]), np.r_[np.ones(d), 0.5])
+    else:
+        dom = nncells.Box(-1, 1) if kind == "box" else nncells.Space(d)
+    ref = nncells.enumerate_regions(net, dom, workers=1, method="cells")
+    covered = _both_paths(ref)     # the re-run path against the qhull path
+    assert covered == ref.count
+    T_ref, E_ref = compute_facets(ref), adjacency(ref)
+    monkeypatch.setattr(_config, "WARMUP_S", 1e-4)   # the root task hands work back at once
+    _no_rerun(monkeypatch)
+    for name, make in _executors():
+        res = nncells.enumerate_regions(net, dom, method="cells", facets=True,
+                                        **({"workers": 1} if make() is None else {"executor": make()}))
+        assert np.array_equal(res.patterns, ref.patterns), name
+        assert res.info.facets and res.info.stats.facets, name
+        if name != "one":
+            assert res.info.stats.tasks > 1, name    # tasks were handed back and resumed
+        T = compute_facets(res)
+        assert T["_stats"]["core_regions"] == res.count, name
+        for k in _COLUMNS:
+            assert np.array_equal(T[k], T_ref[k]), (name, k)
+        E = adjacency(res)
+        for k in ("i", "j", "neuron"):
+            assert np.array_equal(E[k], E_ref[k]), (name, k)
+
+
+@pytest.mark.parametrize("d,kind,seed", [(3, "box", 1), (4, "space", 3)])
+def test_recorded_facets_fall_back_on_degenerate_networks(d, kind, seed, monkeypatch):
+    from nncells import _config
+    from nncells.results.adjacency import compute_facets
+    from nncells.run.executors import SerialExecutor
+    net = _degenerate(d, seed)
+    dom = nncells.Box(-1, 1) if kind == "box" else nncells.Space(d)
+    ref = nncells.enumerate_regions(net, dom, workers=1)
+    T_ref = compute_facets(ref, _core=False)
+    monkeypatch.setattr(_config, "WARMUP_S", 1e-5)
+    _no_rerun(monkeypatch)
+    res = nncells.enumerate_regions(net, dom, executor=SerialExecutor(1e-5), facets=True)
+    T = compute_facets(res)
+    assert T["_stats"]["core_regions"] < res.count
+    for k in _COLUMNS:
+        assert np.array_equal(T[k], T_ref[k]), k
+    assert res.certify()["closed"]
+
+
+def test_results_without_recorded_facets_rerun_the_core(monkeypatch):
+    from nncells.engine import compiled
+    from nncells.results.adjacency import compute_facets
+    calls = []
+    original = compiled.Core.facets
+    monkeypatch.setattr(compiled.Core, "facets", lambda self, t: calls.append(1) or original(self, t))
+    net = nncells.random_network([3, 8, 6, 1], seed=3)
+    res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
+    assert not res.info.facets
+    assert compute_facets(res)["_stats"]["core_regions"] == res.count and calls == [1]
+    res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1, facets=True)
+    assert compute_facets(res)["_stats"]["core_regions"] == res.count and calls == [1]

@@ -155,20 +155,40 @@ def test_crash_states_resume_exactly(interrupted, tmp_path, ref):
     assert not [f for f in out.iterdir() if ".tmp-" in f.name or "frontier" in f.name]
 
 
-def test_frontier_round_trip_runs_identically():
-    """Pending tasks of the core (vertices, part-way splits) survive the file bit for bit."""
-    problem = Problem.make(SLOW, Box(-1, 1), backend="native")
+@pytest.mark.parametrize("facets", [False, True])
+def test_frontier_round_trip_runs_identically(facets):
+    """Pending tasks of the core (vertices, part-way splits, in facets mode the rows' labels)
+    survive the file bit for bit."""
+    import dataclasses
+    problem = dataclasses.replace(Problem.make(SLOW, Box(-1, 1), backend="native"), facets=facets)
     _, pending, _ = run_task(problem, problem.root_task(), 1e-3)
     assert pending and any(t.partial is not None for t in pending) or len(pending) > 1
+    assert all((t.cell.labels is not None) == facets for t in pending)
     back = decode_tasks(encode_tasks(pending))
     assert len(back) == len(pending)
     for a, b in zip(pending[:50], back[:50]):
         assert a.layer == b.layer and a.ranks == b.ranks and np.array_equal(a.pattern, b.pattern)
-        for f in ("A", "c", "point", "vertices", "active", "vmag"):
+        for f in ("A", "c", "point", "vertices", "active", "vmag", "labels"):
             x, y = getattr(a.cell, f), getattr(b.cell, f)
             assert (x is None and y is None) or np.array_equal(x, y), f
         ra, rb = run_task(problem, [a]), run_task(problem, [b])
         assert np.array_equal(ra[0].patterns, rb[0].patterns) and np.array_equal(ra[0].points, rb[0].points)
+        if facets:  # the same facets, and the rows' labels known: the regions' facets usable
+            fa, fb = ra[2].facets, rb[2].facets
+            assert len(fa) == len(fb) == 1 and all(np.array_equal(x, y) for x, y in zip(fa[0], fb[0]))
+            assert not fa[0][4].any()
+
+
+def test_frontier_files_without_labels_still_load():
+    problem = Problem.make(SLOW, Box(-1, 1), backend="native")
+    data = encode_tasks([problem.root_task()])
+    import io
+    with np.load(io.BytesIO(data)) as z:
+        arrays = {k: z[k] for k in z.files if not k.startswith("labels.")}
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    [t] = decode_tasks(buf.getvalue())
+    assert t.cell.labels is None and t.layer == 0
 
 
 def test_frontier_file_never_unpickles(tmp_path, monkeypatch):

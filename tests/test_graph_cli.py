@@ -112,3 +112,18 @@ def test_failed_certificate_exits_1_naming_the_region(tmp_path, model, monkeypat
     assert rc == 1
     assert s["certified"]["exist"] < s["certified"]["of"]
     assert 7 in {f["region"] for f in s["certified"]["failures"]}
+
+
+def test_in_memory_adjacency_uses_the_facets_recorded_while_enumerating(tmp_path, model, ref, monkeypatch, capsys):
+    from nncells.engine import compiled
+
+    def refuse(self, task):
+        raise AssertionError("the core ran a second time")
+    monkeypatch.setattr(compiled.Core, "facets", refuse)
+    edges_file = tmp_path / "_edges.parquet"
+    rc = main(["enumerate", str(model), "--box", "-1", "1", "--json", "--workers", "1", "--quiet", "--certify",
+               "--adjacency", str(edges_file), "--out", str(tmp_path / "r.parquet")])
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out)["certified"]["closed"]
+    edges = pd.read_parquet(edges_file)
+    assert _pairs_of(_patterns_of_table(tmp_path / "r.parquet"), edges) == ref[1]

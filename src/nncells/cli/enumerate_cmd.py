@@ -75,7 +75,8 @@ def run(args) -> int:
             if edges is not None or args.certify:
                 result = EnumerationResult.from_regions(net, domain, read_regions(args.out))
         else:
-            result = enumerate_regions(net, domain, **common)
+            # the graph and the certificate read the facets the core records as it goes
+            result = enumerate_regions(net, domain, facets=graph_options.wants_facets(args, edges), **common)
             if single_file:
                 result.to_parquet(args.out)
             summary = result.summary()

@@ -56,6 +56,13 @@ def check(args, sharded: bool):
     return path
 
 
+def wants_facets(args, path) -> bool:
+    """Whether an in-memory or single-file run should record its regions' facets as it goes
+    (``enumerate_regions(..., facets=True)``): with ``--adjacency`` (``path``) or ``--certify``.
+    A run to ``--out DIR`` reads its regions back and runs the core's facets mode once more."""
+    return path is not None or bool(args.certify)
+
+
 def report(result, summary: dict, path, certify: bool, network_fingerprint: str) -> int:
     """Add the graph's and the certificate's parts to ``summary``; write the edges. Returns the
     exit status: 1 when a certificate fails, else 0."""

@@ -22,6 +22,8 @@ class Cell:
     vertices: np.ndarray | None = None  # (v, d) vertices of a bounded cell, when known
     active: np.ndarray | None = None    # (v, rows of A) bool: which half-spaces each vertex lies on
     vmag: np.ndarray | None = None      # (v,) magnitude of the numbers each vertex was computed from
+    labels: np.ndarray | None = None    # (rows of A,) int64: where each row came from, when the compiled
+    #                                     core's facets mode handed the cell back (`kernels.vertex.refine`)
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Task:
         bit the same map) when the task runs."""
         c = self.cell
         light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box,
-                     c.vertices, c.active, c.vmag)
+                     c.vertices, c.active, c.vmag, c.labels)
         return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
 
 
@@ -88,12 +90,16 @@ class Stats:
     by_worker: dict = field(default_factory=dict)  # process id -> finished regions
     borderline: int = 0   # regions whose certified margin is within _config.BORDERLINE x the threshold
     repaired: int = 0     # interior points moved because the forward pass disagreed with the pattern
+    # with `Problem.facets`: per call of the compiled core, the facets of the regions it finished,
+    # ``(packed patterns, facet_start, facet_group, facet_label, facet_flag)`` (`kernels.vertex.refine`)
+    facets: list = field(default_factory=list)
 
     def add(self, other: "Stats"):
         self.lp_solves += other.lp_solves
         self.tasks += other.tasks
         self.borderline += other.borderline
         self.repaired += other.repaired
+        self.facets.extend(other.facets)
         for pid, n in other.by_worker.items():
             self.by_worker[pid] = self.by_worker.get(pid, 0) + n
         if len(self.per_layer) < len(other.per_layer):

@@ -21,8 +21,9 @@ from nncells.kernels import vertex as kv
 class Core:
     """The compiled core set up for one problem (network, rule); see `core_for`."""
 
-    def __init__(self, network, rule, n_layers):
+    def __init__(self, network, rule, n_layers, facets=False):
         self.net = kv.core_network(network.weights[:n_layers], network.biases[:n_layers])
+        self.facets_mode = bool(facets)
         self.tol = rule.tol
         self.lifted_d = -1 if rule.lifted_dim is None else int(rule.lifted_dim)
         self.n_layers = n_layers
@@ -33,10 +34,13 @@ class Core:
         return task.layer < self.n_layers and task.cell.box is not None
 
     def refine(self, tasks: list, budget_s: float):
-        """``(batch, per_layer, pending, deferred, fallback)``: the regions finished, regions
-        created per layer, tasks left at the budget, splits that need an LP, and tasks qhull
-        could not give vertices (for the numpy backend's LP mode). In a lifted problem the
-        regions are given in x-space already (`engine.lifting.Lift.from_core`)."""
+        """``(batch, per_layer, pending, deferred, fallback, facets)``: the regions finished,
+        regions created per layer, tasks left at the budget, splits that need an LP, tasks qhull
+        could not give vertices (for the numpy backend's LP mode), and in facets mode the
+        finished regions' facets ``(packed patterns, start, group, label, flag)`` (see
+        `nncells.kernels.vertex.refine_facets`; else None). In a lifted problem the regions are
+        given in x-space already (`engine.lifting.Lift.from_core`), the facets' patterns are the
+        lifted network's."""
         tuples, fallback = [], []
         for t in tasks:
             tup = _to_tuple(t)
@@ -46,11 +50,15 @@ class Core:
                 tuples.append(tup)
         d = len(tasks[0].cell.point) if self.lifted_d < 0 else self.lifted_d
         if not tuples:
-            return Batch.concat([], self.n_hidden, d, self.n_layers), np.zeros(self.n_layers, np.int64), [], [], fallback
-        P, X, r, ranks, per_layer, pending, deferred = kv.refine(
-            self.net, self.tol, self.lifted_d, tuples, budget_s)
+            return (Batch.concat([], self.n_hidden, d, self.n_layers), np.zeros(self.n_layers, np.int64), [], [],
+                    fallback, None)
+        P, X, r, ranks, per_layer, pending, deferred, fac = kv.refine(
+            self.net, self.tol, self.lifted_d, tuples, budget_s, self.facets_mode)
         batch = Batch(P.view(bool), X, r, ranks)
-        return batch, per_layer, [_from_tuple(t) for t in pending], [_from_tuple(t) for t in deferred], fallback
+        if fac is not None:
+            fac = (np.packbits(P, axis=1),) + tuple(fac)
+        return (batch, per_layer, [_from_tuple(t) for t in pending], [_from_tuple(t) for t in deferred], fallback,
+                fac)
 
     def facets(self, task: Task):
         """Refine ``task`` to the end in facets mode (`nncells.kernels.vertex.refine_facets`): the
@@ -72,7 +80,7 @@ def core_for(problem) -> Core | None:
         return None
     if isinstance(problem.domain, Ball) and problem.domain.norm == 2:
         return None
-    return Core(net, problem.rule, len(net.widths))
+    return Core(net, problem.rule, len(net.widths), facets=problem.facets)
 
 
 def _to_tuple(t: Task):
@@ -89,13 +97,14 @@ def _to_tuple(t: Task):
     return (int(t.layer), np.ascontiguousarray(t.pattern, dtype=np.uint8), np.asarray(t.ranks, dtype=np.int64),
             f64(c.A, dtype=np.float64), f64(c.c, dtype=np.float64), f64(c.point, dtype=np.float64),
             float(c.radius), f64(V, dtype=np.float64), np.ascontiguousarray(act, dtype=np.uint8),
-            f64(vmag, dtype=np.float64), signs, rest)
+            f64(vmag, dtype=np.float64), signs, rest,
+            None if c.labels is None else np.ascontiguousarray(c.labels, dtype=np.int64))
 
 
 def _from_tuple(tup) -> Task:
-    layer, pattern, ranks, A, c, point, radius, V, act, vmag, signs, rest = tup
+    layer, pattern, ranks, A, c, point, radius, V, act, vmag, signs, rest, labels = tup
     d = A.shape[1]
     cell = Cell(A, c, point, radius, np.zeros((0, d)), np.zeros(0), (V.min(axis=0), V.max(axis=0)),
-                V, act.view(bool), vmag)
+                V, act.view(bool), vmag, labels)
     return Task(layer, cell, None, None, pattern.view(bool), tuple(int(x) for x in ranks),
                 (signs.view(bool), rest))

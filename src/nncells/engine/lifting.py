@@ -137,7 +137,7 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
     lam = network_length(net)
     box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
     return Problem(homogenize(net, lam), box, problem.tol, LiftedRule(problem.tol, d),
-                   Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only)
+                   Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only, problem.facets)
 
 
 def _inradius(net: Network, patterns, X, chunk: int = 4096) -> np.ndarray:

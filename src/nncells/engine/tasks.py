@@ -42,6 +42,7 @@ class Problem:
     box: tuple | None = None  # a bounding box of the domain, None when it is unbounded
     backend: str = "numpy"    # "native" (the compiled core, `engine.compiled`) or "numpy"
     count_only: bool = False  # the caller only counts: finished batches carry no data
+    facets: bool = False      # the compiled core records its regions' facets (`Stats.facets`)
 
     @classmethod
     def make(cls, network: Network, domain: Domain, tol: float | None = None,
@@ -203,7 +204,9 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     the splits it defers (an LP must decide a child) and everything else run here.
 
     Returns ``(batch, pending, stats)``: the finished regions, the tasks left unexplored when
-    ``budget_s`` seconds ran out (empty when it finished), and counters.
+    ``budget_s`` seconds ran out (empty when it finished), and counters. With ``problem.facets``
+    ``stats.facets`` holds the facets of the regions the core finished; the regions below a split
+    settled here in numpy have none (their cells' rows are of unknown origin to the core).
     """
     n_layers = len(problem.network.widths)
     stack = list(task) if isinstance(task, list) else [task]
@@ -221,8 +224,10 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
         mine = [t for t in stack if core.takes(t)] if core is not None else []
         if mine:
             stack = [t for t in stack if not core.takes(t)]
-            batch, per_layer, pending, deferred, fallback = core.refine(mine, max(t_end - now, 0.0))
+            batch, per_layer, pending, deferred, fallback, fac = core.refine(mine, max(t_end - now, 0.0))
             core_batches.append(batch)
+            if fac is not None:
+                stats.facets.append(fac)
             stats.per_layer = [a + int(b) for a, b in zip(stats.per_layer, per_layer)]
             stack.extend(pending)
             # an LP decides a child, or qhull found no vertices: this layer's split in numpy

@@ -14,7 +14,7 @@ Examples
 ...     act = np.array([[0, 1, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0], [1, 0, 1, 0]], dtype=np.uint8)
 ...     task = (0, np.zeros(0, np.uint8), np.zeros(0, np.int64), A, c, np.zeros(2), 1.0, V, act,
 ...             np.ones(4), None, None)
-...     P, X, r, ranks, per_layer, pending, deferred = refine(net, 1e-9, -1, [task], 1.0)
+...     P, X, r, ranks, per_layer, pending, deferred, facets = refine(net, 1e-9, -1, [task], 1.0)
 ...     print(sorted(map(tuple, P.tolist())), per_layer.tolist())
 ... else:
 ...     print([(0, 0), (0, 1), (1, 0), (1, 1)], [4])
@@ -45,7 +45,7 @@ def core_network(weights, biases):
     return net
 
 
-def refine(net, tol: float, lifted_d: int, tasks: list, budget_s: float):
+def refine(net, tol: float, lifted_d: int, tasks: list, budget_s: float, facets: bool = False):
     """Refine ``tasks`` depth-first through all remaining hidden layers of ``net``.
 
     Parameters
@@ -54,19 +54,24 @@ def refine(net, tol: float, lifted_d: int, tasks: list, budget_s: float):
     tol : the contract's threshold.
     lifted_d : ``-1``, or the input dimension of the network whose lifted problem this is (the
         cells' last coordinate is then ``t``; see `nncells.engine.lifting`).
-    tasks : tuples ``(layer, pattern, ranks, A, c, point, radius, V, active, vmag, signs, rest)``
+    tasks : tuples ``(layer, pattern, ranks, A, c, point, radius, V, active, vmag, signs, rest[, labels])``
         (``uint8`` pattern/active/signs, ``int64`` ranks/rest; ``signs``/``rest`` None for a task at
-        the start of its layer).
+        the start of its layer; ``labels``: the rows' labels in facets mode, as a pending task
+        came back with them, or None: see `refine_facets`).
     budget_s : seconds after which the unexplored cells are handed back.
+    facets : also give each finished region's facets (`refine_facets`); the tasks handed back
+        then carry their rows' labels.
 
     Returns
     -------
     patterns (n, n_hidden) uint8, points (n, d), radii (n,), ranks (n, layers), per_layer,
-    pending tasks, deferred tasks (splits whose children need an LP), as tuples like ``tasks``.
-    In a lifted problem the points are the regions' points ``x = y / t`` (n, lifted_d) and the
-    radii their depths in x-space.
+    pending tasks, deferred tasks (splits whose children need an LP), as 13-tuples like ``tasks``
+    (``labels`` None without ``facets``), and with ``facets`` the tuple ``(facet_start, facet_group,
+    facet_label, facet_flag)`` of `refine_facets` (else None). In a lifted problem the points are
+    the regions' points ``x = y / t`` (n, lifted_d) and the radii their depths in x-space.
     """
-    return _native.refine_vertex(net, float(tol), int(lifted_d), list(tasks), float(min(budget_s, 1e9)))
+    return _native.refine_vertex(net, float(tol), int(lifted_d), list(tasks), float(min(budget_s, 1e9)),
+                                 bool(facets))
 
 
 #: The label of a row that arrived with a task other than the root (`refine_facets`).
@@ -76,7 +81,9 @@ UNKNOWN_LABEL = int(np.iinfo(np.int64).min)
 def refine_facets(net, tol: float, lifted_d: int, tasks: list):
     """Refine ``tasks`` to the end, as `refine` does with no time budget, and give each finished
     region's facets, read from its vertices (a row is a facet iff at least ``d`` vertices lie on it
-    and the rows on all of them have rank 1: the face spans ``d - 1`` dimensions).
+    and the rows on all of them have rank 1: the face spans ``d - 1`` dimensions). The same
+    facets come with each call of `refine` with ``facets=True``, whatever its budget: a task
+    handed back carries its rows' labels, and which neurons lie along its facets, in ``labels``.
 
     Parameters
     ----------
@@ -92,7 +99,7 @@ def refine_facets(net, tol: float, lifted_d: int, tasks: list):
     facet_label : (m,) int64
         each row's label: the global hidden neuron whose hyperplane cut the row, ``-1 - k`` for the
         ``k``-th row of a root task (a layer-0 task with ``signs`` None: the domain's rows), or
-        `UNKNOWN_LABEL` for a row another task arrived with.
+        `UNKNOWN_LABEL` for a row another task without ``labels`` arrived with.
     facet_flag : (n,) uint8
         1 where the region's facets cannot be used as given: a facet has a row of unknown label,
         or a neuron that did not cut the region's cell lies along one of its facets (a facet of
@@ -117,4 +124,5 @@ def refine_facets(net, tol: float, lifted_d: int, tasks: list):
     ...     print([1, 0], [[-4, -3, -1, 0], [-4, -3, -2, 0]])
     [1, 0] [[-4, -3, -1, 0], [-4, -3, -2, 0]]
     """
-    return _native.refine_vertex_facets(net, float(tol), int(lifted_d), list(tasks))
+    P, _, _, _, _, pending, deferred, (start, group, label, flag) = refine(net, tol, lifted_d, tasks, 1e9, True)
+    return P, start, group, label, flag, len(pending) + len(deferred)

@@ -1,16 +1,20 @@
 """Facets of regions from the compiled core, for `nncells.results.adjacency`.
 
-The core runs vertex mode once more from the problem's root task, serially and without a time
-budget, in facets mode (`nncells.kernels.vertex.refine_facets`): each finished cell's facets are
-read from its vertices' active sets (the enumeration's own decisions, made with the contract's
-error bounds), each row labelled with the neuron whose cut made it or the domain row it came from.
-The regions are matched to the result's by pattern. The region across a facet of neuron ``k`` is
+The core's facets mode (`nncells.kernels.vertex.refine_facets`) reads each finished cell's facets
+from its vertices' active sets (the enumeration's own decisions, made with the contract's error
+bounds), each row labelled with the neuron whose cut made it or the domain row it came from.
+When the enumeration ran in facets mode (``enumerate_regions(..., facets=True)``: its
+``info.stats.facets`` holds the facets of every call of the core, labels carried across the tasks
+it handed back) those are used; otherwise the core runs vertex mode once more from the problem's
+root task, serially and without a time budget, in facets mode. The regions are matched to the
+result's by pattern. The region across a facet of neuron ``k`` is
 the region whose pattern is the region's own with ``k`` flipped: when that pattern exists it is the
 neighbour (the neurons on the facet's hyperplane whose sign changes are the same on all of it, and
 a neuron that would change sign too keeps its sign throughout the cell of the flipped pattern).
 
-A region is left to the qhull path (`compute_facets`) when the core did not reach it (a split it
-defers to an LP), when a neuron that did not cut its cell lies along one of the cell's facets (a
+A region is left to the qhull path (`compute_facets`) when the core did not reach it, or reached
+it only below a split it deferred to an LP (the cells that split hands back come from numpy, their
+rows of unknown origin), when a neuron that did not cut its cell lies along one of the cell's facets (a
 facet of several neurons: the core sees one row), when one of its facets has several neuron rows
 or a row of unknown origin, or when a flipped pattern is missing (the qhull path probes beyond
 the facet and reports it open if nothing is there).
@@ -94,10 +98,20 @@ def ranges(start, stop):
     return np.repeat(start - offs, lens) + np.arange(total)
 
 
+def _recorded(chunks):
+    """The facets recorded during the enumeration (`nncells.engine.cells.Stats.facets`), as one."""
+    if not chunks:
+        return None
+    packed = np.concatenate([c[0] for c in chunks])
+    ends = np.cumsum([c[1][-1] for c in chunks])
+    start = np.concatenate([[0]] + [c[1][1:] + (e - c[1][-1]) for c, e in zip(chunks, ends)])
+    return (packed, start) + tuple(np.concatenate([c[k] for c in chunks]) for k in (2, 3, 4))
+
+
 def _run_core(result, tol):
-    """The core's patterns (in ``result.network``'s neurons) and facets, and how its labels map:
-    ``(P, start, group, neuron, domain_row, bad_row)`` per facet row, or None when the core does
-    not apply (no compiled core, not vertex mode, a Euclidean ball)."""
+    """The core's packed patterns (in ``result.network``'s neurons) and facets, and how its labels
+    map: ``(packed, flag, region, group, neuron, domain_row)`` per facet row, or None when the core
+    does not apply (no compiled core, not vertex mode, a Euclidean ball)."""
     net, dom = result.network, result.domain
     if not kernels.native_available() or not net.widths or (isinstance(dom, Ball) and dom.norm == 2):
         return None
@@ -109,19 +123,27 @@ def _run_core(result, tol):
     if lifted is not None:
         problem = lifted
     core = compiled.core_for(problem)
-    root = problem.root_task()
-    if core is None or root is None or not core.takes(root):
+    if core is None:
         return None
-    got = core.facets(root)
-    if got is None:
-        return None
-    P, start, group, label, flag, _ = got
-    P = P.view(bool)
+    info = result.info
+    if info is not None and getattr(info, "facets", False):   # recorded by the enumeration
+        got = _recorded(info.stats.facets)
+        if got is None:
+            return None
+        packed, start, group, label, flag = got
+    else:
+        root = problem.root_task()
+        got = core.facets(root) if root is not None and core.takes(root) else None
+        if got is None:
+            return None
+        P, start, group, label, flag, _ = got
+        packed = np.packbits(P, axis=1)
     known = label != UNKNOWN_LABEL
     is_neuron = label >= 0
     if lifted is not None:  # lifted neurons -> the network's (the pass-through neurons: none)
         cols = lifted.lift.cols
-        P = P[:, cols]
+        P = np.unpackbits(packed, axis=1, count=problem.network.n_hidden)[:, cols]
+        packed = np.packbits(P, axis=1)
         to_x = np.full(problem.network.n_hidden, -1, np.int64)
         to_x[cols] = np.arange(len(cols))
         neuron = np.where(is_neuron, to_x[np.where(is_neuron, label, 0)], -1)
@@ -137,10 +159,10 @@ def _run_core(result, tol):
         drop = np.zeros(len(label), bool)
         bad_row = ~known
     keep = ~drop
-    region = np.repeat(np.arange(len(P)), np.diff(start))
+    region = np.repeat(np.arange(len(packed)), np.diff(start))
     flag = flag.astype(bool)
     flag[region[bad_row]] = True
-    return P, flag, region[keep], group[keep], neuron[keep], domain_row[keep]
+    return packed, flag, region[keep], group[keep], neuron[keep], domain_row[keep]
 
 
 def core_facets(result, tol: float, md: int):
@@ -155,9 +177,8 @@ def core_facets(result, tol: float, md: int):
     got = _run_core(result, tol)
     if got is None:
         return None
-    Pc, flag, region, group, neuron, domain_row = got
+    packed, flag, region, group, neuron, domain_row = got
     find = pattern_index(result.patterns)
-    packed = np.packbits(Pc, axis=1)
     ridx = find(packed)
     # facets: consecutive rows of one (region, group); regions in the core's order
     new = np.ones(len(region), bool)
@@ -177,7 +198,7 @@ def core_facets(result, tol: float, md: int):
         f_nb[fs] = find(q)
     unresolved = ~f_boundary & (f_nb < 0)   # several neurons, or no region across
     flag[f_region[unresolved]] = True
-    nfac = np.bincount(f_region, minlength=len(Pc))
+    nfac = np.bincount(f_region, minlength=len(packed))
     good = np.flatnonzero((ridx >= 0) & ~flag & (nfac > 0))
     good = good[np.argsort(ridx[good])]
     fstart = np.concatenate([[0], np.cumsum(nfac)])

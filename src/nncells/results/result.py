@@ -53,6 +53,7 @@ class RunInfo:
     shards: list = field(default_factory=list)
     tol: float | None = None
     backend: str = "numpy"
+    facets: bool = False  # stats.facets holds the compiled core's facets of its regions (`Problem.facets`)
 
 
 class EnumerationResult:

@@ -61,7 +61,8 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     t0 = time.perf_counter() - seconds0
     n_layers = len(problem.network.widths)
     stats = stats or Stats(per_layer=[0] * n_layers)
-    info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol, backend=problem.backend)
+    info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol, backend=problem.backend,
+                   facets=problem.facets and problem.backend == "native")
     lifted = homogeneous_problem(problem, _config.VERTEX_MAX_DIM) if method in ("auto", "cells") else None
     if lifted is not None:  # the whole space as a bounded problem one dimension up
         problem = lifted
@@ -82,7 +83,7 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     try:
         if frontier is None and planar_applicable(problem, method):
             stats.add(run_planar(problem, sink))
-            info.method, info.executor, info.workers = "planar", "serial", 1
+            info.method, info.executor, info.workers, info.facets = "planar", "serial", 1, False
             frontier = []
         elif frontier is None:
             root = problem.root_task()

@@ -27,7 +27,9 @@ _FIELDS = {
     "box_lo": (1, np.float64), "box_hi": (1, np.float64),
     "vertices": (2, np.float64), "active": (2, np.bool_), "vmag": (1, np.float64),
     "pattern": (1, np.bool_), "ranks": (1, np.int64), "signs": (1, np.bool_), "rest": (1, np.int64),
+    "labels": (1, np.int64),
 }
+_OPTIONAL = {"labels"}  # absent from files of older versions: None for every task
 
 
 def _values(t: Task) -> dict:
@@ -37,7 +39,7 @@ def _values(t: Task) -> dict:
     return {"layer": t.layer, "radius": c.radius, "A": c.A, "c": c.c, "point": c.point,
             "wit_points": c.wit_points, "wit_radii": c.wit_radii, "box_lo": box[0], "box_hi": box[1],
             "vertices": c.vertices, "active": c.active, "vmag": c.vmag, "pattern": t.pattern,
-            "ranks": np.asarray(t.ranks, dtype=np.int64), "signs": part[0], "rest": part[1]}
+            "ranks": np.asarray(t.ranks, dtype=np.int64), "signs": part[0], "rest": part[1], "labels": c.labels}
 
 
 def encode_tasks(tasks) -> bytes:
@@ -82,6 +84,9 @@ def _columns(z, n) -> dict:
                 raise ValueError(f"field {name}: shape {a.shape}, type {a.dtype}")
             cols[name] = a.tolist()
             continue
+        if name in _OPTIONAL and f"{name}.shape" not in z.files:
+            cols[name] = [None] * n
+            continue
         shape, data = z[f"{name}.shape"], z[f"{name}.data"]
         if shape.shape != (n, ndim) or shape.dtype != np.int64 or data.dtype != dtype or data.ndim != 1:
             raise ValueError(f"field {name}: unexpected layout")
@@ -112,7 +117,9 @@ def decode_tasks(data: bytes, name="frontier") -> list:
         v = {k: col[i] for k, col in cols.items()}
         box = None if v["box_lo"] is None else (v["box_lo"], v["box_hi"])
         cell = Cell(v["A"], v["c"], v["point"], float(v["radius"]), v["wit_points"], v["wit_radii"], box,
-                    v["vertices"], v["active"], v["vmag"])
+                    v["vertices"], v["active"], v["vmag"], v["labels"])
+        if v["labels"] is not None and (v["A"] is None or v["labels"].shape != v["A"].shape[:1]):
+            raise RunError(f"{name}: not a frontier file of this nncells (labels of the wrong length)")
         partial = None if v["signs"] is None else (v["signs"], v["rest"])
         tasks.append(Task(int(v["layer"]), cell, None, None, v["pattern"], tuple(int(r) for r in v["ranks"]),
                           partial))
