@@ -116,3 +116,23 @@ def test_decision_components_match_a_flood_fill():
         cls = (net.forward(np.c_[xx.ravel(), yy.ravel()])[:, 0] > 0).reshape(xx.shape)
         grid = {c: ndimage.label(cls == c)[1] for c in (0, 1)}
         assert out["classes"] == grid == want
+
+
+def _grid_components_3d(net, n, half=3.0):
+    t = np.linspace(-half, half, n + 2)[1:-1]
+    X = np.stack(np.meshgrid(t, t, t, indexing="ij"), -1).reshape(-1, 3)
+    y = net.forward(X)
+    cls = (y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0).astype(int)).reshape(n, n, n)
+    return {c: ndimage.label(cls == c)[1] for c in range(max(y.shape[1], 2)) if (cls == c).any()}
+
+
+@pytest.mark.parametrize("dims, seed", [([3, 6, 6, 3], 0), ([3, 8, 4], 2), ([3, 8, 4], 3)])
+def test_decision_components_in_3d_match_a_flood_fill(dims, seed):
+    """3-D networks whose decision regions a 110^3 grid resolves (the same counts at 60^3), with a
+    class in two pieces: the counts of `decision_components` are the grid's."""
+    net = nncells.random_network(dims, seed=seed)
+    res = nncells.enumerate_regions(net, nncells.Box(-3, 3), workers=1)
+    mine = {c: n for c, n in decision_components(res)["classes"].items() if n}
+    fine = _grid_components_3d(net, 110)
+    assert _grid_components_3d(net, 60) == fine  # the grid resolves these regions
+    assert mine == fine and max(fine.values()) >= 2
