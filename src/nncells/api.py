@@ -65,7 +65,8 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
     facets : record the regions' facets while enumerating (the compiled core reads them from each
         region's vertices), so that `facets`, `adjacency` and `certify` on the result need no
         second pass of the core: the enumeration takes a little longer, the dual graph much less.
-        The answers are the same either way. Implied by ``certify``.
+        The answers are the same either way. Implied by ``certify``. With ``method="auto"`` a
+        2-input network in a box then runs on the cells method (the planar mesh records no facets).
 
     Returns
     -------

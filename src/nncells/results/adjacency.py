@@ -271,7 +271,10 @@ def compute_facets(result, vertices: bool = False, _core: bool = True) -> dict:
         nan = np.full((nc, d), np.nan)
         parts.append((core["f_region"], core["f_neighbour"], core["f_boundary"], core["f_len"], core["r_member"],
                       nan, nan, nan[:, 0]))
-    f_region, f_nb, f_bd, f_len, member, f_point, f_normal, f_margin = (np.concatenate(x) for x in zip(*parts))
+    if nq == 0 and core is not None:   # the core settled every region: no copies
+        parts = parts[1:]
+    f_region, f_nb, f_bd, f_len, member, f_point, f_normal, f_margin = (
+        x[0] if len(parts) == 1 else np.concatenate(x) for x in zip(*parts))
     if nq and core is not None and len(core["f_region"]):   # merge the two (sorted) parts by region
         order = np.argsort(f_region, kind="stable")
         rstart = np.cumsum(f_len) - f_len
@@ -409,11 +412,33 @@ def adjacency(result) -> dict:
     n = max(int(result.count), 1)
     key = np.sort(a.astype(np.int64) * n + b)   # (i, j) in lexicographic order, once each
     key = key[np.append(True, key[1:] != key[:-1])] if len(key) else key
-    pairs = np.stack([key // n, key % n], axis=1)
-    P = result.patterns
-    diff = P[pairs[:, 0]] ^ P[pairs[:, 1]]
-    e, k = np.nonzero(diff)
-    return {"i": pairs[e, 0].astype(np.int64), "j": pairs[e, 1].astype(np.int64), "neuron": k.astype(np.int64)}
+    i, j = key // n, key % n
+    e, k = _flipped(result.patterns, i, j)
+    return {"i": i[e].astype(np.int64), "j": j[e].astype(np.int64), "neuron": k.astype(np.int64)}
+
+
+def _flipped(P, i, j):
+    """``(pair, neuron)`` for every neuron whose sign differs between regions ``i`` and ``j``, in
+    order. Pairs that differ in one neuron (nearly all) are read from 64-bit words of the packed
+    patterns; the others from the full patterns."""
+    from nncells.results._core_facets import _words
+    words = _words(np.packbits(P, axis=1))
+    diff = words[i] ^ words[j]
+    ones = np.zeros(len(i), np.int64)
+    for w in range(diff.shape[1]):
+        col = np.ascontiguousarray(diff[:, w])
+        ones += np.bitwise_count(col) if hasattr(np, "bitwise_count") else \
+            np.unpackbits(col.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)  # numpy < 2
+    one = np.flatnonzero(ones == 1)
+    w = np.argmax(diff[one] != 0, axis=1)
+    p = np.log2(diff[one, w].astype(np.float64)).astype(np.int64)   # a power of two: exact
+    k_one = 64 * w + 8 * (p // 8) + 7 - p % 8   # packbits: neuron 8b + 0 is bit 7 of byte b
+    many = np.flatnonzero(ones > 1)
+    e_many, k_many = np.nonzero(P[i[many]] ^ P[j[many]])
+    e = np.concatenate([one, many[e_many]])
+    k = np.concatenate([k_one, k_many])
+    order = np.lexsort((k, e))
+    return e[order], k[order]
 
 
 def adjacency_graph(result):

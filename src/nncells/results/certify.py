@@ -50,6 +50,21 @@ def _float_signs(net, X, chunk=8192):
     return Z, E
 
 
+def _float_check(net, X, P, chunk=8192):
+    """Per region: whether the float bound decides every neuron's sign, and the first neuron it
+    decides with the wrong sign (-1: none). Chunk by chunk, so the arrays stay in cache."""
+    n = len(X)
+    all_sure, wrong_at = np.ones(n, bool), np.full(n, -1, np.int64)
+    for s in range(0, n, chunk):
+        Z, E = _float_signs(net, X[s:s + chunk], chunk)
+        sure = np.abs(Z) > E
+        bad = sure & ((Z > 0) != P[s:s + chunk])
+        all_sure[s:s + chunk] = sure.all(axis=1)
+        rows = np.flatnonzero(bad.any(axis=1))
+        wrong_at[s + rows] = bad[rows].argmax(axis=1)
+    return all_sure, wrong_at
+
+
 def _exact_preactivations(net, x, cache):
     """Exact rational pre-activations of every hidden neuron at ``x``."""
     if "W" not in cache:
@@ -77,9 +92,7 @@ def _in_domain_exact(domain, x) -> bool:
 def _existence(result, failures):
     net, P, X, dom = result.network, result.patterns, result.points, result.domain
     n = len(P)
-    Z, E = _float_signs(net, X)
-    sure = np.abs(Z) > E
-    wrong = sure & ((Z > 0) != P)
+    all_sure, wrong_at = _float_check(net, X, P)
     if isinstance(dom, Ball) and dom.norm == 2:
         r = np.linalg.norm(X - dom.center, axis=1)
         dsure = np.abs(r - dom.radius) > 1e-12 * (dom.radius + np.abs(X).max(axis=1, initial=0.0))
@@ -90,10 +103,11 @@ def _existence(result, failures):
         verr = gamma(A.shape[1] + 1) * (np.abs(X) @ np.abs(A).T + np.abs(b)) + _TINY
         dsure = np.all(np.abs(v) > verr, axis=1)  # every face decided by the bound
         dok = np.all(v < verr, axis=1)
-    fine = sure.all(axis=1) & dsure
-    exists = fine & ~wrong.any(axis=1) & dok
+    wrong_any = wrong_at >= 0
+    fine = all_sure & dsure
+    exists = fine & ~wrong_any & dok
     cache: dict = {}
-    fallback = np.flatnonzero(~fine & ~wrong.any(axis=1))
+    fallback = np.flatnonzero(~fine & ~wrong_any)
     for i in fallback:
         z = _exact_preactivations(net, X[i], cache)
         bad = [k for k, v in enumerate(z) if v == 0 or (v > 0) != bool(P[i, k])]
@@ -104,10 +118,10 @@ def _existence(result, failures):
                              "why": "exact pre-activation is zero or has the wrong sign"})
         elif not inside:
             failures.append({"region": int(i), "neuron": None, "why": "interior point outside the domain"})
-    for i in np.flatnonzero(wrong.any(axis=1)):
-        k = int(np.argmax(wrong[i]))
-        failures.append({"region": int(i), "neuron": k, "why": "pre-activation has the wrong sign (certified)"})
-    for i in np.flatnonzero(fine & ~wrong.any(axis=1) & ~dok):
+    for i in np.flatnonzero(wrong_any):
+        failures.append({"region": int(i), "neuron": int(wrong_at[i]),
+                         "why": "pre-activation has the wrong sign (certified)"})
+    for i in np.flatnonzero(fine & ~wrong_any & ~dok):
         failures.append({"region": int(i), "neuron": None, "why": "interior point outside the domain"})
     return int(exists.sum()), int(n - len(fallback)), int(len(fallback))
 

@@ -81,7 +81,9 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
             raise os_error(checkpointer.dir, e) from None
 
     try:
-        if frontier is None and planar_applicable(problem, method):
+        # the planar mesh records no facets: with facets asked for, "auto" takes the cells method
+        planar = planar_applicable(problem, method) and not (problem.facets and method == "auto")
+        if frontier is None and planar:
             stats.add(run_planar(problem, sink))
             info.method, info.executor, info.workers, info.facets = "planar", "serial", 1, False
             frontier = []
