@@ -36,23 +36,7 @@ from nncells.engine.lifting import homogeneous_problem
 from nncells.engine.tasks import Problem
 from nncells.errors import NNCellsError
 from nncells.kernels.vertex import UNKNOWN_LABEL
-
-
-def _words(packed):
-    """Packed patterns (n, k) uint8 as (n, ceil(k / 8)) uint64 words."""
-    n, k = packed.shape
-    pad = -k % 8
-    if pad or not packed.flags.c_contiguous:
-        packed = np.ascontiguousarray(np.pad(packed, ((0, 0), (0, pad))))
-    return packed.view(np.uint64)
-
-
-def _hash(words):
-    h = np.zeros(len(words), np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(words.shape[1]):
-            h = (h ^ words[:, j]) * np.uint64(0x9E3779B97F4A7C15)
-    return h
+from nncells.results.store import pattern_keys, pattern_words
 
 
 def pattern_index(P):
@@ -65,17 +49,17 @@ def pattern_index(P):
     >>> pattern_index(P)(np.packbits(np.array([[0, 0, 1], [0, 1, 0]], dtype=bool), axis=1)).tolist()
     [1, -1]
     """
-    words = _words(np.packbits(P, axis=1))
+    words = pattern_words(np.packbits(P, axis=1))
     one = words.shape[1] == 1
-    keys = words[:, 0] if one else _hash(words)
+    keys = pattern_keys(words)
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
 
     def find(packed_query):
-        q = _words(packed_query)
+        q = pattern_words(packed_query)
         if not len(sk):
             return np.full(len(q), -1, np.int64)
-        qk = q[:, 0] if one else _hash(q)
+        qk = pattern_keys(q)
         pos = np.minimum(np.searchsorted(sk, qk), len(sk) - 1)
         out = np.where(sk[pos] == qk, order[pos], -1).astype(np.int64)
         if not one:  # a hash is not the pattern: check, and search the rare collisions in full

@@ -38,6 +38,7 @@ from nncells.errors import NNCellsError
 from nncells.geometry import solvers
 from nncells.results._core_facets import core_facets, pattern_index, ranges
 from nncells.results._facets import cell_rows, lp_facets, polar_batch
+from nncells.results.store import pattern_words
 
 _CHUNK = 2048
 
@@ -421,8 +422,7 @@ def _flipped(P, i, j):
     """``(pair, neuron)`` for every neuron whose sign differs between regions ``i`` and ``j``, in
     order. Pairs that differ in one neuron (nearly all) are read from 64-bit words of the packed
     patterns; the others from the full patterns."""
-    from nncells.results._core_facets import _words
-    words = _words(np.packbits(P, axis=1))
+    words = pattern_words(np.packbits(P, axis=1))
     diff = words[i] ^ words[j]
     ones = np.zeros(len(i), np.int64)
     for w in range(diff.shape[1]):

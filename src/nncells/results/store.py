@@ -96,8 +96,12 @@ def check_writable(path) -> None:
 
 
 def atomic_write_table(table: pa.Table, path) -> None:
-    """Write ``table`` to the Parquet file ``path`` atomically."""
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    """Write ``table`` to the Parquet file ``path`` atomically; an error of the operating system
+    (a full disk) is a one-line `NNCellsError`, with nothing left behind."""
+    try:
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    except OSError as e:
+        raise NNCellsError(f"{path}: cannot write ({e.strerror or e}); nothing was written") from None
 
 
 def table_bytes(table: pa.Table) -> bytes:
@@ -136,10 +140,7 @@ def write_regions(path, result) -> None:
             "summary": result.summary(),
         })
     }
-    try:
-        atomic_write_table(table.replace_schema_metadata(meta), path)
-    except OSError as e:
-        raise NNCellsError(f"{path}: cannot write ({e.strerror or e}); nothing was written") from None
+    atomic_write_table(table.replace_schema_metadata(meta), path)
 
 
 def write_edges(path, edges: dict, meta: dict) -> None:
@@ -156,11 +157,7 @@ def write_edges(path, edges: dict, meta: dict) -> None:
     {'i': [0], 'j': [1], 'neuron': [3]}
     """
     table = pa.table({k: pa.array(np.asarray(edges[k], dtype=np.int64)) for k in ("i", "j", "neuron")})
-    table = table.replace_schema_metadata({"nncells": json.dumps(meta)})
-    try:
-        atomic_write_table(table, path)
-    except OSError as e:
-        raise NNCellsError(f"{path}: cannot write ({e.strerror or e}); nothing was written") from None
+    atomic_write_table(table.replace_schema_metadata({"nncells": json.dumps(meta)}), path)
 
 
 def _read_table(path) -> pa.Table:
@@ -185,6 +182,40 @@ def packed_patterns(table: pa.Table) -> np.ndarray:
         nb = raw.type.byte_width
         return np.frombuffer(raw.buffers()[1], dtype=np.uint8, count=n * nb, offset=raw.offset * nb).reshape(n, nb)
     return np.frombuffer(b"".join(raw.to_pylist()), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 0), np.uint8)
+
+
+def pattern_words(packed: np.ndarray) -> np.ndarray:
+    """Packed patterns ``(n, k)`` uint8 as ``(n, ceil(k / 8))`` uint64 words (zero-padded).
+
+    Examples
+    --------
+    >>> pattern_words(np.packbits(np.array([[1, 0, 1]], dtype=bool), axis=1)).tolist()
+    [[160]]
+    """
+    pad = -packed.shape[1] % 8
+    if pad or not packed.flags.c_contiguous:
+        packed = np.ascontiguousarray(np.pad(packed, ((0, 0), (0, pad))))
+    return packed.view(np.uint64)
+
+
+def pattern_keys(words: np.ndarray) -> np.ndarray:
+    """One uint64 key per row of `pattern_words`: the word itself when patterns fit in 64 bits
+    (keys equal iff patterns equal), else a hash of the words (equal patterns, equal keys).
+
+    Examples
+    --------
+    >>> w = pattern_words(np.packbits(np.eye(70, dtype=bool)[:3], axis=1))
+    >>> k = pattern_keys(w)
+    >>> k.shape, len(set(k.tolist()))
+    ((3,), 3)
+    """
+    if words.shape[1] == 1:
+        return words[:, 0]
+    h = np.zeros(len(words), np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(words.shape[1]):
+            h = (h ^ words[:, j]) * np.uint64(0x9E3779B97F4A7C15)
+    return h
 
 
 def table_arrays(table: pa.Table, n_hidden: int) -> dict:

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nncells.errors import NNCellsError, RunError
-from nncells.results.store import MANIFEST, LEGACY_MANIFEST, file_checksum, packed_patterns, read_manifest
+from nncells.results.store import (MANIFEST, LEGACY_MANIFEST, checksum, file_checksum, packed_patterns,
+                                   pattern_keys, pattern_words, read_manifest)
 
 _MAX_LISTED = 20  # problems listed in full; the rest are counted
 
@@ -26,15 +27,16 @@ def listed_files(manifest: dict) -> list:
     return out
 
 
-def check_file(out_dir, entry: dict) -> str | None:
-    """The problem with one listed file (missing, another size, another checksum), or None."""
+def check_file(out_dir, entry: dict, data: bytes | None = None) -> str | None:
+    """The problem with one listed file (missing, another size, another checksum), or None.
+    ``data``: the file's contents, when the caller has read them already."""
     path = Path(out_dir) / entry["file"]
-    if not path.is_file():
+    if data is None and not path.is_file():
         return f"{path}: missing"
-    size = path.stat().st_size
+    size = path.stat().st_size if data is None else len(data)
     if "bytes" in entry and size != entry["bytes"]:
         return f"{path}: {size} bytes where the manifest says {entry['bytes']} (truncated or replaced)"
-    if "sha256" in entry and file_checksum(path) != entry["sha256"]:
+    if "sha256" in entry and (file_checksum(path) if data is None else checksum(data)) != entry["sha256"]:
         return f"{path}: its checksum does not match the manifest's (changed or replaced)"
     return None
 
@@ -60,24 +62,9 @@ def _count_problem(manifest: dict) -> str | None:
     return None
 
 
-def _row_hashes(packed: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of a packed-pattern array (equal rows, equal hashes)."""
-    n, nb = packed.shape
-    width = -(-nb // 8) * 8
-    padded = np.zeros((n, max(width, 8)), dtype=np.uint8)
-    padded[:, :nb] = packed
-    words = padded.view(np.uint64)
-    h = np.full(n, 0xcbf29ce484222325, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(words.shape[1]):
-            h = (h ^ words[:, k]) * np.uint64(0x100000001b3)
-            h ^= h >> np.uint64(29)
-    return h
-
-
 def _duplicates(tables: list) -> int:
     """How many rows repeat a pattern of an earlier row (hashes first, exact bytes to confirm)."""
-    hashes = [_row_hashes(packed_patterns(t)) for t in tables]
+    hashes = [pattern_keys(pattern_words(packed_patterns(t))) for t in tables]
     if not hashes:
         return 0
     allh = np.concatenate(hashes)
@@ -118,15 +105,23 @@ def verify_run(out_dir) -> dict:
     except NNCellsError as e:
         return _report(d, {}, problems=[str(e)])
     tables, rows = [], 0
-    for entry in listed_files(man):
-        problem = check_file(d, entry)
+    frontier = man.get("frontier")
+    if isinstance(frontier, dict):
+        problem = check_file(d, frontier)
+        if problem:
+            problems.append(problem)
+    for entry in man.get("shards", []):
+        try:  # each shard is read once: checksum and table from the same bytes
+            data = (d / entry["file"]).read_bytes()
+        except OSError:
+            problems.append(f"{d / entry['file']}: missing")
+            continue
+        problem = check_file(d, entry, data)
         if problem:
             problems.append(problem)
             continue
-        if entry is man.get("frontier"):
-            continue
         try:
-            t = pq.read_table(d / entry["file"])
+            t = pq.read_table(pa.BufferReader(data))
         except (OSError, pa.ArrowInvalid) as e:
             problems.append(f"{d / entry['file']}: not readable as Parquet ({e})")
             continue
