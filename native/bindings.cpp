@@ -62,7 +62,10 @@ nncells::Task task_from_tuple(nb::handle obj) {
     for (int v = 0; v < C.nv; ++v)
         for (int r = 0; r < C.R; ++r)
             if (act.data()[static_cast<size_t>(v) * C.R + r]) C.act[v * C.words + r / 64] |= uint64_t(1) << (r % 64);
-    C.vmag = vec<double>(t[9]);
+    auto vmag = nb::cast<In2<double>>(t[9]);
+    if (vmag.shape(0) != static_cast<size_t>(C.nv) || vmag.shape(1) != d)
+        throw nb::value_error("vertex magnitudes of the wrong shape");
+    C.vmag.assign(vmag.data(), vmag.data() + C.nv * d);
     task.fresh = t[10].is_none();
     if (!task.fresh) {
         task.signs = vec<uint8_t>(t[10]);
@@ -87,7 +90,7 @@ nb::tuple task_to_tuple(nncells::Task&& t) {
     return nb::make_tuple(t.layer, to_numpy(std::move(t.pattern), {np}), to_numpy(std::move(t.ranks), {nr}),
                           to_numpy(std::move(C.A), {R, d}), to_numpy(std::move(C.c), {R}),
                           to_numpy(std::move(C.point), {d}), C.radius, to_numpy(std::move(C.V), {nv, d}),
-                          to_numpy(std::move(act), {nv, R}), to_numpy(std::move(C.vmag), {nv}),
+                          to_numpy(std::move(act), {nv, R}), to_numpy(std::move(C.vmag), {nv, d}),
                           to_numpy(std::move(t.signs), {k}), to_numpy(std::move(t.rest), {nrest}), labels);
 }
 

@@ -26,7 +26,7 @@ struct Layer {
     std::vector<uint8_t> pattern;
     std::vector<int64_t> ranks;
     std::vector<double> H, g, Habs;  // raw pull-back (k x d), offsets, |W| |M| bound
-    std::vector<double> Hn, gn, h1;  // unit normals, offsets, ||Hn_i||_1
+    std::vector<double> Hn, gn, Ha;  // unit normals, offsets, |Hn| (entrywise)
     std::vector<uint8_t> zero;       // the neuron is constant on the region
 };
 using LayerPtr = std::shared_ptr<const Layer>;
@@ -82,8 +82,11 @@ void mask(const std::vector<uint8_t>& s, int d, std::vector<double>& M, std::vec
 }
 
 // The layer's split state from the map to its input (tasks._children and cells.split_cell).
-LayerPtr make_layer(const Net& net, int l, int d, std::vector<uint8_t> pattern, std::vector<int64_t> ranks,
-                    const std::vector<double>& M, const std::vector<double>& m, const std::vector<double>& Mabs) {
+// lifted_d >= 0: the cells live in (y, t) (t the last coordinate); a neuron is constant in x = y / t
+// when its y part is within rounding of zero, and then its value is H_t t with t > 0.
+LayerPtr make_layer(const Net& net, int l, int d, int lifted_d, std::vector<uint8_t> pattern,
+                    std::vector<int64_t> ranks, const std::vector<double>& M, const std::vector<double>& m,
+                    const std::vector<double>& Mabs) {
     auto L = std::make_shared<Layer>();
     L->layer = l;
     L->k = net.widths[l];
@@ -96,33 +99,35 @@ LayerPtr make_layer(const Net& net, int l, int d, std::vector<uint8_t> pattern, 
     const int k = L->k;
     L->Hn.assign(static_cast<size_t>(k) * d, 0.0);
     L->gn.assign(k, 0.0);
-    L->h1.assign(k, 0.0);
+    L->Ha.assign(static_cast<size_t>(k) * d, 0.0);
     L->zero.assign(k, 0);
     for (int i = 0; i < k; ++i) {
         bool zero = true;
         double nrm = 0.0;
+        const int ny = lifted_d >= 0 ? lifted_d : d;
         for (int c = 0; c < d; ++c) {
             const double h = L->H[i * d + c];
-            zero = zero && std::abs(h) <= gam * L->Habs[i * d + c];
+            if (c < ny) zero = zero && std::abs(h) <= gam * L->Habs[i * d + c];
             nrm += h * h;
         }
         nrm = std::sqrt(nrm);
         L->zero[i] = zero || nrm == 0.0;
-        if (L->zero[i]) continue;
-        double s1 = 0.0;
+        if (L->zero[i]) {
+            L->gn[i] = lifted_d >= 0 ? L->H[i * d + lifted_d] : L->g[i];  // the constant's sign
+            continue;
+        }
         for (int c = 0; c < d; ++c) {
             L->Hn[i * d + c] = L->H[i * d + c] / nrm;
-            s1 += std::abs(L->Hn[i * d + c]);
+            L->Ha[i * d + c] = std::abs(L->Hn[i * d + c]);
         }
         L->gn[i] = L->g[i] / nrm;
-        L->h1[i] = s1;
     }
     return L;
 }
 
 // The map to the input of layer `layer` on the region of `pattern` (tasks._prefix_map), by the
 // same operations as the descent, so bit for bit the map the cell's rows were computed with.
-LayerPtr layer_from_pattern(const Net& net, int layer, int d, const std::vector<uint8_t>& pattern,
+LayerPtr layer_from_pattern(const Net& net, int layer, int d, int lifted_d, const std::vector<uint8_t>& pattern,
                             const std::vector<int64_t>& ranks) {
     std::vector<double> M(static_cast<size_t>(d) * d, 0.0), m(d, 0.0), Mabs;
     for (int i = 0; i < d; ++i) M[i * d + i] = 1.0;
@@ -138,14 +143,14 @@ LayerPtr layer_from_pattern(const Net& net, int layer, int d, const std::vector<
         m.swap(g);
         Mabs.swap(Habs);
     }
-    return make_layer(net, layer, d, pattern, ranks, M, m, Mabs);
+    return make_layer(net, layer, d, lifted_d, pattern, ranks, M, m, Mabs);
 }
 
 void fresh_split(const Layer& L, std::vector<uint8_t>& signs, std::vector<int64_t>& rest) {
     signs.assign(L.k, 0);
     rest.clear();
     for (int i = 0; i < L.k; ++i) {
-        if (L.zero[i]) signs[i] = L.g[i] > 0.0;
+        if (L.zero[i]) signs[i] = L.gn[i] > 0.0;
         else rest.push_back(i);
     }
 }
@@ -222,8 +227,35 @@ void centre(Cell& C, int d) {
     C.radius = r;
 }
 
+// Where h x + g crosses the edge between vertices a and b of S (values vals[a] < 0 < vals[b] or
+// the reverse), and the crossing's magnitudes coordinate by coordinate (vertex.crossings):
+// interpolated from the end with the smaller |f|; max(mag_a, |x|) plus the error of the position
+// along the edge from the errors of f_a and f_b, at most max(mag_a, mag_b).
+void crossing(const Cell& S, int d, int a, int b, const double* vals, const double* habs, double gabs, double* x,
+              double* mag) {
+    if (std::abs(vals[b]) < std::abs(vals[a])) std::swap(a, b);
+    const double fa = vals[a], fb = vals[b], s = fa / (fa - fb);
+    const double* va = &S.V[static_cast<size_t>(a) * d];
+    const double* vb = &S.V[static_cast<size_t>(b) * d];
+    const double* ma = &S.vmag[static_cast<size_t>(a) * d];
+    const double* mb = &S.vmag[static_cast<size_t>(b) * d];
+    double ea = 0.0, eb = 0.0;
+    for (int c = 0; c < d; ++c) {
+        ea += ma[c] * habs[c];
+        eb += mb[c] * habs[c];
+    }
+    ea += gabs;
+    eb += gabs;
+    const double along = (ea + s * eb) / std::abs(fb - fa);
+    for (int c = 0; c < d; ++c) {
+        x[c] = va[c] + s * (vb[c] - va[c]);
+        const double m = std::max(ma[c], std::abs(x[c])) + std::abs(x[c] - va[c]) + std::abs(vb[c] - va[c]) * along;
+        mag[c] = std::min(m, std::max(ma[c], mb[c]));
+    }
+}
+
 struct Scratch {
-    std::vector<double> vals, first, err, buf;
+    std::vector<double> vals, first, err, buf, vmax;
     std::vector<int> rows, neg, pos;
     std::vector<int8_t> side;  // per vertex of the clipped cell: -1, 0 (on h within its bound), +1
     std::vector<std::pair<int, int>> edges;
@@ -233,8 +265,8 @@ struct Scratch {
 // at S's vertices, `err` their error bounds. Returns false when a child fails its witness (an LP
 // must decide: the split is handed back).
 // `label`: the new row's label (facets mode, Cell::label).
-bool clip(const Cell& S, int d, const double* h, double g, const double* vals, const double* err,
-          const Rule& rule, Scratch& w, Cell& plus, Cell& minus, int64_t label) {
+bool clip(const Cell& S, int d, const double* h, const double* habs, double g, const double* vals,
+          const double* err, const Rule& rule, Scratch& w, Cell& plus, Cell& minus, int64_t label) {
     w.neg.clear();
     w.pos.clear();
     w.side.assign(S.nv, 0);
@@ -281,7 +313,7 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
         C.nv = static_cast<int>((positive ? w.pos : w.neg).size()) + n_on + nx;
         C.V.resize(static_cast<size_t>(C.nv) * d);
         C.act.assign(static_cast<size_t>(C.nv) * words, 0);
-        C.vmag.resize(C.nv);
+        C.vmag.resize(static_cast<size_t>(C.nv) * d);
         int o = 0;
         for (int v = 0; v < S.nv; ++v) {
             if (w.side[v] == away) continue;
@@ -290,21 +322,17 @@ bool clip(const Cell& S, int d, const double* h, double g, const double* vals, c
             std::copy(&S.act[static_cast<size_t>(v) * S.words], &S.act[static_cast<size_t>(v) * S.words] + S.words,
                       &C.act[static_cast<size_t>(o) * words]);
             if (on) C.act[static_cast<size_t>(o) * words + bitw] |= bit;
-            C.vmag[o] = S.vmag[v];
+            std::copy(&S.vmag[static_cast<size_t>(v) * d], &S.vmag[static_cast<size_t>(v) * d] + d,
+                      &C.vmag[static_cast<size_t>(o) * d]);
             ++o;
         }
         for (const auto& e : w.edges) {
-            const int a = e.first, b = e.second;
-            const double fa = vals[a], fb = vals[b], t = fa / (fa - fb);
-            for (int c = 0; c < d; ++c) {
-                const double va = S.V[static_cast<size_t>(a) * d + c];
-                C.V[static_cast<size_t>(o) * d + c] = va + t * (S.V[static_cast<size_t>(b) * d + c] - va);
-            }
+            crossing(S, d, e.first, e.second, vals, habs, std::abs(g), &C.V[static_cast<size_t>(o) * d],
+                     &C.vmag[static_cast<size_t>(o) * d]);
             uint64_t* dst = &C.act[static_cast<size_t>(o) * words];
             for (int q = 0; q < S.words; ++q)
-                dst[q] = S.act[static_cast<size_t>(a) * S.words + q] & S.act[static_cast<size_t>(b) * S.words + q];
+                dst[q] = S.act[static_cast<size_t>(e.first) * S.words + q] & S.act[static_cast<size_t>(e.second) * S.words + q];
             dst[bitw] |= bit;
-            C.vmag[o] = std::max(S.vmag[a], S.vmag[b]);
             ++o;
         }
         centre(C, d);
@@ -326,7 +354,7 @@ class Refiner {
     void push_task(Task& t) {
         const int d = static_cast<int>(t.cell.point.size());
         Item it;
-        it.L = layer_from_pattern(net_, t.layer, d, t.pattern, t.ranks);
+        it.L = layer_from_pattern(net_, t.layer, d, rule_.lifted_d, t.pattern, t.ranks);
         it.cell = std::move(t.cell);
         if (facets_) {  // labels as given (vertex.hpp, Cell::label), or decided here
             Cell& C = it.cell;
@@ -399,8 +427,9 @@ class Refiner {
         Cell& S = it.cell;
         const int d = static_cast<int>(S.point.size());
         const double gam = gamma_of(net_, d + 1);
-        double vmax = 0.0;
-        for (double v : S.vmag) vmax = std::max(vmax, v);
+        w_.vmax.assign(d, 0.0);  // the vertices' largest magnitudes, coordinate by coordinate
+        for (int v = 0; v < S.nv; ++v)
+            for (int c = 0; c < d; ++c) w_.vmax[c] = std::max(w_.vmax[c], S.vmag[static_cast<size_t>(v) * d + c]);
         std::vector<uint8_t> s = it.signs;
         std::vector<int64_t> cut;
         int64_t first = -1;
@@ -418,10 +447,25 @@ class Refiner {
                 lo = std::min(lo, x);
                 hi = std::max(hi, x);
             }
-            const double err = gam * (vmax * L.h1[i] + std::abs(g));
-            bool pos = lo >= -err;
-            const bool neg = hi <= err;
-            if (pos && neg) {  // within rounding of the whole cell: its sign at the point
+            double e = std::abs(g);
+            const double* ha = &L.Ha[i * d];
+            for (int c = 0; c < d; ++c) e += w_.vmax[c] * ha[c];
+            const double err = gam * e;  // at least every vertex's own bound
+            bool some_neg = lo < -err, some_pos = hi > err;  // a vertex clearly on that side, for certain
+            if ((lo < 0.0 && !some_neg) || (hi > 0.0 && !some_pos)) {
+                // a vertex within the cell's bound may still clear its own (vertex._split)
+                for (int v = 0; v < S.nv && !(some_neg && some_pos); ++v) {
+                    double ev = std::abs(g);
+                    const double* mv = &S.vmag[static_cast<size_t>(v) * d];
+                    for (int c = 0; c < d; ++c) ev += mv[c] * ha[c];
+                    ev *= gam;
+                    some_neg = some_neg || w_.vals[v] < -ev;
+                    some_pos = some_pos || w_.vals[v] > ev;
+                }
+            }
+            bool pos = some_pos && !some_neg;
+            const bool neg = !some_pos;
+            if (!some_pos && !some_neg) {  // within rounding of the whole cell: its sign at the point
                 double x = g;
                 for (int c = 0; c < d; ++c) x += S.point[c] * h[c];
                 pos = x > 0.0;
@@ -443,9 +487,14 @@ class Refiner {
             return;
         }
         w_.err.resize(S.nv);
-        for (int v = 0; v < S.nv; ++v) w_.err[v] = gam * (S.vmag[v] * L.h1[first] + std::abs(L.gn[first]));
+        const double* ha = &L.Ha[first * d];
+        for (int v = 0; v < S.nv; ++v) {
+            double e = std::abs(L.gn[first]);
+            for (int c = 0; c < d; ++c) e += S.vmag[static_cast<size_t>(v) * d + c] * ha[c];
+            w_.err[v] = gam * e;
+        }
         Cell plus = take(), minus = take();
-        if (!clip(S, d, &L.Hn[first * d], L.gn[first], w_.first.data(), w_.err.data(), rule_, w_, plus, minus,
+        if (!clip(S, d, &L.Hn[first * d], ha, L.gn[first], w_.first.data(), w_.err.data(), rule_, w_, plus, minus,
                   offset_[L.layer] + first)) {
             give(std::move(plus));
             give(std::move(minus));
@@ -502,7 +551,7 @@ class Refiner {
             return;
         }
         Item it;
-        it.L = make_layer(net_, L.layer + 1, d, std::move(pattern), std::move(ranks), M, m, Mabs);
+        it.L = make_layer(net_, L.layer + 1, d, rule_.lifted_d, std::move(pattern), std::move(ranks), M, m, Mabs);
         it.cell = std::move(cell);
         fresh_split(*it.L, it.signs, it.rest);
         stack_.push_back(std::move(it));
@@ -525,7 +574,7 @@ class Refiner {
                 ax += a[c] * x[c];
             }
             nrm = std::sqrt(nrm);
-            if (nrm <= 1e-14 * std::abs(at)) continue;  // a row on t alone (LiftedRule._down)
+            if (nrm == 0.0) continue;  // a row on t alone (LiftedRule._down)
             r = std::min(r, (at - ax) / nrm);
         }
         out.radii.push_back(r);

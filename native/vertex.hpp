@@ -33,7 +33,7 @@ struct Cell {
     double radius = 0;              // depth of `point`
     std::vector<double> V;          // nv x d vertices
     std::vector<uint64_t> act;      // nv x words: bit r set iff the vertex lies on half-space r
-    std::vector<double> vmag;       // nv: magnitude of the numbers each vertex was computed from
+    std::vector<double> vmag;       // nv x d: magnitudes of the numbers each vertex was computed from
     // facets mode only (empty otherwise): per row, the global hidden neuron whose cut added it,
     // -1 - k for the root task's k-th row (the domain's), kUnknownLabel (facets.hpp) for rows of
     // unknown origin; `shared` marks rows along which a neuron that did not cut the cell lies (a

@@ -253,7 +253,7 @@ def _no_rerun(monkeypatch):
 def _executors():
     from nncells.run.executors import ProcessExecutor, SerialExecutor
     return [("one", lambda: None), ("serial", lambda: SerialExecutor(1e-4)),
-            ("processes", lambda: ProcessExecutor(2, budget_s=1e-3))]
+            ("processes", lambda: ProcessExecutor(2, budget_s=0.0))]
 
 
 _RECORDED = [(2, "box", 0), (3, "box", 1), (3, "space", 2), (4, "box", 3), (4, "space", 4), (5, "box", 5),

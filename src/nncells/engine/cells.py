@@ -21,7 +21,7 @@ class Cell:
     box: tuple | None = None  # (lo, hi) containing the cell, or None
     vertices: np.ndarray | None = None  # (v, d) vertices of a bounded cell, when known
     active: np.ndarray | None = None    # (v, rows of A) bool: which half-spaces each vertex lies on
-    vmag: np.ndarray | None = None      # (v,) magnitude of the numbers each vertex was computed from
+    vmag: np.ndarray | None = None      # (v, d) magnitudes of the numbers each vertex was computed from
     labels: np.ndarray | None = None    # (rows of A,) int64: where each row came from, when the compiled
     #                                     core's facets mode handed the cell back (`kernels.vertex.refine`)
 

@@ -62,7 +62,10 @@ class LiftedRule(Rule):
         A = A[self.n_box:]
         a, at = A[:, :self.d], -A[:, self.d]
         n = np.linalg.norm(a, axis=1)
-        flat = n <= 1e-14 * np.abs(at)  # a row on t alone: t >= 0 always holds, t <= 0 never
+        # a row on t alone: t >= 0 always holds, t <= 0 never (a neuron whose y part is within
+        # rounding of zero is constant and never cuts: `tasks._children`; a tiny y part is a far
+        # hyperplane, kept)
+        flat = n == 0
         if np.any(flat & (at < 0)):
             return None
         a, at, n = a[~flat], at[~flat], n[~flat]

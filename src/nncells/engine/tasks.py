@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncells import _config, kernels
-from nncells.domains import Domain, Space
+from nncells.domains import Box, Domain, Space
 from nncells.engine import compiled
 from nncells.engine.ball import refine
 from nncells.engine.cells import Batch, Cell, Stats, Task  # noqa: F401 (re-exported)
 from nncells.engine.split import split_cell
+from nncells.engine.vertex import box_vertices
 from nncells.errors import DomainError
 from nncells.geometry import solvers
 from nncells.geometry.contract import Rule, borderline_count, gamma, unit_rows
@@ -77,6 +78,8 @@ class Problem:
         else:  # the whole space: the origin, with a ball of the network's own length
             x, r = np.zeros(d), network_length(self.network)
         cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box)
+        if isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM:  # exact corners, no qhull
+            cell.vertices, cell.active, cell.vmag = box_vertices(self.domain.lo, self.domain.hi)
         return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
 
     def finish(self, batch: "Batch", stats: "Stats", core_lifted: "Batch | None" = None) -> "Batch":
@@ -181,9 +184,14 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     H, g = W @ task.M, W @ task.m + b
     Habs = np.abs(W) @ task.Mabs
     # A normal is zero only when every entry is within the forward error bound of W @ M.
-    zero = np.all(np.abs(H) <= gamma(_inner_terms(net, task.layer)) * Habs, axis=1)
+    within = np.abs(H) <= gamma(_inner_terms(net, task.layer)) * Habs
+    n = problem.rule.lifted_dim
+    if n is None:
+        zero, const = np.all(within, axis=1), g
+    else:  # lifted (y, t): constant in x = y / t when the y part is zero; then it is H_t t, t > 0
+        zero, const = np.all(within[:, :n], axis=1), np.where(np.all(within[:, :n], axis=1), H[:, n], g)
     out = []
-    kids, leftovers = split_cell(task.cell, H, g, problem.rule, zero, task.partial, t_end)
+    kids, leftovers = split_cell(task.cell, H, const, problem.rule, zero, task.partial, t_end)
     partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest), task.Mabs)
                for S, s, rest in leftovers]
     for child in kids:

@@ -29,9 +29,28 @@ class _Fallback(Exception):
     """qhull could not handle a cell: the caller redoes the cell in LP mode."""
 
 
+def box_vertices(lo, hi):
+    """The corners of the box ``lo <= x <= hi``, exactly, with the half-spaces of
+    `nncells.domains.Box.halfspaces` (``x_i <= hi_i`` then ``-x_i <= -lo_i``) each lies on, and
+    their magnitudes (``|corner|``, coordinate by coordinate: a corner is exact).
+
+    Examples
+    --------
+    >>> V, act, vmag = box_vertices(np.array([0.0, -2.0]), np.array([1.0, 2.0]))
+    >>> V.tolist(), act.astype(int).tolist()[0], vmag[0].tolist()
+    ([[0.0, -2.0], [1.0, -2.0], [0.0, 2.0], [1.0, 2.0]], [0, 0, 1, 1], [0.0, 2.0])
+    """
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    d = len(lo)
+    upper = ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)
+    V = np.where(upper, hi, lo)
+    return V, np.hstack([upper, ~upper]), np.abs(V)
+
+
 def cell_vertices(A, c, point):
-    """Vertices of the bounded polytope ``A x <= c`` with ``point`` strictly inside, and the
-    half-spaces each lies on (within ``1e-9`` of the vertex's and the half-space's magnitude)."""
+    """Vertices of the bounded polytope ``A x <= c`` with ``point`` strictly inside, the
+    half-spaces each lies on (within ``1e-9`` of the vertex's and the half-space's magnitude),
+    and their magnitudes (`split_by_vertices`): qhull's accuracy is relative to the whole cell."""
     try:
         hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), point)
     except (QhullError, ValueError) as e:
@@ -42,7 +61,7 @@ def cell_vertices(A, c, point):
     V = np.unique(V, axis=0)
     big = float(np.max(np.abs(V)))  # qhull's accuracy is relative to the whole cell
     active = np.abs(V @ A.T - c) <= _config.VERTEX_ACTIVE_REL * (big + np.abs(c)[None, :])
-    return V, active, np.full(len(V), big)
+    return V, active, np.full(V.shape, big)
 
 
 def _edges(act_n, act_p, A, d):
@@ -72,11 +91,8 @@ def _clip(S: Cell, h, g, vals, err, rule):
     neg, pos = vals < -err, vals > err
     zero = ~(neg | pos)
     ii, jj = _edges(S.active[neg], S.active[pos], S.A, d)
-    Vn, Vp = S.vertices[neg][ii], S.vertices[pos][jj]
-    fn, fp = vals[neg][ii], vals[pos][jj]
-    t = (fn / (fn - fp))[:, None]
-    X = Vn + t * (Vp - Vn)
-    mag_x = np.maximum(S.vmag[neg][ii], S.vmag[pos][jj])
+    X, mag_x = crossings(S.vertices[neg][ii], S.vertices[pos][jj], vals[neg][ii], vals[pos][jj],
+                         S.vmag[neg][ii], S.vmag[pos][jj], np.abs(h), abs(g))
     act_x = S.active[neg][ii] & S.active[pos][jj]
     out = []
     for side, keep in ((1.0, pos), (-1.0, neg)):
@@ -86,8 +102,32 @@ def _clip(S: Cell, h, g, vals, err, rule):
         V = np.vstack([S.vertices[old], X])
         act = np.vstack([np.hstack([S.active[old], zero[old][:, None]]),
                          np.hstack([act_x, np.ones((len(X), 1), dtype=bool)])])
-        out.append(_child(A, c, V, act, np.concatenate([S.vmag[old], mag_x]), rule))
+        out.append(_child(A, c, V, act, np.vstack([S.vmag[old], mag_x]), rule))
     return out
+
+
+def crossings(Va, Vb, fa, fb, ma, mb, habs, gabs):
+    """Where the hyperplane ``h x + g`` (values ``fa < 0 < fb`` at the edges' ends ``Va``, ``Vb``)
+    crosses the edges, and the magnitudes of the new vertices, coordinate by coordinate.
+
+    Each crossing is interpolated from the end where ``|f|`` is smaller (the nearer one in the
+    edge's parameter), so its rounding is relative to that end and to the crossing itself, not
+    to a far end. Its magnitude (``gamma * mag`` bounds its error, `split_by_vertices`) adds to
+    ``max(mag_a, |x|)`` the error of the crossing's position along the edge, from the errors of
+    ``fa`` and ``fb``; it never exceeds ``max(mag_a, mag_b)``, the bound of a crossing taken as
+    only as accurate as both ends. A crossing near a vertex of tiny coordinates (a far region in
+    the lifted whole space: ``t`` of order ``lam / D``) keeps magnitudes of that order there.
+    """
+    flip = np.abs(fb) < np.abs(fa)  # interpolate from the end with the smaller |f|
+    A_, B_ = np.where(flip[:, None], Vb, Va), np.where(flip[:, None], Va, Vb)
+    fA, fB = np.where(flip, fb, fa), np.where(flip, fa, fb)
+    mA, mB = np.where(flip[:, None], mb, ma), np.where(flip[:, None], ma, mb)
+    s = (fA / (fA - fB))[:, None]
+    X = A_ + s * (B_ - A_)
+    eA, eB = mA @ habs + gabs, mB @ habs + gabs  # the values' error bounds, in units of gamma
+    along = ((eA + s[:, 0] * eB) / np.abs(fB - fA))[:, None]
+    mag = np.maximum(mA, np.abs(X)) + np.abs(X - A_) + np.abs(B_ - A_) * along
+    return X, np.minimum(mag, np.maximum(ma, mb))
 
 
 def _child(A, c, V, act, vmag, rule):
@@ -131,26 +171,34 @@ def _split(cell, Hn, gn, signs, todo, rule, t_end):
         Hr, gr = Hn[rest], gn[rest]
         vals = S.vertices @ Hr.T + gr
         lo, hi = vals.min(axis=0), vals.max(axis=0)
-        # error bound of the values: gamma * (|v| |h| + |g|) with |v| |h| <= vmag ||h||_1 (vmag:
-        # the magnitude of the numbers a vertex came from), here its largest over the cell
-        h1 = np.abs(Hr).sum(axis=1)
+        # error bound of the values: gamma * (vmag |h| + |g|) (vmag: the magnitudes of the numbers
+        # a vertex came from, coordinate by coordinate), here their largest over the cell
+        habs = np.abs(Hr)
         g1 = np.abs(gr)
         gam = gamma(len(S.point) + 1)
-        err = gam * (float(S.vmag.max()) * h1 + g1)
-        pos, neg = lo >= -err, hi <= err
-        both = pos & neg  # the hyperplane is within rounding of the whole cell: its sign at the point
+        err = gam * (habs @ S.vmag.max(axis=0) + g1)  # at least every vertex's own bound
+        some_neg, some_pos = lo < -err, hi > err  # a vertex clearly on that side, for certain
+        # a vertex within the cell's bound may still clear its own (a vertex of small magnitudes)
+        check = np.flatnonzero(((lo < 0) & ~some_neg) | ((hi > 0) & ~some_pos))
+        if len(check):
+            E = gam * (S.vmag @ habs[check].T + g1[check])
+            some_neg[check] |= np.any(vals[:, check] < -E, axis=0)
+            some_pos[check] |= np.any(vals[:, check] > E, axis=0)
+        pos = some_pos & ~some_neg
+        neg = ~some_pos  # (and some_neg, or within rounding everywhere)
+        both = ~some_pos & ~some_neg  # within rounding of the whole cell: its sign at the point
         if both.any():
             pos = np.where(both, S.point @ Hr.T + gr > 0, pos)
         s = s.copy()
         s[rest[pos]] = True
         s[rest[~pos & neg]] = False
-        cut = np.flatnonzero(~pos & ~neg)
+        cut = np.flatnonzero(some_pos & some_neg)
         if len(cut) == 0:
             out.append(Child(s, S))
             continue
         i, rest = rest[cut[0]], rest[cut[1:]]
         j = cut[0]
-        plus, minus = _clip(S, Hn[i], gn[i], vals[:, j], gam * (S.vmag * h1[j] + g1[j]), rule)
+        plus, minus = _clip(S, Hn[i], gn[i], vals[:, j], gam * (S.vmag @ habs[j] + g1[j]), rule)
         if plus is None and minus is None:  # S itself is about as thin as tol: keep it whole
             plus = S
         for child, sign in ((minus, False), (plus, True)):

@@ -13,7 +13,7 @@ Examples
 ...     V = np.array([[-1.0, -1], [1, -1], [-1, 1], [1, 1]])
 ...     act = np.array([[0, 1, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0], [1, 0, 1, 0]], dtype=np.uint8)
 ...     task = (0, np.zeros(0, np.uint8), np.zeros(0, np.int64), A, c, np.zeros(2), 1.0, V, act,
-...             np.ones(4), None, None)
+...             np.abs(V), None, None)
 ...     P, X, r, ranks, per_layer, pending, deferred, facets = refine(net, 1e-9, -1, [task], 1.0)
 ...     print(sorted(map(tuple, P.tolist())), per_layer.tolist())
 ... else:
@@ -117,7 +117,7 @@ def refine_facets(net, tol: float, lifted_d: int, tasks: list):
     ...     V = np.array([[-1.0, -1], [1, -1], [-1, 1], [1, 1]])
     ...     act = np.array([[0, 1, 0, 1], [1, 0, 0, 1], [0, 1, 1, 0], [1, 0, 1, 0]], dtype=np.uint8)
     ...     task = (0, np.zeros(0, np.uint8), np.zeros(0, np.int64), A, c, np.zeros(2), 1.0, V, act,
-    ...             np.ones(4), None, None)
+    ...             np.abs(V), None, None)
     ...     P, start, group, label, flag, skipped = refine_facets(net, 1e-9, -1, [task])
     ...     print(P.ravel().tolist(), [sorted(label[start[i]:start[i + 1]].tolist()) for i in range(2)])
     ... else:

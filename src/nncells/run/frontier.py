@@ -17,7 +17,8 @@ import numpy as np
 from nncells.engine.cells import Cell, Task
 from nncells.errors import RunError
 
-FORMAT = "nncells-frontier/1"
+FORMAT = "nncells-frontier/2"
+_OLDER = "nncells-frontier/1"  # one magnitude per vertex (read: the same for each coordinate)
 
 # field -> (number of axes, dtype); per task, in this order
 _FIELDS = {
@@ -25,7 +26,7 @@ _FIELDS = {
     "A": (2, np.float64), "c": (1, np.float64), "point": (1, np.float64),
     "wit_points": (2, np.float64), "wit_radii": (1, np.float64),
     "box_lo": (1, np.float64), "box_hi": (1, np.float64),
-    "vertices": (2, np.float64), "active": (2, np.bool_), "vmag": (1, np.float64),
+    "vertices": (2, np.float64), "active": (2, np.bool_), "vmag": (2, np.float64),
     "pattern": (1, np.bool_), "ranks": (1, np.int64), "signs": (1, np.bool_), "rest": (1, np.int64),
     "labels": (1, np.int64),
 }
@@ -75,9 +76,9 @@ def encode_tasks(tasks) -> bytes:
     return buf.getvalue()
 
 
-def _columns(z, n) -> dict:
+def _columns(z, n, fields=_FIELDS) -> dict:
     cols = {}
-    for name, (ndim, dtype) in _FIELDS.items():
+    for name, (ndim, dtype) in fields.items():
         if ndim == 0:
             a = z[name]
             if a.shape != (n,) or a.dtype != dtype:
@@ -106,10 +107,14 @@ def decode_tasks(data: bytes, name="frontier") -> list:
     """The tasks `encode_tasks` wrote; anything else is refused with a `RunError` naming ``name``."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            if str(z["format"]) != FORMAT:
-                raise ValueError(f"format {str(z['format'])!r}, expected {FORMAT!r}")
+            fmt = str(z["format"])
+            if fmt not in (FORMAT, _OLDER):
+                raise ValueError(f"format {fmt!r}, expected {FORMAT!r}")
             n = int(z["count"])
-            cols = _columns(z, n)
+            cols = _columns(z, n, _FIELDS if fmt == FORMAT else {**_FIELDS, "vmag": (1, np.float64)})
+            if fmt == _OLDER:
+                cols["vmag"] = [None if m is None or v is None else np.repeat(m[:, None], v.shape[1], axis=1)
+                                for m, v in zip(cols["vmag"], cols["vertices"])]
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, TypeError) as e:
         raise RunError(f"{name}: not a frontier file of this nncells ({e})") from None
     tasks = []
