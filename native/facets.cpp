@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "linalg.hpp"
 
@@ -21,14 +22,13 @@ void rows_of(const uint64_t* eq, int words, std::vector<int>& rows) {
     }
 }
 
-// Whether the unit rows `rows` of C are one hyperplane (rank 1, the tolerance of spans_edge).
-bool one_hyperplane(const Cell& C, int d, const std::vector<int>& rows, std::vector<double>& buf) {
+// Whether the unit rows `rows` of C are one hyperplane (rank 1 once scaled by the cell's extent,
+// the tolerance of spans_edge).
+bool one_hyperplane(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
+                    std::vector<double>& buf) {
     if (rows.size() <= 1) return !rows.empty();
-    const int n = static_cast<int>(rows.size());
-    buf.resize(static_cast<size_t>(n) * d);
-    for (int i = 0; i < n; ++i)
-        for (int c = 0; c < d; ++c) buf[static_cast<size_t>(i) * d + c] = C.A[static_cast<size_t>(rows[i]) * d + c];
-    return matrix_rank(buf.data(), n, d, 1e-9) == 1;
+    scaled_rows(C, d, rows, ext, buf);
+    return matrix_rank(buf.data(), static_cast<int>(rows.size()), d, 1e-9) == 1;
 }
 
 // Rows in the order nncells.results.adjacency numbers them: domain rows (-1 - k) by k, then
@@ -39,6 +39,39 @@ int64_t row_key(int64_t label) {
 }
 
 }  // namespace
+
+void cell_extent(const Cell& C, int d, std::vector<double>& ext) {
+    ext.assign(d, 0.0);
+    for (int c = 0; c < d; ++c) {
+        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+        for (int v = 0; v < C.nv; ++v) {
+            const double x = C.V[static_cast<size_t>(v) * d + c];
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+        }
+        ext[c] = hi > lo ? hi - lo : 1.0;
+    }
+}
+
+void scaled_rows(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
+                 std::vector<double>& buf) {
+    const int n = static_cast<int>(rows.size());
+    buf.resize(static_cast<size_t>(n) * d);
+    for (int i = 0; i < n; ++i) {
+        double* r = &buf[static_cast<size_t>(i) * d];
+        double s = 0.0, big = 0.0;
+        for (int c = 0; c < d; ++c) {
+            r[c] = C.A[static_cast<size_t>(rows[i]) * d + c] * ext[c];
+            big = std::max(big, std::abs(r[c]));
+        }
+        for (int c = 0; c < d && big > 0.0; ++c) {
+            r[c] /= big;  // (against underflow: extents may be tiny)
+            s += r[c] * r[c];
+        }
+        s = std::sqrt(s);
+        for (int c = 0; c < d && s > 0.0; ++c) r[c] /= s;
+    }
+}
 
 bool cell_facets(const Cell& C, int d, int64_t first_group, std::vector<int64_t>& group,
                  std::vector<int64_t>& label, FacetScratch& w) {
@@ -59,13 +92,14 @@ bool cell_facets(const Cell& C, int d, int64_t first_group, std::vector<int64_t>
         }
     }
     w.done.assign(W, 0);
+    cell_extent(C, d, w.ext);
     bool unknown = false;
     w.found.clear();  // (sort key, group, row) of each facet row
     int64_t ng = 0;
     for (int r = 0; r < R; ++r) {
         if (w.count[r] < d || ((w.done[r / 64] >> (r % 64)) & 1)) continue;
         rows_of(&w.eq[static_cast<size_t>(r) * W], W, w.rows);
-        if (!one_hyperplane(C, d, w.rows, w.buf)) continue;  // a lower-dimensional face
+        if (!one_hyperplane(C, d, w.rows, w.ext, w.buf)) continue;  // a lower-dimensional face
         for (int j : w.rows) {
             if ((w.done[j / 64] >> (j % 64)) & 1) continue;
             w.done[j / 64] |= uint64_t(1) << (j % 64);
@@ -107,7 +141,8 @@ int along_facet(const Cell& C, int d, const double* vals, double err, FacetScrat
     if (on < d) return 0;
     rows_of(w.common.data(), W, w.rows);
     if (w.rows.empty()) return 2;  // no row holds them all: be safe
-    return one_hyperplane(C, d, w.rows, w.buf) ? 1 : 0;
+    cell_extent(C, d, w.ext);
+    return one_hyperplane(C, d, w.rows, w.ext, w.buf) ? 1 : 0;
 }
 
 }  // namespace nncells

@@ -11,6 +11,23 @@ namespace nncells {
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
+// The Euclidean norm of x[0], x[stride], ... (n entries) without overflow or underflow: scaled by
+// a power of two (exact), so in the normal range it is bit for bit sqrt(sum x_i^2)
+// (nncells.geometry.norms.row_norms).
+inline double norm2(const double* x, int n, int stride = 1) {
+    double m = 0.0;
+    for (int i = 0; i < n; ++i) m = std::max(m, std::abs(x[static_cast<std::size_t>(i) * stride]));
+    if (m == 0.0 || !std::isfinite(m)) return m;
+    int e = 0;
+    std::frexp(m, &e);
+    double s = 0.0;
+    for (int i = 0; i < n; ++i) {
+        const double v = std::ldexp(x[static_cast<std::size_t>(i) * stride], -e);
+        s += v * v;
+    }
+    return std::ldexp(std::sqrt(s), e);
+}
+
 // Singular values of the (rows x cols) matrix `a` by one-sided Jacobi rotations on its columns
 // (accurate for the small matrices of the engine: cols <= 8).
 inline std::vector<double> singular_values(const double* a, int rows, int cols) {

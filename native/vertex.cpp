@@ -103,14 +103,9 @@ LayerPtr make_layer(const Net& net, int l, int d, int lifted_d, std::vector<uint
     L->zero.assign(k, 0);
     for (int i = 0; i < k; ++i) {
         bool zero = true;
-        double nrm = 0.0;
         const int ny = lifted_d >= 0 ? lifted_d : d;
-        for (int c = 0; c < d; ++c) {
-            const double h = L->H[i * d + c];
-            if (c < ny) zero = zero && std::abs(h) <= gam * L->Habs[i * d + c];
-            nrm += h * h;
-        }
-        nrm = std::sqrt(nrm);
+        for (int c = 0; c < ny; ++c) zero = zero && std::abs(L->H[i * d + c]) <= gam * L->Habs[i * d + c];
+        const double nrm = norm2(&L->H[i * d], d);
         L->zero[i] = zero || nrm == 0.0;
         if (L->zero[i]) {
             L->gn[i] = lifted_d >= 0 ? L->H[i * d + lifted_d] : L->g[i];  // the constant's sign
@@ -184,32 +179,21 @@ inline int popcount_and(const uint64_t* a, const uint64_t* b, int words) {
 }
 
 // Do vertices a and b (common active half-spaces `common` >= d - 1) span an edge (vertex._edges)?
-bool spans_edge(const Cell& S, int d, const uint64_t* a, const uint64_t* b, int common,
-                std::vector<double>& buf, std::vector<int>& rows) {
+// Iff the face of their shared half-spaces holds no other vertex: combinatorial, no threshold.
+bool spans_edge(const Cell& S, int d, int a, int b, std::vector<uint64_t>& shared) {
     if (d == 2) return true;
-    rows.clear();
-    for (int w = 0; w < S.words; ++w) {
-        uint64_t x = a[w] & b[w];
-        while (x) {
-            rows.push_back(w * 64 + __builtin_ctzll(x));
-            x &= x - 1;
-        }
+    const uint64_t* aa = &S.act[static_cast<size_t>(a) * S.words];
+    const uint64_t* bb = &S.act[static_cast<size_t>(b) * S.words];
+    shared.resize(S.words);
+    for (int w = 0; w < S.words; ++w) shared[w] = aa[w] & bb[w];
+    for (int v = 0; v < S.nv; ++v) {
+        if (v == a || v == b) continue;
+        const uint64_t* vv = &S.act[static_cast<size_t>(v) * S.words];
+        bool holds = true;
+        for (int w = 0; w < S.words && holds; ++w) holds = (vv[w] & shared[w]) == shared[w];
+        if (holds) return false;
     }
-    const int n = static_cast<int>(rows.size());
-    if (common == d - 1) {  // the d - 1 shared normals are independent iff their Gram det != 0
-        buf.assign(static_cast<size_t>(n) * n, 0.0);
-        for (int i = 0; i < n; ++i)
-            for (int j = i; j < n; ++j) {
-                double s = 0.0;
-                for (int c = 0; c < d; ++c) s += S.A[rows[i] * d + c] * S.A[rows[j] * d + c];
-                buf[i * n + j] = buf[j * n + i] = s;
-            }
-        return std::abs(determinant(buf.data(), n)) > 1e-10;
-    }
-    buf.resize(static_cast<size_t>(n) * d);
-    for (int i = 0; i < n; ++i)
-        for (int c = 0; c < d; ++c) buf[i * d + c] = S.A[rows[i] * d + c];
-    return matrix_rank(buf.data(), n, d, 1e-9) == d - 1;
+    return true;
 }
 
 // A child's interior ball: the vertex centroid and its depth (vertex._child, without the LP).
@@ -255,8 +239,9 @@ void crossing(const Cell& S, int d, int a, int b, const double* vals, const doub
 }
 
 struct Scratch {
-    std::vector<double> vals, first, err, buf, vmax;
-    std::vector<int> rows, neg, pos;
+    std::vector<double> vals, first, err, vmax;
+    std::vector<uint64_t> shared;
+    std::vector<int> neg, pos;
     std::vector<int8_t> side;  // per vertex of the clipped cell: -1, 0 (on h within its bound), +1
     std::vector<std::pair<int, int>> edges;
 };
@@ -286,7 +271,7 @@ bool clip(const Cell& S, int d, const double* h, const double* habs, double g, c
         for (int b : w.pos) {
             const uint64_t* bb = &S.act[static_cast<size_t>(b) * S.words];
             const int common = popcount_and(aa, bb, S.words);
-            if (common >= d - 1 && spans_edge(S, d, aa, bb, common, w.buf, w.rows)) w.edges.emplace_back(a, b);
+            if (common >= d - 1 && spans_edge(S, d, a, b, w.shared)) w.edges.emplace_back(a, b);
         }
     }
     const int R = S.R + 1, words = (R + 63) / 64, nx = static_cast<int>(w.edges.size());
@@ -568,12 +553,9 @@ class Refiner {
         for (int i = n_box; i < cell.R; ++i) {
             const double* a = &cell.A[static_cast<size_t>(i) * d];
             const double at = -a[n];
-            double nrm = 0.0, ax = 0.0;
-            for (int c = 0; c < n; ++c) {
-                nrm += a[c] * a[c];
-                ax += a[c] * x[c];
-            }
-            nrm = std::sqrt(nrm);
+            double ax = 0.0;
+            for (int c = 0; c < n; ++c) ax += a[c] * x[c];
+            const double nrm = norm2(a, n);
             if (nrm == 0.0) continue;  // a row on t alone (LiftedRule._down)
             r = std::min(r, (at - ax) / nrm);
         }

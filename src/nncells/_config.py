@@ -20,6 +20,7 @@ LP_FEASIBILITY_TOL = 1e-9  # HiGHS's primal and dual feasibility tolerances (LPs
 # ---------------------------------------------------------------- engine
 VERTEX_MAX_DIM = 6        # bounded cells of up to this dimension use vertex mode (measured faster)
 VERTEX_ACTIVE_REL = 1e-9  # qhull vertices lie on a half-space within this relative distance
+LIFT_BOX_RATIO = 2.0 ** 10  # a box reaching farther than this times the network's length is lifted
 
 # ---------------------------------------------------------------- running
 WARMUP_S = 1.0            # the root task runs in the driver first: runs under a second start no pool

@@ -15,13 +15,23 @@ The contract is applied in the original space, not to the cones: `LiftedRule` ma
 cell back (``x = y / t``, the cut rows ``a y + a_t t <= 0`` become ``a x <= -a_t``) and asks
 whether that region holds a point deeper than ``tol ||x||_inf``; a far region is a thin cone,
 but it counts exactly as it would in a box around it.
+
+A box around the origin much larger than the network's length (``_config.LIFT_BOX_RATIO``)
+is lifted too: its regions are the cones in the lifted box that also lie in the cone over the
+box, ``t lo_i <= lam y_i <= t hi_i`` (`box_cone`); its root's vertices are exact. In the box
+itself the vertices near the origin would be clipped out of edges as long as the box, with
+errors of order ``eps`` times its size: a region of the network's own size near the origin is
+lost once the box is about ``tol / eps`` times larger; lifted, it is of size about 1, and the
+box's far faces are far hyperplanes like any other.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from nncells import _config
 from nncells.geometry.contract import Rule, deepest_point, depth
-from nncells.domains import Box, Space
+from nncells.geometry.norms import row_norms, unit
+from nncells.domains import Box, Polytope, Space
 from nncells.engine.tasks import Batch, Problem, network_length
 from nncells.network import Network
 
@@ -61,7 +71,7 @@ class LiftedRule(Rule):
         """The x-space rows (unit norm) of a lifted cell, or None when one of them is empty."""
         A = A[self.n_box:]
         a, at = A[:, :self.d], -A[:, self.d]
-        n = np.linalg.norm(a, axis=1)
+        n = row_norms(a)
         # a row on t alone: t >= 0 always holds, t <= 0 never (a neuron whose y part is within
         # rounding of zero is constant and never cuts: `tasks._children`; a tiny y part is a far
         # hyperplane, kept)
@@ -100,12 +110,19 @@ class LiftedRule(Rule):
 
 
 class Lift:
-    """How a lifted problem's finished regions map back to the original network's."""
+    """How a lifted problem's finished regions map back to the original network's.
 
-    def __init__(self, network: Network, lam: float, tol: float):
+    ``domain``: the original domain (`Space`, or a `Box` lifted as a pyramid: `box_pyramid`);
+    ``root``: the lifted root cell's exact ``(vertices, active, vmag)``, or None (the lifted box's
+    corners, found by `tasks.Problem.root_task`).
+    """
+
+    def __init__(self, network: Network, lam: float, tol: float, domain=None, root=None):
         self.network = network
         self.lam = lam
         self.rule = Rule(tol)  # the contract in the original space (for `Problem.finish`)
+        self.domain = Space(network.input_dim) if domain is None else domain
+        self.root = root
         cols, start = [], 0  # pattern columns of the lifted network without the pass-through neurons
         for w in network.widths:
             cols.extend(range(start, start + w))
@@ -121,7 +138,10 @@ class Lift:
         y = batch.points
         x = self.lam * y[:, :-1] / y[:, -1:]
         patterns = batch.patterns[:, self.cols]
-        return Batch(patterns, x, _inradius(net, patterns, x), batch.ranks - 1)
+        r = _inradius(net, patterns, x)
+        if isinstance(self.domain, Box):  # and the distance to the box's faces
+            r = np.minimum(r, np.min(np.minimum(self.domain.hi - x, x - self.domain.lo), axis=1, initial=np.inf))
+        return Batch(patterns, x, r, batch.ranks - 1)
 
     def from_core(self, batch: Batch) -> Batch:
         """Regions the compiled core gave in x-space (points ``y / t`` and their depths there, in
@@ -131,16 +151,96 @@ class Lift:
 
 
 def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
-    """The bounded problem equivalent to ``problem`` on the whole space, or None when the
-    domain is not the whole space or the lifted dimension exceeds ``max_dim``."""
+    """The bounded problem equivalent to ``problem`` one dimension up, or None when the domain
+    is neither the whole space nor a box far larger than the network's length
+    (`lifted_box_scale`), or the lifted dimension exceeds ``max_dim``."""
     net = problem.network
-    if not isinstance(problem.domain, Space) or net.input_dim + 1 > max_dim or not net.widths:
+    if net.input_dim + 1 > max_dim or not net.widths:
         return None
     d = net.input_dim
     lam = network_length(net)
+    if isinstance(problem.domain, Space):
+        box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
+        return Problem(homogenize(net, lam), box, problem.tol, LiftedRule(problem.tol, d),
+                       Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only,
+                       problem.facets)
+    if not lifted_box(problem.domain, lam):
+        return None
+    A, c, root = box_cone(problem.domain, lam)
     box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
-    return Problem(homogenize(net, lam), box, problem.tol, LiftedRule(problem.tol, d),
-                   Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only, problem.facets)
+    return Problem(homogenize(net, lam), Polytope(A, c), problem.tol, LiftedRule(problem.tol, d),
+                   Lift(net, lam, problem.tol, problem.domain, root), box.bounds(), problem.backend,
+                   problem.count_only, problem.facets)
+
+
+def lifted_box(domain, lam: float) -> bool:
+    """Whether ``domain`` is a box that is lifted: one that holds the origin (``lo <= 0 <= hi``)
+    and reaches farther than ``_config.LIFT_BOX_RATIO * lam``.
+
+    Examples
+    --------
+    >>> lifted_box(Box(-1e6, 1e6, dim=2), 1.0), lifted_box(Box(-10, 10, dim=2), 1.0)
+    (True, False)
+    """
+    if not isinstance(domain, Box) or np.any(domain.lo > 0) or np.any(domain.hi < 0):
+        return False
+    return bool(max(np.max(-domain.lo), np.max(domain.hi)) > _config.LIFT_BOX_RATIO * lam)
+
+
+def box_cone(box: Box, lam: float):
+    """The lifted root of a box around the origin: rows ``(A, c)`` (unit rows: the lifted box
+    ``[-1, 1]^d x [0, 1]``'s first, then the cone over the box, ``lam y_i - hi_i t <= 0`` and
+    ``-lam y_i + lo_i t <= 0``, in the order of `Box.halfspaces`) and its exact vertices
+    ``(V, active, vmag)``.
+
+    The polytope is ``0 <= t <= 1``, ``l_i(t) <= y_i <= u_i(t)`` with ``u_i = min(1, hi_i t / lam)``
+    and ``l_i = max(-1, lo_i t / lam)``: a stack of boxes whose bounds bend where a cone row meets
+    the lifted box (``t = lam / hi_i``, ``lam / -lo_i``). Its vertices are the apex (the origin),
+    the corners of the top (``t = 1``), and the corners at a bend that use a bending bound.
+
+    Examples
+    --------
+    >>> A, c, (V, act, vmag) = box_cone(Box(-4.0, 4.0, dim=1), 1.0)
+    >>> V.tolist()
+    [[0.0, 0.0], [-1.0, 0.25], [1.0, 0.25], [-1.0, 1.0], [1.0, 1.0]]
+    """
+    d = box.lo.size
+    lo, hi = box.lo, box.hi
+    outer = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
+    A0, c0 = outer.halfspaces()
+    # x_i <= hi_i  <=>  lam y_i - hi_i t <= 0;   -x_i <= -lo_i  <=>  -lam y_i + lo_i t <= 0
+    cone = np.zeros((2 * d, d + 1))
+    cone[:d, :d] = lam * np.eye(d)
+    cone[:d, d] = -hi
+    cone[d:, :d] = -lam * np.eye(d)
+    cone[d:, d] = lo
+    cone = unit(cone)
+    A = np.vstack([A0, cone])
+    c = np.r_[c0, np.zeros(2 * d)]
+    with np.errstate(divide="ignore"):  # where the cone row meets the lifted box (inf: never)
+        bend_hi = np.where(hi > lam, lam / np.where(hi > 0, hi, 1.0), np.inf)
+        bend_lo = np.where(-lo > lam, lam / np.where(lo < 0, -lo, 1.0), np.inf)
+    levels = np.unique(np.r_[bend_hi[np.isfinite(bend_hi)], bend_lo[np.isfinite(bend_lo)], 1.0])
+    upper = ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)
+    bend = np.where(upper, bend_hi, bend_lo)          # (corners, d): where each chosen bound bends
+    n0 = len(A0)  # rows of the lifted box: y_i <= 1, t <= 1, -y_i <= 1, -t <= 0
+    V = [np.zeros(d + 1)]
+    act = [np.r_[np.zeros(n0 - 1, bool), True, np.ones(2 * d, bool)]]  # the apex: t >= 0, the cone
+    for t in levels:
+        for k in np.flatnonzero((t == 1.0) | np.any(bend == t, axis=1)):
+            capped = bend[k] <= t                          # the bound is the lifted box's (+-1)
+            on_cone = bend[k] >= t                         # ... the cone's (both at a bend)
+            y = np.where(upper[k], np.where(capped, 1.0, hi * t / lam), np.where(capped, -1.0, lo * t / lam))
+            a = np.zeros(len(A), bool)
+            a[:d] = upper[k] & capped
+            a[d] = t == 1.0
+            a[d + 1:2 * d + 1] = ~upper[k] & capped
+            a[n0:n0 + d] = upper[k] & on_cone
+            a[n0 + d:] = ~upper[k] & on_cone
+            V.append(np.r_[y, t])
+            act.append(a)
+    V = np.array(V)
+    return A, c, (V, np.array(act), np.abs(V))
 
 
 def _inradius(net: Network, patterns, X, chunk: int = 4096) -> np.ndarray:
@@ -159,7 +259,7 @@ def _inradius(net: Network, patterns, X, chunk: int = 4096) -> np.ndarray:
             g = m @ W.T + b
             s = P[:, sl]
             z = (G * x[:, None, :]).sum(axis=2) + g
-            norm = np.sqrt((G * G).sum(axis=2))
+            norm = row_norms(G)
             ok = norm > 0
             slack = np.where(s, z, -z) / np.where(ok, norm, 1.0)
             best = np.minimum(best, np.min(np.where(ok, slack, np.inf), axis=1, initial=np.inf))

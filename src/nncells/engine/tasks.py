@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncells import _config, kernels
-from nncells.domains import Box, Domain, Space
+from nncells.domains import Box, Domain
 from nncells.engine import compiled
 from nncells.engine.ball import refine
 from nncells.engine.cells import Batch, Cell, Stats, Task  # noqa: F401 (re-exported)
@@ -62,6 +62,8 @@ class Problem:
             if rows is None or rule.deepest(*rows)[0] is None:
                 raise DomainError("polytope domain is empty or has no interior")
             box = solvers.bounding_box(A, c)
+        if box is not None:
+            _check_range(network, box)
         return cls(network, domain, float(tol), rule, box=box, backend=backend)
 
     def root_task(self) -> Task | None:
@@ -78,7 +80,9 @@ class Problem:
         else:  # the whole space: the origin, with a ball of the network's own length
             x, r = np.zeros(d), network_length(self.network)
         cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box)
-        if isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM:  # exact corners, no qhull
+        if self.lift is not None and self.lift.root is not None:  # a lifted box: its exact pyramid
+            cell.vertices, cell.active, cell.vmag = self.lift.root
+        elif isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM:  # exact corners, no qhull
             cell.vertices, cell.active, cell.vmag = box_vertices(self.domain.lo, self.domain.hi)
         return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
 
@@ -94,10 +98,25 @@ class Problem:
                 net = self.lift.network
                 batch = Batch.concat([batch, self.lift.from_core(core_lifted)], net.n_hidden, net.input_dim,
                                      len(net.widths))
-            network, domain, rule = self.lift.network, Space(self.lift.network.input_dim), self.lift.rule
+            network, domain, rule = self.lift.network, self.lift.domain, self.lift.rule
         batch = verify_points(network, domain, batch, rule, stats)
         stats.borderline += borderline_count(batch.points, batch.radii, self.tol)
         return batch
+
+
+def _check_range(net: Network, box) -> None:
+    """Refuse a bounded domain on which the network's pre-activations could overflow float64:
+    a bound of their magnitude (``|W| u + |b|`` layer by layer from the box's largest
+    coordinates ``u``) that is not finite. Nothing computed there could be trusted."""
+    reach = np.maximum(np.abs(box[0]), np.abs(box[1]))
+    u = reach
+    with np.errstate(over="ignore", invalid="ignore"):
+        for W, b in zip(net.weights, net.biases):
+            u = np.abs(W) @ u + np.abs(b)
+            if not np.all(np.isfinite(u)):
+                raise DomainError(
+                    f"the domain reaches {float(np.max(reach)):.3g}, where the network's values can exceed "
+                    "float64's range; use a smaller domain (the whole space, nncells.Space(), holds every region)")
 
 
 def network_length(net: Network) -> float:

@@ -64,23 +64,22 @@ def cell_vertices(A, c, point):
     return V, active, np.full(V.shape, big)
 
 
-def _edges(act_n, act_p, A, d):
-    """Index pairs (i into act_n, j into act_p) of vertices that span an edge of the cell."""
+def _edges(act, neg, pos, d):
+    """Index pairs (i into ``act[neg]``, j into ``act[pos]``) of vertices that span an edge of
+    the cell whose vertices' active sets are ``act``: two vertices span an edge iff the face
+    their shared half-spaces define holds no other vertex (then it is the segment between them;
+    it needs at least ``d - 1`` shared half-spaces). A combinatorial test: no rank decision, so
+    no threshold that would depend on the units of the coordinates (a cell thin in one of them,
+    the lifted ``t`` of a far region or of a huge box, has rows that differ only in small
+    entries)."""
+    act_n, act_p = act[neg], act[pos]
     common = act_n.astype(np.int32) @ act_p.T.astype(np.int32)
     ii, jj = np.nonzero(common >= d - 1)
     if d == 2 or len(ii) == 0:
         return ii, jj
-    keep = np.zeros(len(ii), dtype=bool)
-    exact = common[ii, jj] == d - 1
-    if exact.any():  # batched: the d-1 shared unit normals are independent iff their Gram det != 0
-        e = np.flatnonzero(exact)
-        shared = act_n[ii[e]] & act_p[jj[e]]
-        rows = np.nonzero(shared)[1].reshape(len(e), d - 1)
-        R = A[rows]
-        keep[e] = np.abs(np.linalg.det(R @ R.transpose(0, 2, 1))) > 1e-10
-    for t in np.flatnonzero(~exact):  # degenerate vertices (more than d half-spaces)
-        shared = act_n[ii[t]] & act_p[jj[t]]
-        keep[t] = np.linalg.matrix_rank(A[shared], tol=1e-9) == d - 1
+    shared = act_n[ii] & act_p[jj]                               # (pairs, rows)
+    holders = act.astype(np.int32) @ shared.T.astype(np.int32)   # (vertices, pairs)
+    keep = np.count_nonzero(holders == common[ii, jj][None, :], axis=0) == 2
     return ii[keep], jj[keep]
 
 
@@ -90,7 +89,7 @@ def _clip(S: Cell, h, g, vals, err, rule):
     d = len(h)
     neg, pos = vals < -err, vals > err
     zero = ~(neg | pos)
-    ii, jj = _edges(S.active[neg], S.active[pos], S.A, d)
+    ii, jj = _edges(S.active, neg, pos, d)
     X, mag_x = crossings(S.vertices[neg][ii], S.vertices[pos][jj], vals[neg][ii], vals[pos][jj],
                          S.vmag[neg][ii], S.vmag[pos][jj], np.abs(h), abs(g))
     act_x = S.active[neg][ii] & S.active[pos][jj]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 
 from nncells import _config
-from nncells.engine.lifting import homogeneous_problem
-from nncells.engine.tasks import Problem, Stats, prefix_ids, run_task
+from nncells.engine.lifting import homogeneous_problem, lifted_box
+from nncells.engine.tasks import Problem, Stats, network_length, prefix_ids, run_task
 from nncells.errors import RunError
 from nncells.geometry import solvers as lp
 from nncells.results.result import RunInfo
@@ -64,9 +64,12 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol, backend=problem.backend,
                    facets=problem.facets and problem.backend == "native")
     lifted = homogeneous_problem(problem, _config.VERTEX_MAX_DIM) if method in ("auto", "cells") else None
-    if lifted is not None:  # the whole space as a bounded problem one dimension up
+    if lifted is not None:  # the whole space (or a huge box) as a bounded problem one dimension up
         problem = lifted
         info.method = "cells (homogeneous)"
+    elif method == "planar" and lifted_box(problem.domain, network_length(problem.network)):
+        raise RunError(f"the box is more than {_config.LIFT_BOX_RATIO:g} times the network's own length: the "
+                       "planar mesh cannot resolve it in float64 (method 'auto' or 'cells' can)")
     if checkpointer is not None and executor.name == "serial":  # tasks come back in time to checkpoint
         executor.budget_s = min(executor.budget_s, _config.TASK_BUDGET_S)
     started = False

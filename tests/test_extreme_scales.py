@@ -1,0 +1,195 @@
+"""Boxes of any size and regions at any distance (issue 21): no box has fewer regions than a
+smaller one, a box large enough has the whole space's regions, and far slabs whose truth is known
+in closed form are found at distances up to 2^500 (2-5 inputs, both backends).
+
+The far slab (power-of-two weights, so the truth is exact): the first layer has ``relu(x1)``,
+``relu(1 - x1)`` and ``relu(x_j)`` for the other inputs; the second cuts ``x1 > 1`` by the two
+hyperplanes ``(1 + 2^-10) (x1 - 1) = D`` and ``x1 - 1 = D``, a slab of relative depth about
+``5e-4`` (500,000 times the threshold). In ``x1`` the whole space has 5 regions, times ``2^(d-1)``
+for the signs of the other inputs.
+"""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nncells import Box, Network, Space, enumerate_regions, random_network
+from nncells import kernels
+from nncells.errors import DomainError, RunError
+from oracles import patterns_set
+
+BACKENDS = ["numpy"] + (["native"] if kernels.native_available() else [])
+
+
+def far_slab(d: int, k: int) -> Network:
+    """The far-slab network of the module's docstring, the slab ``2^k`` away."""
+    D = 2.0 ** k
+    W1 = np.zeros((d + 1, d))
+    W1[0, 0], W1[1, 0] = 1.0, -1.0
+    b1 = np.zeros(d + 1)
+    b1[1] = 1.0
+    for j in range(1, d):
+        W1[1 + j, j] = 1.0
+    W2 = np.zeros((2, d + 1))
+    W2[0, 0], W2[1, 0] = 1 + 2.0 ** -10, 1.0
+    b2 = np.array([-(D + 1 + 2.0 ** -10), -(D + 1)])
+    return Network([W1, W2, np.ones((1, 2))], [b1, b2, np.zeros(1)])
+
+
+def far_slab_truth(d: int) -> set:
+    """The far slab's patterns, in closed form: x1 < 0, 0 < x1 < 1, then x1 > 1 before, in and
+    beyond the slab; each with every sign of x_2..x_d."""
+    in_x1 = [(0, 1, 0, 0), (1, 1, 0, 0), (1, 0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 1)]
+    out = set()
+    for a, b, c, e in in_x1:
+        for signs in range(2 ** (d - 1)):
+            rest = [(signs >> j) & 1 for j in range(d - 1)]
+            out.add(np.packbits(np.array([a, b] + rest + [c, e], dtype=bool)).tobytes())
+    return out
+
+
+def _set(res):
+    return {np.packbits(p).tobytes() for p in res.patterns}
+
+
+def _per_layer_consistent(net, res):
+    """Per-layer counts: non-negative, the last is the total, each the number of distinct prefixes."""
+    per = res.info.stats.per_layer
+    assert all(n >= 0 for n in per) and per[-1] == res.count
+    ends = np.cumsum(net.widths)
+    for n, end in zip(per, ends):
+        assert n == len({p[:end].tobytes() for p in res.patterns})
+
+
+@pytest.mark.parametrize("d", [2, 3, 4, 5])
+@pytest.mark.parametrize("k", [20, 40, 60, 100, 500])
+def test_far_slab_in_the_whole_space_and_in_boxes(d, k):
+    net, truth = far_slab(d, k), far_slab_truth(d)
+    res = enumerate_regions(net, Space(), workers=1)
+    assert _set(res) == truth
+    box = enumerate_regions(net, Box(-2.0 ** (k + 2), 2.0 ** (k + 2)), workers=1)
+    assert _set(box) == truth
+    _per_layer_consistent(net, res)
+    _per_layer_consistent(net, box)
+    assert np.array_equal(net.pattern(res.points), res.patterns)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("k", [48, 200])
+def test_far_slab_both_backends(backend, k):
+    """The numpy reference finds what the compiled core finds (the slab lost from 2^40 before)."""
+    net = far_slab(2, k)
+    assert _set(enumerate_regions(net, Space(), workers=1, backend=backend)) == far_slab_truth(2)
+
+
+@pytest.mark.parametrize("dims,seed", [([2, 8, 8, 1], 0), ([2, 16, 16, 2], 1), ([3, 8, 6, 1], 0),
+                                       ([4, 6, 5, 1], 2)])
+def test_boxes_up_to_1e300_have_the_whole_space_regions(dims, seed):
+    """Boxes from 1 to 1e300 around the origin: counts never decrease, and from some size on
+    every box has exactly the whole space's regions (a 2-8-8-1 network kept 125 up to 1e12, then
+    30 at 1e15 and 2 at 1e150 before)."""
+    net = random_network(dims, seed=seed)
+    whole = patterns_set(enumerate_regions(net, Space(), workers=1))
+    prev = 0
+    sizes = [1.0, 10.0, 1e3, 1e6, 1e9, 1e12, 1e15, 1e50, 1e150, 1e300]
+    for S in sizes:
+        res = enumerate_regions(net, Box(-S, S), workers=1)
+        got = patterns_set(res)
+        assert res.count >= prev and got <= whole, S
+        _per_layer_consistent(net, res)
+        prev = res.count
+        if S >= 1e6:
+            assert got == whole, S
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_huge_box_both_backends_and_points(backend):
+    net = random_network([3, 6, 5, 1], seed=4)
+    whole = patterns_set(enumerate_regions(net, Space(), workers=1, backend=backend))
+    res = enumerate_regions(net, Box(-1e200, 1e200), workers=1, backend=backend)
+    assert patterns_set(res) == whole
+    assert np.array_equal(net.pattern(res.points), res.patterns)      # every point honest
+    assert np.all(np.abs(res.points) <= 1e200) and np.all(res.radii > 0)
+
+
+def test_off_centre_huge_box():
+    """A huge box with the origin on its boundary: the whole space's regions in the half-space."""
+    net = random_network([2, 8, 8, 1], seed=3)
+    half = enumerate_regions(net, Box([0.0, -1e30], [1e30, 1e30]), workers=1)
+    ref = enumerate_regions(net, Box([0.0, -1e3], [1e3, 1e3]), workers=1)   # holds every feature
+    assert patterns_set(half) == patterns_set(ref)
+
+
+def test_box_beyond_float_range_is_refused():
+    net = random_network([2, 8, 8, 1], seed=0)
+    with pytest.raises(DomainError, match="float64's range"):
+        enumerate_regions(net, Box(-1.7e308, 1.7e308), workers=1)
+
+
+def test_planar_method_refuses_a_box_it_cannot_resolve():
+    net = random_network([2, 8, 8, 1], seed=0)
+    with pytest.raises(RunError, match="planar mesh cannot resolve"):
+        enumerate_regions(net, Box(-1e15, 1e15), workers=1, method="planar")
+    assert enumerate_regions(net, Box(-1e15, 1e15), workers=1, method="auto").count == \
+        enumerate_regions(net, Space(), workers=1).count
+
+
+def test_cli_refuses_a_box_beyond_range_with_one_line(tmp_path):
+    path = tmp_path / "net.npz"
+    random_network([2, 8, 8, 1], seed=0).to_npz(path)
+    r = subprocess.run([sys.executable, "-m", "nncells", "enumerate", str(path), "--box", "-1.7e308", "1.7e308",
+                        "--json"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "float64's range" in r.stderr
+
+
+def test_frontier_of_format_1_is_read():
+    """Unfinished runs of the previous version (one magnitude per vertex) resume."""
+    from nncells.engine.tasks import Problem
+    from nncells.run.frontier import decode_tasks, encode_tasks
+    net = random_network([2, 5, 1], seed=0)
+    root = Problem.make(net, Box(-1, 1)).root_task()
+    data = encode_tasks([root.pack()])
+    with np.load(io.BytesIO(data)) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["format"] = np.array("nncells-frontier/1")
+    arrays["vmag.shape"] = arrays["vmag.shape"][:, :1]
+    arrays["vmag.data"] = np.full(int(arrays["vmag.shape"][0, 0]), 2.0)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    [t] = decode_tasks(buf.getvalue())
+    assert t.cell.vmag.shape == t.cell.vertices.shape and np.all(t.cell.vmag == 2.0)
+
+
+# Translation and scaling of the input keep the whole space's regions. Weights are multiples of
+# 2^-4 and translations integers, so the translated network is exactly f(x - t): the regions move
+# by t (up to 2^16 away), and the count must not change.
+
+@st.composite
+def _small_nets(draw):
+    d = draw(st.integers(2, 4))
+    w1, w2 = draw(st.integers(2, 5)), draw(st.integers(1, 4))
+    ints = st.integers(-32, 32)
+    W1 = np.array(draw(st.lists(ints, min_size=w1 * d, max_size=w1 * d)), float).reshape(w1, d) / 16
+    b1 = np.array(draw(st.lists(ints, min_size=w1, max_size=w1)), float) / 16
+    W2 = np.array(draw(st.lists(ints, min_size=w2 * w1, max_size=w2 * w1)), float).reshape(w2, w1) / 16
+    b2 = np.array(draw(st.lists(ints, min_size=w2, max_size=w2)), float) / 16
+    return Network([W1, W2, np.ones((1, w2))], [b1, b2, np.zeros(1)])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(net=_small_nets(), shift=st.integers(-2 ** 16, 2 ** 16), k=st.integers(-60, 60))
+def test_translation_and_scaling_keep_the_whole_space_count(net, shift, k):
+    d = net.input_dim
+    t = np.full(d, float(shift))
+    t[1:] = np.round(t[1:] / (np.arange(1, d) + 1))          # a different shift per input
+    moved = Network([net.weights[0]] + list(net.weights[1:]),
+                    [net.biases[0] - net.weights[0] @ t] + list(net.biases[1:]))   # exactly f(x - t)
+    scaled = Network([net.weights[0] * 2.0 ** k] + list(net.weights[1:]), list(net.biases))  # f(2^k x)
+    base = enumerate_regions(net, Space(), workers=1)
+    assert patterns_set(enumerate_regions(moved, Space(), workers=1)) == patterns_set(base)
+    assert patterns_set(enumerate_regions(scaled, Space(), workers=1)) == patterns_set(base)
