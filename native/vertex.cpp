@@ -180,8 +180,9 @@ inline int popcount_and(const uint64_t* a, const uint64_t* b, int words) {
 
 // Do vertices a and b (common active half-spaces `common` >= d - 1) span an edge (vertex._edges)?
 // Iff the face of their shared half-spaces holds no other vertex: combinatorial, no threshold.
-bool spans_edge(const Cell& S, int d, int a, int b, std::vector<uint64_t>& shared) {
-    if (d == 2) return true;
+// Two simple vertices (d half-spaces each, independent as a vertex's are) sharing d - 1 always do.
+bool spans_edge(const Cell& S, int d, int a, int b, int common, bool simple, std::vector<uint64_t>& shared) {
+    if (d == 2 || (simple && common == d - 1)) return true;
     const uint64_t* aa = &S.act[static_cast<size_t>(a) * S.words];
     const uint64_t* bb = &S.act[static_cast<size_t>(b) * S.words];
     shared.resize(S.words);
@@ -242,6 +243,7 @@ struct Scratch {
     std::vector<double> vals, first, err, vmax;
     std::vector<uint64_t> shared;
     std::vector<int> neg, pos;
+    std::vector<uint8_t> simple;  // per vertex: exactly d half-spaces
     std::vector<int8_t> side;  // per vertex of the clipped cell: -1, 0 (on h within its bound), +1
     std::vector<std::pair<int, int>> edges;
 };
@@ -266,12 +268,18 @@ bool clip(const Cell& S, int d, const double* h, const double* habs, double g, c
     }
     const int n_on = S.nv - static_cast<int>(w.neg.size() + w.pos.size());
     w.edges.clear();
+    w.simple.resize(S.nv);
+    for (int v = 0; v < S.nv; ++v) {
+        const uint64_t* vv = &S.act[static_cast<size_t>(v) * S.words];
+        w.simple[v] = popcount_and(vv, vv, S.words) == d;
+    }
     for (int a : w.neg) {
         const uint64_t* aa = &S.act[static_cast<size_t>(a) * S.words];
         for (int b : w.pos) {
             const uint64_t* bb = &S.act[static_cast<size_t>(b) * S.words];
             const int common = popcount_and(aa, bb, S.words);
-            if (common >= d - 1 && spans_edge(S, d, a, b, w.shared)) w.edges.emplace_back(a, b);
+            if (common >= d - 1 && spans_edge(S, d, a, b, common, w.simple[a] && w.simple[b], w.shared))
+                w.edges.emplace_back(a, b);
         }
     }
     const int R = S.R + 1, words = (R + 63) / 64, nx = static_cast<int>(w.edges.size());

@@ -71,15 +71,20 @@ def _edges(act, neg, pos, d):
     it needs at least ``d - 1`` shared half-spaces). A combinatorial test: no rank decision, so
     no threshold that would depend on the units of the coordinates (a cell thin in one of them,
     the lifted ``t`` of a far region or of a huge box, has rows that differ only in small
-    entries)."""
+    entries). Two simple vertices (``d`` half-spaces each, independent as a vertex's are) that
+    share ``d - 1`` always span one."""
     act_n, act_p = act[neg], act[pos]
     common = act_n.astype(np.int32) @ act_p.T.astype(np.int32)
     ii, jj = np.nonzero(common >= d - 1)
     if d == 2 or len(ii) == 0:
         return ii, jj
-    shared = act_n[ii] & act_p[jj]                               # (pairs, rows)
-    holders = act.astype(np.int32) @ shared.T.astype(np.int32)   # (vertices, pairs)
-    keep = np.count_nonzero(holders == common[ii, jj][None, :], axis=0) == 2
+    simple = act.sum(axis=1) == d
+    keep = (common[ii, jj] == d - 1) & simple[neg][ii] & simple[pos][jj]
+    t = np.flatnonzero(~keep)
+    if len(t):
+        shared = act_n[ii[t]] & act_p[jj[t]]                         # (pairs, rows)
+        holders = act.astype(np.int32) @ shared.T.astype(np.int32)   # (vertices, pairs)
+        keep[t] = np.count_nonzero(holders == common[ii[t], jj[t]][None, :], axis=0) == 2
     return ii[keep], jj[keep]
 
 
