@@ -252,7 +252,7 @@ def _no_rerun(monkeypatch):
 
 def _executors():
     from nncells.run.executors import ProcessExecutor, SerialExecutor
-    return [("one", lambda: None), ("serial", lambda: SerialExecutor(1e-4)),
+    return [("one", lambda: None), ("serial", lambda: SerialExecutor(0.0)),
             ("processes", lambda: ProcessExecutor(2, budget_s=0.0))]
 
 
@@ -275,7 +275,7 @@ def test_recorded_facets_are_the_rerun_and_qhull_paths(d, kind, seed, monkeypatc
     covered = _both_paths(ref)     # the re-run path against the qhull path
     assert covered == ref.count
     T_ref, E_ref = compute_facets(ref), adjacency(ref)
-    monkeypatch.setattr(_config, "WARMUP_S", 1e-4)   # the root task hands work back at once
+    monkeypatch.setattr(_config, "WARMUP_S", 0.0)    # the root task hands work back at once
     _no_rerun(monkeypatch)
     for name, make in _executors():
         res = nncells.enumerate_regions(net, dom, method="cells", facets=True,

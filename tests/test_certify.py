@@ -136,3 +136,116 @@ def test_decision_components_in_3d_match_a_flood_fill(dims, seed):
     fine = _grid_components_3d(net, 110)
     assert _grid_components_3d(net, 60) == fine  # the grid resolves these regions
     assert mine == fine and max(fine.values()) >= 2
+
+
+# ---- neurons constant on a region (issue 21, finding 3) ------------------------------------
+
+def _zero_bias(d, seed, widths=(6, 5)):
+    rng = np.random.default_rng(seed)
+    dims = [d, *widths, 1]
+    return Network([rng.standard_normal((o, i)) for i, o in zip(dims[:-1], dims[1:])], [np.zeros(o) for o in dims[1:]])
+
+
+def _constant_zero_at_points(res):
+    """How many (region, neuron) pairs have a pre-activation of exactly 0 at the region's point."""
+    return int(sum((z == 0).sum() for z in res.network.preactivations(res.points)))
+
+
+@pytest.mark.parametrize("d,seed", [(2, 4), (2, 8), (3, 2), (3, 7), (4, 3), (5, 1)])
+def test_zero_bias_networks_in_the_whole_space_certify(d, seed):
+    """Every hyperplane of a zero-bias network passes through the origin: a region where all of a
+    neuron's inputs are off makes it exactly 0 on the whole region (inactive, as the enumeration
+    decides it). The certificate proves it constant and the region exists; the pattern set is the
+    independent brute-force oracle's."""
+    from oracles import brute_force_contract
+    net = _zero_bias(d, seed, (5, 4))
+    res = nncells.enumerate_regions(net, nncells.Space(), workers=1, certify=True)
+    c = res.certificate
+    assert _constant_zero_at_points(res) > 0          # the case of the finding is there
+    assert c["exist"] == c["of"] == res.count and c["closed"] and c["failures"] == []
+    A, b = res.domain.halfspaces()
+    margins = brute_force_contract(net, A, b)
+    assert {tuple(p) for p in res.patterns.tolist()} == {p for p, m in margins.items() if m > 0}
+
+
+@pytest.mark.parametrize("d,seed", [(2, 23), (3, 16), (4, 11)])
+def test_zero_bias_networks_certify_with_every_facet_set_proven(d, seed):
+    net = _zero_bias(d, seed)
+    res = nncells.enumerate_regions(net, nncells.Space(), workers=1)
+    c = certify(res, complete=True)
+    assert _constant_zero_at_points(res) > 0
+    assert c["exist"] == c["of"] and c["closed"] and c["complete_regions"] == res.count
+
+
+def _inputs_off_network():
+    """n3 = relu(n1 + n2) with zero bias, where n1 = relu(-x1 - 3), n2 = relu(-x2 - 3) are both off
+    for x1, x2 > -3: n3 is exactly 0 there. n0 = relu(x1 - x2) crosses that area."""
+    W1 = [[1.0, -1.0], [-1.0, 0.0], [0.0, -1.0]]
+    W2 = [[0.0, 1.0, 1.0], [1.0, 0.5, -0.5]]
+    return Network([W1, W2, [[1.0, 1.0]]], [[0.0, -3.0, -3.0], [0.0, -0.25], [0.0]])
+
+
+def test_a_neuron_whose_inputs_are_all_off_is_constant_zero():
+    from oracles import brute_force_contract
+    net = _inputs_off_network()
+    dom = nncells.Box(-4, 4, dim=2)
+    res = nncells.enumerate_regions(net, dom, workers=1)
+    A, b = res.domain.halfspaces()
+    margins = brute_force_contract(net, A, b)
+    assert {tuple(p) for p in res.patterns.tolist()} == {p for p, m in margins.items() if m > 0}
+    assert _constant_zero_at_points(res) > 0
+    for complete in (None, True):
+        c = certify(res, complete=complete)
+        assert c["exist"] == c["of"] == res.count and c["closed"] and c["failures"] == []
+
+
+def test_the_exact_fallback_proves_a_neuron_constant_and_refuses_a_point_on_a_hyperplane():
+    net = _inputs_off_network()
+    res = nncells.enumerate_regions(net, nncells.Box(-4, 4, dim=2), workers=1)
+    i = int(np.flatnonzero((res.patterns == [True, False, False, False, False]).all(axis=1))[0])
+    X = res.points.copy()
+    X[i] = [1.0, 1.0 - 2.0 ** -52]     # n0 = 2**-52: the float bound cannot tell, exact arithmetic can
+    c = certify(_rebuild(res, points=X))
+    assert c["exact_fallbacks"] == 1 and c["exist"] == c["of"]    # n3 exactly 0 and constant there
+    X[i] = [1.0, 1.0]                  # n0 exactly 0 and not constant: the point is on its hyperplane
+    c = certify(_rebuild(res, points=X))
+    assert c["exist"] == c["of"] - 1
+    mine = [f for f in c["failures"] if f["region"] == i and f["neuron"] is not None]
+    assert mine[0]["neuron"] == 0 and "not constant" in mine[0]["why"]
+
+
+def test_a_point_on_a_real_hyperplane_of_a_zero_bias_network_fails():
+    net = _zero_bias(3, 2)
+    res = nncells.enumerate_regions(net, nncells.Space(), workers=1)
+    X = res.points.copy()
+    X[0] = 0.0                         # every neuron is 0 at the origin; the first layer's are not constant
+    c = certify(_rebuild(res, points=X))
+    assert c["exist"] == c["of"] - 1 and c["failures"][0]["region"] == 0
+    assert c["failures"][0]["neuron"] < net.widths[0] and "not constant" in c["failures"][0]["why"]
+    Z = np.concatenate(net.preactivations(res.points), axis=1)
+    r = int(np.flatnonzero((Z == 0).any(axis=1))[0])      # a region with a neuron constant zero
+    k = int(np.flatnonzero(Z[r] == 0)[0])
+    P = res.patterns.copy()
+    P[r, k] = True                     # ... claimed active
+    c = certify(_rebuild(res, patterns=P))
+    assert c["exist"] == c["of"] - 1
+    assert any(f["neuron"] == k and "constant zero" in f["why"] for f in c["failures"])
+
+
+# ---- results read back (issue 21, finding 5) -----------------------------------------------
+
+def test_from_regions_resolves_a_scalar_box_and_refuses_a_wrong_dimension():
+    from nncells.errors import DomainError, NNCellsError
+    net = nncells.random_network([3, 6, 4, 1], seed=5)
+    res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
+    regions = {"patterns": res.patterns, "points": res.points, "radii": res.radii, "ranks": res.ranks}
+    back = EnumerationResult.from_regions(net, nncells.Box(-1, 1), regions)
+    assert back.domain.dim == 3
+    c = back.certify()
+    assert c["exist"] == c["of"] == res.count and c["closed"]
+    back = EnumerationResult.from_regions(net, nncells.Space(), regions)
+    assert back.domain.dim == 3
+    for wrong in (nncells.Box(-1, 1, dim=2), nncells.Space(4), nncells.Polytope(np.eye(2), np.ones(2))):
+        with pytest.raises(DomainError, match="dimension") as e:
+            EnumerationResult.from_regions(net, wrong, regions)
+        assert isinstance(e.value, NNCellsError) and "\n" not in str(e.value)

@@ -19,19 +19,21 @@ from nncells.geometry.contract import EPS, deepest_point, gamma, unit_rows
 from nncells.network import Network
 
 
-def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int):
+def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = False):
     """Pulled-back rows of the first ``n_layers`` hidden layers for many cells at once.
 
     ``prefixes`` (n, k) holds each cell's pattern over the first ``n_layers - 1`` layers (or
     more). Returns ``H (n, N, d)``, ``g (n, N)`` with pre-activations ``H x + g`` (the batched twin
     of `Network.layer_maps`) and ``zero (n, N)``: normals within the forward error bound of zero
-    (the engine's test), constant on the cell.
+    (the engine's test), constant on the cell. With ``bounds`` also ``eH (n, N, d)`` and
+    ``eg (n, N)``: bounds of the rounding errors of ``H`` and ``g`` (``gamma`` of the number of
+    terms times the sums of absolute values along the active paths).
     """
     n, d = len(prefixes), net.input_dim
     M = np.broadcast_to(np.eye(d), (n, d, d))
     m = np.zeros((n, d))
-    Mabs = M
-    Hs, gs, zs = [], [], []
+    Mabs, mabs = M, m
+    Hs, gs, zs, eHs, egs = [], [], [], [], []
     for layer in range(n_layers):
         W, b, sl = net.weights[layer], net.biases[layer], net.layer_slices[layer]
         H = np.einsum("ij,njk->nik", W, M)
@@ -41,10 +43,57 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int):
         Hs.append(H)
         gs.append(g)
         zs.append(np.all(np.abs(H) <= gamma(terms) * Habs, axis=2))
+        if bounds:
+            gabs = mabs @ np.abs(W).T + np.abs(b)
+            eHs.append(gamma(terms) * Habs)
+            egs.append(gamma(terms) * gabs)
         if layer + 1 < n_layers:
             s = prefixes[:, sl].astype(np.float64)
             M, m, Mabs = H * s[:, :, None], g * s, Habs * s[:, :, None]
-    return np.concatenate(Hs, axis=1), np.concatenate(gs, axis=1), np.concatenate(zs, axis=1)
+            if bounds:
+                mabs = gabs * s
+    out = np.concatenate(Hs, axis=1), np.concatenate(gs, axis=1), np.concatenate(zs, axis=1)
+    return out + (np.concatenate(eHs, axis=1), np.concatenate(egs, axis=1)) if bounds else out
+
+
+def across_pattern(net: Network, pattern: np.ndarray, neurons: np.ndarray, normal: np.ndarray):
+    """The pattern just across a facet whose hyperplane holds ``neurons`` (their rows in the region
+    of ``pattern``), crossed along ``normal`` (pointing out of the region), or None where floats
+    cannot tell.
+
+    A neuron that is non-zero at the facet's relative interior keeps its sign across
+    (pre-activations are continuous). The facet's neurons of the earliest layer among them keep
+    their rows, so they all change sign. A neuron of a later layer that is zero on the facet (one
+    of ``neurons``, or constant zero on the region) has, across, a row through the changed
+    pattern that is zero on the hyperplane too, a multiple of the facet's normal: it is active
+    across iff that row has a positive slope along ``normal`` (zero: constant 0, inactive).
+    Duplicated neurons of one layer are one case of this; a layer-2 neuron whose inputs are all
+    off on one side is another (it is constant 0 there and may turn on across, or stay off).
+    """
+    q = np.asarray(pattern, dtype=bool).copy()
+    neurons = np.asarray(neurons, dtype=np.int64)
+    if not len(neurons):
+        return None
+    L = len(net.widths)
+    starts = np.array([sl.start for sl in net.layer_slices])
+    lay = np.searchsorted(starts, np.arange(net.n_hidden), side="right") - 1
+    first = lay[neurons].min()
+    q[neurons[lay[neurons] == first]] ^= True
+    on = np.zeros(net.n_hidden, bool)
+    on[neurons] = True
+    if first + 1 < L:                       # constant zero on the region: zero on the facet too
+        _, g, zero, _, eg = cell_rows(net, np.asarray(pattern, dtype=bool)[None, :], L, bounds=True)
+        on |= zero[0] & (np.abs(g[0]) <= eg[0])
+    on &= lay > first
+    for lv in np.unique(lay[on]):
+        H, _, zero = cell_rows(net, q[None, :], int(lv) + 1)
+        ks = np.flatnonzero(on & (lay == lv))
+        slope = H[0, ks] @ normal
+        err = gamma(net.input_dim + sum(net.widths[:lv]) + 2) * (np.abs(H[0, ks]) @ np.abs(normal))
+        if np.any(~zero[0, ks] & (np.abs(slope) <= err)):
+            return None
+        q[ks] = ~zero[0, ks] & (slope > 0)
+    return q
 
 
 def groups_of(D: np.ndarray, keys: np.ndarray, tol: float) -> np.ndarray:

@@ -21,9 +21,10 @@ How (per layer, from the domain down; the layer-``l`` cells are the distinct pat
 
 The neighbour across a facet that is not on the domain's boundary is the region whose pattern is
 the region's own with the facet's neurons flipped (looked up among all patterns); when there is
-none (degenerate networks: a neuron constant on one side) the pattern of a point just beyond the
-facet's interior point is looked up; a facet with no region across it is *open*
-(`nncells.results.certify` reports it).
+none, the pattern across as the rows say it (`_facets.across_pattern`: a later layer's neuron
+zero on the facet need not change sign, and one constant zero on the region may turn on); else
+the pattern of a point just beyond the facet's interior point is looked up; a facet with no
+region across it is *open* (`nncells.results.certify` reports it).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from nncells.engine.tasks import prefix_ids
 from nncells.errors import NNCellsError
 from nncells.geometry import solvers
 from nncells.results._core_facets import core_facets, pattern_index, ranges
-from nncells.results._facets import cell_rows, lp_facets, polar_batch
+from nncells.results._facets import across_pattern, cell_rows, lp_facets, polar_batch
 from nncells.results.store import pattern_words
 
 _CHUNK = 2048
@@ -291,6 +292,7 @@ def compute_facets(result, vertices: bool = False, _core: bool = True) -> dict:
         "index": np.where(member < md, member, member - md),
         "_points": f_point, "_normals": f_normal, "_margins": f_margin,
         "_no_interior": np.array(sorted(qh["bad"].tolist()), dtype=np.int64),
+        "_qhull_regions": rest,     # regions whose facets the qhull / LP path found
     }
     if vertices:
         for k in ("vertex", "vertex_region", "ray", "ray_region", "lines"):
@@ -318,7 +320,13 @@ def _neighbours(result, qh, md, nfacet):
     flip[fid[neuron], member[neuron] - md] = True
     todo = np.flatnonzero(~boundary_f)
     if N and len(todo):
-        nb[todo] = pattern_index(P)(np.packbits(P[freg[todo]] ^ flip[todo], axis=1))
+        find = pattern_index(P)
+        nb[todo] = find(np.packbits(P[freg[todo]] ^ flip[todo], axis=1))
+        miss = todo[nb[todo] < 0]
+        for f in miss:             # neurons of later layers on the facet need not change sign
+            q = across_pattern(result.network, P[freg[f]], np.flatnonzero(flip[f]), qh["normal"][f])
+            if q is not None:
+                nb[f] = find(np.packbits(q[None, :], axis=1))[0]
         miss = todo[nb[todo] < 0]
         if len(miss):
             nb[miss] = _probe(result, freg[miss], qh["point"][miss], qh["normal"][miss], qh["margin"][miss])

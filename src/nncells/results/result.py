@@ -7,6 +7,7 @@ import numpy as np
 
 from nncells.domains import Domain
 from nncells.engine.tasks import Batch, Stats, prefix_ids
+from nncells.errors import DomainError
 from nncells.network import Network
 
 
@@ -173,9 +174,10 @@ class EnumerationResult:
         from nncells.results.adjacency import adjacency_graph
         return adjacency_graph(self)
 
-    def certify(self, max_failures: int = 20) -> dict:
-        """Prove every region exists (exact rationals) and check the dual graph is closed;
-        see `nncells.results.certify.certify` for what is proven and what assumes float64.
+    def certify(self, max_failures: int = 20, complete: bool | None = None) -> dict:
+        """Prove every region exists (exact arithmetic) and check that the dual graph is closed,
+        proving the facet sets complete where ``complete`` says; see
+        `nncells.results.certify.certify` for what is proven and what is assumed.
 
         Examples
         --------
@@ -186,7 +188,7 @@ class EnumerationResult:
         (True, True)
         """
         from nncells.results.certify import certify
-        return certify(self, max_failures)
+        return certify(self, max_failures, complete)
 
     def summary(self) -> dict:
         info = self.info or RunInfo(
@@ -199,7 +201,14 @@ class EnumerationResult:
     @classmethod
     def from_regions(cls, network: Network, domain: Domain, regions: dict) -> "EnumerationResult":
         """The result of a run read back from disk: ``regions`` is what `read_regions` returns for
-        a file or a sharded run's directory. ``source_rows[i]`` is region ``i``'s row there.
+        a file or a sharded run's directory (or any dict of ``patterns``, ``points``, ``radii``,
+        ``ranks``). ``source_rows[i]`` is region ``i``'s row there. ``domain`` is resolved against
+        the network's input dimension (a scalar `Box` gets its dimension).
+
+        Raises
+        ------
+        DomainError
+            If ``domain`` is not a domain or has another dimension than the network's inputs.
 
         Examples
         --------
@@ -210,7 +219,16 @@ class EnumerationResult:
         >>> res = EnumerationResult.from_regions(net, nncells.Box(-1, 1), nncells.read_regions(out))
         >>> res.count == nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1).count
         True
+        >>> res.domain.dim, res.certify()["closed"]
+        (3, True)
+        >>> EnumerationResult.from_regions(net, nncells.Box(-1, 1, dim=2), nncells.read_regions(out))
+        Traceback (most recent call last):
+        ...
+        nncells.errors.DomainError: box has dimension 2 but the network has 3 inputs
         """
+        if not isinstance(domain, Domain):
+            raise DomainError(f"expected a domain (Box, Polytope, Ball or Space), got {type(domain).__name__}")
+        domain = domain.resolve(network.input_dim)   # a scalar box gets its dimension; a wrong one is refused
         batch = Batch(regions["patterns"], regions["points"], regions["radii"], regions["ranks"])
         meta = regions.get("meta", {})
         per_layer = meta.get("per_layer") or meta.get("summary", {}).get("per_layer") or [len(batch)]
@@ -225,7 +243,8 @@ class EnumerationResult:
 
 def certificate_summary(cert: dict) -> dict:
     """The part of a certificate (`nncells.results.certify.certify`) the JSON summary reports."""
-    keys = ("exist", "of", "closed", "open_facets", "exact_fallbacks", "failures", "failures_total")
+    keys = ("exist", "of", "closed", "open_facets", "exact_fallbacks", "complete_regions", "unproven_rows",
+            "missed_facets", "thin_facets", "redundancy", "failures", "failures_total")
     return {k: cert[k] for k in keys if k in cert}
 
 
