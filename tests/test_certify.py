@@ -249,3 +249,12 @@ def test_from_regions_resolves_a_scalar_box_and_refuses_a_wrong_dimension():
         with pytest.raises(DomainError, match="dimension") as e:
             EnumerationResult.from_regions(net, wrong, regions)
         assert isinstance(e.value, NNCellsError) and "\n" not in str(e.value)
+
+
+def test_human_lines_say_why_closure_failed():
+    from nncells.cli.graph_options import format_lines
+    c = {"exist": 5, "of": 5, "closed": False, "open_facets": 0, "unproven_rows": 3, "missed_facets": 1,
+         "asymmetric": 0, "failures": []}
+    [line] = format_lines({"certified": c})
+    assert "NOT closed (0 open facets, 3 rows neither facets nor proven redundant, 1 facets the finder missed)" in line
+    assert "closed" in format_lines({"certified": {**c, "closed": True}})[0]

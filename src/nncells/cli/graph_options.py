@@ -102,7 +102,11 @@ def format_lines(summary: dict) -> list:
         lines.append(f"components   {comps}")
     if "certified" in summary:
         c = summary["certified"]
-        closed = "closed" if c["closed"] else f"NOT closed ({c['open_facets']:,} open facets)"
+        why = [f"{c.get(k, 0):,} {name}" for k, name in (("open_facets", "open facets"),
+               ("unproven_rows", "rows neither facets nor proven redundant"),
+               ("missed_facets", "facets the finder missed"), ("asymmetric", "one-sided facets"))
+               if c.get(k, 0) or k == "open_facets"]
+        closed = "closed" if c["closed"] else f"NOT closed ({', '.join(why)})"
         lines.append(f"certified    {c['exist']:,} of {c['of']:,} regions exist (exact arithmetic); "
                      f"dual graph {closed}")
         for f in c.get("failures", [])[:5]:
