@@ -20,7 +20,11 @@ Otherwise (*LP mode*, `_split_by_lps`):
    proved the same side thin in another sub-cell of the same hyperplane, when the sub-cell has
    all the rows they use), a *ray* from a witness ball across ``h_i`` (`_shoot`), and last one
    LP (`contract.Rule.deepest`; the LPs of one split share one warm-started HiGHS model,
-   `solvers.CellDepth`). Every point found becomes a witness, checked in float64.
+   `solvers.CellDepth`). Every point found becomes a witness, checked in float64. A ray's ball
+   that proves its side by less than the borderline margin still asks the LP for a deeper one
+   (far regions are not reported as borderline), and a side no LP proved in the cell's units is
+   tried once more in the units of its hyperplane's distance from the origin when that is far
+   smaller (`_Sides._near`: a side near the origin of a huge cell; see docs/numerics.md).
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ import numpy as np
 from nncells import _config
 from nncells.engine.cells import Cell, Child
 from nncells.engine.vertex import split_by_vertices
-from nncells.geometry.contract import Rule, depth, gamma, witness_counts
+from nncells.geometry.contract import Rule, certified_depth, deepest_point, gamma
+from nncells.geometry.norms import row_norms, unit
 from nncells.geometry.solvers import CellDepth
 
 
@@ -70,7 +75,7 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
     [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
     k, d = H.shape
-    norms = np.linalg.norm(H, axis=1)
+    norms = row_norms(H)
     zero = (norms == 0) if zero is None else (zero | (norms == 0))
     safe = np.where(zero, 1.0, norms)
     Hn = H / safe[:, None]
@@ -224,6 +229,7 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
     return children
 
 
+_NEAR = 2.0 ** -4  # a hyperplane this much nearer the origin than the cell's scale: a 2nd LP (`_Sides._near`)
 _TARGETS = 6  # witness centres on the far side of a hyperplane that rays are aimed at
 
 
@@ -268,7 +274,9 @@ class _Sides:
         """``(x, radius)``: a ball proving that the side ``h_i >= 0`` (``side``) or ``h_i <= 0``
         counts in the sub-cell, or ``(None, -inf)`` when it does not. In order of cost: a kept
         certificate, rays from the sub-cell's witness balls ``(P, R)`` (values ``vals`` of
-        ``h_i`` at their centres) along the normal and toward the points ``Q`` (`_shoot`), one LP."""
+        ``h_i`` at their centres) along the normal and toward the points ``Q`` (`_shoot`; a ball
+        short of the borderline margin is kept only if no LP finds a deeper one), one LP (then,
+        near the origin, one in the hyperplane's own units, `_near`)."""
         on = np.append(sub_rows, self.row(i, side))
         if self.certs[side]:
             mask = np.zeros(len(self.c) - self.m, dtype=bool)
@@ -276,30 +284,40 @@ class _Sides:
             if any(mask[cert].all() for cert in self.certs[side]):
                 return None, -np.inf
         rows = np.concatenate([self.own, self.m + sub_rows])
+        shot = None, -np.inf
         if len(R):
-            x, r = _shoot(self.A[rows], self.c[rows], P, R, vals, Q, self.Hn[i], self.gn[i], side, self.rule)
-            if x is not None:
-                return x, r
+            shot = _shoot(self.A[rows], self.c[rows], P, R, vals, Q, self.Hn[i], self.gn[i], side, self.rule)
+            # a ball that proves the side by less than the borderline margin (a ray that stays
+            # close to the witness it started from, far from the origin) asks the LP for a deeper one
+            if shot[0] is not None and self.rule.witness(shot[0], shot[1] / _config.BORDERLINE):
+                return shot
         rows = np.append(rows, self.m + on[-1])
         A, c = self.A[rows], self.c[rows]
         if self.lp is None:
-            return self.rule.deepest(A, c, self.scale)
-        x = self.lp.solve(on)
-        if x is None:
-            if self.lp.support is not None:
-                self.certs[side].append(self.lp.support)
-            return None, -np.inf
-        r = depth(A, c, x)
-        if witness_counts(x, r, self.rule.tol):
-            return x, r
-        # as `contract.deepest_point`: re-solve in the answer's own units when they are far smaller
-        own = max(float(np.max(np.abs(x), initial=0.0)), r if np.isfinite(r) else 0.0)
-        if not (0 < own < self.scale / 16):
+            found = self.rule.deepest(A, c, self.scale)
+        else:
+            x = self.lp.solve(on)
+            if x is None:
+                if self.lp.support is not None and shot[0] is None:
+                    self.certs[side].append(self.lp.support)
+                return shot
+            found = deepest_point(A, c, self.rule.tol, self.scale, first=x)
+        if found[0] is None and shot[0] is None:
+            found = self._near(i, A, c)
+        return found if found[0] is not None else shot
+
+    def _near(self, i, A, c):
+        """Once more in the units of ``h_i``'s distance from the origin, when it is far below the
+        cell's: a side near the origin in a large cell can be thin in the cell's units (beyond
+        the LP's tolerances) yet clear in its own, where the threshold ``tol ||x||`` is small."""
+        own = abs(float(self.gn[i]))
+        if not 0 < own < self.scale * _NEAR:
             return None, -np.inf
         return self.rule.deepest(A, c, own)
 
 
 _GRID = np.array([0.25, 0.5, 0.75])
+_PLAIN_NORM = 2.0 ** 500  # rows below this have plain norms (no overflow in the sum of squares)
 
 
 def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
@@ -313,7 +331,10 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
     o = int(np.argmax(R))
     p, v = P[o], float(vals[o])
     U = np.vstack([sgn * n, Q - p])                      # directions, the normal first
-    U /= np.linalg.norm(U, axis=1)[:, None]
+    if np.max(np.abs(U)) < _PLAIN_NORM:
+        U /= np.linalg.norm(U, axis=1)[:, None]
+    else:  # far witnesses: their differences' squares would overflow
+        U = unit(U)
     rate = sgn * (U @ n)                                  # growth of the distance to h per step
     slack = c - A @ p
     au = U @ A.T                                          # (q, m)
@@ -332,9 +353,9 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
     if not rho[b, q] > 0:
         return None, -np.inf
     x = p + ts[b, q] * U[ok][b]
-    ax = np.abs(x)
-    r = min(float(np.min(c - A @ x, initial=np.inf)), sgn * float(n @ x + g))
-    r -= gamma(len(x) + 1) * (float(np.max(np.abs(c) + np.abs(A) @ ax, initial=0.0)) + float(ax @ np.abs(n)) + abs(g))
+    # the depth in the cell and the distance to h, each less its error bound
+    to_h = sgn * float(n @ x + g) - gamma(len(x) + 1) * (float(np.abs(n) @ np.abs(x)) + abs(g))
+    r = min(certified_depth(A, c, x), to_h)
     if r > 0 and rule.witness(x, r):
         return x, r
     return None, -np.inf

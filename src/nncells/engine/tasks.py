@@ -22,7 +22,7 @@ from nncells.engine.split import split_cell
 from nncells.engine.vertex import box_vertices
 from nncells.errors import DomainError
 from nncells.geometry import solvers
-from nncells.geometry.contract import Rule, borderline_count, gamma, unit_rows
+from nncells.geometry.contract import Rule, borderline_count, gamma, undecided_count, unit_rows
 from nncells.network import Network
 
 
@@ -238,7 +238,7 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     n_layers = len(problem.network.widths)
     stack = list(task) if isinstance(task, list) else [task]
     stats = Stats(per_layer=[0] * n_layers, tasks=len(stack))
-    lp0 = solvers.lp_count()
+    lp0, undecided0 = solvers.lp_count(), undecided_count()
     t_end = time.perf_counter() + budget_s
     core = compiled.core_for(problem)
     rows, batches, core_batches = [], [], []
@@ -291,4 +291,5 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     if problem.count_only:
         batch = batch.counted()
     stats.lp_solves = solvers.lp_count() - lp0
+    stats.borderline += undecided_count() - undecided0  # LP answers float64 could not settle
     return batch, [t.pack() for t in stack], stats

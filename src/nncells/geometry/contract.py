@@ -79,29 +79,85 @@ def unit_rows(A, c):
     return A[ok] / n[ok, None], c[ok] / n[ok]
 
 
-def deepest_point(A, c, tol, scale=None):
+def certified_depth(A, c, x) -> float:
+    """`depth` with each row's slack less the error bound of computing it: ``x`` is at least this
+    far inside ``{A x <= c}`` (unit rows). Row by row, so that a far row of a large cell (a box's
+    far face) does not blur the slack of a near one."""
+    if len(c) == 0:
+        return np.inf
+    slack = c - A @ x
+    slack -= gamma(len(x) + 1) * (np.abs(c) + np.abs(A) @ np.abs(x))
+    return float(slack.min())
+
+
+def deepest_point(A, c, tol, scale=None, first=None):
     """A point of ``{A x <= c}`` (unit rows) that proves the polyhedron counts, or ``(None, -inf)``.
 
     Solves ``max depth(x) - tol ||x||_inf`` (one LP, `lp.relative_depth`) in the polyhedron's own
     units and checks the answer in float64: the returned point satisfies
-    ``depth(x) > tol ||x||_inf``, and ``depth(x)`` is returned with it.
+    ``depth(x) > tol ||x||_inf`` with the error bound of ``depth(x)`` (`certified_depth`), which is
+    returned with it. An answer that fails, or passes by less than ``_config.BORDERLINE`` times
+    the threshold, is solved again in its own units when they are far from ``scale``
+    (`answer_units`; at most three LPs in all).
+
+    Parameters
+    ----------
+    first : an answer of the same LP in units of ``scale`` already solved elsewhere (the
+        engine's warm-started model, `solvers.CellDepth`): checked instead of the first LP.
     """
+    global _undecided
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
     if scale is None or not np.isfinite(scale) or scale <= 0:
         scale = float(np.max(np.abs(c), initial=0.0)) or 1.0
-    for _ in range(3):  # re-solve in the answer's own units when it is far smaller than the guess
-        x = lp.relative_depth(A, c, tol, scale)
+    best, best_margin, unsure = None, -np.inf, False
+    x = lp.relative_depth(A, c, tol, scale) if first is None else first
+    for attempt in range(3):
         if x is None:
-            return None, -np.inf
-        r = depth(A, c, x)
-        if witness_counts(x, r, tol):
-            return x, r
-        own = max(float(np.max(np.abs(x), initial=0.0)), r if np.isfinite(r) else 0.0)
-        if not (0 < own < scale / 16):
             break
-        scale = own
-    return None, -np.inf
+        r = certified_depth(A, c, x)
+        size = float(np.max(np.abs(x), initial=0.0))
+        if r > tol * size:  # `witness_counts`
+            margin = r / size if size > 0 else np.inf
+            if margin > best_margin:
+                best, best_r, best_margin = x, r, margin
+            if r > _config.BORDERLINE * tol * size:
+                break
+        else:  # passes without the error bound: float64 cannot tell at this point
+            unsure = unsure or depth(A, c, x) > tol * size
+        scale = answer_units(x, r, scale)
+        if scale is None or attempt == 2:
+            break
+        x = lp.relative_depth(A, c, tol, scale)
+    if best is None:
+        _undecided += unsure
+        return None, -np.inf
+    return best, best_r
+
+
+_undecided = 0
+
+
+def undecided_count() -> int:
+    """How many `deepest_point` calls of this process float64 could not settle: an LP's point is
+    deeper than ``tol ||x||`` only within the error bound of its depth, and no point proved the
+    polyhedron (a region at the threshold to rounding; not counted, but reported: the engine adds
+    these to the run's ``borderline``, as it counts LPs, by difference)."""
+    return _undecided
+
+
+def answer_units(x, r, scale):
+    """The units to solve a depth LP again in, after its answer ``x`` (depth ``r``) failed the
+    float64 check or passed it narrowly: the answer's own length when it is far (16x) from the
+    LP's ``scale``, else None.
+
+    Smaller: HiGHS's tolerances were too coarse for a small cell. Larger: the cell's deep points
+    lie far from where it was guessed (a far region of an unbounded cell), where ``depth`` and
+    ``tol ||x||`` exceed the LP's objective cap (1, in units of ``scale``) and its tolerances are
+    too fine for float64.
+    """
+    own = max(float(np.max(np.abs(x), initial=0.0)), r if np.isfinite(r) else 0.0)
+    return own if 0 < own < scale / 16 or own > 16 * scale else None
 
 
 class Rule:

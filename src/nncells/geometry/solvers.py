@@ -15,6 +15,9 @@ from nncells import _config
 from nncells._stdout import silenced_stdout
 
 _INF = highspy.kHighsInf
+_SMALL_ENTRY = 1e-12      # HiGHS's lowest `small_matrix_value`: smaller matrix entries are dropped
+_MIN_TOL_ENTRY = 2.0 ** -30  # the threshold column's entries are scaled up to at least this
+_MAX_UNITS = 2.0 ** 60    # largest |offset| of a depth LP's rows, in its units (HiGHS's infinity is 1e20)
 _solver = None
 _count = 0
 
@@ -44,6 +47,10 @@ def _lp_highs():
     h.setOptionValue("solver", "simplex")
     h.setOptionValue("primal_feasibility_tolerance", _config.LP_FEASIBILITY_TOL)
     h.setOptionValue("dual_feasibility_tolerance", _config.LP_FEASIBILITY_TOL)
+    # HiGHS drops matrix entries up to `small_matrix_value` (default 1e-9): the depth LPs' threshold
+    # column (`_depth_rows`) must survive, so the limit goes to HiGHS's lowest and that column is
+    # scaled to stay above it.
+    h.setOptionValue("small_matrix_value", _SMALL_ENTRY)
     return h
 
 
@@ -136,6 +143,43 @@ def chebyshev_center_normalized(A, b, cap):
     return y[:d], float(y[d])
 
 
+def _depth_rows(A, E, tol):
+    """The constraint matrix of the depth LPs over ``{A x <= c}`` and the extra rows ``E``.
+
+    Variables ``(y, v, z)``; rows ``A y + (tol / k) v + z <= c / scale``, then ``+-y_j - v / k <= 0``
+    (``v = k ||y||_inf``), then the extra rows like the first. ``k = min(1, tol / 2^-30)`` keeps the
+    threshold column's entries above HiGHS's smallest (``_SMALL_ENTRY``) for any ``tol``.
+    """
+    m, d = A.shape
+    k = min(1.0, tol / _MIN_TOL_ENTRY)
+    rows = np.zeros((m + 2 * d + len(E), d + 2))
+    rows[:m, :d] = A
+    rows[m + 2 * d:, :d] = E
+    for lo, hi in ((0, m), (m + 2 * d, len(rows))):
+        rows[lo:hi, d] = tol / k
+        rows[lo:hi, d + 1] = 1.0
+    rows[m:m + d, :d] = np.eye(d)
+    rows[m + d:m + 2 * d, :d] = -np.eye(d)
+    rows[m:m + 2 * d, d] = -1.0 / k
+    return rows
+
+
+def _units(scale, c):
+    """The units of a depth LP over rows with offsets ``c``: ``scale``, or larger where a row's
+    negative offset (a polyhedron far from the origin) would reach HiGHS's infinity, 1e20: at
+    most ``_MAX_UNITS`` in the LP's units."""
+    return max(float(scale), float(np.max(-np.asarray(c), initial=0.0)) / _MAX_UNITS)
+
+
+def _offsets(c, scale):
+    """The offsets ``c`` in units of ``scale``; those above ``_MAX_UNITS`` (far rows that hold near
+    the origin) become infinite: the row is dropped, as HiGHS would drop it above 1e20, said here.
+    Dropping rows only grows the polyhedron: a "no" stays true, and a point found is checked
+    against the true rows (and solved again in its own units, `contract.answer_units`)."""
+    y = np.asarray(c, dtype=np.float64) / scale
+    return np.where(y > _MAX_UNITS, _INF, y)
+
+
 def relative_depth(A, c, tol, scale):
     """A maximiser of ``depth(x) - tol ||x||_inf`` over ``{A x <= c}`` (rows of unit norm), or None.
 
@@ -144,20 +188,14 @@ def relative_depth(A, c, tol, scale):
     the objective is capped at 1 (in those units) to keep unbounded polyhedra bounded. Returns
     None when the LP finds the polyhedron empty or its optimum clearly negative; a point whose
     optimum is within the solver's tolerance of 0 is returned, and the caller decides from the
-    point itself, in float64.
+    point itself, in float64 (and re-solves in the point's units when they are far from
+    ``scale``: `contract.deepest_point`).
     """
     m, d = A.shape
-    # variables: y (d), u >= ||y||_inf, z;  rows: A y + z + tol u <= c / scale;  +-y_j - u <= 0
+    scale = _units(scale, c)
+    rows = _depth_rows(A, np.zeros((0, d)), tol)
+    rhs = np.concatenate([_offsets(c, scale), np.zeros(2 * d)])
     n = d + 2
-    rows = np.zeros((m + 2 * d, n))
-    rows[:m, :d] = A
-    rows[:m, d] = tol
-    rows[:m, d + 1] = 1.0
-    eye = np.eye(d)
-    rows[m:m + d, :d] = eye
-    rows[m + d:, :d] = -eye
-    rows[m:, d] = -1.0
-    rhs = np.concatenate([c / scale, np.zeros(2 * d)])
     cost = np.zeros(n)
     cost[d + 1] = -1.0
     lo = np.full(n, -_INF)
@@ -205,17 +243,10 @@ class CellDepth:
         m, d = A.shape
         k = len(E)
         n = d + 2
-        rows = np.zeros((m + 2 * d + k, n))
-        rows[:m, :d] = A
-        rows[m + 2 * d:, :d] = E
-        for lo, hi in ((0, m), (m + 2 * d, m + 2 * d + k)):
-            rows[lo:hi, d] = tol
-            rows[lo:hi, d + 1] = 1.0
-        rows[m:m + d, :d] = np.eye(d)
-        rows[m + d:m + 2 * d, :d] = -np.eye(d)
-        rows[m:m + 2 * d, d] = -1.0
-        self._upper = np.concatenate([c / scale, np.zeros(2 * d), np.full(k, _INF)])
-        self._f = np.asarray(f, dtype=np.float64) / scale
+        scale = _units(scale, np.concatenate([c, f]))  # (any extra row may be switched on)
+        rows = _depth_rows(A, E, tol)
+        self._upper = np.concatenate([_offsets(c, scale), np.zeros(2 * d), np.full(k, _INF)])
+        self._f = _offsets(f, scale)
         self._base = m + 2 * d
         self._on = np.zeros(k, dtype=bool)
         self._d, self._scale = d, scale

@@ -14,7 +14,7 @@ mesh stays a valid subdivision (adjacency is then an exact match of vertex-id pa
 
 Lines are normalised so vertex values are Euclidean distances in the plane. A line is constant
 on a face only when both entries of its normal are within the forward error bound of the
-products that computed them (``gamma * |W_l[i]| * prod_j ||W_j||_F``, a bound of ``|W| |M|``).
+products that computed them (``gamma * max_j (|W_l| ... |W_0|)[i, j]``, `line_errors`).
 Faces are kept or dropped by the contract of `nncells.geometry.contract` (`planar_batch`).
 
 `split_layers` runs the whole layer-by-layer split in the compiled core (native/planar.cpp,
@@ -247,18 +247,17 @@ def _rank2(Mx: np.ndarray, My: np.ndarray):
     return out, np.sqrt(tr)
 
 
-def _advance(L, parent, cx, cy, rad, W_next, b_next, bound):
+def _advance(L, parent, cx, cy, rad, W_next, b_next, err):
     """For the faces of a finished layer: pattern bits (at the centroids), the rank of the map to
     the layer's output, the next layer's lines ``(3, faces, width)`` (or the output map) and
-    their candidate cuts (see `_candidates`; None for the output layer). ``bound`` bounds the
-    Frobenius norm of ``|W_l| ... |W_1|``, so ``bound * |W_next[i]| * gamma`` bounds the error of
-    every entry of the next lines' normals."""
+    their candidate cuts (see `_candidates`; None for the output layer). ``err`` (one per next
+    neuron, `line_errors`) bounds the error of every entry of the next lines' normals."""
     F, k = len(parent), L.shape[2]
     m = W_next.shape[0]
     bits = np.empty((F, k), dtype=bool)
     ranks = np.empty(F, dtype=np.int64)
     nxt = np.empty((3, F, m))
-    err = (gamma(W_next.shape[1] + 2) * bound * np.linalg.norm(W_next, axis=1))[None, :]
+    err = None if err is None else np.asarray(err)[None, :]
     cand = []
     WT = np.ascontiguousarray(W_next.T)
     for s in range(0, F, _CHUNK):
@@ -280,6 +279,31 @@ def _advance(L, parent, cx, cy, rad, W_next, b_next, bound):
     return bits, ranks, nxt, cand
 
 
+def line_errors(weights):
+    """Error bounds of the lines' normals, from the entrywise products ``B_l = |W_l| ... |W_0|``.
+
+    ``B_l`` bounds ``|M|`` entrywise on every face (``M``: the face's map to layer ``l``'s
+    pre-activations), and ``gamma(n_l) B_l`` its rounding error (``n_l``: the terms summed along a
+    path to layer ``l``). Entrywise, so that the bounds scale as the layer's own numbers: a column
+    of large numbers (the lifted whole space's biases, ``b_l`` times ``s^(l+1)`` when the network's
+    units change by ``s``) does not blur the others, as a product of Frobenius norms would.
+
+    Returns
+    -------
+    line_err : one array per hidden layer: empty for the first (its weights are exact), then
+        ``gamma(n_l) max_j B_l[i, j]`` for each neuron ``i`` of layer ``l >= 1``.
+    bound : the largest entry of ``B_L`` (the output layer's): bounds the output maps' entries.
+    """
+    B = np.abs(weights[0])
+    n = weights[0].shape[1]
+    line_err = [np.zeros(0)]  # the first layer's weights are exact
+    for W in weights[1:]:
+        n += W.shape[1]
+        B = np.abs(W) @ B
+        line_err.append(gamma(n + 2) * B.max(axis=1))
+    return line_err[:-1], float(B.max(initial=0.0))
+
+
 def _numpy_layers(P, Ws, bs):
     """The numpy twin of the compiled split: the mesh of polygon ``P`` cut by every hidden layer
     of ``Ws``/``bs``; returns what `split_layers` returns."""
@@ -287,7 +311,7 @@ def _numpy_layers(P, Ws, bs):
     L = np.stack([Ws[0][:, 0], Ws[0][:, 1], bs[0]])[:, None, :]
     _, cx, cy, rad = mesh.geometry()
     cand = [_candidates(L[0], L[1], L[2], np.zeros((1, 1)), cx, cy, rad, 0)]  # exact weights
-    bound = float(np.linalg.norm(Ws[0]))
+    line_err, bound = line_errors(Ws)
     bits, ranks, parents, per_layer = [], [], [], []
     n_layers = len(Ws) - 1
     for layer in range(n_layers):
@@ -296,8 +320,7 @@ def _numpy_layers(P, Ws, bs):
         _, cx, cy, rad = mesh.geometry()
         last = layer == n_layers - 1
         bl, rl, L, cand = _advance(L, parents[-1], cx, cy, None if last else rad, Ws[layer + 1],
-                                   bs[layer + 1], bound)
-        bound *= float(np.linalg.norm(Ws[layer + 1]))
+                                   bs[layer + 1], None if last else line_err[layer + 1])
         bits.append(bl)
         ranks.append(rl)
         per_layer.append(mesh.nf)
@@ -331,7 +354,7 @@ def split_layers(P, weights, biases, backend: str | None = None):
     -------
     vertices (nv, 2), face_start (F + 1,), face_vertices (CSR loops), patterns (F, n_hidden)
     bool, ranks (F, hidden layers), A (F, out, 2), c (F, out), areas (F,), centroids (F, 2),
-    per_layer (list), bound (of ``||W_L| ... |W_1||_F``).
+    per_layer (list), bound (of every entry of ``|W_L| ... |W_1|``, `line_errors`).
 
     Examples
     --------
@@ -347,12 +370,6 @@ def split_layers(P, weights, biases, backend: str | None = None):
     if n_layers == 0 or kernels.backend(backend) != "native":
         return _numpy_layers(P, weights, biases)
     from nncells.kernels.planar import partition
-    bound = float(np.linalg.norm(weights[0]))
-    line_err = [np.zeros(0)]  # the first layer's weights are exact
-    for layer in range(1, n_layers):
-        W = weights[layer]
-        line_err.append(gamma(W.shape[1] + 2) * bound * np.linalg.norm(W, axis=1))
-        bound *= float(np.linalg.norm(W))
-    bound *= float(np.linalg.norm(weights[n_layers]))
+    line_err, bound = line_errors(weights)
     *out, per_layer = partition(P, weights, biases, line_err, gamma(3))
     return (*out, per_layer.tolist(), bound)
