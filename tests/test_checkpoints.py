@@ -233,6 +233,48 @@ def test_verify_command(interrupted, tmp_path, ref):
     assert r.returncode == 2 and r.stderr.count("\n") == 1
 
 
+def test_verify_gives_arrow_no_python_bytes(interrupted, tmp_path, monkeypatch):
+    """`nncells verify` once printed its line and then aborted ("terminate called without an
+    active exception", status -6): an Arrow pool thread dropped the scan's last reference to a
+    shard's Python ``bytes`` after ``read_table`` had returned and took the GIL to free it while
+    the interpreter was exiting. Every buffer verify hands Arrow must be Arrow's own memory."""
+    import pyarrow as pa
+    out = _copy(interrupted, tmp_path)
+    given = []
+    real = pa.BufferReader
+
+    def buffer_reader(data):
+        given.append(data)
+        return real(data)
+
+    monkeypatch.setattr(pa, "BufferReader", buffer_reader)
+    assert verify_run(out)["ok"]
+    assert len(given) == len(read_manifest(out)["shards"])
+    assert all(isinstance(b, pa.Buffer) and b.parent is None for b in given), {type(b) for b in given}
+
+
+def test_resume_of_a_finished_run_checks_its_files(interrupted, tmp_path, ref):
+    """--resume of a finished run says "already finished" only after checking the shards it
+    vouches for: a truncated one is named instead (one line, exit 2), as `nncells verify` would."""
+    out = _copy(interrupted, tmp_path)
+    _resume(out)
+    model = tmp_path / "m.npz"
+    NET.to_npz(model)
+    args = [sys.executable, "-m", "nncells", "enumerate", str(model), "--box", "-1", "1", "--out", str(out),
+            "--resume", "--workers", "1"]
+    r = subprocess.run(args, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"the run is already finished ({ref.count} regions)" in r.stderr
+    shard = _shard(out, 1)
+    _truncate(shard)
+    r = subprocess.run(args, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"{shard}: " in r.stderr and "truncated" in r.stderr and "finished run is damaged" in r.stderr
+    shard.unlink()  # the same from Python, for a shard that is gone
+    with pytest.raises(RunError, match=r"shard-000001\.parquet: missing: the finished run is damaged"):
+        _resume(out)
+
+
 def _wait_for(pred, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -28,3 +28,21 @@ class DomainError(NNCellsError):
 
 class RunError(NNCellsError):
     """A run that cannot start, continue or resume (output directory, checkpoints, workers)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal turned into an interruption, so that it takes Ctrl-C's path: a run
+    checkpoints and stops with one line. ``signum``: the signal (SIGTERM, what a batch scheduler
+    sends before it preempts a job); the command line exits with status ``128 + signum``.
+
+    Examples
+    --------
+    >>> import signal
+    >>> e = Terminated(signal.SIGTERM)
+    >>> isinstance(e, KeyboardInterrupt), e.signum == signal.SIGTERM
+    (True, True)
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = int(signum)

@@ -7,6 +7,7 @@ See docs/local.md for the derivations and tolerances.
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import lru_cache
 from math import comb
@@ -19,7 +20,7 @@ from nncells.domains import Ball
 from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
 from nncells.network import Network
-from nncells.run.executors import available_cores, process_context, worker_setup
+from nncells.run.executors import available_cores, process_context, stop_pool, worker_setup
 
 # Relative widening of the propagated bounds: covers float rounding, far below the sliver
 # tolerance, so the upper bound stays sound.
@@ -405,9 +406,9 @@ def local_complexity(network, centers, radius) -> np.ndarray:
 _worker_net = None
 
 
-def _init_worker(network):
+def _init_worker(network, driver_pid):
     global _worker_net
-    worker_setup()
+    worker_setup(driver_pid)
     _worker_net = network
 
 
@@ -475,10 +476,14 @@ def _exact_counts(network, C, r, norm, tol, workers, progress):
                 progress(1)
         return out
     with ProcessPoolExecutor(min(workers, n), mp_context=process_context(), initializer=_init_worker,
-                             initargs=(network,)) as pool:
-        futures = {pool.submit(_count_worker, C[i], r[i], norm, tol): i for i in range(n)}
-        for f in as_completed(futures):
-            out[futures[f]] = f.result()
-            if progress is not None:
-                progress(1)
+                             initargs=(network, os.getpid())) as pool:
+        try:
+            futures = {pool.submit(_count_worker, C[i], r[i], norm, tol): i for i in range(n)}
+            for f in as_completed(futures):
+                out[futures[f]] = f.result()
+                if progress is not None:
+                    progress(1)
+        except BaseException:  # Ctrl-C, SIGTERM, an error: not a wait for every ball queued
+            stop_pool(pool)
+            raise
     return out

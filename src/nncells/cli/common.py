@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 
 from nncells._stdout import nncells_stdout
 
@@ -54,3 +56,13 @@ def print_json(obj) -> None:
     json.dump(obj, out)
     out.write("\n")
     out.flush()
+
+
+def report_interrupt(e: KeyboardInterrupt, detail: str = "") -> int:
+    """Print the one line of a command stopped by Ctrl-C or SIGTERM (`nncells.errors.Terminated`)
+    on stderr, ``detail`` appended; return the exit status, 128 + the signal's number (130 for
+    Ctrl-C, 143 for SIGTERM)."""
+    signum = getattr(e, "signum", signal.SIGINT)
+    by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+    print(f"nncells: interrupted{by}{detail}", file=sys.stderr)
+    return 128 + signum

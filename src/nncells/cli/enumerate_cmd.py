@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 from nncells import _config
 from nncells.errors import NNCellsError
@@ -16,7 +15,8 @@ from nncells.api import METHODS, count_regions, enumerate_regions, enumerate_to_
 from nncells.cli import graph_options
 from nncells.results.result import EnumerationResult
 from nncells.results.store import read_regions
-from nncells.cli.common import add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, print_json
+from nncells.cli.common import (add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, print_json,
+                                report_interrupt)
 
 
 def add_arguments(p):
@@ -84,8 +84,7 @@ def run(args) -> int:
     except RunInterrupted as e:
         progress.close()
         where = f"; the run is checkpointed in {e.out_dir}: resume with --resume" if e.out_dir else ""
-        print(f"nncells: interrupted after {e.regions:,} regions{where}", file=sys.stderr)
-        return 130
+        return report_interrupt(e, f" after {e.regions:,} regions{where}")
     progress.close()
     if args.json:
         print_json(summary)

@@ -1,18 +1,23 @@
 """Command-line interface: thin wrappers around the library.
 
 Every command is a module in ``nncells.cli`` with ``add_arguments(parser)`` and
-``run(args) -> int``. User errors (`NNCellsError`) print one line on stderr and exit 2.
+``run(args) -> int``. User errors (`NNCellsError`) print one line on stderr and exit 2; Ctrl-C
+and SIGTERM print one line and exit 128 + the signal's number (130, 143).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import re
+import signal
 import sys
+import threading
 
 from nncells._stdout import owned_stdout
-from nncells.errors import NNCellsError
+from nncells.cli.common import report_interrupt
+from nncells.errors import NNCellsError, Terminated
 
 # argparse takes '-1' for a negative number but '-1,0,-2' for an option; let a comma-separated
 # list of numbers be a value too (argparse has no public hook for this).
@@ -64,12 +69,31 @@ def _notes_on_stderr() -> None:
         log.propagate = False
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """For the command's duration, SIGTERM raises `Terminated` (a ``KeyboardInterrupt``) in the
+    main thread, so it takes Ctrl-C's path: checkpoint, one line, exit 143. The previous handler
+    is restored afterwards (``main`` may run inside a program of its own)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _notes_on_stderr()
     try:
-        with owned_stdout(json_only=bool(getattr(args, "json", False))):
+        with _sigterm_as_interrupt(), owned_stdout(json_only=bool(getattr(args, "json", False))):
             return int(args._run(args) or 0)
     except NNCellsError as e:
         print(f"nncells: error: {e}", file=sys.stderr)
@@ -81,9 +105,8 @@ def main(argv=None) -> int:
         print(f"nncells: error: this needs the optional package {e.name!r}: pip install 'nncells[{extra}]'",
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("nncells: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM as `Terminated`
+        return report_interrupt(e)
     except OSError as e:  # the operating system refused: a path, a full disk, a closed pipe
         where = f"{e.filename}: " if e.filename else ""
         print(f"nncells: error: {where}{e.strerror or e}", file=sys.stderr)

@@ -14,7 +14,8 @@ The guarantees (docs/parallel.md):
   after the last checkpoint are not listed; a resumed run deletes them and redoes the frontier, so
   a crash costs at most the work since the last checkpoint, and no region is lost or written twice.
 - ``--resume`` verifies every listed file before it trusts any, and refuses with one line naming a
-  file that is missing, truncated, changed or replaced (or a manifest that was edited).
+  file that is missing, truncated, changed or replaced (or a manifest that was edited). A finished
+  run is checked the same way before it is called finished.
 - A run holds an exclusive lock on the directory for its whole life (released by the operating
   system when the process dies): a second run or resume into it is refused.
 - The first checkpoint is written right after the driver's warm-up (about a second), then every
@@ -189,7 +190,8 @@ def _resume_state(d: Path, header: dict):
         if count_only != bool(header["options"].get("count_only")):
             raise RunError(f"{d}: cannot resume: the run was {'a count' if count_only else 'an enumeration'} "
                            f"({'--count-only' if count_only else 'without --count-only'})")
-        if man.get("finished"):
+        if man.get("finished"):  # vouch for it only once its files are checked
+            check_listed(d, man, f"the finished run is damaged (nncells verify {d} lists every problem)")
             raise RunError(f"{d}: the run is already finished ({man['regions']} regions)")
         if man.get("format") != RUN_FORMAT:
             raise RunError(f"{d}: written by an older nncells, whose frontier is a pickle: it is not loaded "

@@ -9,6 +9,7 @@ task not yet finished (pending and in flight), so a resumed run redoes exactly t
 """
 from __future__ import annotations
 
+import signal
 import time
 
 from nncells import _config
@@ -21,12 +22,14 @@ from nncells.run.checkpoint import Checkpointer, os_error
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run: ``regions`` found so far, ``out_dir`` where it is checkpointed (or None)."""
+    """Ctrl-C (or SIGTERM, see `nncells.errors.Terminated`) during a run: ``regions`` found so
+    far, ``out_dir`` where it is checkpointed (or None), ``signum`` the signal that stopped it."""
 
-    def __init__(self, regions: int, out_dir=None):
+    def __init__(self, regions: int, out_dir=None, signum: int = signal.SIGINT):
         super().__init__(regions, out_dir)
         self.regions = regions
         self.out_dir = out_dir
+        self.signum = int(signum)
 
 
 def planar_applicable(problem: Problem, method: str) -> bool:
@@ -114,12 +117,13 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
                 progress(sink.count, f"{len(frontier)} pending, {len(executor.in_flight())} running")
             if checkpointer is not None and checkpointer.due():
                 checkpoint(frontier + executor.in_flight())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)  # SIGTERM arrives as errors.Terminated
         if checkpointer is None:
-            raise RunInterrupted(sink.count) from None
+            raise RunInterrupted(sink.count, signum=signum) from None
         if frontier is not None:  # (before the first checkpoint, a resume starts over)
             checkpoint(frontier + (executor.in_flight() if started else []))
-        raise RunInterrupted(sink.count, checkpointer.dir) from None
+        raise RunInterrupted(sink.count, checkpointer.dir, signum) from None
     except OSError as e:  # a shard that could not be written (a full disk)
         if checkpointer is None:
             raise

@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import time
 from collections import deque
 from multiprocessing.connection import wait as mp_wait
 
@@ -25,13 +26,16 @@ from nncells import _config
 from nncells.engine.tasks import run_task
 from nncells.errors import RunError
 from nncells.geometry import solvers
+from nncells.run.lifeline import die_with_parent
 
 
 
 def process_context():
     """The one process policy of nncells: fork where the platform has it (workers start in
     milliseconds and share the network read-only), spawn elsewhere. A forked worker never uses
-    its parent's HiGHS instance: `worker_setup` drops it, so HiGHS starts fresh in the child."""
+    its parent's HiGHS instance: `worker_setup` drops it, so HiGHS starts fresh in the child.
+    Workers are started from the thread that runs the pool (the parent-death signal of
+    `nncells.run.lifeline` fires when the forking thread ends)."""
     return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
@@ -41,15 +45,35 @@ def _one_blas_thread():
     threadpool_limits(limits=1, user_api="blas")
 
 
-def worker_setup():
-    """Run first in every worker process: forget the parent's solver instances, use one BLAS
-    thread (measured: 2-worker efficiency 0.62 with OpenBLAS's own threads, 0.92 without), and
-    ignore SIGINT."""
+def worker_setup(driver_pid: int):
+    """Run first in every worker process: end with the driver (`nncells.run.lifeline`), forget
+    the parent's solver instances, use one BLAS thread (measured: 2-worker efficiency 0.62 with
+    OpenBLAS's own threads, 0.92 without), and leave SIGINT and SIGTERM to the driver.
+
+    ``driver_pid``: the pid of the process that started the pool, passed from there."""
+    die_with_parent(driver_pid)
     solvers.reset()
     _one_blas_thread()
-    # Ctrl-C reaches the whole process group: the driver handles it (checkpoint, one line, exit
-    # 130) and closes the workers, so a worker leaves SIGINT alone instead of printing a traceback.
+    # Ctrl-C reaches the whole process group, and a batch scheduler about to preempt a job sends
+    # SIGTERM to all its processes: the driver handles both (checkpoint, one line, exit 130 or
+    # 143) and closes the workers itself, so a worker neither prints a traceback nor dies in the
+    # middle of a task the driver still counts as in flight. A worker never outlives the driver
+    # (the parent-death signal above), so ignoring these signals cannot leave it behind.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def stop_pool(pool) -> None:
+    """Stop a `concurrent.futures.ProcessPoolExecutor` now: cancel the calls not yet started and
+    kill its workers (they ignore SIGINT and SIGTERM), instead of waiting, as leaving its ``with``
+    block does, for every call submitted. For a driver stopped by Ctrl-C, SIGTERM or an error."""
+    if hasattr(pool, "kill_workers"):  # Python >= 3.14
+        pool.kill_workers()
+        return
+    procs = list((pool._processes or {}).values())  # before 3.14 there is no public way to them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.kill()
 
 
 def available_cores() -> int:
@@ -108,13 +132,8 @@ class SerialExecutor:
 
 
 def _worker_main(conn, problem, budget_s, driver_pid):
-    worker_setup()  # a fresh HiGHS instance in every worker
+    worker_setup(driver_pid)  # a fresh HiGHS instance in every worker; it ends with the driver
     while True:
-        # A forked worker holds copies of the driver's pipe ends, so it would never see EOF if
-        # the driver were killed: watch for the driver instead.
-        while not conn.poll(1.0):
-            if os.getppid() != driver_pid:
-                return
         try:
             task = conn.recv()
         except EOFError:
@@ -196,13 +215,16 @@ class ProcessExecutor:
         return [t for w in self.procs if w[2] is not None for t in w[2]]
 
     def close(self):
+        """Ask every worker to stop, give them `_config.WORKER_CLOSE_S` seconds together to finish
+        the task at hand, then kill those still running."""
         for p, conn, _ in self.procs:
             try:
                 conn.send(None)
             except (OSError, BrokenPipeError):
                 pass
+        deadline = time.monotonic() + _config.WORKER_CLOSE_S
         for p, conn, _ in self.procs:
-            p.join(timeout=2)
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
                 p.join()
