@@ -2,7 +2,8 @@
 found at any distance float64 represents, in the whole space, in boxes and in polytopes.
 
 The far slab of tests/test_extreme_scales.py (closed-form truth; 2-5 inputs there, in the lifted
-vertex mode), here in 6-7 inputs, where the whole space and boxes go to LP mode: a slab of
+vertex mode), here in 6-7 inputs, where boxes go to LP mode (and the whole space of 7 inputs; of 6
+with vertex mode kept to 5 dimensions, `_lp_mode`): a slab of
 relative depth about ``5e-4`` (500,000 times the threshold) at distance ``D = 2^k``, five regions
 in ``x1`` times the ``2^(d-1)`` signs of ``x_2 .. x_d``.
 """
@@ -25,8 +26,15 @@ def _beyond_one(truth):
     return {p for p in truth if not np.unpackbits(np.frombuffer(p, dtype=np.uint8))[1]}
 
 
+@pytest.fixture
+def _lp_mode(monkeypatch):
+    """Vertex mode up to 5 dimensions, so the whole space of 6 inputs is not lifted: LP mode."""
+    from nncells import _config
+    monkeypatch.setattr(_config, "VERTEX_MAX_DIM", 5)
+
+
 def _check(net, res, truth):
-    assert res.summary()["method"] == "cells"  # LP mode: no lifting above 5 inputs
+    assert res.summary()["method"] == "cells"  # LP mode: not lifted
     assert _packed(res.patterns) == truth
     assert np.array_equal(net.pattern(res.points), res.patterns)
     assert res.borderline == 0  # every region is far above the threshold, and its ball shows it
@@ -34,7 +42,7 @@ def _check(net, res, truth):
 
 @pytest.mark.parametrize("d", [6, 7])
 @pytest.mark.parametrize("k", [20, 33, 40, 60, 100, 1000])
-def test_far_slab_in_the_whole_space(d, k):
+def test_far_slab_in_the_whole_space(d, k, _lp_mode):
     net = far_slab(d, k)
     res = enumerate_regions(net, Space(), workers=1)
     assert res.count == 5 * 2 ** (d - 1)

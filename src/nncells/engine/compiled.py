@@ -70,13 +70,13 @@ class Core:
 
 def core_for(problem) -> Core | None:
     """The compiled core for ``problem``, or None when the numpy backend runs it: the problem's
-    backend is ``numpy``, the cells are not in vertex mode (above ``_config.VERTEX_MAX_DIM`` or unbounded),
-    or the domain is a Euclidean ball (its step is in numpy)."""
+    backend is ``numpy``, the cells are not in vertex mode (above ``_config.VERTEX_MAX_DIM``, lifted
+    cells one more, or unbounded), or the domain is a Euclidean ball (its step is in numpy)."""
     if problem.backend != "native":
         return None
     net = problem.network
     d = net.input_dim
-    if not net.widths or problem.box is None or not 2 <= d <= _config.VERTEX_MAX_DIM:
+    if not net.widths or problem.box is None or not 2 <= d <= _config.VERTEX_MAX_DIM + (problem.lift is not None):
         return None
     if isinstance(problem.domain, Ball) and problem.domain.norm == 2:
         return None

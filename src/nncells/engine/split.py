@@ -89,7 +89,7 @@ def split_cell(cell: Cell, H: np.ndarray, g: np.ndarray, rule: Rule, zero: np.nd
         signs = partial[0].copy()
         decided = np.ones(k, dtype=bool)
         decided[partial[1]] = False
-    if cell.box is not None and 2 <= d <= _config.VERTEX_MAX_DIM:
+    if cell.box is not None and 2 <= d <= _config.VERTEX_MAX_DIM + (rule.lifted_dim is not None):
         result = split_by_vertices(cell, Hn, gn, signs, np.flatnonzero(~decided), rule, t_end)
         if result is not None:
             return result

@@ -82,7 +82,7 @@ class Problem:
         cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box)
         if self.lift is not None and self.lift.root is not None:  # a lifted box: its exact pyramid
             cell.vertices, cell.active, cell.vmag = self.lift.root
-        elif isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM:  # exact corners, no qhull
+        elif isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM + (self.lift is not None):  # exact corners
             cell.vertices, cell.active, cell.vmag = box_vertices(self.domain.lo, self.domain.hi)
         return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
 

@@ -223,7 +223,7 @@ def certify(result, max_failures: int = 20, complete: bool | None = None) -> dic
         Which regions' facet sets are proven complete (`nncells.results._redundancy`: every row
         of the region's system that is not a reported facet is proven no facet, or the facet
         is found): None (default) those whose facets came from the qhull / LP path (above
-        ``_config.VERTEX_MAX_DIM`` inputs, the whole space above 5, regions the compiled core
+        ``_config.VERTEX_MAX_DIM`` inputs, the whole space above 6, regions the compiled core
         did not settle); True every region (slower: about one LP per row that the domain box
         does not settle); False none. The others rely on the compiled core's facets, read from
         the enumeration's own vertices (docs/numerics.md, "Certificates").
