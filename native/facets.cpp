@@ -40,17 +40,20 @@ int64_t row_key(int64_t label) {
 
 }  // namespace
 
-void cell_extent(const Cell& C, int d, std::vector<double>& ext) {
+void cell_extent(const Cell& C, int d, std::vector<double>& ext, int row, const uint8_t* on) {
     ext.assign(d, 0.0);
-    for (int c = 0; c < d; ++c) {
-        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-        for (int v = 0; v < C.nv; ++v) {
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<double> lo(d, inf), hi(d, -inf);
+    for (int v = 0; v < C.nv; ++v) {
+        if (row >= 0 && !((C.act[static_cast<size_t>(v) * C.words + row / 64] >> (row % 64)) & 1)) continue;
+        if (on != nullptr && !on[v]) continue;
+        for (int c = 0; c < d; ++c) {
             const double x = C.V[static_cast<size_t>(v) * d + c];
-            lo = std::min(lo, x);
-            hi = std::max(hi, x);
+            lo[c] = std::min(lo[c], x);
+            hi[c] = std::max(hi[c], x);
         }
-        ext[c] = hi > lo ? hi - lo : 1.0;
     }
+    for (int c = 0; c < d; ++c) ext[c] = hi[c] > lo[c] ? hi[c] - lo[c] : 1.0;
 }
 
 void scaled_rows(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
@@ -92,13 +95,13 @@ bool cell_facets(const Cell& C, int d, int64_t first_group, std::vector<int64_t>
         }
     }
     w.done.assign(W, 0);
-    cell_extent(C, d, w.ext);
     bool unknown = false;
     w.found.clear();  // (sort key, group, row) of each facet row
     int64_t ng = 0;
     for (int r = 0; r < R; ++r) {
         if (w.count[r] < d || ((w.done[r / 64] >> (r % 64)) & 1)) continue;
         rows_of(&w.eq[static_cast<size_t>(r) * W], W, w.rows);
+        if (w.rows.size() > 1) cell_extent(C, d, w.ext, r, nullptr);  // the face's own extent
         if (!one_hyperplane(C, d, w.rows, w.ext, w.buf)) continue;  // a lower-dimensional face
         for (int j : w.rows) {
             if ((w.done[j / 64] >> (j % 64)) & 1) continue;
@@ -132,16 +135,18 @@ int along_facet(const Cell& C, int d, const double* vals, double err, FacetScrat
     const int W = C.words;
     int on = 0;
     w.common.assign(W, ~uint64_t(0));
+    w.on.assign(C.nv, 0);
     for (int v = 0; v < C.nv; ++v) {
         if (std::abs(vals[v]) > err) continue;
         ++on;
+        w.on[v] = 1;
         const uint64_t* a = &C.act[static_cast<size_t>(v) * W];
         for (int k = 0; k < W; ++k) w.common[k] &= a[k];
     }
     if (on < d) return 0;
     rows_of(w.common.data(), W, w.rows);
     if (w.rows.empty()) return 2;  // no row holds them all: be safe
-    cell_extent(C, d, w.ext);
+    cell_extent(C, d, w.ext, -1, w.on.data());
     return one_hyperplane(C, d, w.rows, w.ext, w.buf) ? 1 : 0;
 }
 

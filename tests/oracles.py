@@ -141,10 +141,11 @@ def contract_margin(A, b, tol, strict=None, ref=None):
     A, b = rows
     s = float(np.max(np.abs(b), initial=0.0)) or 1.0
     m, d = A.shape
-    # variables x (d), u, z: A x + tol u + z <= b / s; x - u <= 0; -x - u <= 0
-    rows = np.block([[A, np.full((m, 1), tol), np.ones((m, 1))],
-                     [np.eye(d), -np.ones((d, 1)), np.zeros((d, 1))],
-                     [-np.eye(d), -np.ones((d, 1)), np.zeros((d, 1))]])
+    # variables x (d), w = tol ||x||_inf, z: A x + w + z <= b / s; +-x - w / tol <= 0 (the threshold
+    # as 1 / tol, not tol: HiGHS drops matrix entries below 1e-9, and would drop a column of tol)
+    rows = np.block([[A, np.ones((m, 1)), np.ones((m, 1))],
+                     [np.eye(d), np.full((d, 1), -1.0 / tol), np.zeros((d, 1))],
+                     [-np.eye(d), np.full((d, 1), -1.0 / tol), np.zeros((d, 1))]])
     res = linprog(np.r_[np.zeros(d + 1), -1.0], A_ub=rows, b_ub=np.r_[b / s, np.zeros(2 * d)],
                   bounds=[(None, None)] * d + [(0, None), (None, 1.0)], method="highs")
     return -res.fun if res.status == 0 else -np.inf

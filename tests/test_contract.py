@@ -228,3 +228,13 @@ def test_borderline_regions_are_reported():
     assert clear["regions"] == 3 and clear["borderline"] == 0
     thin = enumerate_regions(net, Box(-2, 2), tol=1e-6, workers=1)
     assert thin.count == 2  # the slab is below this threshold
+
+
+def test_the_oracle_applies_the_threshold():
+    """The oracle's LP keeps its threshold (HiGHS drops matrix entries below 1e-9, so a column of
+    ``tol`` would vanish): a slab 1e11 away of relative half-width 5e-10 does not count, one of
+    5e-9 does."""
+    from oracles import contract_margin
+    A = np.array([[1.0], [-1.0]])
+    assert contract_margin(A, np.array([1e11 + 100, -1e11]), 1e-9) < 0
+    assert contract_margin(A, np.array([1e11 + 1000, -1e11]), 1e-9) > 0

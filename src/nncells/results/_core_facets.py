@@ -131,8 +131,12 @@ def _run_core(result, tol):
         to_x = np.full(problem.network.n_hidden, -1, np.int64)
         to_x[cols] = np.arange(len(cols))
         neuron = np.where(is_neuron, to_x[np.where(is_neuron, label, 0)], -1)
-        domain_row = np.full(len(label), -1, np.int64)      # the lifted box: no boundary
-        drop = known & ~is_neuron
+        # root rows: the lifted box's (no boundary: dropped), then a lifted box domain's cone rows,
+        # the box's half-spaces in order (`engine.lifting.box_cone`)
+        root_row = np.where(known & ~is_neuron, -1 - label, -1)
+        on_domain = root_row >= problem.rule.n_box
+        domain_row = np.where(on_domain, root_row - problem.rule.n_box, -1)
+        drop = known & ~is_neuron & ~on_domain
         bad_row = ~known | (is_neuron & (neuron < 0))
     else:
         A = problem.domain.halfspaces()[0]
