@@ -19,11 +19,12 @@ facet of several neurons: the core sees one row), when one of its facets has sev
 or a row of unknown origin, or when a flipped pattern is missing (the qhull path probes beyond
 the facet and reports it open if nothing is there).
 
-In the whole space the core works on the lifted problem (`nncells.engine.lifting`): a region's cone
+In the whole space (and a huge box) the core works on the lifted problem (`nncells.engine.lifting`): a region's cone
 ``{(y, t) : t > 0, y / t in R}`` cut by the box ``[-1, 1]^d x [0, 1]`` has on each homogeneous row
 a facet iff ``R`` has one there (the box holds a neighbourhood of the apex, so every facet of the
 cone keeps a d-dimensional piece, bounded regions and unbounded ones alike); the box's rows are no
-boundary of the whole space and are dropped.
+boundary of the whole space and are dropped. A huge box's cone rows (`lifting.box_cone`) follow
+them: its own half-spaces, in order.
 """
 from __future__ import annotations
 

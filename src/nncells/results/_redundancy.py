@@ -32,15 +32,12 @@ row that is neither proven nor found a facet is *unproven*.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import highspy
 from scipy.optimize import nnls
 
-from nncells import _config
 from nncells.geometry import solvers
 from nncells.geometry.contract import gamma
+from nncells.geometry.row_lps import RowLPs
 from nncells.results._core_facets import pattern_index
 from nncells.results._exact import ExactNetwork, combination, domain_rows
 from nncells.results._facets import across_pattern, cell_rows, groups_of, lp_facet
@@ -117,59 +114,6 @@ def _positive_multiple(b, a):
     d = len(a)
     return sum(x * y for x, y in zip(a, b)) > 0 and all(
         a[i] * b[k] == a[k] * b[i] for i in range(d) for k in range(i + 1, d))
-
-
-class _RowLPs:
-    """``max Au[r] u`` over the other rows ``Au u <= su`` (unit rows, centred at the region's
-    point), for the rows ``r`` of one region: one HiGHS model, each solve from the last basis.
-    Row ``r`` itself stays in the model, moved out to ``2 su[r]`` (so the LP is bounded and the
-    row's dual is 0 when it is redundant). The LP is only a guess of the certificate: every
-    answer is checked (`_float_proves`, `_exact_proves`)."""
-
-    _owner = _h = None                # one HiGHS instance per process (none inherited by a fork)
-
-    def __init__(self, Au, su):
-        if _RowLPs._owner != os.getpid():
-            h = solvers.new_highs()
-            h.setOptionValue("presolve", "off")
-            h.setOptionValue("solver", "simplex")
-            h.setOptionValue("primal_feasibility_tolerance", _config.LP_FEASIBILITY_TOL)
-            h.setOptionValue("dual_feasibility_tolerance", _config.LP_FEASIBILITY_TOL)
-            _RowLPs._h, _RowLPs._owner = h, os.getpid()
-        self.h, self.Au, self.su = _RowLPs._h, Au, su
-        m, d = Au.shape
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = d, m
-        lp.col_cost_ = np.zeros(d)
-        lp.col_lower_, lp.col_upper_ = np.full(d, -highspy.kHighsInf), np.full(d, highspy.kHighsInf)
-        lp.row_lower_, lp.row_upper_ = np.full(m, -highspy.kHighsInf), su.copy()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.arange(0, m * d + 1, d, dtype=np.int32)
-        lp.a_matrix_.index_ = np.tile(np.arange(d, dtype=np.int32), m)
-        lp.a_matrix_.value_ = np.ascontiguousarray(Au).ravel()
-        self.h.clearModel()
-        self.h.passModel(lp)
-        self.cols = np.arange(d, dtype=np.int32)
-        self.rows = np.arange(m, dtype=np.int32)
-
-    def solve(self, r):
-        """``(status, optimum, duals (>= 0, one per row; row r's is 0), u)``, the LP solved in
-        units of row ``r``'s slack (HiGHS's tolerances are absolute)."""
-        h, m = self.h, len(self.su)
-        scale = self.su[r]
-        up = self.su / scale
-        up[r] = 2.0
-        h.changeColsCost(len(self.cols), self.cols, -self.Au[r])
-        h.changeRowsBounds(m, self.rows, np.full(m, -highspy.kHighsInf), up)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            unb = status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
-            return ("unbounded" if unb else "failed"), np.inf, None, None
-        sol = h.getSolution()
-        duals = np.maximum(-np.array(sol.row_dual), 0.0)
-        duals[r] = 0.0
-        return "optimal", -h.getInfo().objective_function_value * scale, duals, np.array(sol.col_value) * scale
 
 
 def check_regions(result, regions, table, tol) -> dict:
@@ -277,7 +221,7 @@ def _region(result, i, G, h, eG, eh, z, reported, ex, find, md, tol, box, out):
             proven[r] = True
             continue
         if lps is None:
-            lps = _RowLPs(R.Au[R.nz], R.su[R.nz])
+            lps = RowLPs(R.Au[R.nz], R.su[R.nz])
         how, opt = _by_lp(R, r, lps, reported, box is not None, out)
         if isinstance(how, str):
             proven[r] = True
