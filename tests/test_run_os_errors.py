@@ -107,27 +107,32 @@ def test_full_disk_for_one_file_output(tmp_path, model):
 
 
 def test_one_run_per_directory(tmp_path, model, monkeypatch):
+    """A second run or a resume into a directory a run is using is refused; the lock goes with the
+    run. The first run's workers are held inside a task (tests/stuck_workers.py), so it is running
+    for certain while the others try, whatever the machine's speed."""
+    import signal
+    from test_signals import _Run
     out = tmp_path / "run"
-    p = subprocess.Popen([sys.executable, "-m", "nncells", "enumerate", str(model), "--box", "-1", "1", "--out",
-                          str(out), "--workers", "2", "--quiet", "--method", "cells", "--backend", "numpy"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = _Run(tmp_path, 1, ["enumerate", str(model), "--box", "-1", "1", "--out", str(out), "--workers", "2",
+                               "--quiet", "--method", "cells"])
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline and not (out / MANIFEST).exists():
-            time.sleep(0.02)
-        # a second run and a resume into the same directory, while the first runs
+        first.busy_workers(2)
         r = _run("enumerate", model, "--box", "-1", "1", "--out", out, "--resume")
         _one_line_error(r, "another nncells run is using this directory")
         monkeypatch.setattr(_config, "LOCK_WAIT_S", 0.1)
         with pytest.raises(nncells.RunError, match="another nncells run"):
             enumerate_to_dir(SLOW, Box(-1, 1), out, workers=1)
-        assert p.poll() is None
+        assert first.p.poll() is None
+        os.kill(first.p.pid, signal.SIGTERM)   # it checkpoints and stops; its workers die with it
+        assert first.p.wait(timeout=60) == 143, first.err.read_text()
     finally:
-        stdout, stderr = p.communicate(timeout=300)
-    assert p.returncode == 0, stderr
+        first.close()
+    # the lock is released with the run: the directory resumes, and then is finished
+    r = _run("enumerate", model, "--box", "-1", "1", "--out", out, "--resume", "--quiet")
+    assert r.returncode == 0, r.stderr
     assert verify_run(out)["ok"]
-    assert json.loads((out / MANIFEST).read_text())["regions"] == verify_run(out)["rows"]
-    # the lock is released with the run: the directory can be resumed (here: it is finished)
+    assert json.loads((out / MANIFEST).read_text())["regions"] == verify_run(out)["rows"] == \
+        enumerate_regions(SLOW, Box(-1, 1), workers=1).count
     with pytest.raises(nncells.RunError, match="already finished"):
         enumerate_to_dir(SLOW, Box(-1, 1), out, workers=1, resume=True)
 
