@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -14,17 +13,6 @@ def _model(tmp_path):
     path = tmp_path / "m.npz"
     random_network([4, 20, 16, 1], seed=5).to_npz(path)
     return path
-
-
-def _start(args):
-    # a session of its own: Ctrl-C in a terminal goes to the whole process group
-    return subprocess.Popen([sys.executable, "-m", "nncells", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def _children(pid):
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return [int(v) for v in out.split()]
 
 
 @pytest.mark.parametrize("workers, out", [("2", False), ("2", True), ("1", False), ("1", True)])
