@@ -193,3 +193,41 @@ def test_translation_and_scaling_keep_the_whole_space_count(net, shift, k):
     base = enumerate_regions(net, Space(), workers=1)
     assert patterns_set(enumerate_regions(moved, Space(), workers=1)) == patterns_set(base)
     assert patterns_set(enumerate_regions(scaled, Space(), workers=1)) == patterns_set(base)
+
+
+@pytest.mark.parametrize("lo,hi", [([0.5, "-S"], ["S", "S"]), ([3.0, "-S"], ["S", "S"]),
+                                   (["-S", "-S"], [-2.0, "S"]), ([0.25, 0.5], ["S", "S"])])
+def test_boxes_off_the_origin_never_lose_regions(lo, hi):
+    """Boxes that do not hold the origin, growing to 1e300 (lifted from 1,024 times the network's
+    length on): each holds every region of the smaller ones (a box from 0.5 to 1e15 kept 15 of
+    59 before)."""
+    net = random_network([2, 8, 8, 1], seed=3)
+    prev = set()
+    for S in [1e3, 1e6, 1e9, 1e15, 1e50, 1e300]:
+        box = Box([S if v == "S" else -S if v == "-S" else v for v in lo],
+                  [S if v == "S" else -S if v == "-S" else v for v in hi])
+        res = enumerate_regions(net, box, workers=1)
+        got = patterns_set(res)
+        assert prev <= got, S
+        assert np.all(box.contains(res.points)) and np.array_equal(net.pattern(res.points), res.patterns)
+        _per_layer_consistent(net, res)
+        if S >= 1e6:
+            assert got == prev or S == 1e6, S       # every feature lies within 1e6 of the origin
+        prev = got
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_far_box_lifted_or_not_gives_the_same_regions(backend, monkeypatch):
+    """A box around the far slab, 2^39 to 2^41 in x1 and +-2^40 in the others: lifted (its cone,
+    T = lam / 2^39) and enumerated directly (no lift: the box is not much wider than its
+    distance), the same regions, the closed form's x1 > 1 part."""
+    from nncells import _config
+    net = far_slab(3, 40)
+    box = Box([2.0 ** 39, -2.0 ** 40, -2.0 ** 40], [2.0 ** 41, 2.0 ** 40, 2.0 ** 40])
+    lifted = enumerate_regions(net, box, workers=1, backend=backend)
+    assert lifted.info.method == "cells (homogeneous)"
+    monkeypatch.setattr(_config, "LIFT_BOX_RATIO", np.inf)
+    direct = enumerate_regions(net, box, workers=1, backend=backend)
+    assert direct.info.method != "cells (homogeneous)"
+    beyond = {p for p in far_slab_truth(3) if not np.unpackbits(np.frombuffer(p, np.uint8))[1]}
+    assert _set(lifted) == _set(direct) == beyond

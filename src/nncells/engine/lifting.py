@@ -16,9 +16,8 @@ cell back (``x = y / t``, the cut rows ``a y + a_t t <= 0`` become ``a x <= -a_t
 whether that region holds a point deeper than ``tol ||x||_inf``; a far region is a thin cone,
 but it counts exactly as it would in a box around it.
 
-A box around the origin much larger than the network's length (``_config.LIFT_BOX_RATIO``)
-is lifted too: its regions are the cones in the lifted box that also lie in the cone over the
-box, ``t lo_i <= lam y_i <= t hi_i`` (`box_cone`); its root's vertices are exact. In the box
+A box reaching much farther than the network's length (``_config.LIFT_BOX_RATIO``) is lifted
+too: its regions are the cones in the lifted box that also lie in the cone over the box, ``t lo_i <= lam y_i <= t hi_i`` (`box_cone`); its root's vertices are exact. In the box
 itself the vertices near the origin would be clipped out of edges as long as the box, with
 errors of order ``eps`` times its size: a region of the network's own size near the origin is
 lost once the box is about ``tol / eps`` times larger; lifted, it is of size about 1, and the
@@ -175,35 +174,38 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
 
 
 def lifted_box(domain, lam: float) -> bool:
-    """Whether ``domain`` is a box that is lifted: one that holds the origin (``lo <= 0 <= hi``)
-    and reaches farther than ``_config.LIFT_BOX_RATIO * lam``.
+    """Whether ``domain`` is a box that is lifted: one reaching farther from the origin than
+    ``_config.LIFT_BOX_RATIO * lam``.
 
     Examples
     --------
     >>> lifted_box(Box(-1e6, 1e6, dim=2), 1.0), lifted_box(Box(-10, 10, dim=2), 1.0)
     (True, False)
     """
-    if not isinstance(domain, Box) or np.any(domain.lo > 0) or np.any(domain.hi < 0):
+    if not isinstance(domain, Box):
         return False
-    return bool(max(np.max(-domain.lo), np.max(domain.hi)) > _config.LIFT_BOX_RATIO * lam)
+    return bool(max(np.max(np.abs(domain.lo)), np.max(np.abs(domain.hi))) > _config.LIFT_BOX_RATIO * lam)
 
 
 def box_cone(box: Box, lam: float):
-    """The lifted root of a box around the origin: rows ``(A, c)`` (unit rows: the lifted box
-    ``[-1, 1]^d x [0, 1]``'s first, then the cone over the box, ``lam y_i - hi_i t <= 0`` and
-    ``-lam y_i + lo_i t <= 0``, in the order of `Box.halfspaces`) and its exact vertices
-    ``(V, active, vmag)``.
+    """The lifted root of a box: rows ``(A, c)`` (unit rows: the lifted box ``[-1, 1]^d x [0, 1]``'s
+    first, then the cone over the box, ``lam y_i - hi_i t <= 0`` and ``-lam y_i + lo_i t <= 0``, in
+    the order of `Box.halfspaces`) and its exact vertices ``(V, active, vmag)``.
 
-    The polytope is ``0 <= t <= 1``, ``l_i(t) <= y_i <= u_i(t)`` with ``u_i = min(1, hi_i t / lam)``
+    The polytope is ``0 <= t <= T``, ``l_i(t) <= y_i <= u_i(t)`` with ``u_i = min(1, hi_i t / lam)``
     and ``l_i = max(-1, lo_i t / lam)``: a stack of boxes whose bounds bend where a cone row meets
-    the lifted box (``t = lam / hi_i``, ``lam / -lo_i``). Its vertices are the apex (the origin),
-    the corners of the top (``t = 1``), and the corners at a bend that use a bending bound.
+    the lifted box (``t = lam / hi_i``, ``lam / -lo_i``). ``T`` is 1, or less for a box away from
+    the origin: where a coordinate's bounds meet (``t = lam / lo_i`` for ``lo_i > 0``, ``lam / -hi_i``
+    for ``hi_i < 0``). Its vertices are the apex (the origin), the corners at ``T``, and the corners
+    at a bend that use a bending bound.
 
     Examples
     --------
     >>> A, c, (V, act, vmag) = box_cone(Box(-4.0, 4.0, dim=1), 1.0)
     >>> V.tolist()
     [[0.0, 0.0], [-1.0, 0.25], [1.0, 0.25], [-1.0, 1.0], [1.0, 1.0]]
+    >>> box_cone(Box(2.0, 8.0, dim=1), 1.0)[2][0].tolist()   # [2, 8]: x = 8 at t = 1/8, x = 2 at T = 1/2
+    [[0.0, 0.0], [1.0, 0.125], [1.0, 0.5]]
     """
     d = box.lo.size
     lo, hi = box.lo, box.hi
@@ -218,17 +220,22 @@ def box_cone(box: Box, lam: float):
     cone = unit(cone)
     A = np.vstack([A0, cone])
     c = np.r_[c0, np.zeros(2 * d)]
-    with np.errstate(divide="ignore"):  # where the cone row meets the lifted box (inf: never)
-        bend_hi = np.where(hi > lam, lam / np.where(hi > 0, hi, 1.0), np.inf)
-        bend_lo = np.where(-lo > lam, lam / np.where(lo < 0, -lo, 1.0), np.inf)
-    levels = np.unique(np.r_[bend_hi[np.isfinite(bend_hi)], bend_lo[np.isfinite(bend_lo)], 1.0])
+    with np.errstate(divide="ignore"):  # inf: never
+        bend_hi = np.where(hi > 0, lam / np.where(hi > 0, hi, 1.0), np.inf)    # u_i reaches 1
+        bend_lo = np.where(lo < 0, lam / np.where(lo < 0, -lo, 1.0), np.inf)   # l_i reaches -1
+        meet = np.where(lo > 0, lam / np.where(lo > 0, lo, 1.0),               # l_i reaches 1
+                        np.where(hi < 0, lam / np.where(hi < 0, -hi, 1.0), np.inf))  # u_i reaches -1
+    top = float(min(1.0, np.min(meet)))
+    met = meet == top                                   # the coordinates whose bounds meet at the top
+    levels = np.unique(np.r_[bend_hi[bend_hi < top], bend_lo[bend_lo < top], top])
     upper = ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)
     bend = np.where(upper, bend_hi, bend_lo)          # (corners, d): where each chosen bound bends
     n0 = len(A0)  # rows of the lifted box: y_i <= 1, t <= 1, -y_i <= 1, -t <= 0
     V = [np.zeros(d + 1)]
     act = [np.r_[np.zeros(n0 - 1, bool), True, np.ones(2 * d, bool)]]  # the apex: t >= 0, the cone
     for t in levels:
-        for k in np.flatnonzero((t == 1.0) | np.any(bend == t, axis=1)):
+        found = {}
+        for k in np.flatnonzero((t == top) | np.any(bend == t, axis=1)):
             capped = bend[k] <= t                          # the bound is the lifted box's (+-1)
             on_cone = bend[k] >= t                         # ... the cone's (both at a bend)
             y = np.where(upper[k], np.where(capped, 1.0, hi * t / lam), np.where(capped, -1.0, lo * t / lam))
@@ -238,6 +245,15 @@ def box_cone(box: Box, lam: float):
             a[d + 1:2 * d + 1] = ~upper[k] & capped
             a[n0:n0 + d] = upper[k] & on_cone
             a[n0 + d:] = ~upper[k] & on_cone
+            if t == top and met.any():  # a met coordinate: both bounds, one point (+-1), both rows
+                y = np.where(met, np.where(lo > 0, 1.0, -1.0), y)
+                a[:d] |= met & (lo > 0)
+                a[d + 1:2 * d + 1] |= met & (hi < 0)
+                a[n0:n0 + d] |= met & (hi < 0)
+                a[n0 + d:] |= met & (lo > 0)
+            key = y.tobytes()
+            found[key] = (y, found[key][1] | a) if key in found else (y, a)
+        for y, a in found.values():
             V.append(np.r_[y, t])
             act.append(a)
     V = np.array(V)
