@@ -231,3 +231,30 @@ def test_far_box_lifted_or_not_gives_the_same_regions(backend, monkeypatch):
     assert direct.info.method != "cells (homogeneous)"
     beyond = {p for p in far_slab_truth(3) if not np.unpackbits(np.frombuffer(p, np.uint8))[1]}
     assert _set(lifted) == _set(direct) == beyond
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dims,seed", [([2, 8, 8, 1], 0), ([3, 8, 6, 1], 0), ([5, 6, 5, 1], 1)])
+def test_huge_polytopes_have_the_whole_space_regions(dims, seed, backend):
+    """A simplex around the origin scaled from 1e3 to 1e300 (lifted from 1,024 times the network's
+    length on: the lifted box cut by its cone, vertex by vertex): never fewer regions, and the
+    whole space's from 1e6 on (a 3-8-6-1 network kept 561 of 588 at 1e12, 170 at 1e15 before)."""
+    from nncells import Polytope
+    net = random_network(dims, seed=seed)
+    d = dims[0]
+    whole = patterns_set(enumerate_regions(net, Space(), workers=1, backend=backend))
+    prev = set()
+    for S in [1e3, 1e6, 1e12, 1e15, 1e100, 1e300]:
+        P = Polytope(np.vstack([np.eye(d), -np.ones((1, d))]), np.r_[np.full(d, S), S])
+        res = enumerate_regions(net, P, workers=1, backend=backend)
+        got = patterns_set(res)
+        assert prev <= got <= whole, S
+        assert np.all(P.contains(res.points)) and np.array_equal(net.pattern(res.points), res.patterns)
+        _per_layer_consistent(net, res)
+        if S >= 1e6:
+            assert got == whole, S
+        prev = got
+    assert res.info.method == "cells (homogeneous)"
+    if backend == "native" and d <= 3:
+        cert = res.certify(complete=True)
+        assert cert["closed"] and cert["exist"] == res.count

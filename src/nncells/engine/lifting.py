@@ -28,6 +28,9 @@ from __future__ import annotations
 import numpy as np
 
 from nncells import _config
+from nncells.engine.cells import Cell
+from nncells.engine.vertex import box_vertices, cut_away
+from nncells.errors import DomainError
 from nncells.geometry.contract import Rule, deepest_point, depth
 from nncells.geometry.norms import row_norms, unit
 from nncells.domains import Box, Polytope, Space
@@ -138,8 +141,10 @@ class Lift:
         x = self.lam * y[:, :-1] / y[:, -1:]
         patterns = batch.patterns[:, self.cols]
         r = _inradius(net, patterns, x)
-        if isinstance(self.domain, Box):  # and the distance to the box's faces
-            r = np.minimum(r, np.min(np.minimum(self.domain.hi - x, x - self.domain.lo), axis=1, initial=np.inf))
+        Ad, bd = self.domain.halfspaces()
+        if len(bd):  # and the distance to the domain's faces
+            n = row_norms(Ad)
+            r = np.minimum(r, np.min((bd - x @ Ad.T) / n, axis=1))
         return Batch(patterns, x, r, batch.ranks - 1)
 
     def from_core(self, batch: Batch) -> Batch:
@@ -164,13 +169,54 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
         return Problem(homogenize(net, lam), box, problem.tol, LiftedRule(problem.tol, d),
                        Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only,
                        problem.facets)
-    if not lifted_box(problem.domain, lam):
+    rule = LiftedRule(problem.tol, d)
+    if lifted_box(problem.domain, lam):
+        A, c, root = box_cone(problem.domain, lam)
+    elif _lifted_polytope(problem, lam):
+        A, c, root = polytope_cone(problem.domain, lam, rule)
+    else:
         return None
-    A, c, root = box_cone(problem.domain, lam)
     box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
-    return Problem(homogenize(net, lam), Polytope(A, c), problem.tol, LiftedRule(problem.tol, d),
+    return Problem(homogenize(net, lam), Polytope(A, c), problem.tol, rule,
                    Lift(net, lam, problem.tol, problem.domain, root), box.bounds(), problem.backend,
                    problem.count_only, problem.facets)
+
+
+def _lifted_polytope(problem: Problem, lam: float) -> bool:
+    """A polytope is lifted like a box when its bounding box reaches farther than
+    ``_config.LIFT_BOX_RATIO * lam`` (and it has no zero rows: constants, not half-spaces)."""
+    if not isinstance(problem.domain, Polytope) or problem.box is None:
+        return False
+    A, _ = problem.domain.halfspaces()
+    reach = max(float(np.max(np.abs(problem.box[0]))), float(np.max(np.abs(problem.box[1]))))
+    return bool(np.all(np.any(A != 0, axis=1)) and reach > _config.LIFT_BOX_RATIO * lam)
+
+
+def polytope_cone(P: Polytope, lam: float, rule: "LiftedRule"):
+    """The lifted root of a polytope ``{A x <= b}``: the lifted box ``[-1, 1]^d x [0, 1]`` (exact
+    corners) cut by the cone over the polytope, ``lam a_i y - b_i t <= 0`` row by row, each cut
+    clipped as a split clips (`vertex.cut_away`: vertex magnitudes coordinate by coordinate, so
+    a far face, nearly ``t = 0`` here, is cut as accurately as a near one). Rows ``(A, c)`` (the
+    lifted box's first, then one per row of the polytope, in order) and ``(V, active, vmag)``.
+
+    Examples
+    --------
+    >>> A, c, (V, act, vmag) = polytope_cone(Polytope([[1.0], [-1.0]], [8.0, -2.0]), 1.0, LiftedRule(1e-9, 1))
+    >>> sorted(map(tuple, V.round(12).tolist()))       # the cone over [2, 8], cut at y = 1
+    [(0.0, 0.0), (1.0, 0.125), (1.0, 0.5)]
+    """
+    d = P.dim
+    outer = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
+    A0, c0 = outer.halfspaces()
+    V, act, vmag = box_vertices(outer.lo, outer.hi)
+    cell = Cell(A0, c0, V.mean(axis=0), 0.5, np.zeros((0, d + 1)), np.zeros(0), outer.bounds(), V, act, vmag)
+    Ad, bd = P.halfspaces()
+    rows = unit(np.hstack([lam * Ad, -bd[:, None]]))
+    for h in rows:
+        cell = cut_away(cell, h, 0.0, rule)
+        if cell is None:
+            raise DomainError("polytope domain is empty or has no interior")
+    return cell.A, cell.c, (cell.vertices, cell.active, cell.vmag)
 
 
 def lifted_box(domain, lam: float) -> bool:

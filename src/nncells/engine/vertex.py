@@ -134,6 +134,33 @@ def crossings(Va, Vb, fa, fb, ma, mb, habs, gabs):
     return X, np.minimum(mag, np.maximum(ma, mb))
 
 
+def cut_away(cell: Cell, h, g, rule):
+    """The part of ``cell`` (with vertices) where ``h x + g <= 0`` (``h`` of unit norm), clipped
+    as a split clips, with the row always added (last) to the cell's half-spaces: the cell itself
+    with that row when the hyperplane leaves it on that side (within rounding), None when nothing
+    of it is there or nothing of what is left counts.
+
+    Examples
+    --------
+    >>> from nncells.geometry.contract import Rule
+    >>> V, act, vmag = box_vertices(np.zeros(2), np.ones(2))
+    >>> sq = Cell(np.vstack([np.eye(2), -np.eye(2)]), np.r_[1.0, 1.0, 0.0, 0.0], np.full(2, 0.5), 0.5,
+    ...           np.zeros((0, 2)), np.zeros(0), (np.zeros(2), np.ones(2)), V, act, vmag)
+    >>> tri = cut_away(sq, np.array([1.0, 1.0]) / np.sqrt(2), -1 / np.sqrt(2), Rule())   # x + y <= 1
+    >>> sorted(map(tuple, tri.vertices.round(12).tolist())), tri.A.shape
+    ([(0.0, 0.0), (0.0, 1.0), (1.0, 0.0)], (5, 2))
+    """
+    vals = cell.vertices @ h + g
+    err = gamma(len(h) + 1) * (cell.vmag @ np.abs(h) + abs(g))
+    if np.all(vals >= -err):
+        return None
+    if np.any(vals > err):
+        return _clip(cell, h, g, vals, err, rule)[1]
+    return Cell(np.vstack([cell.A, h]), np.append(cell.c, -g), cell.point, cell.radius, cell.wit_points,
+                cell.wit_radii, cell.box, cell.vertices, np.hstack([cell.active, (vals >= -err)[:, None]]),
+                cell.vmag)
+
+
 def _child(A, c, V, act, vmag, rule):
     """A cell from its half-spaces and vertices, or None for a sliver."""
     point = V.mean(axis=0)

@@ -326,14 +326,18 @@ def bounding_box(A, b):
     """
     d = A.shape[1]
     lo, hi = np.empty(d), np.empty(d)
+    # in units of the offsets' size (a power of two: exact), so HiGHS's absolute tolerances and
+    # its infinity (1e20) act relatively: a polytope 1e300 wide has a bounding box too
+    big = float(np.max(np.abs(b), initial=0.0))
+    unit = float(2.0 ** np.round(np.log2(big))) if big > 0 and np.isfinite(big) else 1.0
     for i in range(d):
         e = np.zeros(d)
         e[i] = 1.0
-        v = minimize_linear(e, A, b)
-        w = minimize_linear(-e, A, b)
+        v = minimize_linear(e, A, b / unit)
+        w = minimize_linear(-e, A, b / unit)
         if v is None or w is None:
             return None
-        lo[i], hi[i] = v, -w
+        lo[i], hi[i] = v * unit, -w * unit
     return lo, hi
 
 
