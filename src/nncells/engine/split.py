@@ -317,7 +317,6 @@ class _Sides:
 
 
 _GRID = np.array([0.25, 0.5, 0.75])
-_PLAIN_NORM = 2.0 ** 500  # rows below this have plain norms (no overflow in the sum of squares)
 
 
 def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
@@ -330,15 +329,13 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
     sgn = 1.0 if positive else -1.0
     o = int(np.argmax(R))
     p, v = P[o], float(vals[o])
-    U = np.vstack([sgn * n, Q - p])                      # directions, the normal first
-    if np.max(np.abs(U)) < _PLAIN_NORM:
-        U /= np.linalg.norm(U, axis=1)[:, None]
-    else:  # far witnesses: their differences' squares would overflow
-        U = unit(U)
+    # directions, the normal first; `unit`: far witnesses' differences would overflow the plain
+    # norm, and a target at the centre itself (a zero row) stays zero (its rate is 0: no ray)
+    U = unit(np.vstack([sgn * n, Q - p]))
     rate = sgn * (U @ n)                                  # growth of the distance to h per step
     slack = c - A @ p
     au = U @ A.T                                          # (q, m)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t_c = -sgn * v / rate                             # step to reach h
         t_e = np.min(np.where(au > 0, slack / au, np.inf), axis=1, initial=np.inf)  # step to leave
         t_e = np.where(t_e < np.inf, t_e, t_c + 2 * max(abs(v), R[o]))

@@ -18,6 +18,7 @@ _INF = highspy.kHighsInf
 _SMALL_ENTRY = 1e-12      # HiGHS's lowest `small_matrix_value`: smaller matrix entries are dropped
 _MIN_TOL_ENTRY = 2.0 ** -30  # the threshold column's entries are scaled up to at least this
 _MAX_UNITS = 2.0 ** 60    # largest |offset| of a depth LP's rows, in its units (HiGHS's infinity is 1e20)
+_EPS = float(np.finfo(np.float64).eps)
 _solver = None
 _count = 0
 
@@ -164,6 +165,24 @@ def _depth_rows(A, E, tol):
     return rows
 
 
+def _max_units() -> float:
+    """The largest offset a depth LP's row keeps in the LP's units when it is not needed to bound
+    the polyhedron's near side (`_offsets`): the power of two at or below
+    ``LP_FEASIBILITY_TOL / (4 eps)`` (``2^20`` for ``1e-9``).
+
+    float64 holds a row's slack only to ``eps`` times its offset, and HiGHS decides feasibility
+    and optimality with absolute tolerances: a row farther out blurs every point's slack beyond
+    them. A cell near the origin of a box ``1e9`` wide held the box's faces ``1e9`` of its units
+    away, and HiGHS found sides of size 1 near the origin empty (issue 21).
+
+    Examples
+    --------
+    >>> _max_units() == 2.0 ** 20
+    True
+    """
+    return float(2.0 ** np.floor(np.log2(_config.LP_FEASIBILITY_TOL / (4 * _EPS))))
+
+
 def _units(scale, c):
     """The units of a depth LP over rows with offsets ``c``: ``scale``, or larger where a row's
     negative offset (a polyhedron far from the origin) would reach HiGHS's infinity, 1e20: at
@@ -171,13 +190,16 @@ def _units(scale, c):
     return max(float(scale), float(np.max(-np.asarray(c), initial=0.0)) / _MAX_UNITS)
 
 
-def _offsets(c, scale):
-    """The offsets ``c`` in units of ``scale``; those above ``_MAX_UNITS`` (far rows that hold near
-    the origin) become infinite: the row is dropped, as HiGHS would drop it above 1e20, said here.
+def _offsets(c, scale, reach=None):
+    """The offsets ``c`` in units of ``scale``; a row beyond `_max_units` and beyond 4 times
+    ``reach`` (how far the polyhedron's near side can be: the largest negative offset, of ``c``
+    by default) becomes infinite: the row is dropped (a far row that holds near the origin: a
+    huge box's face around a small cell; it also stays below HiGHS's infinity, 1e20).
     Dropping rows only grows the polyhedron: a "no" stays true, and a point found is checked
     against the true rows (and solved again in its own units, `contract.answer_units`)."""
     y = np.asarray(c, dtype=np.float64) / scale
-    return np.where(y > _MAX_UNITS, _INF, y)
+    reach = float(np.max(-y, initial=0.0)) if reach is None else reach / scale
+    return np.where(y > max(_max_units(), 4 * reach), _INF, y)
 
 
 def relative_depth(A, c, tol, scale):
@@ -243,10 +265,12 @@ class CellDepth:
         m, d = A.shape
         k = len(E)
         n = d + 2
-        scale = _units(scale, np.concatenate([c, f]))  # (any extra row may be switched on)
+        both = np.concatenate([c, f])  # (any extra row may be switched on)
+        scale = _units(scale, both)
+        reach = float(np.max(-both, initial=0.0))
         rows = _depth_rows(A, E, tol)
-        self._upper = np.concatenate([_offsets(c, scale), np.zeros(2 * d), np.full(k, _INF)])
-        self._f = _offsets(f, scale)
+        self._upper = np.concatenate([_offsets(c, scale, reach), np.zeros(2 * d), np.full(k, _INF)])
+        self._f = _offsets(f, scale, reach)
         self._base = m + 2 * d
         self._on = np.zeros(k, dtype=bool)
         self._d, self._scale = d, scale
