@@ -13,15 +13,38 @@ from dataclasses import replace
 import numpy as np
 
 from nncells.domains import Ball, Domain
-from nncells.geometry.contract import depth
+from nncells.geometry.contract import Rule, depth
 from nncells.geometry.solvers import distance_to_polyhedron
 
 
-def refine(domain: Domain, cell, rule):
-    """The cell as the domain keeps it (None when it does not meet a Euclidean ball domain)."""
+def refine(domain: Domain, cell, rule, lift=None):
+    """The cell as the domain keeps it (None when it does not meet a Euclidean ball domain); in a
+    lifted problem (``lift``, `nncells.engine.lifting.Lift`) the ball is ``lift.domain``."""
+    if lift is not None:
+        if isinstance(lift.domain, Ball) and lift.domain.norm == 2:
+            return keep_in_lifted_ball(lift.domain, lift.lam, cell, rule)
+        return cell
     if isinstance(domain, Ball) and domain.norm == 2:
         return keep_in_ball(domain, cell, rule)
     return cell
+
+
+def keep_in_lifted_ball(ball: Ball, lam: float, cell, rule):
+    """`keep_in_ball` for a cell of a lifted problem (a huge ball: `nncells.engine.lifting`): the
+    step is taken in ``x = y / t`` (units of ``lam``) on the region the cell stands for
+    (`LiftedRule.region`), and the point it finds is lifted back, halfway up the lifted box."""
+    got = rule.region(cell.A, cell.c)
+    if got is None:
+        return None
+    a, at = got
+    x = cell.point[:-1] / cell.point[-1]
+    xcell = type(cell)(a, at, x, depth(a, at, x), np.zeros((0, len(x))), np.zeros(0))
+    kept = keep_in_ball(Ball(ball.center / lam, ball.radius / lam, dim=len(x)), xcell, Rule(rule.tol))
+    if kept is None:
+        return None
+    y = rule.lift_point(kept.point)
+    r = depth(cell.A, cell.c, y)
+    return replace(cell, point=y, radius=r) if r > 0 else cell
 
 
 def keep_in_ball(ball: Ball, cell, rule):

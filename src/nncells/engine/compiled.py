@@ -78,8 +78,9 @@ def core_for(problem) -> Core | None:
     d = net.input_dim
     if not net.widths or problem.box is None or not 2 <= d <= _config.VERTEX_MAX_DIM + (problem.lift is not None):
         return None
-    if isinstance(problem.domain, Ball) and problem.domain.norm == 2:
-        return None
+    for dom in (problem.domain, getattr(problem.lift, "domain", None)):  # (a huge ball is lifted)
+        if isinstance(dom, Ball) and dom.norm == 2:
+            return None
     return Core(net, problem.rule, len(net.widths), facets=problem.facets)
 
 

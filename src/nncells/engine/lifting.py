@@ -33,7 +33,7 @@ from nncells.engine.vertex import box_vertices, cut_away
 from nncells.errors import DomainError
 from nncells.geometry.contract import Rule, deepest_point, depth
 from nncells.geometry.norms import row_norms, unit
-from nncells.domains import Box, Polytope, Space
+from nncells.domains import Ball, Box, Polytope, Space
 from nncells.engine.tasks import Batch, Problem, network_length
 from nncells.network import Network
 
@@ -83,6 +83,17 @@ class LiftedRule(Rule):
         a, at, n = a[~flat], at[~flat], n[~flat]
         return a / n[:, None], at / n
 
+    def region(self, A, c):
+        """The x-space rows ``(a, at)`` (``a x <= at``, unit rows, units of ``lam``) of the region a
+        lifted cell stands for, or None when one of them is empty."""
+        return self._down(A, c)
+
+    @staticmethod
+    def lift_point(x):
+        """A lifted point standing for ``x`` (units of ``lam``): halfway up the lifted box."""
+        t = 0.5 / max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        return np.append(x * t, t)
+
     def witnesses(self, points, radii):
         # a lifted ball of radius r at (y, t) holds, at height t, the d-ball (y, r): so R holds the
         # ball (y / t, r / t), which proves the rule iff r > tol ||y||_inf
@@ -99,8 +110,7 @@ class LiftedRule(Rule):
                 return None, -np.inf
         else:
             x = np.zeros(self.d)
-        t = 0.5 / max(1.0, float(np.max(np.abs(x), initial=0.0)))
-        y = np.append(x * t, t)
+        y = self.lift_point(x)
         r = depth(A, c, y)
         if not r > 0:
             return None, -np.inf
@@ -142,9 +152,11 @@ class Lift:
         patterns = batch.patterns[:, self.cols]
         r = _inradius(net, patterns, x)
         Ad, bd = self.domain.halfspaces()
-        if len(bd):  # and the distance to the domain's faces
+        if len(bd):  # and the distance to the domain's faces (a ball's: its bounding box's)
             n = row_norms(Ad)
             r = np.minimum(r, np.min((bd - x @ Ad.T) / n, axis=1))
+        if isinstance(self.domain, Ball) and self.domain.norm == 2:  # and to its sphere
+            r = np.minimum(r, self.domain.radius - np.linalg.norm(x - self.domain.center, axis=1))
         return Batch(patterns, x, r, batch.ranks - 1)
 
     def from_core(self, batch: Batch) -> Batch:
@@ -170,7 +182,9 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
                        Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only,
                        problem.facets)
     rule = LiftedRule(problem.tol, d)
-    if lifted_box(problem.domain, lam):
+    if isinstance(problem.domain, Ball) and lifted_box(Box(*problem.domain.bounds()), lam):
+        A, c, root = box_cone(Box(*problem.domain.bounds()), lam)   # the ball's step: `ball.refine`
+    elif lifted_box(problem.domain, lam):
         A, c, root = box_cone(problem.domain, lam)
     elif _lifted_polytope(problem, lam):
         A, c, root = polytope_cone(problem.domain, lam, rule)

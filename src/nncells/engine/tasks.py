@@ -214,7 +214,7 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest), task.Mabs)
                for S, s, rest in leftovers]
     for child in kids:
-        cell = refine(problem.domain, child.cell, problem.rule)
+        cell = refine(problem.domain, child.cell, problem.rule, problem.lift)
         if cell is None:
             continue
         s = child.signs
