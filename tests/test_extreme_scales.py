@@ -218,12 +218,13 @@ def test_boxes_off_the_origin_never_lose_regions(lo, hi):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_far_box_lifted_or_not_gives_the_same_regions(backend, monkeypatch):
-    """A box around the far slab, 2^39 to 2^41 in x1 and +-2^40 in the others: lifted (its cone,
-    T = lam / 2^39) and enumerated directly (no lift: the box is not much wider than its
-    distance), the same regions, the closed form's x1 > 1 part."""
+    """A box around the far slab, 2^39 to 2^41 in x1 and +-2^40 in the others: enumerated as it
+    is (the default: it is not much wider than its distance from the origin) and lifted (its cone,
+    T = lam / 2^39), the same regions, the closed form's x1 > 1 part."""
     from nncells import _config
     net = far_slab(3, 40)
     box = Box([2.0 ** 39, -2.0 ** 40, -2.0 ** 40], [2.0 ** 41, 2.0 ** 40, 2.0 ** 40])
+    monkeypatch.setattr(_config, "LIFT_BOX_RATIO", 1.0)
     lifted = enumerate_regions(net, box, workers=1, backend=backend)
     assert lifted.info.method == "cells (homogeneous)"
     monkeypatch.setattr(_config, "LIFT_BOX_RATIO", np.inf)

@@ -197,13 +197,12 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
 
 
 def _lifted_polytope(problem: Problem, lam: float) -> bool:
-    """A polytope is lifted like a box when its bounding box reaches farther than
-    ``_config.LIFT_BOX_RATIO * lam`` (and it has no zero rows: constants, not half-spaces)."""
+    """A polytope is lifted like a box when its bounding box is (`lifted_box`), and it has no zero
+    rows (constants, not half-spaces)."""
     if not isinstance(problem.domain, Polytope) or problem.box is None:
         return False
     A, _ = problem.domain.halfspaces()
-    reach = max(float(np.max(np.abs(problem.box[0]))), float(np.max(np.abs(problem.box[1]))))
-    return bool(np.all(np.any(A != 0, axis=1)) and reach > _config.LIFT_BOX_RATIO * lam)
+    return bool(np.all(np.any(A != 0, axis=1)) and lifted_box(Box(*problem.box), lam))
 
 
 def polytope_cone(P: Polytope, lam: float, rule: "LiftedRule"):
@@ -235,16 +234,21 @@ def polytope_cone(P: Polytope, lam: float, rule: "LiftedRule"):
 
 def lifted_box(domain, lam: float) -> bool:
     """Whether ``domain`` is a box that is lifted: one reaching farther from the origin than
-    ``_config.LIFT_BOX_RATIO * lam``.
+    ``_config.LIFT_BOX_RATIO`` times both the network's length and its own distance from the
+    origin (a box far out but not much wider than its distance is resolved as it is).
 
     Examples
     --------
     >>> lifted_box(Box(-1e6, 1e6, dim=2), 1.0), lifted_box(Box(-10, 10, dim=2), 1.0)
     (True, False)
+    >>> lifted_box(Box(1e6, 2e6, dim=2), 1.0), lifted_box(Box(1.0, 2e6, dim=2), 1.0)
+    (False, True)
     """
     if not isinstance(domain, Box):
         return False
-    return bool(max(np.max(np.abs(domain.lo)), np.max(np.abs(domain.hi))) > _config.LIFT_BOX_RATIO * lam)
+    reach = float(max(np.max(np.abs(domain.lo)), np.max(np.abs(domain.hi))))
+    near = float(np.max(np.maximum(np.maximum(domain.lo, -domain.hi), 0.0)))
+    return bool(reach > _config.LIFT_BOX_RATIO * max(lam, near))
 
 
 def box_cone(box: Box, lam: float):
