@@ -297,3 +297,21 @@ def test_lifted_ball_is_the_balls_step_in_x(center, monkeypatch):
     direct = enumerate_regions(net, ball, workers=1)
     assert direct.info.method == "cells"
     assert patterns_set(lifted) == patterns_set(direct) and lifted.count > 0
+
+
+@pytest.mark.parametrize("seed,s", [(6, 1e6), (7, 1e6), (15, 1e-6), (19, 1e6), (22, 1e-6)])
+def test_huge_box_of_a_network_without_a_length(seed, s):
+    """Every first-layer hyperplane through the origin (the network has no length of its own:
+    lam = 1, whatever its units), inputs in units of s: a box 1e15 s wide has the whole space's
+    regions and every region of a box 1e3 s wide. The box's far faces set the units of a region's
+    LP in x; a region 1e8 away with features of 1e4 was below HiGHS's tolerances in them and lost,
+    until the LP is tried again in the units of the region's nearer rows."""
+    from test_contract import _degenerate
+    d = 2 + seed % 4
+    base = _degenerate(random_network([d, 6, 5, 1], seed=seed), 4)
+    net = Network([base.weights[0] / s] + list(base.weights[1:]), list(base.biases))
+    whole = patterns_set(enumerate_regions(net, Space(), workers=1))
+    small = patterns_set(enumerate_regions(net, Box(-1e3 * s, 1e3 * s), workers=1))
+    big = enumerate_regions(net, Box(-1e15 * s, 1e15 * s), workers=1)
+    assert small <= patterns_set(big) == whole
+    assert np.array_equal(net.pattern(big.points), big.patterns)

@@ -98,7 +98,8 @@ def deepest_point(A, c, tol, scale=None, first=None):
     ``depth(x) > tol ||x||_inf`` with the error bound of ``depth(x)`` (`certified_depth`), which is
     returned with it. An answer that fails, or passes by less than ``_config.BORDERLINE`` times
     the threshold, is solved again in its own units when they are far from ``scale``
-    (`answer_units`; at most three LPs in all).
+    (`answer_units`; at most three LPs in all); when nothing proves it, the LP is solved again in
+    the units of rows much nearer than ``scale`` (`_nearer_units`), where there are any.
 
     Parameters
     ----------
@@ -110,8 +111,23 @@ def deepest_point(A, c, tol, scale=None, first=None):
     c = np.asarray(c, dtype=np.float64)
     if scale is None or not np.isfinite(scale) or scale <= 0:
         scale = float(np.max(np.abs(c), initial=0.0)) or 1.0
-    best, best_margin, unsure = None, -np.inf, False
-    x = lp.relative_depth(A, c, tol, scale) if first is None else first
+    unsure = False
+    for k, units in enumerate([scale] + _nearer_units(c, scale)):
+        x = first if k == 0 and first is not None else lp.relative_depth(A, c, tol, units)
+        best, best_r, maybe = _settle(A, c, tol, units, x)
+        unsure = unsure or maybe
+        if best is not None:
+            return best, best_r
+    _undecided += unsure
+    return None, -np.inf
+
+
+def _settle(A, c, tol, scale, x):
+    """``(point, depth, unsure)`` from an LP's answer ``x`` in units of ``scale``: the answer if it
+    proves the rule, else the best of at most two more answers in the units `answer_units`
+    picks; ``(None, -inf, unsure)`` when none proves it (``unsure``: one passed only without the
+    error bound of its depth)."""
+    best, best_r, best_margin, unsure = None, -np.inf, -np.inf, False
     for attempt in range(3):
         if x is None:
             break
@@ -129,10 +145,21 @@ def deepest_point(A, c, tol, scale=None, first=None):
         if scale is None or attempt == 2:
             break
         x = lp.relative_depth(A, c, tol, scale)
-    if best is None:
-        _undecided += unsure
-        return None, -np.inf
-    return best, best_r
+    return best, best_r, unsure
+
+
+def _nearer_units(c, scale) -> list:
+    """Smaller units to try a depth LP in when it found nothing in units of ``scale``: the row
+    offsets ``|c|`` that are each ``2^20`` times nearer than the last tried. A polyhedron whose
+    rows span far more than that (a region near the origin of a huge domain, whose faces hold
+    at ``1e21``) is below HiGHS's tolerances in the far rows' units; in the near rows' the far
+    ones are dropped (`solvers._offsets`) and its sides are clear."""
+    out, last = [], scale
+    for v in np.sort(np.unique(np.abs(c[c != 0])))[::-1]:
+        if v * 2.0 ** 20 < last and len(out) < 64:
+            out.append(float(v))
+            last = v
+    return out
 
 
 _undecided = 0
