@@ -137,3 +137,20 @@ def test_what_float64_cannot_settle_is_reported():
     assert res.count == 2 and res.borderline == 1
     res = enumerate_regions(net, Space(), workers=1)
     assert res.count == 2 and res.borderline == 0
+
+
+def test_a_narrow_answer_of_a_relaxed_lp_is_deepened():
+    """An LP in small units drops a huge box's far faces (`solvers._offsets`), and its answer may
+    sit at such a face, proving the rule only narrowly; one more LP where every row is kept finds
+    the region deep (huge boxes of 7+ inputs reported hundreds of clear regions as borderline)."""
+    from nncells import _config
+    from nncells.geometry.contract import _deeper_in_full_units
+    A = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    c = np.array([1e9, -1.0, 1e9, 1e9])                 # 1 <= x1 <= 1e9, |x2| <= 1e9
+    x = np.array([1e9 - 10.0, 0.0])                      # 10 from the far face: narrow
+    r = depth(A, c, x)
+    assert 1e-9 * 1e9 < r < _config.BORDERLINE * 1e-9 * 1e9
+    y, ry = _deeper_in_full_units(A, c, 1e-9, 1.0, x, r)
+    assert ry > _config.BORDERLINE * 1e-9 * np.max(np.abs(y)) and depth(A, c, y) >= ry > 0
+    y2, r2 = _deeper_in_full_units(A, c, 1e-9, 1e9, x, r)   # no far rows dropped: as it was
+    assert y2 is x and r2 == r

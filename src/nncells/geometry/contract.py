@@ -117,9 +117,27 @@ def deepest_point(A, c, tol, scale=None, first=None):
         best, best_r, maybe = _settle(A, c, tol, units, x)
         unsure = unsure or maybe
         if best is not None:
-            return best, best_r
+            return _deeper_in_full_units(A, c, tol, units, best, best_r)
     _undecided += unsure
     return None, -np.inf
+
+
+def _deeper_in_full_units(A, c, tol, units, x, r):
+    """``(x, r)``, or a deeper point when ``x`` proves the rule only narrowly (by less than
+    ``_config.BORDERLINE`` times the threshold) and the LP in ``units`` dropped far rows
+    (`solvers._offsets`): its answer may then sit at a far face it did not see, in a region that
+    is deep elsewhere. One more LP in units of the farthest row, where every row is kept."""
+    size = float(np.max(np.abs(x), initial=0.0))
+    full = float(np.max(np.abs(c), initial=0.0))
+    if r > _config.BORDERLINE * tol * size or not full > 2 * units:
+        return x, r
+    y, ry, _ = _settle(A, c, tol, full, lp.relative_depth(A, c, tol, full))
+    if y is not None and ry / max(float(np.max(np.abs(y), initial=0.0)), _TINY) > r / max(size, _TINY):
+        return y, ry
+    return x, r
+
+
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 def _settle(A, c, tol, scale, x):
