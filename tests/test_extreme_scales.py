@@ -87,7 +87,7 @@ def test_far_slab_both_backends(backend, k):
 
 
 @pytest.mark.parametrize("dims,seed", [([2, 8, 8, 1], 0), ([2, 16, 16, 2], 1), ([3, 8, 6, 1], 0),
-                                       ([4, 6, 5, 1], 2)])
+                                       ([4, 6, 5, 1], 2), ([5, 6, 5, 1], 3), ([6, 6, 5, 1], 4)])
 def test_boxes_up_to_1e300_have_the_whole_space_regions(dims, seed):
     """Boxes from 1 to 1e300 around the origin: counts never decrease, and from some size on
     every box has exactly the whole space's regions (a 2-8-8-1 network kept 125 up to 1e12, then
