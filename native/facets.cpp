@@ -22,24 +22,12 @@ void rows_of(const uint64_t* eq, int words, std::vector<int>& rows) {
     }
 }
 
-// Whether the unit rows `rows` of C are one hyperplane (rank 1 once scaled by the cell's extent,
-// the tolerance of spans_edge).
-bool one_hyperplane(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
-                    std::vector<double>& buf) {
-    if (rows.size() <= 1) return !rows.empty();
-    scaled_rows(C, d, rows, ext, buf);
-    return matrix_rank(buf.data(), static_cast<int>(rows.size()), d, 1e-9) == 1;
-}
-
-// Rows in the order nncells.results.adjacency numbers them: domain rows (-1 - k) by k, then
-// neurons by index, rows of unknown origin last.
-int64_t row_key(int64_t label) {
-    if (label == kUnknownLabel) return std::numeric_limits<int64_t>::max();
-    return label < 0 ? -1 - label : (int64_t(1) << 40) + label;
-}
-
-}  // namespace
-
+// The extent of a face of C coordinate by coordinate (max - min over its vertices: those on row
+// `row` when row >= 0, those set in `on` when given; 1 where it is 0). Whether rows are one
+// hyperplane is decided on the rows scaled by it and normalised again (`scaled_rows`), so it does
+// not depend on the units of each coordinate: a face thin in one coordinate (the lifted t of a
+// far region, or of a huge box's faces, nearly parallel there) has rows that differ only in that
+// coordinate's small entries, independent all the same.
 void cell_extent(const Cell& C, int d, std::vector<double>& ext, int row, const uint8_t* on) {
     ext.assign(d, 0.0);
     const double inf = std::numeric_limits<double>::infinity();
@@ -56,6 +44,7 @@ void cell_extent(const Cell& C, int d, std::vector<double>& ext, int row, const 
     for (int c = 0; c < d; ++c) ext[c] = hi[c] > lo[c] ? hi[c] - lo[c] : 1.0;
 }
 
+// Rows `rows` of C.A scaled column by column by `ext` and normalised, into `buf` (n x d).
 void scaled_rows(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
                  std::vector<double>& buf) {
     const int n = static_cast<int>(rows.size());
@@ -75,6 +64,24 @@ void scaled_rows(const Cell& C, int d, const std::vector<int>& rows, const std::
         for (int c = 0; c < d && s > 0.0; ++c) r[c] /= s;
     }
 }
+
+// Whether the unit rows `rows` of C are one hyperplane: rank 1 (numpy's matrix_rank with tolerance
+// 1e-9) once scaled by the extent `ext` of the face they hold (`cell_extent`).
+bool one_hyperplane(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
+                    std::vector<double>& buf) {
+    if (rows.size() <= 1) return !rows.empty();
+    scaled_rows(C, d, rows, ext, buf);
+    return matrix_rank(buf.data(), static_cast<int>(rows.size()), d, 1e-9) == 1;
+}
+
+// Rows in the order nncells.results.adjacency numbers them: domain rows (-1 - k) by k, then
+// neurons by index, rows of unknown origin last.
+int64_t row_key(int64_t label) {
+    if (label == kUnknownLabel) return std::numeric_limits<int64_t>::max();
+    return label < 0 ? -1 - label : (int64_t(1) << 40) + label;
+}
+
+}  // namespace
 
 bool cell_facets(const Cell& C, int d, int64_t first_group, std::vector<int64_t>& group,
                  std::vector<int64_t>& label, FacetScratch& w) {

@@ -38,18 +38,6 @@ struct FacetScratch {
 // them (the face's equality set) have rank 1: the face spans d - 1 dimensions. The vertices'
 // active sets were set with the contract's error bounds, so this is the enumeration's own view of
 // the cell. Returns whether a facet has a row of unknown label or a row marked Cell::shared.
-// The extent of a face of C coordinate by coordinate (max - min over its vertices: those on row
-// `row` when row >= 0, those set in `on` when given; 1 where it is 0). Whether rows are one
-// hyperplane is decided on the rows scaled by it and normalised again (`scaled_rows`), so it does
-// not depend on the units of each coordinate: a face thin in one coordinate (the lifted t of a
-// far region, or of a huge box's faces, nearly parallel there) has rows that differ only in that
-// coordinate's small entries, independent all the same.
-void cell_extent(const Cell& C, int d, std::vector<double>& ext, int row, const uint8_t* on);
-
-// Rows `rows` of C.A scaled column by column by `ext` and normalised, into `buf` (n x d).
-void scaled_rows(const Cell& C, int d, const std::vector<int>& rows, const std::vector<double>& ext,
-                 std::vector<double>& buf);
-
 bool cell_facets(const Cell& C, int d, int64_t first_group, std::vector<int64_t>& group,
                  std::vector<int64_t>& label, FacetScratch& w);
 

@@ -146,25 +146,4 @@ inline int matrix_rank(const double* a, int rows, int cols, double tol = -1.0) {
     return r;
 }
 
-// Determinant of the (n x n) matrix `a` (overwritten) by Gaussian elimination with partial pivoting.
-inline double determinant(double* a, int n) {
-    double det = 1.0;
-    for (int k = 0; k < n; ++k) {
-        int piv = k;
-        for (int i = k + 1; i < n; ++i)
-            if (std::abs(a[i * n + k]) > std::abs(a[piv * n + k])) piv = i;
-        if (a[piv * n + k] == 0.0) return 0.0;
-        if (piv != k) {
-            for (int j = 0; j < n; ++j) std::swap(a[k * n + j], a[piv * n + j]);
-            det = -det;
-        }
-        det *= a[k * n + k];
-        for (int i = k + 1; i < n; ++i) {
-            const double f = a[i * n + k] / a[k * n + k];
-            for (int j = k; j < n; ++j) a[i * n + j] -= f * a[k * n + j];
-        }
-    }
-    return det;
-}
-
 }  // namespace nncells

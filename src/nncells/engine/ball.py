@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from nncells.domains import Ball, Domain
+from nncells.engine.cells import Cell
 from nncells.geometry.contract import Rule, depth
 from nncells.geometry.solvers import distance_to_polyhedron
 
@@ -38,7 +39,7 @@ def keep_in_lifted_ball(ball: Ball, lam: float, cell, rule):
         return None
     a, at = got
     x = cell.point[:-1] / cell.point[-1]
-    xcell = type(cell)(a, at, x, depth(a, at, x), np.zeros((0, len(x))), np.zeros(0))
+    xcell = Cell(a, at, x, depth(a, at, x), np.zeros((0, len(x))), np.zeros(0))
     kept = keep_in_ball(Ball(ball.center / lam, ball.radius / lam, dim=len(x)), xcell, Rule(rule.tol))
     if kept is None:
         return None

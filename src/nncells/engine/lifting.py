@@ -29,7 +29,7 @@ import numpy as np
 
 from nncells import _config
 from nncells.engine.cells import Cell
-from nncells.engine.vertex import box_vertices, cut_away
+from nncells.engine.vertex import box_vertices, corner_sides, cut_away
 from nncells.errors import DomainError
 from nncells.geometry.contract import Rule, deepest_point, depth
 from nncells.geometry.norms import row_norms, unit
@@ -69,8 +69,9 @@ class LiftedRule(Rule):
         self.lifted_dim = d
         self.n_box = 2 * (d + 1)
 
-    def _down(self, A, c):
-        """The x-space rows (unit norm) of a lifted cell, or None when one of them is empty."""
+    def region(self, A, c):
+        """The x-space rows ``(a, at)`` (``a x <= at``, unit rows, units of ``lam``) of the region a
+        lifted cell stands for, or None when one of them is empty."""
         A = A[self.n_box:]
         a, at = A[:, :self.d], -A[:, self.d]
         n = row_norms(a)
@@ -82,11 +83,6 @@ class LiftedRule(Rule):
             return None
         a, at, n = a[~flat], at[~flat], n[~flat]
         return a / n[:, None], at / n
-
-    def region(self, A, c):
-        """The x-space rows ``(a, at)`` (``a x <= at``, unit rows, units of ``lam``) of the region a
-        lifted cell stands for, or None when one of them is empty."""
-        return self._down(A, c)
 
     @staticmethod
     def lift_point(x):
@@ -100,7 +96,7 @@ class LiftedRule(Rule):
         return (points[:, self.d] > 0) & super().witnesses(points[:, :self.d], radii)
 
     def deepest(self, A, c, scale=None):
-        rows = self._down(A, c)
+        rows = self.region(A, c)
         if rows is None:
             return None, -np.inf
         a, at = rows
@@ -124,7 +120,8 @@ class LiftedRule(Rule):
 class Lift:
     """How a lifted problem's finished regions map back to the original network's.
 
-    ``domain``: the original domain (`Space`, or a `Box` lifted as a pyramid: `box_pyramid`);
+    ``domain``: the original domain (`Space`, or a box, polytope or ball lifted with it:
+    `box_cone`, `polytope_cone`);
     ``root``: the lifted root cell's exact ``(vertices, active, vmag)``, or None (the lifted box's
     corners, found by `tasks.Problem.root_task`).
     """
@@ -176,24 +173,35 @@ def homogeneous_problem(problem: Problem, max_dim: int) -> Problem | None:
         return None
     d = net.input_dim
     lam = network_length(net)
+    box = _lifted_box(d)
     if isinstance(problem.domain, Space):
-        box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
         return Problem(homogenize(net, lam), box, problem.tol, LiftedRule(problem.tol, d),
                        Lift(net, lam, problem.tol), box.bounds(), problem.backend, problem.count_only,
                        problem.facets)
     rule = LiftedRule(problem.tol, d)
-    if isinstance(problem.domain, Ball) and lifted_box(Box(*problem.domain.bounds()), lam):
-        A, c, root = box_cone(Box(*problem.domain.bounds()), lam)   # the ball's step: `ball.refine`
-    elif lifted_box(problem.domain, lam):
-        A, c, root = box_cone(problem.domain, lam)
+    bounds = Box(*problem.domain.bounds()) if isinstance(problem.domain, Ball) else problem.domain
+    if lifted_box(bounds, lam):  # (a ball: its bounding box; its step is `ball.refine`'s)
+        A, c, root = box_cone(bounds, lam)
     elif _lifted_polytope(problem, lam):
         A, c, root = polytope_cone(problem.domain, lam, rule)
     else:
         return None
-    box = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
     return Problem(homogenize(net, lam), Polytope(A, c), problem.tol, rule,
                    Lift(net, lam, problem.tol, problem.domain, root), box.bounds(), problem.backend,
                    problem.count_only, problem.facets)
+
+
+def _lifted_box(d: int) -> Box:
+    """The lifted box ``[-1, 1]^d x [0, 1]``: its rows are the first ``LiftedRule.n_box`` of every
+    lifted cell (``y_i <= 1``, ``t <= 1``, ``-y_i <= 1``, ``-t <= 0``)."""
+    return Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
+
+
+def _cone_rows(domain, lam: float) -> np.ndarray:
+    """The cone over a box or polytope ``{A x <= b}`` in lifted coordinates: ``lam a_i y - b_i t
+    <= 0``, unit rows, in the order of its half-spaces."""
+    Ad, bd = domain.halfspaces()
+    return unit(np.hstack([lam * Ad, -bd[:, None]]))
 
 
 def _lifted_polytope(problem: Problem, lam: float) -> bool:
@@ -219,13 +227,11 @@ def polytope_cone(P: Polytope, lam: float, rule: "LiftedRule"):
     [(0.0, 0.0), (1.0, 0.125), (1.0, 0.5)]
     """
     d = P.dim
-    outer = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
+    outer = _lifted_box(d)
     A0, c0 = outer.halfspaces()
     V, act, vmag = box_vertices(outer.lo, outer.hi)
     cell = Cell(A0, c0, V.mean(axis=0), 0.5, np.zeros((0, d + 1)), np.zeros(0), outer.bounds(), V, act, vmag)
-    Ad, bd = P.halfspaces()
-    rows = unit(np.hstack([lam * Ad, -bd[:, None]]))
-    for h in rows:
+    for h in _cone_rows(P, lam):
         cell = cut_away(cell, h, 0.0, rule)
         if cell is None:
             raise DomainError("polytope domain is empty or has no interior")
@@ -273,16 +279,8 @@ def box_cone(box: Box, lam: float):
     """
     d = box.lo.size
     lo, hi = box.lo, box.hi
-    outer = Box(np.r_[-np.ones(d), 0.0], np.ones(d + 1)).resolve(d + 1)
-    A0, c0 = outer.halfspaces()
-    # x_i <= hi_i  <=>  lam y_i - hi_i t <= 0;   -x_i <= -lo_i  <=>  -lam y_i + lo_i t <= 0
-    cone = np.zeros((2 * d, d + 1))
-    cone[:d, :d] = lam * np.eye(d)
-    cone[:d, d] = -hi
-    cone[d:, :d] = -lam * np.eye(d)
-    cone[d:, d] = lo
-    cone = unit(cone)
-    A = np.vstack([A0, cone])
+    A0, c0 = _lifted_box(d).halfspaces()
+    A = np.vstack([A0, _cone_rows(box, lam)])   # x_i <= hi_i: lam y_i - hi_i t <= 0, then the lower
     c = np.r_[c0, np.zeros(2 * d)]
     with np.errstate(divide="ignore"):  # inf: never
         bend_hi = np.where(hi > 0, lam / np.where(hi > 0, hi, 1.0), np.inf)    # u_i reaches 1
@@ -292,7 +290,7 @@ def box_cone(box: Box, lam: float):
     top = float(min(1.0, np.min(meet)))
     met = meet == top                                   # the coordinates whose bounds meet at the top
     levels = np.unique(np.r_[bend_hi[bend_hi < top], bend_lo[bend_lo < top], top])
-    upper = ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)
+    upper = corner_sides(d)
     bend = np.where(upper, bend_hi, bend_lo)          # (corners, d): where each chosen bound bends
     n0 = len(A0)  # rows of the lifted box: y_i <= 1, t <= 1, -y_i <= 1, -t <= 0
     V = [np.zeros(d + 1)]

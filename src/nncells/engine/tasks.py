@@ -208,7 +208,8 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     if n is None:
         zero, const = np.all(within, axis=1), g
     else:  # lifted (y, t): constant in x = y / t when the y part is zero; then it is H_t t, t > 0
-        zero, const = np.all(within[:, :n], axis=1), np.where(np.all(within[:, :n], axis=1), H[:, n], g)
+        zero = np.all(within[:, :n], axis=1)
+        const = np.where(zero, H[:, n], g)
     out = []
     kids, leftovers = split_cell(task.cell, H, const, problem.rule, zero, task.partial, t_end)
     partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest), task.Mabs)

@@ -29,6 +29,12 @@ class _Fallback(Exception):
     """qhull could not handle a cell: the caller redoes the cell in LP mode."""
 
 
+def corner_sides(d: int) -> np.ndarray:
+    """``(2^d, d)`` bool: which coordinates of each corner of a d-box are at the upper bound, in
+    the order of `box_vertices`."""
+    return ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)
+
+
 def box_vertices(lo, hi):
     """The corners of the box ``lo <= x <= hi``, exactly, with the half-spaces of
     `nncells.domains.Box.halfspaces` (``x_i <= hi_i`` then ``-x_i <= -lo_i``) each lies on, and
@@ -41,8 +47,7 @@ def box_vertices(lo, hi):
     ([[0.0, -2.0], [1.0, -2.0], [0.0, 2.0], [1.0, 2.0]], [0, 0, 1, 1], [0.0, 2.0])
     """
     lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-    d = len(lo)
-    upper = ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)
+    upper = corner_sides(len(lo))
     V = np.where(upper, hi, lo)
     return V, np.hstack([upper, ~upper]), np.abs(V)
 
