@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nncells import Box, Network, Polytope, Space, enumerate_regions
-from nncells.geometry import solvers
+from nncells.geometry import depth_lps
 from nncells.geometry.contract import certified_depth, deepest_point, depth, undecided_count
 from oracles import brute_force_contract
 from test_extreme_scales import far_slab, far_slab_truth
@@ -76,7 +76,7 @@ def test_far_slab_in_boxes_and_a_polytope(k):
     _check(net, enumerate_regions(net, wide, workers=1), far_slab_truth(d))
 
 
-# ------------------------------------------------------------------ the LP itself (geometry.solvers)
+# ------------------------------------------------------------------ the LP itself (geometry.depth_lps)
 def _slab(D, width=1.0):
     """``D < x1 < D + width`` in the plane (unit rows)."""
     return np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([D + width, -D])
@@ -90,7 +90,7 @@ def test_the_threshold_column_is_not_dropped(tol):
     for D in (0.01 / tol, 10.0 / tol):
         A, c = _slab(D)
         counts = 0.5 > tol * (D + 0.5)
-        assert (solvers.relative_depth(A, c, tol, 1.0) is not None) == counts, D
+        assert (depth_lps.relative_depth(A, c, tol, 1.0) is not None) == counts, D
         x, r = deepest_point(A, c, tol)
         assert (x is not None) == counts, D
         if counts:
@@ -140,7 +140,7 @@ def test_what_float64_cannot_settle_is_reported():
 
 
 def test_a_narrow_answer_of_a_relaxed_lp_is_deepened():
-    """An LP in small units drops a huge box's far faces (`solvers._offsets`), and its answer may
+    """An LP in small units drops a huge box's far faces (`depth_lps._offsets`), and its answer may
     sit at such a face, proving the rule only narrowly; one more LP where every row is kept finds
     the region deep (huge boxes of 7+ inputs reported hundreds of clear regions as borderline)."""
     from nncells import _config

@@ -24,12 +24,17 @@ class Cell:
     vmag: np.ndarray | None = None      # (v, d) magnitudes of the numbers each vertex was computed from
     labels: np.ndarray | None = None    # (rows of A,) int64: where each row came from, when the compiled
     #                                     core's facets mode handed the cell back (`kernels.vertex.refine`)
+    bounds: tuple | None = None  # (lo, hi): the cell also lies in this box, whose faces bound it (LP mode
+    #                              in a box: the box is kept once, as bounds, not as rows of A)
+    cuts: np.ndarray | None = None  # (hidden neurons so far,) bool: the neurons whose hyperplanes are rows
+    #                                 of A after the domain's (in order): the rows can be rebuilt (`Task.pack`)
 
 
 @dataclass
 class Child:
     signs: np.ndarray  # bool (k,): True where h_i > 0 on the child
     cell: Cell
+    cuts: np.ndarray | None = None  # bool (k,): the hyperplanes that are rows of the child's cell (LP mode)
 
 
 @dataclass
@@ -46,12 +51,18 @@ class Task:
     Mabs: np.ndarray | None = None  # |W_l| ... |W_1| along the active paths: bounds |M| and its error
 
     def pack(self) -> "Task":
-        """A smaller copy for the frontier: half-spaces, point, vertices (when known: qhull would
-        find them less accurately and more slowly) and pattern; the affine map is rebuilt (bit for
-        bit the same map) when the task runs."""
+        """A smaller copy for the frontier: point, pattern, and half-spaces and vertices (when
+        known: qhull would find them less accurately and more slowly); the affine map is rebuilt
+        (bit for bit the same map) when the task runs. A cell of LP mode is *light*: its rows are
+        left out too (``A`` and ``c`` None), with the domain and its box, and rebuilt from the
+        network, the pattern and ``cuts`` (`Problem.unpack`): ``O(d + hidden neurons)`` numbers
+        a task, not ``O(d^2)``."""
         c = self.cell
-        light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box,
-                     c.vertices, c.active, c.vmag, c.labels)
+        if c.vertices is None and c.cuts is not None and self.partial is None:
+            light = Cell(None, None, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], cuts=c.cuts)
+        else:
+            light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box,
+                         c.vertices, c.active, c.vmag, c.labels, c.bounds, c.cuts)
         return Task(self.layer, light, None, None, self.pattern, self.ranks, self.partial)
 
 
@@ -85,6 +96,7 @@ class Batch:
 @dataclass
 class Stats:
     lp_solves: int = 0
+    lp_fallbacks: int = 0  # decisions the shrunk-box LP left to the exact one (`geometry.box_depth`)
     per_layer: list = field(default_factory=list)  # regions created at each hidden layer
     tasks: int = 0
     by_worker: dict = field(default_factory=dict)  # process id -> finished regions
@@ -96,6 +108,7 @@ class Stats:
 
     def add(self, other: "Stats"):
         self.lp_solves += other.lp_solves
+        self.lp_fallbacks += other.lp_fallbacks
         self.tasks += other.tasks
         self.borderline += other.borderline
         self.repaired += other.repaired

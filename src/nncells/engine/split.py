@@ -20,7 +20,7 @@ Otherwise (*LP mode*, `_split_by_lps`):
    proved the same side thin in another sub-cell of the same hyperplane, when the sub-cell has
    all the rows they use), a *ray* from a witness ball across ``h_i`` (`_shoot`), and last one
    LP (`contract.Rule.deepest`; the LPs of one split share one warm-started HiGHS model,
-   `solvers.CellDepth`). Every point found becomes a witness, checked in float64. A ray's ball
+   `depth_lps.CellDepth`). Every point found becomes a witness, checked in float64. A ray's ball
    that proves its side by less than the borderline margin still asks the LP for a deeper one
    (far regions are not reported as borderline), and a side no LP proved in the cell's units is
    tried once more in the units of its hyperplane's distance from the origin when that is far
@@ -35,7 +35,8 @@ from nncells.engine.cells import Cell, Child
 from nncells.engine.vertex import split_by_vertices
 from nncells.geometry.contract import Rule, certified_depth, deepest_point, gamma
 from nncells.geometry.norms import row_norms, unit
-from nncells.geometry.solvers import CellDepth
+from nncells.geometry.box_depth import BoxDepth, note_fallback
+from nncells.geometry.depth_lps import CellDepth
 
 
 def _interval(Hn, gn, box):
@@ -225,7 +226,8 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
             continue
         best = int(np.argmax(rad))
         A_s, c_s = _rows(cell, Hn, gn, s, cmask)
-        children.append(Child(s, Cell(A_s, c_s, pts[best], float(rad[best]), pts, rad, cell.box)))
+        children.append(Child(s, Cell(A_s, c_s, pts[best], float(rad[best]), pts, rad, cell.box,
+                                      bounds=cell.bounds), cmask))
     return children
 
 
@@ -238,7 +240,7 @@ class _Sides:
 
     A sub-cell is the cell with some of the *extra* rows, given by index: ``h_i >= 0`` or
     ``h_i <= 0`` for each hyperplane that cut it on the way (`row`). Under the input-space `Rule` every LP of the split runs in one warm-started HiGHS model
-    (`solvers.CellDepth`), and the duals of an LP that finds a side thin are kept as a
+    (`depth_lps.CellDepth`), and the duals of an LP that finds a side thin are kept as a
     certificate for the other sub-cells of the same hyperplane; other rules (the lifted whole
     space) solve each LP with their own `Rule.deepest`.
     """
@@ -258,7 +260,11 @@ class _Sides:
         self.A[m::2], self.A[m + 1::2] = -Hn[todo], Hn[todo]
         self.c[m::2], self.c[m + 1::2] = gn[todo], -gn[todo]
         self.lp = None
-        if type(rule) is Rule and t:
+        self.bounds = cell.bounds
+        self.box = None
+        if type(rule) is Rule and t and cell.bounds is not None:  # the box as bounds: small LPs first
+            self.box = BoxDepth(cell.A, cell.c, self.A[m:], self.c[m:], cell.bounds, rule.tol, cell.point)
+        elif type(rule) is Rule and t:
             self.lp = CellDepth(cell.A, cell.c, self.A[m:], self.c[m:], rule.tol, self.scale)
         self.certs = {True: [], False: []}
 
@@ -286,22 +292,32 @@ class _Sides:
         rows = np.concatenate([self.own, self.m + sub_rows])
         shot = None, -np.inf
         if len(R):
-            shot = _shoot(self.A[rows], self.c[rows], P, R, vals, Q, self.Hn[i], self.gn[i], side, self.rule)
+            shot = _shoot(self.A[rows], self.c[rows], P, R, vals, Q, self.Hn[i], self.gn[i], side, self.rule,
+                          self.bounds)
             # a ball that proves the side by less than the borderline margin (a ray that stays
             # close to the witness it started from, far from the origin) asks the LP for a deeper one
             if shot[0] is not None and self.rule.witness(shot[0], shot[1] / _config.BORDERLINE):
                 return shot
         rows = np.append(rows, self.m + on[-1])
         A, c = self.A[rows], self.c[rows]
+        if self.box is not None:
+            verdict, x, r = self.box.decide(on, P[np.argsort(-R)] if len(R) else None)
+            if verdict == "yes":
+                return (x, r) if r > shot[1] else shot
+            if verdict == "no":
+                if self.box.support is not None and shot[0] is None:
+                    self.certs[side].append(self.box.support)
+                return shot
+            note_fallback()  # unsure: the exact LP decides
         if self.lp is None:
-            found = self.rule.deepest(A, c, self.scale)
+            found = self._deepest(A, c, self.scale)
         else:
             x = self.lp.solve(on)
             if x is None:
                 if self.lp.support is not None and shot[0] is None:
                     self.certs[side].append(self.lp.support)
                 return shot
-            found = deepest_point(A, c, self.rule.tol, self.scale, first=x)
+            found = deepest_point(A, c, self.rule.tol, self.scale, first=x, bounds=self.bounds)
         if found[0] is None and shot[0] is None:
             found = self._near(i, A, c)
         return found if found[0] is not None else shot
@@ -313,18 +329,24 @@ class _Sides:
         own = abs(float(self.gn[i]))
         if not 0 < own < self.scale * _NEAR:
             return None, -np.inf
-        return self.rule.deepest(A, c, own)
+        return self._deepest(A, c, own)
+
+    def _deepest(self, A, c, scale):
+        if self.bounds is None:  # (the lifted rule knows no bounds: its cells have none)
+            return self.rule.deepest(A, c, scale)
+        return self.rule.deepest(A, c, scale, bounds=self.bounds)
 
 
 _GRID = np.array([0.25, 0.5, 0.75])
 
 
-def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
-    """A ball inside ``{A x <= c}`` on one side of ``n x + g = 0`` (unit ``n``) found without an
-    LP, or ``(None, -inf)``: on rays from the deepest ball ``(P, R)`` (values ``vals`` of the
-    hyperplane at the centres) along the normal and toward the points ``Q``, the point of a grid
-    between the hyperplane and the cell's boundary whose ``min(depth, distance to h)`` is largest;
-    that ball, less the error bound of the two numbers, counts when the rule accepts it.
+def _shoot(A, c, P, R, vals, Q, n, g, positive, rule, bounds=None):
+    """A ball inside ``{A x <= c}`` (and the box ``bounds``, when given) on one side of
+    ``n x + g = 0`` (unit ``n``) found without an LP, or ``(None, -inf)``: on rays from the
+    deepest ball ``(P, R)`` (values ``vals`` of the hyperplane at the centres) along the normal
+    and toward the points ``Q``, the point of a grid between the hyperplane and the cell's
+    boundary whose ``min(depth, distance to h)`` is largest; that ball, less the error bound of
+    the two numbers, counts when the rule accepts it.
     """
     sgn = 1.0 if positive else -1.0
     o = int(np.argmax(R))
@@ -338,6 +360,9 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t_c = -sgn * v / rate                             # step to reach h
         t_e = np.min(np.where(au > 0, slack / au, np.inf), axis=1, initial=np.inf)  # step to leave
+        if bounds is not None:  # ... or the box
+            to_face = np.where(U > 0, (bounds[1] - p) / U, np.where(U < 0, (bounds[0] - p) / U, np.inf))
+            t_e = np.minimum(t_e, np.min(to_face, axis=1, initial=np.inf))
         t_e = np.where(t_e < np.inf, t_e, t_c + 2 * max(abs(v), R[o]))
         t_0 = np.maximum(t_c, 0.0)
         ok = (rate > 0) & (t_e > t_0)
@@ -345,6 +370,9 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
         return None, -np.inf
     ts = t_0[ok, None] + (t_e[ok] - t_0[ok])[:, None] * _GRID          # (q', grid)
     dep = np.min(slack[None, :, None] - au[ok][:, :, None] * ts[:, None, :], axis=1, initial=np.inf)
+    if bounds is not None:
+        X = p + ts[:, :, None] * U[ok][:, None, :]                      # (q', grid, d)
+        dep = np.minimum(dep, np.min(np.minimum(X - bounds[0], bounds[1] - X), axis=2, initial=np.inf))
     rho = np.minimum(dep, (ts - t_c[ok, None]) * rate[ok, None])
     b, q = divmod(int(np.argmax(rho)), len(_GRID))
     if not rho[b, q] > 0:
@@ -352,7 +380,7 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule):
     x = p + ts[b, q] * U[ok][b]
     # the depth in the cell and the distance to h, each less its error bound
     to_h = sgn * float(n @ x + g) - gamma(len(x) + 1) * (float(np.abs(n) @ np.abs(x)) + abs(g))
-    r = min(certified_depth(A, c, x), to_h)
+    r = min(certified_depth(A, c, x, bounds), to_h)
     if r > 0 and rule.witness(x, r):
         return x, r
     return None, -np.inf

@@ -21,8 +21,9 @@ from nncells.engine.cells import Batch, Cell, Stats, Task  # noqa: F401 (re-expo
 from nncells.engine.split import split_cell
 from nncells.engine.vertex import box_vertices
 from nncells.errors import DomainError
-from nncells.geometry import solvers
-from nncells.geometry.contract import Rule, borderline_count, gamma, undecided_count, unit_rows
+from nncells.geometry import box_depth, solvers
+from nncells.geometry.contract import Rule, borderline_count, gamma, margins, undecided_count, unit_rows
+from nncells.geometry.norms import row_norms
 from nncells.network import Network
 
 
@@ -44,6 +45,8 @@ class Problem:
     backend: str = "numpy"    # "native" (the compiled core, `engine.compiled`) or "numpy"
     count_only: bool = False  # the caller only counts: finished batches carry no data
     facets: bool = False      # the compiled core records its regions' facets (`Stats.facets`)
+    reduction: object = None  # set when this is another problem in its first layer's row space
+    #                           (`nncells.engine.reduction`): `finish` maps regions back to it last
 
     @classmethod
     def make(cls, network: Network, domain: Domain, tol: float | None = None,
@@ -69,28 +72,69 @@ class Problem:
     def root_task(self) -> Task | None:
         """The task for the whole domain (None if the domain has no interior)."""
         d = self.network.input_dim
-        rows = unit_rows(*self.domain.halfspaces())
+        rows = self._domain_rows()
         if rows is None:
             return None
         A, c = rows
-        if len(A):
-            x, r = self.rule.deepest(A, c)
+        bounds = self.box if self.boxed else None
+        if len(A) or bounds is not None:
+            x, r = self.rule.deepest(A, c, bounds=bounds) if bounds is not None else self.rule.deepest(A, c)
             if x is None:
                 return None
         else:  # the whole space: the origin, with a ball of the network's own length
             x, r = np.zeros(d), network_length(self.network)
-        cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box)
+        cell = Cell(A, c, x, r, np.zeros((0, d)), np.zeros(0), self.box, bounds=bounds,
+                    cuts=np.zeros(0, dtype=bool) if self.lift is None else None)
         if self.lift is not None and self.lift.root is not None:  # a lifted box: its exact pyramid
             cell.vertices, cell.active, cell.vmag = self.lift.root
         elif isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM + (self.lift is not None):  # exact corners
             cell.vertices, cell.active, cell.vmag = box_vertices(self.domain.lo, self.domain.hi)
         return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
 
+    @property
+    def boxed(self) -> bool:
+        """Whether the cells keep the domain, a box, as bounds rather than rows: LP mode
+        (above ``_config.VERTEX_MAX_DIM`` inputs) in a box that is not lifted."""
+        return (self.lift is None and isinstance(self.domain, Box)
+                and self.network.input_dim > _config.VERTEX_MAX_DIM)
+
+    def _domain_rows(self):
+        """The first rows of every cell: the domain's half-spaces of unit norm (none when the
+        cells keep the box as bounds), or None when the domain is empty."""
+        if self.boxed:
+            d = self.network.input_dim
+            return np.zeros((0, d)), np.zeros(0)
+        return unit_rows(*self.domain.halfspaces())
+
+    def unpack(self, task: Task) -> Task:
+        """``task`` with its cell's rows, when `Task.pack` left them out (a light cell: its
+        pattern, which neurons cut it, and a point): the domain's rows, then the hyperplanes of
+        the neurons that cut it, layer by layer, computed with the same operations as when the
+        cell was split (bit for bit the same rows)."""
+        cell = task.cell
+        if cell.A is not None:
+            return task
+        net = self.network
+        A, c = self._domain_rows()
+        parts_A, parts_c = [A], [c]
+        for H, g, _, s, sl in _pullbacks(net, task.pattern, task.layer):
+            idx = np.flatnonzero(cell.cuts[sl])
+            if len(idx):  # as `split._rows` orients `split_cell`'s unit rows
+                norms = row_norms(H)[idx]
+                sgn = np.where(s[idx], -1.0, 1.0)
+                parts_A.append((H[idx] / norms[:, None]) * sgn[:, None])
+                parts_c.append(-(g[idx] / norms) * sgn)
+        light = Cell(np.vstack(parts_A), np.concatenate(parts_c), cell.point, cell.radius, cell.wit_points,
+                     cell.wit_radii, self.box, bounds=self.box if self.boxed else None, cuts=cell.cuts)
+        return Task(task.layer, light, task.M, task.m, task.pattern, task.ranks, task.partial, task.Mabs)
+
     def finish(self, batch: "Batch", stats: "Stats", core_lifted: "Batch | None" = None) -> "Batch":
         """Finished regions as the user sees them: mapped back from a lifted problem, every
         interior point checked against a float64 forward pass (and moved by one LP where it
-        disagrees), and the borderline ones counted. ``core_lifted``: regions of a lifted problem
-        that the compiled core already gave in x-space (in units of the lift's length)."""
+        disagrees), and the borderline ones counted; last, a reduced problem's mapped back to
+        the input space and checked there (`reduction.Reduction.up`). ``core_lifted``: regions
+        of a lifted problem that the compiled core already gave in x-space (in units of the
+        lift's length)."""
         network, domain, rule = self.network, self.domain, self.rule
         if self.lift is not None:
             batch = self.lift.down(batch)
@@ -100,6 +144,10 @@ class Problem:
                                      len(net.widths))
             network, domain, rule = self.lift.network, self.lift.domain, self.lift.rule
         batch = verify_points(network, domain, batch, rule, stats)
+        if self.boxed:
+            batch = _recentre(network, domain, batch, rule)
+        if self.reduction is not None:  # to the input space: checked and counted there
+            return self.reduction.up(batch, stats)
         stats.borderline += borderline_count(batch.points, batch.radii, self.tol)
         return batch
 
@@ -162,6 +210,23 @@ def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, 
     return Batch(batch.patterns[alive], points[alive], radii[alive], batch.ranks[alive])
 
 
+def _recentre(network: Network, domain: Box, batch: "Batch", rule: Rule) -> "Batch":
+    """Regions of a box whose point proves the rule by less than the borderline margin (LP mode
+    in a box finds points of the cell shrunk by about the threshold, `geometry.box_depth`, moved
+    toward known deep points: a few stay near a face) get one exact LP (the region's deepest
+    point, the box as bounds), so that only truly thin regions are reported as borderline."""
+    thin = np.flatnonzero(margins(batch.points, batch.radii) < _config.BORDERLINE * rule.tol)
+    if len(thin) == 0:
+        return batch
+    points, radii = batch.points.copy(), batch.radii.copy()
+    for i in thin:
+        rows = unit_rows(*network.region_halfspaces(batch.patterns[i]))
+        x, r = rule.deepest(*rows, bounds=(domain.lo, domain.hi)) if rows is not None else (None, 0)
+        if x is not None and r > radii[i] and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i]):
+            points[i], radii[i] = x, r
+    return Batch(batch.patterns, points, radii, batch.ranks)
+
+
 def prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:
     """For each pattern, the index of its prefix ``patterns[:, :end]`` among the distinct prefixes
     (numbered in lexicographic order): the region of that layer's partition holding it."""
@@ -182,11 +247,25 @@ def _prefix_map(net: Network, pattern: np.ndarray, layer: int):
     with the same operations as `_children` (so bit for bit the same), and its bound ``Mabs``."""
     d = net.input_dim
     M, m, Mabs = np.eye(d), np.zeros(d), np.eye(d)
-    for W, b, sl in zip(net.weights[:layer], net.biases[:layer], net.layer_slices[:layer]):
-        H, g = W @ M, W @ m + b
-        s = pattern[sl]
-        M, m, Mabs = H * s[:, None], g * s, (np.abs(W) @ Mabs) * s[:, None]
+    for H, g, Habs, s, _ in _pullbacks(net, pattern, layer):
+        M, m, Mabs = H * s[:, None], g * s, Habs * s[:, None]
     return M, m, Mabs
+
+
+def _pullbacks(net: Network, pattern: np.ndarray, layer: int):
+    """For each hidden layer before ``layer``: its pre-activations ``H x + g`` on the region of
+    ``pattern``, their bound ``Habs``, the layer's signs and slice. The first layer's are its own
+    weights (the values of ``W @ I``, without a ``d x d`` product: 784 inputs)."""
+    d = net.input_dim
+    M, m, Mabs = None, np.zeros(d), None
+    for W, b, sl in zip(net.weights[:layer], net.biases[:layer], net.layer_slices[:layer]):
+        if M is None:
+            H, g, Habs = W + 0.0, W @ m + b, np.abs(W)
+        else:
+            H, g, Habs = W @ M, W @ m + b, np.abs(W) @ Mabs
+        s = pattern[sl]
+        yield H, g, Habs, s, sl
+        M, m, Mabs = H * s[:, None], g * s, Habs * s[:, None]
 
 
 def _inner_terms(net: Network, layer: int) -> int:
@@ -197,11 +276,15 @@ def _inner_terms(net: Network, layer: int) -> int:
 def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     """``(children, partial tasks)`` of ``task`` cut by layer ``task.layer``."""
     net = problem.network
+    task = problem.unpack(task)
     if task.M is None or task.Mabs is None:
         task.M, task.m, task.Mabs = _prefix_map(net, task.pattern, task.layer)
     W, b = net.weights[task.layer], net.biases[task.layer]
-    H, g = W @ task.M, W @ task.m + b
-    Habs = np.abs(W) @ task.Mabs
+    if task.layer == 0:  # (the root's map is the identity: `_pullbacks`)
+        H, g, Habs = W + 0.0, W @ task.m + b, np.abs(W)
+    else:
+        H, g = W @ task.M, W @ task.m + b
+        Habs = np.abs(W) @ task.Mabs
     # A normal is zero only when every entry is within the forward error bound of W @ M.
     within = np.abs(H) <= gamma(_inner_terms(net, task.layer)) * Habs
     n = problem.rule.lifted_dim
@@ -220,6 +303,8 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
             continue
         s = child.signs
         M, m = H * s[:, None], g * s
+        if task.cell.cuts is not None:
+            cell.cuts = None if child.cuts is None else np.concatenate([task.cell.cuts, child.cuts])
         out.append(Task(task.layer + 1, cell, M, m, np.concatenate([task.pattern, s]),
                         task.ranks + (_rank(M),), Mabs=Habs * s[:, None]))
     return out, partial
@@ -239,7 +324,7 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     n_layers = len(problem.network.widths)
     stack = list(task) if isinstance(task, list) else [task]
     stats = Stats(per_layer=[0] * n_layers, tasks=len(stack))
-    lp0, undecided0 = solvers.lp_count(), undecided_count()
+    lp0, undecided0, fallbacks0 = solvers.lp_count(), undecided_count(), box_depth.fallback_count()
     t_end = time.perf_counter() + budget_s
     core = compiled.core_for(problem)
     rows, batches, core_batches = [], [], []
@@ -292,5 +377,6 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     if problem.count_only:
         batch = batch.counted()
     stats.lp_solves = solvers.lp_count() - lp0
+    stats.lp_fallbacks = box_depth.fallback_count() - fallbacks0
     stats.borderline += undecided_count() - undecided0  # LP answers float64 could not settle
     return batch, [t.pack() for t in stack], stats

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncells import _config
-from nncells.geometry import solvers as lp
+from nncells.geometry import depth_lps as lp
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -55,9 +55,22 @@ def borderline_count(points: np.ndarray, radii: np.ndarray, tol: float) -> int:
     return int(np.count_nonzero(margins(points, radii) < _config.BORDERLINE * tol))
 
 
-def depth(A: np.ndarray, c: np.ndarray, x: np.ndarray) -> float:
-    """Distance from ``x`` to the boundary of ``{A x <= c}`` (rows of unit norm); inf if no rows."""
-    return float(np.min(c - A @ x, initial=np.inf))
+def depth(A: np.ndarray, c: np.ndarray, x: np.ndarray, bounds=None) -> float:
+    """Distance from ``x`` to the boundary of ``{A x <= c}`` (rows of unit norm) and, when given,
+    of the box ``bounds = (lo, hi)`` (a cell of a box domain keeps the box as bounds, not rows);
+    inf if neither has a face."""
+    out = float(np.min(c - A @ x, initial=np.inf))
+    if bounds is not None:
+        out = min(out, float(np.min(x - bounds[0], initial=np.inf)), float(np.min(bounds[1] - x, initial=np.inf)))
+    return out
+
+
+def offsets(c, bounds=None) -> np.ndarray:
+    """The offsets of every face of ``{A x <= c}`` within the box ``bounds``: ``c``, then the
+    box's as rows ``x_j <= hi_j`` and ``-x_j <= -lo_j`` (what the units of a depth LP are chosen from)."""
+    if bounds is None:
+        return np.asarray(c, dtype=np.float64)
+    return np.concatenate([c, bounds[1], -np.asarray(bounds[0])])
 
 
 def unit_rows(A, c):
@@ -79,18 +92,24 @@ def unit_rows(A, c):
     return A[ok] / n[ok, None], c[ok] / n[ok]
 
 
-def certified_depth(A, c, x) -> float:
+def certified_depth(A, c, x, bounds=None) -> float:
     """`depth` with each row's slack less the error bound of computing it: ``x`` is at least this
-    far inside ``{A x <= c}`` (unit rows). Row by row, so that a far row of a large cell (a box's
-    far face) does not blur the slack of a near one."""
-    if len(c) == 0:
-        return np.inf
-    slack = c - A @ x
-    slack -= gamma(len(x) + 1) * (np.abs(c) + np.abs(A) @ np.abs(x))
-    return float(slack.min())
+    far inside ``{A x <= c}`` (unit rows) and the box ``bounds``. Row by row, so that a far row of
+    a large cell (a box's far face) does not blur the slack of a near one."""
+    out = np.inf
+    if len(c):
+        slack = c - A @ x
+        slack -= gamma(len(x) + 1) * (np.abs(c) + np.abs(A) @ np.abs(x))
+        out = float(slack.min())
+    if bounds is not None and len(x):
+        lo, hi = bounds
+        ax = np.abs(x)
+        out = min(out, float(np.min((x - lo) - gamma(1) * (ax + np.abs(lo)))),
+                  float(np.min((hi - x) - gamma(1) * (ax + np.abs(hi)))))
+    return out
 
 
-def deepest_point(A, c, tol, scale=None, first=None):
+def deepest_point(A, c, tol, scale=None, first=None, bounds=None):
     """A point of ``{A x <= c}`` (unit rows) that proves the polyhedron counts, or ``(None, -inf)``.
 
     Solves ``max depth(x) - tol ||x||_inf`` (one LP, `lp.relative_depth`) in the polyhedron's own
@@ -104,34 +123,37 @@ def deepest_point(A, c, tol, scale=None, first=None):
     Parameters
     ----------
     first : an answer of the same LP in units of ``scale`` already solved elsewhere (the
-        engine's warm-started model, `solvers.CellDepth`): checked instead of the first LP.
+        engine's warm-started model, `depth_lps.CellDepth`): checked instead of the first LP.
+    bounds : ``(lo, hi)``, a box the polyhedron also lies in, its faces counted in the depth
+        (a cell of a box domain: the box is kept once, as bounds, not as ``2 d`` rows of ``A``).
     """
     global _undecided
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
+    every = offsets(c, bounds)
     if scale is None or not np.isfinite(scale) or scale <= 0:
-        scale = float(np.max(np.abs(c), initial=0.0)) or 1.0
+        scale = float(np.max(np.abs(every), initial=0.0)) or 1.0
     unsure = False
-    for k, units in enumerate([scale] + _nearer_units(c, scale)):
-        x = first if k == 0 and first is not None else lp.relative_depth(A, c, tol, units)
-        best, best_r, maybe = _settle(A, c, tol, units, x)
+    for k, units in enumerate([scale] + _nearer_units(every, scale)):
+        x = first if k == 0 and first is not None else lp.relative_depth(A, c, tol, units, bounds)
+        best, best_r, maybe = _settle(A, c, tol, units, x, bounds)
         unsure = unsure or maybe
         if best is not None:
-            return _deeper_in_full_units(A, c, tol, units, best, best_r)
+            return _deeper_in_full_units(A, c, tol, units, best, best_r, bounds)
     _undecided += unsure
     return None, -np.inf
 
 
-def _deeper_in_full_units(A, c, tol, units, x, r):
+def _deeper_in_full_units(A, c, tol, units, x, r, bounds=None):
     """``(x, r)``, or a deeper point when ``x`` proves the rule only narrowly (by less than
     ``_config.BORDERLINE`` times the threshold) and the LP in ``units`` dropped far rows
-    (`solvers._offsets`): its answer may then sit at a far face it did not see, in a region that
+    (`depth_lps._offsets`): its answer may then sit at a far face it did not see, in a region that
     is deep elsewhere. One more LP in units of the farthest row, where every row is kept."""
     size = float(np.max(np.abs(x), initial=0.0))
-    full = float(np.max(np.abs(c), initial=0.0))
+    full = float(np.max(np.abs(offsets(c, bounds)), initial=0.0))
     if r > _config.BORDERLINE * tol * size or not full > 2 * units:
         return x, r
-    y, ry, _ = _settle(A, c, tol, full, lp.relative_depth(A, c, tol, full))
+    y, ry, _ = _settle(A, c, tol, full, lp.relative_depth(A, c, tol, full, bounds), bounds)
     if y is not None and ry / max(float(np.max(np.abs(y), initial=0.0)), _TINY) > r / max(size, _TINY):
         return y, ry
     return x, r
@@ -140,7 +162,7 @@ def _deeper_in_full_units(A, c, tol, units, x, r):
 _TINY = float(np.finfo(np.float64).tiny)
 
 
-def _settle(A, c, tol, scale, x):
+def _settle(A, c, tol, scale, x, bounds=None):
     """``(point, depth, unsure)`` from an LP's answer ``x`` in units of ``scale``: the answer if it
     proves the rule, else the best of at most two more answers in the units `answer_units`
     picks; ``(None, -inf, unsure)`` when none proves it (``unsure``: one passed only without the
@@ -149,7 +171,7 @@ def _settle(A, c, tol, scale, x):
     for attempt in range(3):
         if x is None:
             break
-        r = certified_depth(A, c, x)
+        r = certified_depth(A, c, x, bounds)
         size = float(np.max(np.abs(x), initial=0.0))
         if r > tol * size:  # `witness_counts`
             margin = r / size if size > 0 else np.inf
@@ -158,11 +180,11 @@ def _settle(A, c, tol, scale, x):
             if r > _config.BORDERLINE * tol * size:
                 break
         else:  # passes without the error bound: float64 cannot tell at this point
-            unsure = unsure or depth(A, c, x) > tol * size
+            unsure = unsure or depth(A, c, x, bounds) > tol * size
         scale = answer_units(x, r, scale)
         if scale is None or attempt == 2:
             break
-        x = lp.relative_depth(A, c, tol, scale)
+        x = lp.relative_depth(A, c, tol, scale, bounds)
     return best, best_r, unsure
 
 
@@ -171,7 +193,7 @@ def _nearer_units(c, scale) -> list:
     offsets ``|c|`` that are each ``2^20`` times nearer than the last tried. A polyhedron whose
     rows span far more than that (a region near the origin of a huge domain, whose faces hold
     at ``1e21``) is below HiGHS's tolerances in the far rows' units; in the near rows' the far
-    ones are dropped (`solvers._offsets`) and its sides are clear."""
+    ones are dropped (`depth_lps._offsets`) and its sides are clear."""
     out, last = [], scale
     for v in np.sort(np.unique(np.abs(c[c != 0])))[::-1]:
         if v * 2.0 ** 20 < last and len(out) < 64:
@@ -228,9 +250,10 @@ class Rule:
         """`witness` for many balls at once (rows of ``points``)."""
         return radii > self.tol * np.max(np.abs(points), axis=1, initial=0.0)
 
-    def deepest(self, A, c, scale=None):
-        """``(x, depth)`` proving that ``{A x <= c}`` counts, or ``(None, -inf)`` (a sliver)."""
-        return deepest_point(A, c, self.tol, scale)
+    def deepest(self, A, c, scale=None, bounds=None):
+        """``(x, depth)`` proving that ``{A x <= c}`` (within the box ``bounds``, when given)
+        counts, or ``(None, -inf)`` (a sliver)."""
+        return deepest_point(A, c, self.tol, scale, bounds=bounds)
 
     @staticmethod
     def scale_of(point, radius) -> float:

@@ -55,6 +55,7 @@ class RunInfo:
     tol: float | None = None
     backend: str = "numpy"
     facets: bool = False  # stats.facets holds the compiled core's facets of its regions (`Problem.facets`)
+    reduced_dim: int | None = None  # the dimension the run was solved in, when reduced (`engine.reduction`)
 
 
 class EnumerationResult:
@@ -87,6 +88,7 @@ class EnumerationResult:
         self.ranks = batch.ranks[order]
         self.per_layer = list(stats.per_layer)
         self.lp_solves = int(stats.lp_solves)
+        self.lp_fallbacks = int(stats.lp_fallbacks)  # decisions left to the exact LP (LP mode in a box)
         self.borderline = int(stats.borderline)  # regions within BORDERLINE x the threshold
         self.seconds = float(seconds)
         self.info = info
@@ -192,7 +194,7 @@ class EnumerationResult:
 
     def summary(self) -> dict:
         info = self.info or RunInfo(
-            self.count, Stats(self.lp_solves, self.per_layer, borderline=self.borderline), self.seconds)
+            self.count, Stats(self.lp_solves, self.lp_fallbacks, self.per_layer, borderline=self.borderline), self.seconds)
         out = run_summary(self.network, self.domain, info)
         if self.certificate is not None:
             out["certified"] = certificate_summary(self.certificate)
@@ -258,11 +260,13 @@ def run_summary(network, domain, info) -> dict:
         "tol": info.tol,
         "lp_solves": int(info.stats.lp_solves),
         "lp_per_region": info.stats.lp_solves / max(info.regions, 1),
+        "lp_fallbacks": int(info.stats.lp_fallbacks),
         "borderline": int(info.stats.borderline),
         "repaired_points": int(info.stats.repaired),
         "seconds": info.seconds,
         "regions_per_second": info.regions / info.seconds if info.seconds > 0 else None,
         "method": info.method,
+        "reduced_dim": getattr(info, "reduced_dim", None),
         "backend": info.backend,
         "executor": info.executor,
         "workers": info.workers,

@@ -69,7 +69,7 @@ class Checkpointer:
 
     def manifest(self, stats: Stats, seconds: float, frontier, finished: bool) -> dict:
         return dict(self.header, shards=self.sink.shards, regions=self.sink.count, per_layer=stats.per_layer,
-                    lp_solves=stats.lp_solves, tasks=stats.tasks, borderline=stats.borderline,
+                    lp_solves=stats.lp_solves, lp_fallbacks=stats.lp_fallbacks, tasks=stats.tasks, borderline=stats.borderline,
                     repaired=stats.repaired, seconds=seconds, frontier=frontier, finished=finished,
                     checkpoints=self.checkpoints)
 
@@ -155,7 +155,8 @@ def open_run_dir(out_dir, header: dict, resume: bool, every_s: float, keep: bool
             return RunDir(lock, sink, ckpt, None, stats, 0.0)
         man, frontier = state
         sink = ShardSink(d, shards=man["shards"], count=man["regions"], keep=keep)
-        stats = Stats(lp_solves=man["lp_solves"], per_layer=list(man["per_layer"]), tasks=man["tasks"],
+        stats = Stats(lp_solves=man["lp_solves"], lp_fallbacks=man.get("lp_fallbacks", 0),
+                      per_layer=list(man["per_layer"]), tasks=man["tasks"],
                       borderline=man.get("borderline", 0), repaired=man.get("repaired", 0))
         ckpt = Checkpointer(d, header, sink, every_s, checkpoints=man["checkpoints"])
         return RunDir(lock, sink, ckpt, frontier, stats, float(man.get("seconds", 0.0)))

@@ -17,8 +17,9 @@ import numpy as np
 from nncells.engine.cells import Cell, Task
 from nncells.errors import RunError
 
-FORMAT = "nncells-frontier/2"
+FORMAT = "nncells-frontier/3"
 _OLDER = "nncells-frontier/1"  # one magnitude per vertex (read: the same for each coordinate)
+_V2 = "nncells-frontier/2"     # no light cells (every cell has its rows; no ``cuts``)
 
 # field -> (number of axes, dtype); per task, in this order
 _FIELDS = {
@@ -28,9 +29,9 @@ _FIELDS = {
     "box_lo": (1, np.float64), "box_hi": (1, np.float64),
     "vertices": (2, np.float64), "active": (2, np.bool_), "vmag": (2, np.float64),
     "pattern": (1, np.bool_), "ranks": (1, np.int64), "signs": (1, np.bool_), "rest": (1, np.int64),
-    "labels": (1, np.int64),
+    "labels": (1, np.int64), "cuts": (1, np.bool_),
 }
-_OPTIONAL = {"labels"}  # absent from files of older versions: None for every task
+_OPTIONAL = {"labels", "cuts"}  # absent from files of older versions: None for every task
 
 
 def _values(t: Task) -> dict:
@@ -40,7 +41,8 @@ def _values(t: Task) -> dict:
     return {"layer": t.layer, "radius": c.radius, "A": c.A, "c": c.c, "point": c.point,
             "wit_points": c.wit_points, "wit_radii": c.wit_radii, "box_lo": box[0], "box_hi": box[1],
             "vertices": c.vertices, "active": c.active, "vmag": c.vmag, "pattern": t.pattern,
-            "ranks": np.asarray(t.ranks, dtype=np.int64), "signs": part[0], "rest": part[1], "labels": c.labels}
+            "ranks": np.asarray(t.ranks, dtype=np.int64), "signs": part[0], "rest": part[1], "labels": c.labels,
+            "cuts": c.cuts}
 
 
 def encode_tasks(tasks) -> bytes:
@@ -108,10 +110,10 @@ def decode_tasks(data: bytes, name="frontier") -> list:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             fmt = str(z["format"])
-            if fmt not in (FORMAT, _OLDER):
+            if fmt not in (FORMAT, _V2, _OLDER):
                 raise ValueError(f"format {fmt!r}, expected {FORMAT!r}")
             n = int(z["count"])
-            cols = _columns(z, n, _FIELDS if fmt == FORMAT else {**_FIELDS, "vmag": (1, np.float64)})
+            cols = _columns(z, n, _FIELDS if fmt != _OLDER else {**_FIELDS, "vmag": (1, np.float64)})
             if fmt == _OLDER:
                 cols["vmag"] = [None if m is None or v is None else np.repeat(m[:, None], v.shape[1], axis=1)
                                 for m, v in zip(cols["vmag"], cols["vertices"])]
@@ -122,9 +124,11 @@ def decode_tasks(data: bytes, name="frontier") -> list:
         v = {k: col[i] for k, col in cols.items()}
         box = None if v["box_lo"] is None else (v["box_lo"], v["box_hi"])
         cell = Cell(v["A"], v["c"], v["point"], float(v["radius"]), v["wit_points"], v["wit_radii"], box,
-                    v["vertices"], v["active"], v["vmag"], v["labels"])
+                    v["vertices"], v["active"], v["vmag"], v["labels"], cuts=v["cuts"])
         if v["labels"] is not None and (v["A"] is None or v["labels"].shape != v["A"].shape[:1]):
             raise RunError(f"{name}: not a frontier file of this nncells (labels of the wrong length)")
+        if v["A"] is None and (v["cuts"] is None or v["cuts"].shape != v["pattern"].shape):
+            raise RunError(f"{name}: not a frontier file of this nncells (a cell without rows or cuts)")
         partial = None if v["signs"] is None else (v["signs"], v["rest"])
         tasks.append(Task(int(v["layer"]), cell, None, None, v["pattern"], tuple(int(r) for r in v["ranks"]),
                           partial))
