@@ -10,7 +10,7 @@ in ``x1`` times the ``2^(d-1)`` signs of ``x_2 .. x_d``.
 import numpy as np
 import pytest
 
-from nncells import Box, Network, Polytope, Space, enumerate_regions
+from nncells import Box, Network, Polytope, Space, _config, enumerate_regions
 from nncells.geometry import depth_lps
 from nncells.geometry.contract import certified_depth, deepest_point, depth, undecided_count
 from oracles import brute_force_contract
@@ -120,7 +120,7 @@ def test_certified_depth_is_row_by_row():
     assert 0.5 - 1e-14 < certified_depth(A, c, x) < 0.5
 
 
-def test_what_float64_cannot_settle_is_reported():
+def test_what_float64_cannot_settle_is_reported(monkeypatch):
     """``tol = 1e-15``: the slab ``1e14 < x1 < 1e14 + 1`` holds points deeper than ``tol |x|``
     (relative depth 5e-15), but float64 knows depths there to a few units only: the slab is not
     counted, and the run reports it as borderline (with the default ``tol`` it is clearly below
@@ -133,6 +133,7 @@ def test_what_float64_cannot_settle_is_reported():
     W = np.zeros((2, d))
     W[:, 0] = 1.0
     net = Network([W, np.ones((1, 2))], [np.array([-1e14, -(1e14 + 1)]), np.zeros(1)])
+    monkeypatch.setattr(_config, "REDUCE", False)  # (LP mode in 7-D, not the reduced 1-D lift)
     res = enumerate_regions(net, Space(), tol=1e-15, workers=1)
     assert res.count == 2 and res.borderline == 1
     res = enumerate_regions(net, Space(), workers=1)

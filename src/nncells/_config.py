@@ -22,6 +22,8 @@ VERTEX_MAX_DIM = 6        # bounded cells of up to this dimension use vertex mod
 #                           lifted cells (the whole space, huge boxes) one more: inputs up to this
 VERTEX_ACTIVE_REL = 1e-9  # qhull vertices lie on a half-space within this relative distance
 LIFT_BOX_RATIO = 2.0 ** 10  # a box reaching farther than this times the network's length is lifted
+REDUCE = True             # enumerate in the first layer's row space where the domain allows it
+#                           (the whole space, polytopes along it: engine.reduction); False: in R^d
 
 # ---------------------------------------------------------------- running
 WARMUP_S = 1.0            # the root task runs in the driver first: runs under a second start no pool

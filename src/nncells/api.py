@@ -73,6 +73,14 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
     EnumerationResult
         Patterns, interior points, radii and ranks of every region, in canonical order.
 
+    Notes
+    -----
+    In the whole space, and in a polytope whose rows lie in the row space of the first layer,
+    the regions are cylinders along that layer's null space: the run is solved in its row space
+    (rank ``r``, often far below the input dimension) and mapped back, every point checked in
+    the input space (`nncells.engine.reduction`); the summary says ``reduced_dim: r``.
+    ``nncells._config.REDUCE = False`` switches this off.
+
     Examples
     --------
     Ten hyperplanes in general position cut the plane into ``1 + 10 + 45`` regions:

@@ -9,15 +9,18 @@ task not yet finished (pending and in flight), so a resumed run redoes exactly t
 """
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 
 from nncells import _config
 from nncells.engine.lifting import homogeneous_problem, lifted_box
+from nncells.engine.reduction import reduced_problem
 from nncells.engine.tasks import Problem, Stats, network_length, prefix_ids, run_task
 from nncells.errors import RunError
 from nncells.geometry import solvers as lp
 from nncells.results.result import RunInfo
+from nncells.results.store import read_manifest
 from nncells.run.checkpoint import Checkpointer, os_error
 
 
@@ -55,6 +58,23 @@ def run_planar(problem: Problem, sink) -> Stats:
     return stats
 
 
+def _check_resume(out_dir, frontier, problem: Problem, was: dict, now: dict) -> None:
+    """Refuse to resume a frontier whose tasks are in other coordinates than this run's (``was``: the
+    manifest; ``now``: this run's ``reduced_dim`` and ``reduced_basis``): solved in the first
+    layer's row space or not (`engine.reduction`), in another basis of it, lifted or not
+    (`_config.REDUCE` or `_config.VERTEX_MAX_DIM` changed since, another LAPACK, or a run of an
+    nncells without the reduction)."""
+    d, here = (len(frontier[0].cell.point) if frontier else problem.network.input_dim), problem.network.input_dim
+    if d != here or any(was.get(k) != v for k, v in now.items()):
+        def said(r):
+            return "the input space" if r is None else f"{r} dimensions"
+        same = was.get("reduced_dim") == now["reduced_dim"] and d == here
+        raise RunError(f"{out_dir}: cannot resume: the run was solved in {said(was.get('reduced_dim'))} ({d} "
+                       f"coordinates), this one in {said(now['reduced_dim'])} ({here})"
+                       + (" in another basis (resume on the same installation)" if same else
+                          ": set nncells._config as it was"))
+
+
 def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats=None,
         checkpointer: Checkpointer | None = None, progress=None, seconds0=0.0) -> RunInfo:
     """Enumerate the regions of ``problem`` into ``sink``; returns the run's counters.
@@ -66,9 +86,12 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     stats = stats or Stats(per_layer=[0] * n_layers)
     info = RunInfo(executor=executor.name, workers=executor.workers, tol=problem.tol, backend=problem.backend,
                    facets=problem.facets and problem.backend == "native")
+    reduced = reduced_problem(problem) if method in ("auto", "cells") else None
+    if reduced is not None:  # the network varies only along its first layer's rows: solved there
+        problem, info.reduced_dim = reduced, reduced.network.input_dim
     lifted = homogeneous_problem(problem, _config.VERTEX_MAX_DIM) if method in ("auto", "cells") else None
     if lifted is not None:  # the whole space (or a huge box) as a bounded problem one dimension up
-        problem = lifted
+        problem = dataclasses.replace(lifted, reduction=problem.reduction)
         info.method = "cells (homogeneous)"
     elif method == "planar" and lifted_box(problem.domain, network_length(problem.network)):
         raise RunError(f"the box is more than {_config.LIFT_BOX_RATIO:g} times the network's own length: the "
@@ -86,7 +109,14 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
         except OSError as e:
             raise os_error(checkpointer.dir, e) from None
 
+    if checkpointer is not None:  # every manifest says in which coordinates its frontier's tasks are
+        now = {"reduced_dim": info.reduced_dim,
+               "reduced_basis": None if problem.reduction is None else problem.reduction.basis}
+        was = read_manifest(checkpointer.dir) if frontier is not None else now
+        checkpointer.header = dict(checkpointer.header, **now)
     try:
+        if frontier is not None and checkpointer is not None:
+            _check_resume(checkpointer.dir, frontier, problem, was, now)
         # the planar mesh records no facets: with facets asked for, "auto" takes the cells method
         planar = planar_applicable(problem, method) and not (problem.facets and method == "auto")
         if frontier is None and planar:
