@@ -127,10 +127,12 @@ std::vector<nncells::Task> tasks_from_list(const nncells::Net& net, nb::list tas
 }  // namespace
 
 void bind_planar(nb::module_& m);  // the planar mesh's bindings, at the end of this file
+void bind_lp(nb::module_& m);      // the box LP's bindings, at the end of this file
 
 NB_MODULE(_native, m) {
     m.doc() = "The compiled core of nncells (see src/nncells/kernels/__init__.py).";
     bind_planar(m);
+    bind_lp(m);
 
     nb::class_<nncells::Net>(m, "Net", "The hidden layers of a network, as the core reads them.")
         .def("__init__",
@@ -224,3 +226,74 @@ void bind_planar(nb::module_& m) {
         "The exact planar partition of a convex CCW polygon by a 2-input network (see kernels.planar).");
 }
 // ------------------------------------------------------------------------------------------------
+// The box LP of LP mode (lp.hpp; Python side: src/nncells/geometry/box_lp.py).
+#include "lp.hpp"
+
+namespace {
+
+void check_box_lp_shapes(const In2<double>& A, const In1<double>& c, const In1<double>& lo, const In1<double>& hi) {
+    if (c.shape(0) != A.shape(0) || lo.shape(0) != A.shape(1) || hi.shape(0) != A.shape(1))
+        throw nb::value_error("box LP: A is (m, d), c (m,), lo and hi (d,)");
+}
+
+}  // namespace
+
+void bind_lp(nb::module_& m) {
+    m.def(
+        "box_lp_solve",
+        [](In2<double> A, In1<double> c, In1<double> lo, In1<double> hi, double zcap, nb::handle basis, int max_iter,
+           double cutoff, double primal_tol, double dual_tol, bool perturb) {
+            check_box_lp_shapes(A, c, lo, hi);
+            nncells::BoxLp lp;
+            lp.m = static_cast<int>(A.shape(0));
+            lp.d = static_cast<int>(A.shape(1));
+            lp.A = A.data();
+            lp.c = c.data();
+            lp.lo = lo.data();
+            lp.hi = hi.data();
+            lp.zcap = zcap;
+            std::vector<int8_t> start;
+            if (!basis.is_none()) {
+                start = vec<int8_t>(basis);
+                if (start.size() != static_cast<size_t>(lp.d + 1 + lp.m))
+                    throw nb::value_error("box LP: the basis has one status per column: d + 1 + m");
+            }
+            nncells::BoxLpOptions opt;
+            opt.max_iter = max_iter;
+            opt.cutoff = cutoff;
+            opt.primal_tol = primal_tol;
+            opt.dual_tol = dual_tol;
+            opt.perturb = perturb;
+            nncells::BoxLpResult r;
+            {
+                nb::gil_scoped_release release;
+                r = nncells::solve_box_lp(lp, basis.is_none() ? nullptr : start.data(), opt);
+            }
+            const size_t d = r.x.size(), k = r.y.size(), n = r.basis.size();
+            return nb::make_tuple(static_cast<int>(r.status), to_numpy(std::move(r.x), {d}), r.z,
+                                  to_numpy(std::move(r.y), {k}), to_numpy(std::move(r.basis), {n}), r.iterations,
+                                  r.warm, r.perturbed);
+        },
+        "A"_a, "c"_a, "lo"_a, "hi"_a, "zcap"_a, "basis"_a.none(), "max_iter"_a, "cutoff"_a, "primal_tol"_a,
+        "dual_tol"_a, "perturb"_a = false, "max z s.t. A x + z <= c, lo <= x <= hi, z <= zcap (see geometry.box_lp).");
+    m.def(
+        "box_lp_certified_margin",
+        [](In2<double> A, In1<double> c0, In1<double> lo0, In1<double> hi0, In1<double> x, double error_factor) {
+            check_box_lp_shapes(A, c0, lo0, hi0);
+            if (x.shape(0) != A.shape(1)) throw nb::value_error("box LP: x has d entries");
+            return nncells::certified_margin(A.data(), c0.data(), lo0.data(), hi0.data(), x.data(),
+                                             static_cast<int>(A.shape(0)), static_cast<int>(A.shape(1)), error_factor);
+        },
+        "A"_a, "c0"_a, "lo0"_a, "hi0"_a, "x"_a, "error_factor"_a, "The certified margin of x (see geometry.box_lp).");
+    m.def(
+        "box_lp_farkas_bound",
+        [](In2<double> A, In1<double> c0, In1<double> lo0, In1<double> hi0, In1<double> y, double error_factor) {
+            check_box_lp_shapes(A, c0, lo0, hi0);
+            if (y.shape(0) != A.shape(0)) throw nb::value_error("box LP: y has m entries");
+            auto r = nncells::farkas_bound(A.data(), c0.data(), lo0.data(), hi0.data(), y.data(),
+                                           static_cast<int>(A.shape(0)), static_cast<int>(A.shape(1)), error_factor);
+            return nb::make_tuple(r.first, r.second);
+        },
+        "A"_a, "c0"_a, "lo0"_a, "hi0"_a, "y"_a, "error_factor"_a,
+        "The Farkas bound of y and its error bound (see geometry.box_lp).");
+}

@@ -40,12 +40,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import highspy
+from nncells.geometry import box_lp, solvers
+from nncells.geometry.box_lp import farkas_bound
+from nncells.geometry.contract import certified_depth
 
-from nncells.geometry import solvers
-from nncells.geometry.contract import certified_depth, gamma
-
-_INF = highspy.kHighsInf
+_GRID = np.linspace(0.0, 1.0, 33)
 _fallbacks = 0
 
 
@@ -60,37 +59,13 @@ def note_fallback() -> None:
     _fallbacks += 1
 
 
-def farkas_bound(A, c, lo, hi, y) -> float:
-    """An upper bound, rigorous in float64, of ``max_{x in [lo, hi]} min_i (c_i - A_i x)`` from
-    multipliers ``y >= 0`` with a positive sum (normalised here); ``<= 0`` proves that no point
-    of the box is strictly inside every row.
-
-    Examples
-    --------
-    >>> A, c = np.array([[1.0], [-1.0]]), np.array([0.2, -0.7])     # x <= 0.2 and x >= 0.7
-    >>> farkas_bound(A, c, np.zeros(1), np.ones(1), np.array([1.0, 1.0])) < 0
-    True
-    """
-    y = np.maximum(np.asarray(y, dtype=np.float64), 0.0)
-    total = y.sum()
-    if not total > 0 or not np.isfinite(total):
-        return np.inf
-    y = y / total
-    g = y @ A
-    lin = np.minimum(g * lo, g * hi)
-    value = float(y @ c - lin.sum())
-    # the error of y / total, y A, y c, the products with the bounds and the sums (d + m + 3 terms)
-    big = np.maximum(np.abs(lo), np.abs(hi))
-    err = gamma(len(c) + len(lo) + 4) * 2 * (float(y @ np.abs(c)) + float((y @ np.abs(A)) @ big))
-    return value + err
-
-
 class BoxDepth:
     """The shrunk-box LPs of the sub-cells of one cell: rows ``A x <= c`` always, the extra rows
-    ``E x <= f`` switched on per question (as `depth_lps.CellDepth`), the box ``bounds`` as bounds;
-    one warm-started HiGHS model. ``decide(on)`` gives ``("yes", x, depth)``, ``("no", None,
-    -inf)`` (with ``support``: the extra rows its certificate needs) or ``("unsure", None, -inf)``.
-    Every solve counts in `solvers.lp_count`."""
+    ``E x <= f`` given per question (as `depth_lps.CellDepth`), the box ``bounds`` as bounds,
+    solved by `box_lp.solve_shrunk` (the compiled core's dual simplex, warm-started from the
+    basis of the same sub-cell's last LP), in units of the box's reach. ``decide(on)`` gives
+    ``("yes", x, depth)``, ``("no", None, -inf)`` (with ``support``: the extra rows its
+    certificate needs) or ``("unsure", None, -inf)``. Every solve counts in `solvers.lp_count`."""
 
     def __init__(self, A, c, E, f, bounds, tol, deep=None):
         self.A, self.c, self.E, self.f = A, c, E, f
@@ -98,54 +73,26 @@ class BoxDepth:
         self.tol = tol
         self.deep = deep  # a point deep in the cell (its witness): answers are moved toward it
         self.support = None
-        d = A.shape[1]
         reach = float(np.max(np.maximum(np.abs(self.lo), np.abs(self.hi)), initial=0.0))
         self.rho = 2 * tol * reach
-        # the LP in units of the box's reach: HiGHS's absolute tolerances act relatively
-        self.unit = float(2.0 ** np.round(np.log2(reach))) if reach > 0 else 1.0
-        lo, hi = self.lo + self.rho, self.hi - self.rho
-        self.ok = bool(np.all(lo <= hi)) and len(E) + len(A) > 0
-        m, k = len(A), len(E)
-        self._on = np.zeros(k, dtype=bool)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = d + 1, m + k
-        cost = np.zeros(d + 1)
-        cost[d] = -1.0
-        lp.col_cost_ = cost
-        lp.col_lower_ = np.r_[lo / self.unit, -_INF]
-        lp.col_upper_ = np.r_[hi / self.unit, 1.0]   # z <= the box's reach: bounded
-        lp.row_lower_ = np.full(m + k, -_INF)
-        self._upper = np.r_[c / self.unit, np.full(k, _INF)]
-        rows = np.empty((m + k, d + 1))
-        rows[:m, :d], rows[m:, :d], rows[:, d] = A, E, 1.0
-        from scipy import sparse
-        solvers.set_matrix(lp, sparse.csr_matrix(rows))
-        self._lp = lp
+        # the LP in units of the box's reach (a power of two: exact), so that its tolerances act relatively
+        self.unit = float(2.0 ** np.round(np.log2(reach))) if reach > 0 and np.isfinite(reach) else 1.0
+        self._lo, self._hi = (self.lo + self.rho) / self.unit, (self.hi - self.rho) / self.unit
+        self.ok = bool(np.all(self._lo <= self._hi)) and len(E) + len(A) > 0
+        self._bases = {}  # extra rows of an LP solved (a tuple) -> its final basis
 
-    def _solve(self, want):
-        solvers.count_solves()
-        h, held = solvers.cell_highs(self)
-        if not held:
-            upper = self._upper.copy()
-            upper[len(self.c):][want] = self.f[want] / self.unit
-            self._lp.row_upper_ = upper
-            h.clearModel()
-            h.passModel(self._lp)
-        else:
-            diff = np.flatnonzero(want != self._on)
-            if len(diff):
-                h.changeRowsBounds(len(diff), (len(self.c) + diff).astype(np.int32), np.full(len(diff), -_INF),
-                                   np.where(want[diff], self.f[diff] / self.unit, _INF))
-        self._on = want
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            solvers.count_solves()
-            h.clearSolver()
-            h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                return None, None
-        sol = h.getSolution()
-        return np.asarray(sol.col_value), np.asarray(sol.row_dual)
+    def _warm(self, on):
+        """A starting basis for the LP with the extra rows ``on``: that of the LP with all but the
+        last of them (one more slack basic), or of one with another last row whose slack ended
+        basic; None (a cold start) when neither was solved."""
+        head = tuple(on[:-1])
+        if head in self._bases:
+            return box_lp.extend_basis(self._bases[head])
+        for key in (k for k in self._bases if k[:-1] == head):
+            b = self._bases[key]
+            if b[-1] == box_lp.BASIC:
+                return b
+        return None
 
     def decide(self, on, anchors=None):
         """The verdict on the sub-cell with the extra rows ``on`` (indices); a point found is
@@ -154,24 +101,25 @@ class BoxDepth:
         self.support = None
         if not self.ok:
             return "unsure", None, -np.inf
-        want = np.zeros(len(self.f), dtype=bool)
-        want[np.asarray(on, dtype=np.int64)] = True
-        y, dual = self._solve(want)
-        if y is None:
+        on = [int(i) for i in on]
+        A = np.vstack([self.A, self.E[on]])
+        c = np.concatenate([self.c, self.f[on]])
+        solvers.count_solves()
+        status, y, z, dual, basis = box_lp.solve_shrunk(A, c / self.unit, self._lo, self._hi, 1.0,
+                                                        self._warm(on))
+        if basis is not None:
+            self._bases[tuple(on)] = basis
+        if status != "optimal":
             return "unsure", None, -np.inf
-        d = len(self.lo)
-        A = np.vstack([self.A, self.E[want]])
-        c = np.concatenate([self.c, self.f[want]])
-        x = np.clip(y[:d] * self.unit, self.lo, self.hi)
+        x = np.clip(y * self.unit, self.lo, self.hi)
         r = certified_depth(A, c, x, (self.lo, self.hi))
         if r > self.tol * float(np.max(np.abs(x), initial=0.0)):
             for p in (anchors if anchors is not None and len(anchors) else [self.deep])[:4]:
                 x, r = self._deepen(A, c, x, r, p)
             return "yes", x, r
-        mult = np.abs(np.concatenate([dual[:len(self.c)], dual[len(self.c):][want]]))
-        if farkas_bound(A, c, self.lo, self.hi, mult) <= 0:
-            extra = np.flatnonzero(want)
-            self.support = extra[mult[len(self.c):] != 0]
+        value, err = farkas_bound(A, c, self.lo, self.hi, dual)
+        if value + err <= 0:
+            self.support = np.asarray(on, dtype=np.int64)[dual[len(self.c):] != 0]
             return "no", None, -np.inf
         return "unsure", None, -np.inf
 
@@ -182,16 +130,15 @@ class BoxDepth:
             return x, r
         sx = np.concatenate([c - A @ x, x - self.lo, self.hi - x])
         slope = np.concatenate([c - A @ p, p - self.lo, self.hi - p]) - sx
-        # the largest min_i (sx_i + t slope_i) over t in [0, 1]: a concave function; bisect on
-        # the slope of its smallest line
-        lo_t, hi_t = 0.0, 1.0
-        for _ in range(40):
-            t = 0.5 * (lo_t + hi_t)
-            if slope[np.argmin(sx + t * slope)] > 0:
-                lo_t = t
-            else:
-                hi_t = t
-        z = x + lo_t * (p - x)
+        # the largest min_i (sx_i + t slope_i) over t in [0, 1] (a concave function): the best of
+        # a grid, then of a finer grid around it (to 1/1024 of the segment)
+        lo_t, width = 0.0, 1.0
+        for _ in range(2):
+            ts = lo_t + width * _GRID
+            best = int(np.argmax(np.min(sx[None, :] + ts[:, None] * slope[None, :], axis=1)))
+            lo_t, width = max(float(ts[best]) - width / 32, 0.0), width / 16
+        t = float(ts[best])
+        z = x + t * (p - x)
         rz = certified_depth(A, c, z, (self.lo, self.hi))
         if rz > r and rz > self.tol * float(np.max(np.abs(z), initial=0.0)):
             return z, rz
