@@ -213,18 +213,36 @@ def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, 
 def _recentre(network: Network, domain: Box, batch: "Batch", rule: Rule) -> "Batch":
     """Regions of a box whose point proves the rule by less than the borderline margin (LP mode
     in a box finds points of the cell shrunk by about the threshold, `geometry.box_depth`, moved
-    toward known deep points: a few stay near a face) get one exact LP (the region's deepest
-    point, the box as bounds), so that only truly thin regions are reported as borderline."""
+    toward known deep points: a few stay near a face) get a point twice the borderline margin
+    deep (one shrunk-box LP, `box_depth.point_at_depth`), or else the region's deepest point (the
+    exact LP), so that only truly thin regions are reported as borderline."""
     thin = np.flatnonzero(margins(batch.points, batch.radii) < _config.BORDERLINE * rule.tol)
     if len(thin) == 0:
         return batch
     points, radii = batch.points.copy(), batch.radii.copy()
+    bounds = (domain.lo, domain.hi)
+    want = 2 * _config.BORDERLINE * rule.tol * float(np.max(np.maximum(np.abs(domain.lo), np.abs(domain.hi))))
     for i in thin:
-        rows = unit_rows(*network.region_halfspaces(batch.patterns[i]))
-        x, r = rule.deepest(*rows, bounds=(domain.lo, domain.hi)) if rows is not None else (None, 0)
+        rows = unit_rows(*_region_rows(network, batch.patterns[i]))
+        if rows is None:
+            continue
+        x, r = box_depth.point_at_depth(*rows, bounds, want)
+        if x is None:
+            x, r = rule.deepest(*rows, bounds=bounds)
         if x is not None and r > radii[i] and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i]):
             points[i], radii[i] = x, r
     return Batch(batch.patterns, points, radii, batch.ranks)
+
+
+def _region_rows(net: Network, pattern: np.ndarray):
+    """``(G, h)``: the region of ``pattern`` as ``G x <= h``, one row per hidden neuron (as
+    `Network.region_halfspaces`, without its ``d x d`` products: `_pullbacks`)."""
+    G, h = [], []
+    for H, g, _, s, _ in _pullbacks(net, pattern, len(net.widths)):
+        sgn = np.where(s, -1.0, 1.0)  # active: -H x <= g; inactive: H x <= -g
+        G.append(H * sgn[:, None])
+        h.append(-g * sgn)
+    return np.vstack(G), np.concatenate(h)
 
 
 def prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:

@@ -33,10 +33,11 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------ enumeration
-def enumerate_with(network, domain, workers: int = 1, method: str = "cells"):
+def enumerate_with(network, domain, workers: int = 1, method: str = "cells", **options):
     """`enumerate_regions` with ``workers`` processes and the layer-wise engine (``method``), so
-    the layer-wise statistics (LP solves, ranks) are comparable between runs."""
-    return enumerate_regions(network, domain, workers=workers, method=method)
+    the layer-wise statistics (LP solves, ranks) are comparable between runs; ``options`` (e.g.
+    ``executor``, ``progress``) go to `enumerate_regions`."""
+    return enumerate_regions(network, domain, workers=workers, method=method, **options)
 
 
 # ------------------------------------------------------------------ data and models
@@ -61,6 +62,53 @@ def load_dataset(name: str, dim: int = 2, n_samples: int = 400, seed: int = 0):
         raise NNCellsError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     return X.astype(np.float32), y.astype(np.int64), int(y.max()) + 1
+
+
+def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """The ``(n_out, n_in)`` matrix of 1-D linear interpolation from ``n_in`` to ``n_out`` samples
+    (pixel centres aligned, edges clamped: what image libraries call bilinear resizing with
+    ``align_corners=False``). Each row is a convex combination, so values stay in their range.
+
+    Examples
+    --------
+    >>> from nncells.experiments.common import bilinear_matrix
+    >>> U = bilinear_matrix(2, 4)
+    >>> U.tolist()
+    [[1.0, 0.0], [0.75, 0.25], [0.25, 0.75], [0.0, 1.0]]
+    >>> bool((bilinear_matrix(8, 28).sum(axis=1) == 1).all())
+    True
+    """
+    U = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        s = min(max((i + 0.5) * n_in / n_out - 0.5, 0.0), n_in - 1.0)
+        lo = int(np.floor(s))
+        hi, t = min(lo + 1, n_in - 1), s - lo
+        U[i, lo] += 1.0 - t
+        U[i, hi] += t
+    return U
+
+
+def load_digits28(size: int = 28):
+    """scikit-learn's bundled 8x8 digits (1,797 images, values 0..16, no download) resized
+    bilinearly to ``size x size`` and scaled to [0, 1]: a stand-in for EMNIST's 28x28 inputs in
+    [0, 1] (``size**2`` = 784 features). Deterministic.
+
+    Returns
+    -------
+    ``(X float32 (1797, size**2), y int64 (1797,), n_classes)``; row-major pixels.
+
+    Examples
+    --------
+    >>> from nncells.experiments.common import load_digits28
+    >>> X, y, n_classes = load_digits28()
+    >>> X.shape, n_classes, float(X.min()), float(X.max())
+    ((1797, 784), 10, 0.0, 1.0)
+    """
+    from sklearn.datasets import load_digits
+    data = load_digits()
+    U = bilinear_matrix(data.images.shape[1], size)
+    X = np.einsum("ij,njk,lk->nil", U, data.images / 16.0, U).reshape(len(data.images), -1)
+    return np.clip(X, 0.0, 1.0).astype(np.float32), data.target.astype(np.int64), int(data.target.max()) + 1
 
 
 def make_mlp(input_dim: int, widths, n_out: int, seed: int = 0):

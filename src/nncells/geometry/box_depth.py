@@ -59,6 +59,32 @@ def note_fallback() -> None:
     _fallbacks += 1
 
 
+def point_at_depth(A, c, bounds, depth):
+    """A point of ``{A x <= c}`` (unit rows) in the box ``bounds`` at least ``depth`` from every
+    face, with its certified depth, or ``(None, -inf)`` when one shrunk-box LP does not find one.
+
+    Examples
+    --------
+    >>> x, r = point_at_depth(np.array([[1.0, 0.0]]), np.array([0.5]), (np.zeros(2), np.ones(2)), 0.1)
+    >>> bool(x[0] <= 0.4 and r >= 0.1 - 1e-12)
+    True
+    >>> point_at_depth(np.array([[1.0, 0.0]]), np.array([0.05]), (np.zeros(2), np.ones(2)), 0.1)[0] is None
+    True
+    """
+    lo, hi = (np.asarray(b, dtype=np.float64) for b in bounds)
+    reach = float(np.max(np.maximum(np.abs(lo), np.abs(hi)), initial=0.0))
+    unit = float(2.0 ** np.round(np.log2(reach))) if reach > 0 and np.isfinite(reach) else 1.0
+    if not np.all(lo + depth <= hi - depth):
+        return None, -np.inf
+    solvers.count_solves()
+    status, y, z, _, _ = box_lp.solve_shrunk(A, c / unit, (lo + depth) / unit, (hi - depth) / unit, 1.0)
+    if status != "optimal" or not z * unit > depth:
+        return None, -np.inf
+    x = np.clip(y * unit, lo, hi)
+    r = certified_depth(A, c, x, (lo, hi))
+    return (x, r) if r > 0 else (None, -np.inf)
+
+
 class BoxDepth:
     """The shrunk-box LPs of the sub-cells of one cell: rows ``A x <= c`` always, the extra rows
     ``E x <= f`` given per question (as `depth_lps.CellDepth`), the box ``bounds`` as bounds,
