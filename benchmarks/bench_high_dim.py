@@ -1,6 +1,6 @@
 """The seed paper's setting (issue 22): LP mode from 8 to 784 inputs, one worker.
 
-    python benchmarks/bench_high_dim.py [--runs 3] [--cap 120] [--baseline SRC] [--only NAME ...]
+    python benchmarks/bench_high_dim.py [--runs 3] [--cap 120] [--baseline SRC [--baseline-runs 1]] [--only NAME ...]
 
 For each network (``nncells.random_network(dims, seed=0)``; the box named, or the whole space)
 one count-only run per ``--runs`` in a fresh process (``count_regions(..., workers=1,
@@ -89,6 +89,7 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cap", type=float, default=120.0, help="seconds before a run is stopped")
     ap.add_argument("--baseline", metavar="SRC", help="source tree of the version to compare with")
+    ap.add_argument("--baseline-runs", type=int, default=1, help="runs of the baseline per network")
     ap.add_argument("--only", nargs="*", help="network names (default: all)")
     args = ap.parse_args(argv)
     cols = ["s", "regions/s", "LP/region", "fallbacks", "peak MB", "bytes/task"]
@@ -103,7 +104,7 @@ def main(argv=None):
             if side not in sides:
                 continue
             rs = []
-            for _ in range(args.runs):
+            for _ in range(args.runs if side == "now" else args.baseline_runs):
                 r = _run(src, spec, args.cap)
                 if r is None:
                     break
