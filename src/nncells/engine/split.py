@@ -25,6 +25,11 @@ Otherwise (*LP mode*, `_split_by_lps`):
    (far regions are not reported as borderline), and a side no LP proved in the cell's units is
    tried once more in the units of its hyperplane's distance from the origin when that is far
    smaller (`_Sides._near`: a side near the origin of a huge cell; see docs/numerics.md).
+
+A cell of a box domain keeps the box as bounds (``Cell.bounds``): its LPs are first the small
+shrunk-box LPs of `geometry.box_depth` (one row per neuron so far, the compiled core's simplex),
+whose "yes" and "no" are verified in float64; the exact LP above decides only what they cannot
+(a *fallback*, counted).
 """
 from __future__ import annotations
 
