@@ -34,7 +34,7 @@ def _reference(net, box):
     problem = Problem(net, problem.domain, problem.tol, _PlainRule(problem.tol), box=problem.box)
     batch, pending, stats = run_task(problem, problem.root_task())
     assert not pending
-    return {tuple(map(bool, p)) for p in batch.patterns}, stats.per_layer
+    return {tuple(map(bool, p)): tuple(map(int, r)) for p, r in zip(batch.patterns, batch.ranks)}, stats.per_layer
 
 
 def _scaled(net, s):
@@ -52,8 +52,9 @@ def test_box_as_bounds_equals_box_as_rows_and_the_reference(dims, seed, box):
     res = enumerate_regions(net, box, workers=1)
     rows = enumerate_regions(net, _as_polytope(box, d), workers=1)
     ref, per_layer = _reference(net, box)
-    assert _patterns(res) == _patterns(rows) == ref
+    assert _patterns(res) == _patterns(rows) == set(ref)
     assert res.per_layer == rows.per_layer == per_layer
+    assert {tuple(map(bool, p)): tuple(map(int, r)) for p, r in zip(res.patterns, res.ranks)} == ref  # ranks too
     assert res.summary()["lp_fallbacks"] == 0  # every decision verified without the exact LP
     assert res.borderline == 0
     assert np.array_equal(net.pattern(res.points), res.patterns)
@@ -91,7 +92,7 @@ def test_degenerate_network():
     net = Network([W1, rng.normal(size=(5, 6)), rng.normal(size=(1, 5))], [b1, rng.normal(size=5), np.zeros(1)])
     res = enumerate_regions(net, Box(-1, 1), workers=1)
     rows = enumerate_regions(net, _as_polytope(Box(-1, 1), d), workers=1)
-    assert _patterns(res) == _patterns(rows) == _reference(net, Box(-1, 1).resolve(d))[0]
+    assert _patterns(res) == _patterns(rows) == set(_reference(net, Box(-1, 1).resolve(d))[0])
 
 
 def test_a_side_thinner_than_the_shrink_falls_back_to_the_exact_lp(monkeypatch):
@@ -110,7 +111,7 @@ def test_a_side_thinner_than_the_shrink_falls_back_to_the_exact_lp(monkeypatch):
     res = enumerate_regions(net, Box(-1, 1), workers=1)
     assert res.count == 3
     assert res.summary()["lp_fallbacks"] >= 1 and box_depth.fallback_count() > before
-    assert _patterns(res) == _reference(net, Box(-1, 1).resolve(d))[0]
+    assert _patterns(res) == set(_reference(net, Box(-1, 1).resolve(d))[0])
 
 
 def test_refutations_need_the_farkas_bound(monkeypatch):
