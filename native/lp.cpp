@@ -9,21 +9,27 @@
 // reduced cost, and z has a finite upper bound, so the basis of slacks (y = 0, z = zcap) is dual
 // feasible at once, and a parent's optimal basis extended by the new row's slack is a dual
 // feasible start for the child. An iteration: the leaving row by dual steepest edge (exact
-// weights: the rows of B^-1), the row of B^-1 N (O(m d)), the bound flipping ratio test
+// weights: the rows of B^-1; rows of basic x_j out of their bounds weigh kXRow of the others'),
+// the row of B^-1 N (O(m d)), the bound flipping ratio test
 // (Koberstein 2005, "The dual simplex method, techniques for a fast and stable implementation":
 // breakpoints of boxed columns are passed by flipping them to their other bound while the dual
 // objective still improves), with Harris' tolerance for the choice of the pivot (largest |alpha|
 // among near ties); within the last group of ties, columns are flipped until what is left of
 // the infeasibility fits in the entering column's range (so it enters inside its bounds: at
-// y = 0, where every ratio is 0, this is what makes progress).
+// y = 0, where every ratio is 0, this is what makes progress). The breakpoints are not sorted
+// as a whole: a weighted selection (partitions free of branches) finds the least prefix whose
+// slopes use up the infeasibility, and only that prefix is sorted.
 //
+// The LPs are highly degenerate (the rows of a cell span few dimensions, so at y = 0 and at most
+// optima every x_j has a reduced cost of 0): the costs of the nonbasic boxed columns are
+// perturbed from the start (each in the direction of its place, so the duals stay feasible).
 // Safeguards: the pivot is checked row-wise against column-wise (B^-1 recomputed on a mismatch);
-// a run of degenerate steps (a stall) perturbs the costs of the nonbasic boxed columns (each in
-// the direction of its place, so the duals stay feasible), and a second stall switches to Bland's
-// rule (smallest index); once primal feasible the perturbation is removed and a primal simplex
-// restores dual feasibility; every phase ends with a fresh B^-1 and its checks; a warm start
-// that fails is retried cold; an iteration limit ends it all. None of this is trusted: the
-// caller checks x with `certified_margin` and y with `farkas_bound`.
+// a run of degenerate steps (a stall) perturbs the costs if they are not yet, then switches to
+// Bland's rule (smallest index), and so does a state (basis and bounds, hashed) seen again in the
+// last kSeen steps (Harris' tolerance can cycle); once primal feasible the perturbation is
+// removed and a primal simplex restores dual feasibility; every phase ends with a fresh B^-1 and
+// its checks; a warm start that fails is retried cold; an iteration limit ends it all. None of
+// this is trusted: the caller checks x with `certified_margin` and y with `farkas_bound`.
 #include "lp.hpp"
 
 #include <algorithm>
@@ -37,11 +43,15 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kMachEps = std::numeric_limits<double>::epsilon();
 constexpr int8_t kFree = 3;         // internal: a nonbasic column without finite bounds, at 0
 constexpr int kDegenerateRun = 30;  // degenerate steps in a row: a stall
+constexpr int kSeen = 32;           // steps whose states are remembered against cycling
+constexpr double kXRow = 0.1;       // the pricing weight of a basic x_j's row against a slack's
+                                    // or z's (slacks first: about a tenth fewer iterations)
 constexpr double kPivotRel = 1e-9;  // pivots below this times |rho|_1 are refused
 constexpr double kPerturb = 1e-7;   // the cost perturbation of boxed columns (unit rows: d_j = O(1))
 
 struct Candidate {
     double ratio;
+    double w;  // the slope passing it costs: |alpha_j| (ub_j - lb_j)
     int j;
 };
 
@@ -86,6 +96,13 @@ public:
         cost.assign(n, 0.0);
         cost[d] = -1.0;
         st.assign(n, kAtLower);
+        hashed.assign(n, kAtLower);
+        for (int j = 0; j < n; ++j) state ^= key(j, kAtLower);
+        ori.assign(n, 0.0);
+        for (int j = 0; j < n; ++j) {
+            sync(j);
+            any_free = any_free || (!std::isfinite(lb[j]) && !std::isfinite(ub[j]));
+        }
         val.assign(n, 0.0);
         head.assign(m, 0);
         Binv.assign(static_cast<size_t>(m) * m, 0.0);
@@ -113,12 +130,12 @@ public:
             }
         res.warm = basis != nullptr && warm_start(basis);
         if (!res.warm) cold_start();
-        if (O.perturb) perturb();
+        perturb();  // always from the start (what `O.perturb` asked for is now the default)
         LpStatus s = solve();
         if (s == LpStatus::Failed && res.warm) {  // once more, from the slacks
             res.warm = false;
             cold_start();
-            if (O.perturb) perturb();
+            perturb();
             s = solve();
         }
         res.status = s;
@@ -135,6 +152,11 @@ private:
     std::vector<double> range;   // n: ub - lb where both are finite, else inf
     std::vector<double> cost;    // n, min form: -1 on z, the perturbation on boxed x, else 0
     std::vector<int8_t> st;      // n: kAtLower, kAtUpper, kBasic or kFree
+    std::vector<double> ori;     // n: the sign a blocking column's d_j keeps (`sync`)
+    bool any_free = false;       // some column has no finite bound
+    std::vector<int8_t> hashed;  // n: the statuses `state` holds
+    uint64_t state = 0;
+    uint64_t seen[kSeen] = {};   // the states of the last kSeen steps of a dual phase
     std::vector<double> val;     // n: the values of nonbasic columns
     std::vector<int> head;       // m: the basic column at each position
     std::vector<double> Binv;    // m x m, row-major
@@ -143,7 +165,7 @@ private:
     std::vector<double> dj;      // n: reduced costs (min form), 0 on basic columns
     std::vector<double> alpha;   // n: a row of B^-1 [A 1 I]
     std::vector<double> col, acol, xn;
-    std::vector<Candidate> cands;
+    std::vector<Candidate> cands, tmp;  // n each: the ratio test's candidates, and scratch
     std::vector<int> nz;         // m: the nonzero entries of a row of B^-1
     std::vector<int> flips;
     double ptol = 1e-9, dtol = 1e-9;
@@ -189,6 +211,23 @@ private:
             st[j] = kFree;
             val[j] = 0.0;
         }
+        sync(j);
+    }
+
+    // ori[j] from st[j]: +1 at the lower bound, -1 at the upper one, 0 when basic, fixed or free.
+    void sync(int j) {
+        ori[j] = range[j] == 0.0 ? 0.0 : st[j] == kAtLower ? 1.0 : st[j] == kAtUpper ? -1.0 : 0.0;
+        state ^= key(j, hashed[j]) ^ key(j, st[j]);
+        hashed[j] = st[j];
+    }
+
+    // A hash of (column, status): `state`, the XOR over all columns, names the basis and the bounds
+    // of the nonbasic columns (the same state twice in a dual phase: a cycle).
+    static uint64_t key(int j, int8_t s) {
+        uint64_t x = (static_cast<uint64_t>(j) << 2 | static_cast<uint64_t>(s & 3)) + 0x9E3779B97F4A7C15ull;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+        return x ^ (x >> 31);
     }
 
     // B^-1 from the basic columns, false when singular: from the identity (the slacks' basis), each
@@ -279,9 +318,10 @@ private:
         return true;
     }
 
-    // When the dual simplex stalls (a run of steps of length 0): a small cost on each nonbasic
-    // boxed x_j, of the sign of its place (d_j moves away from 0, so the duals stay feasible and
-    // ties in the ratio test become rare). Removed at the end; the primal simplex cleans up.
+    // From the start (and again when the dual simplex stalls: a run of steps of length 0): a small
+    // cost on each nonbasic boxed x_j, of the sign of its place (d_j moves away from 0, so the
+    // duals stay feasible and ties in the ratio test become rare). Removed at the end; the primal
+    // simplex cleans up. (On the LPs of LP mode: a third fewer iterations than only on stalls.)
     void perturb() {
         ever_perturbed = true;
         for (int j = 0; j < d; ++j) {
@@ -307,7 +347,10 @@ private:
         }
         for (int j = 0; j < d; ++j) place(j, xn[j] < 0.0);
         place(d, true);
-        for (int i = 0; i < m; ++i) st[d + 1 + i] = kBasic;
+        for (int i = 0; i < m; ++i) {
+            st[d + 1 + i] = kBasic;
+            sync(d + 1 + i);
+        }
         reinvert();  // the identity
     }
 
@@ -324,7 +367,10 @@ private:
             }
         }
         if (k != m) return false;
-        for (int j = 0; j < n; ++j) st[j] = basis[j];
+        for (int j = 0; j < n; ++j) {
+            st[j] = basis[j];
+            sync(j);
+        }
         std::fill(cost.begin(), cost.begin() + d, 0.0);
         if (!factor()) return false;
         compute_duals();
@@ -409,7 +455,7 @@ private:
                 const double* b = &Binv[static_cast<size_t>(p) * m];
                 double w = 0.0;
                 for (int i = 0; i < m; ++i) w += b[i] * b[i];
-                score = inf * inf / std::max(w, 1e-300);
+                score = inf * inf / std::max(w, 1e-300) * (k < d ? kXRow : 1.0);
             }
             if (best < 0 || score > best_score) {
                 best = p;
@@ -461,65 +507,120 @@ private:
         flips.clear();
         // The candidates: nonbasic columns that block (two passes, free of branches: statuses are
         // random and mispredictions dear; the divisions only for the candidates).
-        cands.resize(n);
+        if (cands.size() < static_cast<size_t>(n)) {
+            cands.resize(n);
+            tmp.resize(n);
+        }
+        Candidate* C = cands.data();
         const double* al = alpha.data();
         size_t k = 0;
-        for (int j = 0; j < n; ++j) {
+        if (!any_free) {
+            const double* o = ori.data();
+            for (int j = 0; j < n; ++j) {
+                C[k].j = j;
+                k += o[j] * (sign * al[j]) < -piv;
+            }
+        } else for (int j = 0; j < n; ++j) {
             const int8_t s = st[j];
             const double o = static_cast<double>((s == kAtLower) - (s == kAtUpper)) * (range[j] != 0.0);
             const double a = sign * al[j];
-            cands[k].j = j;
+            C[k].j = j;
             k += (o * a < -piv) | ((s == kFree) & (std::abs(a) > piv));
         }
-        cands.resize(k);
         if (k == 0) return -1;
+        const size_t size = k;
         double theta = kInf, lowest = kInf;
-        for (Candidate& c : cands) {
-            const double inv = 1.0 / (sign * al[c.j]);
+        for (size_t q = 0; q < size; ++q) {
+            Candidate& c = C[q];
+            const double a = sign * al[c.j];
+            const double inv = 1.0 / a;
             const double raw = -dj[c.j] * inv;
             c.ratio = raw > 0.0 ? raw : 0.0;
+            c.w = std::abs(a) * range[c.j];
             theta = std::min(theta, bland ? c.ratio : raw + dtol * std::abs(inv));
             lowest = std::min(lowest, c.ratio);
         }
         // The first group (Harris: ratios below the least ratio + tolerance), without sorting.
         theta = std::max(theta, lowest);
         double w0 = 0.0;
-        for (const Candidate& c : cands)
-            if (c.ratio <= theta) w0 += weight(c.j);
-        size_t begin = 0, end = cands.size();
+        for (size_t q = 0; q < size; ++q) w0 += C[q].ratio <= theta ? C[q].w : 0.0;
+        size_t begin = 0, end = size;
         if (w0 < delta) {  // flips needed: walk the breakpoints in order, sorted as far as walked
             auto less = [](const Candidate& a, const Candidate& b) { return a.ratio < b.ratio; };
-            const size_t size = cands.size();
             size_t sorted = 0;
-            auto ensure = [&](size_t i) {  // cands[0..i] in order, the rest not smaller (most walks
-                                           // end within 16: a heap of 16 sifts the rest cheaply)
+            int picked = 0;
+            auto ensure = [&](size_t i) {  // C[0..i] in order, the rest not smaller
+                while (i >= sorted && i == sorted && picked < 4) {  // the next one: the least of the rest
+                    ++picked;
+                    size_t b = sorted;
+                    for (size_t q = sorted + 1; q < size; ++q) b = C[q].ratio < C[b].ratio ? q : b;
+                    std::swap(C[sorted], C[b]);
+                    ++sorted;
+                }
                 while (i >= sorted) {
-                    const size_t mid = std::min(size, sorted == 0 ? 16 : 4 * sorted);
-                    if (sorted == 0) {
-                        std::partial_sort(cands.begin(), cands.begin() + mid, cands.end(), less);
-                    } else {
-                        if (mid < size) std::nth_element(cands.begin() + sorted, cands.begin() + mid, cands.end(), less);
-                        std::sort(cands.begin() + sorted, cands.begin() + mid, less);
-                    }
+                    const size_t mid = std::min(size, std::max<size_t>(16, 4 * sorted));
+                    if (mid < size) std::nth_element(C + sorted, C + mid, C + size, less);
+                    std::sort(C + sorted, C + mid, less);
                     sorted = mid;
                 }
             };
+            // A weighted selection first (partitions about a median of three, free of branches):
+            // the least prefix in ratio order whose weight reaches delta, then sorted; the walk
+            // ends within it or just past it (`ensure` sorts on as needed).
+            {
+                size_t lo = 0, hi = size;
+                double need = delta;
+                Candidate* T = tmp.data();
+                auto split = [&](size_t a0, size_t a1, double pv, bool le, double& wl) {
+                    size_t a = 0, b = a1 - a0;
+                    wl = 0.0;
+                    for (size_t q = a0; q < a1; ++q) {
+                        const Candidate c = C[q];
+                        const bool left = le ? c.ratio <= pv : c.ratio < pv;
+                        T[a] = c;
+                        T[b - 1] = c;
+                        wl += left ? c.w : 0.0;
+                        a += left;
+                        b -= !left;
+                    }
+                    std::copy(T, T + (a1 - a0), C + a0);
+                    return a0 + a;
+                };
+                while (hi - lo > 24) {
+                    const double r0 = C[lo].ratio, r1 = C[lo + (hi - lo) / 2].ratio, r2 = C[hi - 1].ratio;
+                    const double pv = std::max(std::min(r0, r1), std::min(std::max(r0, r1), r2));
+                    double w;
+                    size_t m1 = split(lo, hi, pv, false, w);
+                    if (m1 == lo) {
+                        m1 = split(lo, hi, pv, true, w);
+                        if (m1 == hi) break;  // all equal
+                    }
+                    if (w >= need) {
+                        hi = m1;
+                    } else {
+                        need -= w;
+                        lo = m1;
+                    }
+                }
+                std::sort(C, C + hi, less);
+                sorted = hi;
+            }
             double slope = delta;
             size_t i = 0;
             for (;;) {
                 if (i == size) return -1;  // dual unbounded: cannot happen with z free below
                 ensure(i);
-                double th = harris(cands[i].j, sign);
+                double th = harris(C[i].j, sign);
                 size_t e = i + 1;
                 for (; e < size; ++e) {
                     ensure(e);
-                    if (cands[e].ratio > th) break;
-                    th = std::min(th, harris(cands[e].j, sign));
+                    if (C[e].ratio > th) break;
+                    th = std::min(th, harris(C[e].j, sign));
                 }
-                th = std::max(th, cands[i].ratio);
+                th = std::max(th, C[i].ratio);
                 size_t kk = i;
                 double w = 0.0;
-                while (kk < e && cands[kk].ratio <= th) w += weight(cands[kk++].j);
+                while (kk < e && C[kk].ratio <= th) w += C[kk++].w;
                 if (slope - w <= 0.0) {
                     begin = i;
                     end = kk;
@@ -529,7 +630,7 @@ private:
                 slope -= w;
                 i = kk;
             }
-            for (size_t q = 0; q < begin; ++q) flips.push_back(cands[q].j);
+            for (size_t q = 0; q < begin; ++q) flips.push_back(C[q].j);
             delta = slope;
         }
         // The last group: the pivot of largest |alpha| (Bland: smallest index) enters; others of the
@@ -538,26 +639,25 @@ private:
         // column's range (it then ends inside its bounds).
         auto pick = [&](bool need_fit, double S) {
             size_t best = end;
-            for (size_t k = begin; k < end; ++k) {
-                const Candidate& c = cands[k];
-                if (c.ratio > theta || c.j < 0 || (need_fit && weight(c.j) < S)) continue;
-                if (best == end || (bland ? c.j < cands[best].j : std::abs(alpha[c.j]) > std::abs(alpha[cands[best].j])))
-                    best = k;
+            for (size_t q = begin; q < end; ++q) {
+                const Candidate& c = C[q];
+                if (c.ratio > theta || c.j < 0 || (need_fit && c.w < S)) continue;
+                if (best == end || (bland ? c.j < C[best].j : std::abs(alpha[c.j]) > std::abs(alpha[C[best].j])))
+                    best = q;
             }
             return best;
         };
         size_t qk = pick(false, 0.0);
         if (qk == end) return -1;
         double S = delta;
-        const double wq = weight(cands[qk].j);
+        const double wq = C[qk].w;
         if (wq < S) {
-            for (size_t k = begin; k < end && S > wq; ++k) {
-                Candidate& c = cands[k];
-                if (k == qk || c.ratio > theta) continue;
-                const double w = weight(c.j);
-                if (!(w < S)) continue;
+            for (size_t q = begin; q < end && S > wq; ++q) {
+                Candidate& c = C[q];
+                if (q == qk || c.ratio > theta) continue;
+                if (!(c.w < S)) continue;
                 flips.push_back(c.j);
-                S -= w;
+                S -= c.w;
                 c.j = -1;  // passed
             }
             if (S > wq) {
@@ -565,11 +665,10 @@ private:
                 if (qk == end) return -1;
             }
         }
-        t = cands[qk].ratio;
-        return cands[qk].j;
+        t = C[qk].ratio;
+        return C[qk].j;
     }
 
-    double weight(int j) const { return std::abs(alpha[j]) * range[j]; }
     double harris(int j, int sign) const {
         const double a = sign * alpha[j];
         const double raw = -dj[j] / a;
@@ -582,6 +681,7 @@ private:
         add_column(leave, -val[leave]);
         add_column(q, val[q]);
         st[q] = kBasic;
+        sync(q);
         head[r] = q;
         eliminate(r);
         ++iterations;
@@ -623,9 +723,10 @@ private:
 
     // The dual simplex: pivots until the basis is primal feasible (Optimal) or a stop.
     LpStatus dual_phase() {
-        int troubles = 0;
+        int troubles = 0, steps = 0;
         degenerate = 0;
         bland = false;
+        std::fill(seen, seen + kSeen, 0);
         for (;;) {
             double delta = 0.0;
             int sign = 0;
@@ -662,6 +763,11 @@ private:
             for (int p = 0; p < m; ++p) dj[head[p]] = 0.0;
             if (since_refactor > 0) dj[leave] = ts;
             degenerate = t * delta <= 1e-12 * std::max(1.0, delta) ? degenerate + 1 : 0;
+            if (!bland) {  // a state seen again: cycling (the steps Harris' tolerance allows can
+                           // cycle even when positive): Bland's rule from here on
+                bland = std::find(seen, seen + kSeen, state) != seen + kSeen;
+                seen[steps++ % kSeen] = state;
+            }
             if (degenerate > kDegenerateRun) {  // stalling: perturb, then Bland's rule
                 if (!perturbed) perturb();
                 else bland = true;

@@ -43,7 +43,7 @@ struct BoxLpOptions {
     double cutoff = -1e300;      // stop once the dual bound on z (an upper bound) is below this
     double primal_tol = 1e-9;    // relative to the problem's scale (its largest |c|, |lo|, |hi|, zcap)
     double dual_tol = 1e-9;      // absolute (unit rows: reduced costs are O(1))
-    bool perturb = false;        // perturb the costs from the start (else only when stalling)
+    bool perturb = false;        // perturb the costs from the start: now always done (lp.cpp)
 };
 
 struct BoxLpResult {

@@ -71,8 +71,9 @@ def solve_count() -> int:
 
 def counts() -> dict:
     """What this process's box LPs took: simplex ``iterations`` of the compiled core, solves that
-    started from the basis given (``warm``), solves whose costs were ``perturbed`` (the dual
-    simplex stalled), and ``fallbacks`` to HiGHS (no compiled core, or the core failed).
+    started from the basis given (``warm``), solves whose costs were ``perturbed`` (since the
+    core perturbs them from the start against degeneracy: every solve with a nonbasic boxed
+    column), and ``fallbacks`` to HiGHS (no compiled core, or the core failed).
 
     Examples
     --------
@@ -126,8 +127,8 @@ def solve_shrunk(A, c, lo, hi, zcap, basis=None, *, max_iter=None, cutoff=None, 
         The solver may stop (status ``"cutoff"``) once its dual bound proves ``z < cutoff``; ``y``
         is then a certificate candidate for `farkas_bound`.
     perturb : bool
-        Perturb the costs from the start (normally only when the dual simplex stalls; the primal
-        simplex then cleans up): the same answers, by the longer way (for tests).
+        Perturb the costs from the start (the primal simplex then cleans up). The compiled core
+        now always does (the LPs are highly degenerate), so this changes nothing there.
 
     Returns
     -------
