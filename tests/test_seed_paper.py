@@ -18,6 +18,7 @@ from nncells import _config  # noqa: E402
 from nncells.cli.main import main  # noqa: E402
 from nncells.experiments import EXPERIMENTS, common, seed_paper  # noqa: E402
 from nncells.experiments.common import parse_md_tables, read_csv, read_json  # noqa: E402
+from test_experiments import sections  # noqa: E402  (one reader of a report's sections)
 
 TINY = {"widths": [2, 3, 4], "epochs": 15, "lr": 1e-3, "batch_size": 64, "test_size": 0.25,
         "time_limit_s": 120.0, "stop_after_cap": True, "speedup_runs": 1, "task_budget_s": 1.0}
@@ -30,17 +31,6 @@ def close(a, b):
 
 def runs_of(d):
     return read_csv(d / "runs.csv")
-
-
-def sections(text):
-    out, cur = {}, None
-    for line in text.splitlines():
-        if line.startswith("## "):
-            cur = line[3:].strip()
-            out[cur] = []
-        elif cur is not None:
-            out[cur].append(line)
-    return {k: "\n".join(v) for k, v in out.items()}
 
 
 @pytest.fixture(scope="module")

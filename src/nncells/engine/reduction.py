@@ -56,7 +56,7 @@ import numpy as np
 
 from nncells import _config
 from nncells.domains import Domain, Polytope, Space
-from nncells.engine.tasks import Batch, Problem, Stats, verify_points
+from nncells.engine.tasks import Batch, Problem, Stats, redo_points, verify_points
 from nncells.geometry.contract import Rule, borderline_count, gamma, unit_rows
 from nncells.geometry.norms import row_norms, unit
 from nncells.network import Network
@@ -184,23 +184,9 @@ class Reduction:
                               | ~self.domain.contains(batch.points))
         if len(todo) == 0:
             return batch
-        net, dom = self.network, self.domain
-        points, radii = batch.points.copy(), batch.radii.copy()
-        alive = np.ones(len(batch), dtype=bool)
-        DA, Db = dom.halfspaces()
-        for i in todo:
-            G, h = net.region_halfspaces(batch.patterns[i])
-            rows = unit_rows(np.vstack([DA, G]), np.concatenate([Db, h]))
-            x, r = self.rule.deepest(*rows) if rows is not None else (None, 0.0)
-            if (x is not None and np.array_equal(net.pattern(x[None, :])[0], batch.patterns[i])
-                    and dom.contains(x[None, :])[0]):
-                points[i], radii[i] = x, r
-            else:
-                alive[i] = False
-                stats.borderline += 1
-                if stats.per_layer:
-                    stats.per_layer[-1] -= 1
-        return Batch(batch.patterns[alive], points[alive], radii[alive], batch.ranks[alive])
+        batch, dropped = redo_points(self.network, self.domain, batch, self.rule, stats, todo)
+        stats.borderline += dropped
+        return batch
 
 
 def reduced_problem(problem: Problem) -> Problem | None:

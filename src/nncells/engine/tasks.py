@@ -192,22 +192,31 @@ def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, 
     bad = np.flatnonzero(np.any((Z > 0) != batch.patterns, axis=1))
     if len(bad) == 0:
         return batch
+    stats.repaired += len(bad)
+    return redo_points(network, domain, batch, rule, stats, bad)[0]
+
+
+def redo_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, stats: "Stats", todo):
+    """``(batch, dropped)``: each region ``todo`` (indices) with its deepest point by ``rule``
+    (one LP over the domain's and its pattern's half-spaces) when that point has the pattern in a
+    float64 forward pass and lies in the domain; otherwise dropped (it does not count under the
+    contract; the last layer's count in ``stats`` less one)."""
     points, radii = batch.points.copy(), batch.radii.copy()
     alive = np.ones(len(batch), dtype=bool)
     DA, Db = domain.halfspaces()
-    for i in bad:
+    for i in todo:
         G, h = network.region_halfspaces(batch.patterns[i])
         rows = unit_rows(np.vstack([DA, G]), np.concatenate([Db, h]))
-        x, r = rule.deepest(*rows) if rows is not None else (None, 0)
-        ok = x is not None and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i])
-        if ok and domain.contains(x[None, :])[0]:
+        x, r = rule.deepest(*rows) if rows is not None else (None, 0.0)
+        if (x is not None and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i])
+                and domain.contains(x[None, :])[0]):
             points[i], radii[i] = x, r
         else:
             alive[i] = False
             if stats.per_layer:
                 stats.per_layer[-1] -= 1
-        stats.repaired += 1
-    return Batch(batch.patterns[alive], points[alive], radii[alive], batch.ranks[alive])
+    out = Batch(batch.patterns[alive], points[alive], radii[alive], batch.ranks[alive])
+    return out, int(np.count_nonzero(~alive))
 
 
 def _recentre(network: Network, domain: Box, batch: "Batch", rule: Rule) -> "Batch":
