@@ -1,10 +1,12 @@
 """LP mode in a box, the box kept as bounds (issue 22): light cells, the shrunk-box LPs of
 `geometry.box_depth` with their verified answers (witness, Farkas bound, fallback to the exact LP),
 and frontiers of ``O(d + hidden neurons)`` numbers a task."""
+import json
+
 import numpy as np
 import pytest
 
-from nncells import Box, Network, Polytope, enumerate_regions, random_network
+from nncells import Box, Network, Polytope, _config, enumerate_regions, random_network
 from nncells.engine import split
 from nncells.engine.tasks import Problem, _children, run_task
 from nncells.geometry import box_depth
@@ -174,3 +176,32 @@ def test_light_frontier_tasks():
         rebuilt = problem.unpack(packed).cell
         assert np.array_equal(rebuilt.A, t.cell.A) and np.array_equal(rebuilt.c, t.cell.c)
         assert rebuilt.A.shape[0] == int(t.cell.cuts.sum()) and rebuilt.bounds is not None
+
+
+def test_light_tasks_in_worker_processes_dask_and_a_resumed_run(tmp_path, monkeypatch):
+    """Light tasks travel to worker processes and to a Dask cluster, and through a checkpoint
+    (a run interrupted after its first regions, then resumed): the same regions every way."""
+    from nncells.api import enumerate_to_dir
+    from nncells.run.driver import RunInterrupted
+    from nncells.results.store import MANIFEST, read_regions
+    from nncells.run.executors import ProcessExecutor
+    monkeypatch.setattr(_config, "WARMUP_S", 0.0)  # every task through the executor
+    net = random_network([60, 6, 5, 1], seed=13)
+    ref = _patterns(enumerate_regions(net, Box(0, 1), workers=1))
+    assert _patterns(enumerate_regions(net, Box(0, 1), executor=ProcessExecutor(2, budget_s=0.01))) == ref
+
+    def stop(found, extra):
+        if found:
+            raise KeyboardInterrupt
+    out = tmp_path / "run"
+    with pytest.raises(RunInterrupted):
+        enumerate_to_dir(net, Box(0, 1), out, executor=ProcessExecutor(2, budget_s=0.01), progress=stop,
+                         checkpoint_s=0.01)
+    man = json.loads((out / MANIFEST).read_text())
+    assert man["frontier"] and not man["finished"]  # light tasks were checkpointed
+    s = enumerate_to_dir(net, Box(0, 1), out, workers=2, resume=True)
+    got = {tuple(map(bool, p)) for p in read_regions(out)["patterns"]}
+    assert got == ref and s["regions"] == len(ref)
+    pytest.importorskip("distributed")
+    from nncells.run.executors import DaskExecutor
+    assert _patterns(enumerate_regions(net, Box(0, 1), executor=DaskExecutor(local_workers=2, budget_s=0.01))) == ref
