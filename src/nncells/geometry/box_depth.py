@@ -105,7 +105,8 @@ class BoxDepth:
         self.unit = float(2.0 ** np.round(np.log2(reach))) if reach > 0 and np.isfinite(reach) else 1.0
         self._lo, self._hi = (self.lo + self.rho) / self.unit, (self.hi - self.rho) / self.unit
         self.ok = bool(np.all(self._lo <= self._hi)) and len(E) + len(A) > 0
-        self._bases = {}  # extra rows of an LP solved (a tuple) -> its final basis
+        self._bases = {}    # extra rows of an LP solved (a tuple) -> its final basis
+        self._sibling = {}  # all but the last of them -> the last such basis whose last slack is basic
 
     def _warm(self, on):
         """A starting basis for the LP with the extra rows ``on``: that of the LP with all but the
@@ -114,11 +115,7 @@ class BoxDepth:
         head = tuple(on[:-1])
         if head in self._bases:
             return box_lp.extend_basis(self._bases[head])
-        for key in (k for k in self._bases if k[:-1] == head):
-            b = self._bases[key]
-            if b[-1] == box_lp.BASIC:
-                return b
-        return None
+        return self._sibling.get(head)
 
     def decide(self, on, anchors=None):
         """The verdict on the sub-cell with the extra rows ``on`` (indices); a point found is
@@ -135,6 +132,8 @@ class BoxDepth:
                                                         self._warm(on))
         if basis is not None:
             self._bases[tuple(on)] = basis
+            if basis[-1] == box_lp.BASIC:  # a start for the same sub-cell with another last row
+                self._sibling[tuple(on[:-1])] = basis
         if status != "optimal":
             return "unsure", None, -np.inf
         x = np.clip(y * self.unit, self.lo, self.hi)
