@@ -933,8 +933,10 @@ double certified_margin(const double* A, const double* c0, const double* lo0, co
     for (int j = 0; j < d; ++j) {
         xc[j] = std::min(std::max(x[j], lo0[j]), hi0[j]);
         if (!std::isfinite(xc[j])) return -kInf;
-        const double s = std::min(xc[j] - lo0[j], hi0[j] - xc[j]);  // rounded by at most eps/2 of itself
-        best = std::min(best, s * (1.0 - g1));
+        // each face's slack less its rounding error, as contract.certified_depth computes it
+        const double ax = std::abs(xc[j]);
+        if (std::isfinite(lo0[j])) best = std::min(best, (xc[j] - lo0[j]) - g1 * (ax + std::abs(lo0[j])));
+        if (std::isfinite(hi0[j])) best = std::min(best, (hi0[j] - xc[j]) - g1 * (ax + std::abs(hi0[j])));
     }
     const double g = error_factor * (d + 1) * kMachEps;
     std::vector<double> ax(d), aa(d);

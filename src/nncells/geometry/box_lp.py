@@ -38,6 +38,7 @@ import numpy as np
 from nncells import _config, kernels
 from nncells.errors import NNCellsError
 from nncells.geometry import solvers
+from nncells.geometry.contract import certified_depth
 
 EPS = float(np.finfo(np.float64).eps)
 STATUSES = ("optimal", "infeasible", "iteration_limit", "failed", "cutoff")
@@ -235,7 +236,8 @@ def certified_margin(A, c0, lo0, hi0, x) -> float:
 
     ``min(min_i (c0_i - A_i x) - err_i, min_j (x_j - lo0_j, hi0_j - x_j))``, with
     ``err_i = gamma(d + 1) (|c0_i| + |A_i| . |x|)`` (`contract.gamma`) and each box slack less
-    ``gamma(1)`` of itself (the rounding of one subtraction): a positive value is a witness that
+    ``gamma(1) (|x_j| + |bound|)`` (the rounding of one subtraction; `contract.certified_depth`
+    computes the same, the numpy twin calls it): a positive value is a witness that
     the point lies at least that deep (unit rows: the value is a distance to each row).
     ``-inf`` for a point that is not finite once clamped (NaN, or infinite in an unbounded box).
 
@@ -257,15 +259,12 @@ def certified_margin(A, c0, lo0, hi0, x) -> float:
 
 
 def _certified_margin_numpy(A, c0, lo0, hi0, x) -> float:
-    """`certified_margin` in numpy (the compiled core's reference)."""
-    d = A.shape[1]
+    """`certified_margin` in numpy (the compiled core's reference): `contract.certified_depth` of
+    ``x`` clamped into the box, the box's faces included (one implementation of the check)."""
     x = np.minimum(np.maximum(x, lo0), hi0)
     if not np.all(np.isfinite(x)):
         return -np.inf
-    box = np.minimum(x - lo0, hi0 - x) * (1.0 - _config.ERROR_FACTOR * EPS)
-    g = _config.ERROR_FACTOR * (d + 1) * EPS
-    rows = (c0 - A @ x) - g * (np.abs(c0) + np.abs(A) @ np.abs(x))
-    return float(min(np.min(box, initial=np.inf), np.min(rows, initial=np.inf)))
+    return certified_depth(A, c0, x, (lo0, hi0))
 
 
 def farkas_bound(A, c0, lo0, hi0, y):

@@ -104,8 +104,10 @@ def certified_depth(A, c, x, bounds=None) -> float:
     if bounds is not None and len(x):
         lo, hi = bounds
         ax = np.abs(x)
-        out = min(out, float(np.min((x - lo) - gamma(1) * (ax + np.abs(lo)))),
-                  float(np.min((hi - x) - gamma(1) * (ax + np.abs(hi)))))
+        with np.errstate(invalid="ignore"):  # (an infinite side is no face)
+            s_lo = np.where(np.isfinite(lo), (x - lo) - gamma(1) * (ax + np.abs(lo)), np.inf)
+            s_hi = np.where(np.isfinite(hi), (hi - x) - gamma(1) * (ax + np.abs(hi)), np.inf)
+        out = min(out, float(np.min(s_lo)), float(np.min(s_hi)))
     return out
 
 
