@@ -289,11 +289,11 @@ class Network:
         pattern = np.asarray(pattern, dtype=bool)
         if pattern.shape != (self.n_hidden,):
             raise NNCellsError(f"pattern has shape {pattern.shape}, expected ({self.n_hidden},)")
-        M = np.eye(self.input_dim)
+        M = None  # the identity: the first layer's map is its own weights (no d x d product)
         m = np.zeros(self.input_dim)
         maps = []
         for (W, b), sl in zip(zip(self.weights[:-1], self.biases[:-1]), self.layer_slices):
-            Z, z = W @ M, W @ m + b
+            Z, z = (W + 0.0 if M is None else W @ M), W @ m + b
             maps.append((Z, z))
             s = pattern[sl]
             M, m = Z * s[:, None], z * s

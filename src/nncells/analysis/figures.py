@@ -14,7 +14,8 @@ from nncells.errors import NNCellsError
 KIND_STYLE = {"train": ("-", "o"), "random": ("--", "s")}
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend, or a one-line error naming what to install."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -58,7 +59,8 @@ def save(fig, path, dpi: int = 110) -> list[Path]:
     return out
 
 
-def _finish(fig, path):
+def finish(fig, path):
+    """``fig``, saved first as ``path`` (`save`) when a path is given."""
     if path is not None:
         save(fig, path)
     return fig
@@ -95,7 +97,7 @@ def plot_rank_children(table, path=None, panel="layer", title="Children per pare
     ['hidden layer 0 -> 1', 'hidden layer 1 -> 2']
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = pyplot()
     key, rank = _col(table, panel), _col(table, "rank")
     ch, mx = _col(table, "children").astype(float), _col(table, "max_children").astype(float)
     values = sorted(set(key.tolist()))
@@ -127,7 +129,7 @@ def plot_rank_children(table, path=None, panel="layer", title="Children per pare
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle(title)
     fig.tight_layout()
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # ------------------------------------------------------------------ runtime vs regions
@@ -158,7 +160,7 @@ def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain"):
     ['runtime against regions', 'LP solves against regions']
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = pyplot()
     n = _col(runs, "regions").astype(float)
     groups = _col(runs, group)
     has_split = split is not None and (split in runs[0] if isinstance(runs, list) else split in runs)
@@ -197,7 +199,7 @@ def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain"):
     axes[0].set_title("runtime against regions")
     axes[1].set_title("LP solves against regions")
     fig.tight_layout()
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_speedup(rows, path=None, max_workers=2):
@@ -222,7 +224,7 @@ def plot_speedup(rows, path=None, max_workers=2):
     (1, 2)
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = pyplot()
     labels = [f"{r['arch']}{' (trained)' if r.get('trained') else ''}\n{r['regions']} regions"
               for r in rows]
     sp = _col(rows, "speedup").astype(float)
@@ -236,7 +238,7 @@ def plot_speedup(rows, path=None, max_workers=2):
     ax.set_title("parallel speed-up of exact enumeration")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # ------------------------------------------------------------------ global bounds
@@ -263,7 +265,7 @@ def plot_bounds(rows, path=None):
     (1, 4)
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = pyplot()
     labels = [f"{r['arch']}{'*' if r.get('trained') else ''}" for r in rows]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(min(12, max(5, 0.25 * len(rows) + 2)), 4.5))
@@ -281,7 +283,7 @@ def plot_bounds(rows, path=None):
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # ------------------------------------------------------------------ training dynamics
@@ -309,7 +311,7 @@ def plot_training_dynamics(summary, checkpoints=None, path=None, title=""):
     5
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = pyplot()
     ep, kind, rad = _col(summary, "epoch"), _col(summary, "kind"), _col(summary, "radius").astype(float)
     radii = sorted(set(rad.tolist()))
     colors = plt.cm.viridis(np.linspace(0, 0.85, len(radii)))
@@ -358,4 +360,4 @@ def plot_training_dynamics(summary, checkpoints=None, path=None, title=""):
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    return _finish(fig, path)
+    return finish(fig, path)

@@ -43,8 +43,8 @@ class Task:
 
     layer: int
     cell: Cell
-    M: np.ndarray       # map from the input to the previous layer's output: x -> M x + m
-    m: np.ndarray
+    M: np.ndarray | None  # map from the input to the previous layer's output: x -> M x + m (None at layer 0: the identity)
+    m: np.ndarray | None  # None in a frontier task: rebuilt when it runs
     pattern: np.ndarray  # bool prefix over the hidden layers applied so far
     ranks: tuple        # rank of the map to each applied layer's output
     partial: tuple | None = None  # (signs, rest): a sub-cell part-way through layer ``layer``'s split

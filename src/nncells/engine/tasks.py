@@ -23,7 +23,7 @@ from nncells.engine.vertex import box_vertices
 from nncells.errors import DomainError
 from nncells.geometry import box_depth, solvers
 from nncells.geometry.contract import Rule, borderline_count, gamma, margins, undecided_count, unit_rows
-from nncells.geometry.norms import row_norms
+from nncells.geometry.norms import power_of_two, row_norms
 from nncells.network import Network
 
 
@@ -89,7 +89,7 @@ class Problem:
             cell.vertices, cell.active, cell.vmag = self.lift.root
         elif isinstance(self.domain, Box) and d <= _config.VERTEX_MAX_DIM + (self.lift is not None):  # exact corners
             cell.vertices, cell.active, cell.vmag = box_vertices(self.domain.lo, self.domain.hi)
-        return Task(0, cell, np.eye(d), np.zeros(d), np.zeros(0, dtype=bool), (), Mabs=np.eye(d))
+        return Task(0, cell, None, np.zeros(d), np.zeros(0, dtype=bool), ())  # (M None: the identity)
 
     @property
     def boxed(self) -> bool:
@@ -179,7 +179,7 @@ def network_length(net: Network) -> float:
     dist = dist[np.isfinite(dist) & (dist > 0)]
     if len(dist) == 0:
         return 1.0
-    return float(2.0 ** np.round(np.log2(np.max(dist))))
+    return power_of_two(float(np.max(dist)))
 
 
 def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, stats: "Stats") -> "Batch":
@@ -230,9 +230,9 @@ def _recentre(network: Network, domain: Box, batch: "Batch", rule: Rule) -> "Bat
         return batch
     points, radii = batch.points.copy(), batch.radii.copy()
     bounds = (domain.lo, domain.hi)
-    want = 2 * _config.BORDERLINE * rule.tol * float(np.max(np.maximum(np.abs(domain.lo), np.abs(domain.hi))))
+    want = 2 * _config.BORDERLINE * rule.tol * box_depth.box_reach(domain.lo, domain.hi)
     for i in thin:
-        rows = unit_rows(*_region_rows(network, batch.patterns[i]))
+        rows = unit_rows(*network.region_halfspaces(batch.patterns[i]))
         if rows is None:
             continue
         x, r = box_depth.point_at_depth(*rows, bounds, want)
@@ -241,17 +241,6 @@ def _recentre(network: Network, domain: Box, batch: "Batch", rule: Rule) -> "Bat
         if x is not None and r > radii[i] and np.array_equal(network.pattern(x[None, :])[0], batch.patterns[i]):
             points[i], radii[i] = x, r
     return Batch(batch.patterns, points, radii, batch.ranks)
-
-
-def _region_rows(net: Network, pattern: np.ndarray):
-    """``(G, h)``: the region of ``pattern`` as ``G x <= h``, one row per hidden neuron (as
-    `Network.region_halfspaces`, without its ``d x d`` products: `_pullbacks`)."""
-    G, h = [], []
-    for H, g, _, s, _ in _pullbacks(net, pattern, len(net.widths)):
-        sgn = np.where(s, -1.0, 1.0)  # active: -H x <= g; inactive: H x <= -g
-        G.append(H * sgn[:, None])
-        h.append(-g * sgn)
-    return np.vstack(G), np.concatenate(h)
 
 
 def prefix_ids(patterns: np.ndarray, end: int) -> np.ndarray:
@@ -272,24 +261,27 @@ def _rank(M: np.ndarray) -> int:
 def _prefix_map(net: Network, pattern: np.ndarray, layer: int):
     """The map to the output of hidden layer ``layer - 1`` on the region of ``pattern``, computed
     with the same operations as `_children` (so bit for bit the same), and its bound ``Mabs``."""
-    d = net.input_dim
-    M, m, Mabs = np.eye(d), np.zeros(d), np.eye(d)
+    M, m, Mabs = None, np.zeros(net.input_dim), None  # (None: the identity, `_pull`)
     for H, g, Habs, s, _ in _pullbacks(net, pattern, layer):
         M, m, Mabs = H * s[:, None], g * s, Habs * s[:, None]
     return M, m, Mabs
 
 
+def _pull(W, b, M, m, Mabs):
+    """``(H, g, Habs)``: the pre-activations ``H x + g`` of the layer ``(W, b)`` on top of the map
+    ``x -> M x + m`` (bound ``Mabs``), and their bound. ``M`` None is the identity: the first
+    layer's are its own weights (the values of ``W @ I``, without a ``d x d`` product: 784 inputs)."""
+    if M is None:
+        return W + 0.0, W @ m + b, np.abs(W)
+    return W @ M, W @ m + b, np.abs(W) @ Mabs
+
+
 def _pullbacks(net: Network, pattern: np.ndarray, layer: int):
     """For each hidden layer before ``layer``: its pre-activations ``H x + g`` on the region of
-    ``pattern``, their bound ``Habs``, the layer's signs and slice. The first layer's are its own
-    weights (the values of ``W @ I``, without a ``d x d`` product: 784 inputs)."""
-    d = net.input_dim
-    M, m, Mabs = None, np.zeros(d), None
+    ``pattern``, their bound ``Habs`` (`_pull`), the layer's signs and slice."""
+    M, m, Mabs = None, np.zeros(net.input_dim), None
     for W, b, sl in zip(net.weights[:layer], net.biases[:layer], net.layer_slices[:layer]):
-        if M is None:
-            H, g, Habs = W + 0.0, W @ m + b, np.abs(W)
-        else:
-            H, g, Habs = W @ M, W @ m + b, np.abs(W) @ Mabs
+        H, g, Habs = _pull(W, b, M, m, Mabs)
         s = pattern[sl]
         yield H, g, Habs, s, sl
         M, m, Mabs = H * s[:, None], g * s, Habs * s[:, None]
@@ -304,14 +296,9 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     """``(children, partial tasks)`` of ``task`` cut by layer ``task.layer``."""
     net = problem.network
     task = problem.unpack(task)
-    if task.M is None or task.Mabs is None:
+    if task.m is None:  # (a task from a frontier: its map is rebuilt)
         task.M, task.m, task.Mabs = _prefix_map(net, task.pattern, task.layer)
-    W, b = net.weights[task.layer], net.biases[task.layer]
-    if task.layer == 0:  # (the root's map is the identity: `_pullbacks`)
-        H, g, Habs = W + 0.0, W @ task.m + b, np.abs(W)
-    else:
-        H, g = W @ task.M, W @ task.m + b
-        Habs = np.abs(W) @ task.Mabs
+    H, g, Habs = _pull(net.weights[task.layer], net.biases[task.layer], task.M, task.m, task.Mabs)
     # A normal is zero only when every entry is within the forward error bound of W @ M.
     within = np.abs(H) <= gamma(_inner_terms(net, task.layer)) * Habs
     n = problem.rule.lifted_dim

@@ -6,19 +6,6 @@ import numpy as np
 
 from nncells.analysis import figures as ap
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _finish(fig, path):
-    if path is not None:
-        ap.save(fig, path)
-    return fig
-
-
 def _col(rows, key):
     return np.array([np.nan if r[key] is None else r[key] for r in rows], dtype=float)
 
@@ -43,7 +30,7 @@ def plot_networks(runs, path=None):
     ['accuracy of the trained networks', 'regions in [0, 1]^784']
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = ap.pyplot()
     w = _col(runs, "width")
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.8))
     a0.plot(w, _col(runs, "train_accuracy"), "o-", label="train")
@@ -73,7 +60,7 @@ def plot_networks(runs, path=None):
         ax.set_xticks(w)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _finish(fig, path)
+    return ap.finish(fig, path)
 
 
 def plot_runtime(runs, fits, path=None):
@@ -95,7 +82,7 @@ def plot_runtime(runs, fits, path=None):
     ['runtime against regions', 'LP solves against regions']
     >>> plt.close(fig)
     """
-    plt = _plt()
+    plt = ap.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     done = [r for r in runs if r["status"] == "complete"]
     capped = [r for r in runs if r["status"] == "capped"]
@@ -128,12 +115,12 @@ def plot_runtime(runs, fits, path=None):
     axes[0].set_title("runtime against regions")
     axes[1].set_title("LP solves against regions")
     fig.tight_layout()
-    return _finish(fig, path)
+    return ap.finish(fig, path)
 
 
 def draw_all(out, runs, fits, speed, rank_rows) -> list[str]:
     """Every figure the data allow, written under ``out``; returns their stems."""
-    plt = _plt()
+    plt = ap.pyplot()
     made = []
     fig = plot_networks(runs, out / "networks")
     plt.close(fig)

@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncells.geometry import box_lp, solvers
+from nncells.geometry import box_lp
 from nncells.geometry.box_lp import farkas_bound
 from nncells.geometry.contract import certified_depth
+from nncells.geometry.norms import power_of_two
 
 _GRID = np.linspace(0.0, 1.0, 33)
 _fallbacks = 0
@@ -59,6 +60,17 @@ def note_fallback() -> None:
     _fallbacks += 1
 
 
+def box_reach(lo, hi) -> float:
+    """The largest coordinate of the box ``[lo, hi]`` in absolute value.
+
+    Examples
+    --------
+    >>> box_reach(np.array([-3.0, 0.0]), np.array([1.0, 2.0]))
+    3.0
+    """
+    return float(np.max(np.maximum(np.abs(lo), np.abs(hi)), initial=0.0))
+
+
 def point_at_depth(A, c, bounds, depth):
     """A point of ``{A x <= c}`` (unit rows) in the box ``bounds`` at least ``depth`` from every
     face, with its certified depth, or ``(None, -inf)`` when one shrunk-box LP does not find one.
@@ -72,11 +84,9 @@ def point_at_depth(A, c, bounds, depth):
     True
     """
     lo, hi = (np.asarray(b, dtype=np.float64) for b in bounds)
-    reach = float(np.max(np.maximum(np.abs(lo), np.abs(hi)), initial=0.0))
-    unit = float(2.0 ** np.round(np.log2(reach))) if reach > 0 and np.isfinite(reach) else 1.0
+    unit = power_of_two(box_reach(lo, hi))
     if not np.all(lo + depth <= hi - depth):
         return None, -np.inf
-    solvers.count_solves()
     status, y, z, _, _ = box_lp.solve_shrunk(A, c / unit, (lo + depth) / unit, (hi - depth) / unit, 1.0)
     if status != "optimal" or not z * unit > depth:
         return None, -np.inf
@@ -91,7 +101,7 @@ class BoxDepth:
     solved by `box_lp.solve_shrunk` (the compiled core's dual simplex, warm-started from the
     basis of the same sub-cell's last LP), in units of the box's reach. ``decide(on)`` gives
     ``("yes", x, depth)``, ``("no", None, -inf)`` (with ``support``: the extra rows its
-    certificate needs) or ``("unsure", None, -inf)``. Every solve counts in `solvers.lp_count`."""
+    certificate needs) or ``("unsure", None, -inf)``. Every solve counts in `solvers.lp_count` (`box_lp.solve_shrunk`)."""
 
     def __init__(self, A, c, E, f, bounds, tol, deep=None):
         self.A, self.c, self.E, self.f = A, c, E, f
@@ -99,10 +109,10 @@ class BoxDepth:
         self.tol = tol
         self.deep = deep  # a point deep in the cell (its witness): answers are moved toward it
         self.support = None
-        reach = float(np.max(np.maximum(np.abs(self.lo), np.abs(self.hi)), initial=0.0))
+        reach = box_reach(self.lo, self.hi)
         self.rho = 2 * tol * reach
         # the LP in units of the box's reach (a power of two: exact), so that its tolerances act relatively
-        self.unit = float(2.0 ** np.round(np.log2(reach))) if reach > 0 and np.isfinite(reach) else 1.0
+        self.unit = power_of_two(reach)
         self._lo, self._hi = (self.lo + self.rho) / self.unit, (self.hi - self.rho) / self.unit
         self.ok = bool(np.all(self._lo <= self._hi)) and len(E) + len(A) > 0
         self._bases = {}    # extra rows of an LP solved (a tuple) -> its final basis
@@ -127,7 +137,6 @@ class BoxDepth:
         on = [int(i) for i in on]
         A = np.vstack([self.A, self.E[on]])
         c = np.concatenate([self.c, self.f[on]])
-        solvers.count_solves()
         status, y, z, dual, basis = box_lp.solve_shrunk(A, c / self.unit, self._lo, self._hi, 1.0,
                                                         self._warm(on))
         if basis is not None:

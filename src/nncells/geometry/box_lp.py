@@ -46,7 +46,6 @@ AT_LOWER, AT_UPPER, BASIC = 0, 1, 2  # a column's status in a basis (x_0..x_{d-1
 
 _count = 0
 _counts = {"iterations": 0, "warm": 0, "perturbed": 0, "fallbacks": 0}
-_highs = None, None  # (HiGHS instance, the process that made it: a forked worker makes its own)
 
 
 def _core():
@@ -163,6 +162,7 @@ def solve_shrunk(A, c, lo, hi, zcap, basis=None, *, max_iter=None, cutoff=None, 
         if basis.shape != (d + 1 + m,):
             basis = None
     _count += 1
+    solvers.count_solves()  # an LP of this process (`solvers.lp_count`), whoever solves it
     core = _core()
     if core is not None:
         limit = -1 if max_iter is None else int(max_iter)
@@ -201,17 +201,11 @@ def _highs_lp(A, c, lo, hi, zcap):
 
 def _solve_highs(A, c, lo, hi, zcap):
     """`solve_shrunk` by HiGHS (the fallback, and the reference of the tests); no warm start."""
-    global _highs
     m, d = A.shape
     fail = ("failed", np.clip(np.zeros(d), lo, hi), -np.inf, np.zeros(m), None)
     if np.any(lo > hi):
         return ("infeasible",) + fail[1:]
-    h, owner = _highs
-    if owner != os.getpid():
-        h = solvers.new_highs()
-        for name, v in (("presolve", "off"), ("solver", "simplex"), ("small_matrix_value", 1e-12)):
-            h.setOptionValue(name, v)
-        _highs = h, os.getpid()
+    h = solvers.lp_highs()
     for name in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
         h.setOptionValue(name, _config.LP_FEASIBILITY_TOL)
     h.clearModel()

@@ -65,14 +65,6 @@ def depth(A: np.ndarray, c: np.ndarray, x: np.ndarray, bounds=None) -> float:
     return out
 
 
-def offsets(c, bounds=None) -> np.ndarray:
-    """The offsets of every face of ``{A x <= c}`` within the box ``bounds``: ``c``, then the
-    box's as rows ``x_j <= hi_j`` and ``-x_j <= -lo_j`` (what the units of a depth LP are chosen from)."""
-    if bounds is None:
-        return np.asarray(c, dtype=np.float64)
-    return np.concatenate([c, bounds[1], -np.asarray(bounds[0])])
-
-
 def unit_rows(A, c):
     """``A x <= c`` with rows of unit norm: zero rows are constants, dropped when they hold
     (``0 <= c``); None when one of them fails (the polyhedron is empty).
@@ -132,7 +124,7 @@ def deepest_point(A, c, tol, scale=None, first=None, bounds=None):
     global _undecided
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
-    every = offsets(c, bounds)
+    every = lp.with_box(c, bounds)
     if scale is None or not np.isfinite(scale) or scale <= 0:
         scale = float(np.max(np.abs(every), initial=0.0)) or 1.0
     unsure = False
@@ -152,7 +144,7 @@ def _deeper_in_full_units(A, c, tol, units, x, r, bounds=None):
     (`depth_lps._offsets`): its answer may then sit at a far face it did not see, in a region that
     is deep elsewhere. One more LP in units of the farthest row, where every row is kept."""
     size = float(np.max(np.abs(x), initial=0.0))
-    full = float(np.max(np.abs(offsets(c, bounds)), initial=0.0))
+    full = float(np.max(np.abs(lp.with_box(c, bounds)), initial=0.0))
     if r > _config.BORDERLINE * tol * size or not full > 2 * units:
         return x, r
     y, ry, _ = _settle(A, c, tol, full, lp.relative_depth(A, c, tol, full, bounds), bounds)

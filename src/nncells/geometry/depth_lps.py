@@ -88,9 +88,16 @@ def _units(scale, c):
     return max(float(scale), float(np.max(-np.asarray(c), initial=0.0)) / _MAX_UNITS)
 
 
-def _with_box(c, bounds):
+def with_box(c, bounds):
     """The offsets of the rows ``c`` and, when given, of the box ``bounds``'s faces (in
-    `_depth_rows`'s order: ``x_j <= hi_j``, then ``-x_j <= -lo_j``)."""
+    `_depth_rows`'s order: ``x_j <= hi_j``, then ``-x_j <= -lo_j``): every face a depth LP's
+    units are chosen from.
+
+    Examples
+    --------
+    >>> with_box(np.array([1.0]), (np.array([-2.0]), np.array([3.0]))).tolist()
+    [1.0, 3.0, 2.0]
+    """
     c = np.asarray(c, dtype=np.float64)
     return c if bounds is None else np.concatenate([c, bounds[1], -np.asarray(bounds[0], dtype=np.float64)])
 
@@ -120,7 +127,7 @@ def relative_depth(A, c, tol, scale, bounds=None):
     ``scale``: `contract.deepest_point`).
     """
     m, d = A.shape
-    c = _with_box(c, bounds)
+    c = with_box(c, bounds)
     scale = _units(scale, c)
     rows = _depth_rows(A, np.zeros((0, d)), tol, bounds is not None)
     rhs = np.concatenate([_offsets(c, scale), np.zeros(2 * d)])
@@ -168,7 +175,7 @@ class CellDepth:
         m, d = A.shape
         k = len(E)
         n = d + 2
-        c = _with_box(c, bounds)
+        c = with_box(c, bounds)
         both = np.concatenate([c, f])  # (any extra row may be switched on)
         scale = _units(scale, both)
         reach = float(np.max(-both, initial=0.0))

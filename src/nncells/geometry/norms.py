@@ -36,3 +36,15 @@ def unit(A) -> np.ndarray:
 
 
 __all__ = ["row_norms", "unit"]
+
+
+def power_of_two(v: float) -> float:
+    """The power of two nearest ``v`` (in the log), or 1 when ``v`` is 0 or not finite: units
+    to scale by without rounding.
+
+    Examples
+    --------
+    >>> power_of_two(1000.0), power_of_two(0.0), power_of_two(float("inf"))
+    (1024.0, 1.0, 1.0)
+    """
+    return float(2.0 ** np.round(np.log2(v))) if v > 0 and np.isfinite(v) else 1.0

@@ -14,6 +14,7 @@ import highspy
 
 from nncells import _config
 from nncells._stdout import silenced_stdout
+from nncells.geometry.norms import power_of_two
 
 _INF = highspy.kHighsInf
 _SMALL_ENTRY = 1e-12      # HiGHS's lowest `small_matrix_value`: smaller matrix entries are dropped
@@ -53,7 +54,9 @@ def _lp_highs():
     return h
 
 
-def _highs():
+def lp_highs():
+    """This process's HiGHS instance for one-off LPs (with the options of every LP solved here);
+    a forked worker makes its own (`reset`). Callers pass their model each time."""
     global _solver
     if _solver is None:
         _solver = _lp_highs()
@@ -131,7 +134,7 @@ def _solve(cost, A, b, col_lo, col_hi):
         lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
         lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
         lp.a_matrix_.value_ = np.ascontiguousarray(A, dtype=np.float64).ravel()
-    h = _highs()
+    h = lp_highs()
     h.clearModel()
     h.passModel(lp)
     h.run()
@@ -197,7 +200,7 @@ def bounding_box(A, b):
     # in units of the offsets' size (a power of two: exact), so HiGHS's absolute tolerances and
     # its infinity (1e20) act relatively: a polytope 1e300 wide has a bounding box too
     big = float(np.max(np.abs(b), initial=0.0))
-    unit = float(2.0 ** np.round(np.log2(big))) if big > 0 and np.isfinite(big) else 1.0
+    unit = power_of_two(big)
     for i in range(d):
         e = np.zeros(d)
         e[i] = 1.0
