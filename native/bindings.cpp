@@ -94,9 +94,11 @@ nb::tuple task_to_tuple(nncells::Task&& t) {
                           to_numpy(std::move(t.signs), {k}), to_numpy(std::move(t.rest), {nrest}), labels);
 }
 
-nncells::Net make_net(nb::list weights, nb::list biases, double error_factor) {
+nncells::Net make_net(nb::list weights, nb::list biases, double error_factor, nb::list linear) {
     nncells::Net net;
     if (weights.size() != biases.size()) throw nb::value_error("one bias vector per weight matrix");
+    if (linear.size() != 0 && linear.size() != weights.size())
+        throw nb::value_error("one mask of linear units per hidden layer, or none");
     net.error_factor = error_factor;
     for (size_t l = 0; l < weights.size(); ++l) {
         auto W = nb::cast<In2<double>>(weights[l]);
@@ -109,6 +111,11 @@ nncells::Net make_net(nb::list weights, nb::list biases, double error_factor) {
         net.W.emplace_back(W.data(), W.data() + static_cast<size_t>(k) * in);
         net.b.emplace_back(b.data(), b.data() + k);
         net.n_hidden += k;
+        if (linear.size() != 0) {
+            auto mask = nb::cast<In1<uint8_t>>(linear[l]);
+            if (mask.shape(0) != static_cast<size_t>(k)) throw nb::value_error("mask of linear units of the wrong length");
+            net.linear.emplace_back(mask.data(), mask.data() + k);
+        }
     }
     return net;
 }
@@ -136,10 +143,10 @@ NB_MODULE(_native, m) {
 
     nb::class_<nncells::Net>(m, "Net", "The hidden layers of a network, as the core reads them.")
         .def("__init__",
-             [](nncells::Net* self, nb::list weights, nb::list biases, double error_factor) {
-                 new (self) nncells::Net(make_net(weights, biases, error_factor));
+             [](nncells::Net* self, nb::list weights, nb::list biases, double error_factor, nb::list linear) {
+                 new (self) nncells::Net(make_net(weights, biases, error_factor, linear));
              },
-             "weights"_a, "biases"_a, "error_factor"_a)
+             "weights"_a, "biases"_a, "error_factor"_a, "linear"_a = nb::list())
         .def_ro("input_dim", &nncells::Net::d)
         .def_ro("n_hidden", &nncells::Net::n_hidden);
 

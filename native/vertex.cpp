@@ -101,7 +101,13 @@ LayerPtr make_layer(const Net& net, int l, int d, int lifted_d, std::vector<uint
     L->gn.assign(k, 0.0);
     L->Ha.assign(static_cast<size_t>(k) * d, 0.0);
     L->zero.assign(k, 0);
+    const std::vector<uint8_t>* linear = net.linear.empty() ? nullptr : &net.linear[l];
     for (int i = 0; i < k; ++i) {
+        if (linear && (*linear)[i]) {  // decided as a constant, always active
+            L->zero[i] = 1;
+            L->gn[i] = 1.0;
+            continue;
+        }
         bool zero = true;
         const int ny = lifted_d >= 0 ? lifted_d : d;
         for (int c = 0; c < ny; ++c) zero = zero && std::abs(L->H[i * d + c]) <= gam * L->Habs[i * d + c];

@@ -1,26 +1,41 @@
-"""The `Network`: dense affine layers in float64 with ReLU between them."""
+"""The `Network`: dense affine layers in float64 with ReLU (or pass-through) units between them.
+
+A network as people build it (residual additions, concatenations, max-pooling, ReLU6) is a graph;
+`nncells.models` compiles every supported graph into this layered form, where a hidden layer may
+hold *linear* units beside its ReLU units: a linear unit passes its pre-activation on unchanged (a
+skip connection carried across a layer, the linear part of a LeakyReLU or of ``max(a, b) = a +
+relu(b - a)``). On a cell every unit is an affine function of the input, so only ReLU units cut.
+"""
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from nncells import network_npz
 from nncells.errors import ModelError, NNCellsError
+from nncells.network_maps import LocalMaps
 
 
 @dataclass(frozen=True)
-class Network:
+class Network(LocalMaps):
     """A feed-forward ReLU network ``f(x) = W_L relu(... relu(W_1 x + b_1) ...) + b_L``.
 
     Parameters
     ----------
     weights : sequence of arrays shaped (out, in) (PyTorch's convention)
     biases : sequence of arrays shaped (out,)
+    linear : sequence of bool arrays, optional
+        One per hidden layer (its width): True marks a *linear* (pass-through) unit, whose
+        output is its pre-activation. Default: every hidden unit is a ReLU.
+    ignored_output_ops : sequence of str, optional
+        Operations after the last layer that a model loader dropped because they change no
+        region (a final Softmax, Sigmoid or LogSoftmax); reported in summaries, not compared.
 
     ReLU follows every layer except the last. A hidden neuron is *active* iff its
-    pre-activation is > 0. Activation patterns concatenate the hidden layers in order.
+    pre-activation is > 0; a linear unit never cuts, and its bit in a pattern is always True.
+    Activation patterns concatenate the hidden layers in order.
 
     The arrays are copied to float64 and made read-only; the network is immutable and
     compares equal to another one with the same weights and biases.
@@ -45,9 +60,11 @@ class Network:
 
     weights: tuple
     biases: tuple
+    linear: tuple = ()
+    ignored_output_ops: tuple = field(default=(), compare=False)
     _fingerprint: str = field(default="", repr=False, compare=False)
 
-    def __init__(self, weights, biases):
+    def __init__(self, weights, biases, linear=None, ignored_output_ops=()):
         weights = list(weights)
         biases = list(biases)
         if len(weights) == 0:
@@ -73,13 +90,19 @@ class Network:
             b.setflags(write=False)
             Ws.append(W)
             bs.append(b)
+        masks = _linear_masks(linear, [W.shape[0] for W in Ws[:-1]])
         object.__setattr__(self, "weights", tuple(Ws))
         object.__setattr__(self, "biases", tuple(bs))
+        object.__setattr__(self, "linear", masks)
+        object.__setattr__(self, "ignored_output_ops", tuple(str(op) for op in ignored_output_ops))
         h = hashlib.sha256()
         for W, b in zip(Ws, bs):
             h.update(np.asarray(W.shape, dtype=np.int64).tobytes())
             h.update(W.tobytes())
             h.update(b.tobytes())
+        if self.has_linear:  # (a plain ReLU network keeps the fingerprint it always had)
+            for mask in masks:
+                h.update(b"linear" + mask.tobytes())
         object.__setattr__(self, "_fingerprint", h.hexdigest())
 
     # ----------------------------------------------------------------- shape
@@ -131,6 +154,53 @@ class Network:
         return int(sum(self.widths))
 
     @property
+    def has_linear(self) -> bool:
+        """Whether any hidden unit is linear (pass-through).
+
+        Examples
+        --------
+        >>> random_network([2, 3, 1]).has_linear
+        False
+        >>> Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0, 0], [0]], linear=[[False, True]]).has_linear
+        True
+        """
+        return any(mask.any() for mask in self.linear)
+
+    @property
+    def linear_mask(self) -> np.ndarray:
+        """(n_hidden,) bool: True at the pattern positions of linear units (their bit is always True).
+
+        Examples
+        --------
+        >>> net = Network([[[1.0], [2.0]], [[1.0, 1.0]]], [[0, 0], [0]], linear=[[False, True]])
+        >>> net.linear_mask.tolist(), net.n_relu
+        ([False, True], 1)
+        """
+        return np.concatenate(self.linear) if self.linear else np.zeros(0, dtype=bool)
+
+    @property
+    def n_relu(self) -> int:
+        """Number of hidden ReLU units: those that can cut a region (``n_hidden`` less the linear ones).
+
+        Examples
+        --------
+        >>> random_network([2, 4, 3, 1]).n_relu
+        7
+        """
+        return int(sum(int((~mask).sum()) for mask in self.linear))
+
+    @property
+    def relu_widths(self) -> list[int]:
+        """Number of ReLU units in each hidden layer (`widths` less the linear units).
+
+        Examples
+        --------
+        >>> Network([[[1.0], [2.0]], [[1.0, 1.0]]], [[0, 0], [0]], linear=[[False, True]]).relu_widths
+        [1]
+        """
+        return [int((~mask).sum()) for mask in self.linear]
+
+    @property
     def layer_slices(self) -> list[slice]:
         """Slice of the pattern belonging to each hidden layer.
 
@@ -166,7 +236,9 @@ class Network:
 
     def __repr__(self) -> str:
         dims = [self.input_dim] + self.widths + [self.output_dim]
-        return f"Network({'-'.join(map(str, dims))})"
+        n_lin = self.n_hidden - self.n_relu
+        extra = f", {n_lin} linear unit{'s' if n_lin != 1 else ''}" if n_lin else ""
+        return f"Network({'-'.join(map(str, dims))}{extra})"
 
     # ---------------------------------------------------------------- values
     def _check_points(self, X) -> np.ndarray:
@@ -199,10 +271,10 @@ class Network:
         """
         X, _ = self._check_points(X)
         out, h = [], X
-        for W, b in zip(self.weights[:-1], self.biases[:-1]):
+        for W, b, lin in zip(self.weights[:-1], self.biases[:-1], self.linear):
             z = h @ W.T + b
             out.append(z)
-            h = np.maximum(z, 0.0)
+            h = _activate(z, lin)
         return out
 
     def forward(self, X) -> np.ndarray:
@@ -233,8 +305,8 @@ class Network:
         """
         X, single = self._check_points(X)
         h = X
-        for W, b in zip(self.weights[:-1], self.biases[:-1]):
-            h = np.maximum(h @ W.T + b, 0.0)
+        for W, b, lin in zip(self.weights[:-1], self.biases[:-1], self.linear):
+            h = _activate(h @ W.T + b, lin)
         y = h @ self.weights[-1].T + self.biases[-1]
         return y[0] if single else y
 
@@ -244,7 +316,7 @@ class Network:
         """Activation patterns (n, n_hidden) bool at ``X`` (active iff pre-activation > 0).
 
         A single point gives a pattern of shape (n_hidden,). A pre-activation of exactly 0
-        counts as inactive.
+        counts as inactive. Linear units are always True.
 
         Examples
         --------
@@ -256,106 +328,8 @@ class Network:
         """
         X, single = self._check_points(X)
         zs = self.preactivations(X)
-        P = np.concatenate(zs, axis=1) > 0 if zs else np.zeros((len(X), 0), dtype=bool)
+        P = (np.concatenate(zs, axis=1) > 0) | self.linear_mask if zs else np.zeros((len(X), 0), dtype=bool)
         return P[0] if single else P
-
-    # ------------------------------------------------------ local affine maps
-    def layer_maps(self, pattern) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Affine maps ``x -> M x + m`` from the input to each hidden layer's
-        pre-activation on the region with activation ``pattern``.
-
-        Parameters
-        ----------
-        pattern : array_like of bool, shape (n_hidden,)
-
-        Returns
-        -------
-        list of (ndarray, ndarray)
-            ``(M, m)`` per hidden layer, ``M`` shaped (width, input_dim) and ``m`` (width,).
-
-        Examples
-        --------
-        On its own region, the maps reproduce `preactivations`:
-
-        >>> import numpy as np
-        >>> net = random_network([2, 4, 3, 1], seed=0)
-        >>> x = np.array([0.3, -0.2])
-        >>> maps = net.layer_maps(net.pattern(x))
-        >>> [M.shape for M, m in maps]
-        [(4, 2), (3, 2)]
-        >>> all(np.allclose(M @ x + m, z[0]) for (M, m), z in zip(maps, net.preactivations(x)))
-        True
-        """
-        pattern = np.asarray(pattern, dtype=bool)
-        if pattern.shape != (self.n_hidden,):
-            raise NNCellsError(f"pattern has shape {pattern.shape}, expected ({self.n_hidden},)")
-        M = None  # the identity: the first layer's map is its own weights (no d x d product)
-        m = np.zeros(self.input_dim)
-        maps = []
-        for (W, b), sl in zip(zip(self.weights[:-1], self.biases[:-1]), self.layer_slices):
-            Z, z = (W + 0.0 if M is None else W @ M), W @ m + b
-            maps.append((Z, z))
-            s = pattern[sl]
-            M, m = Z * s[:, None], z * s
-        return maps
-
-    def local_affine(self, pattern) -> tuple[np.ndarray, np.ndarray]:
-        """The affine map ``(A, c)`` with ``f(x) = A x + c`` on the region of ``pattern``.
-
-        Returns
-        -------
-        A : ndarray, shape (output_dim, input_dim)
-        c : ndarray, shape (output_dim,)
-
-        Examples
-        --------
-        >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, -1.0], [0.5]])
-        >>> A, c = net.local_affine([True, False])   # f(x) = x_1 + 0.5 there
-        >>> A.tolist(), c.tolist()
-        ([[1.0, 0.0]], [0.5])
-        >>> import numpy as np
-        >>> x = np.array([1.0, 0.5])
-        >>> bool(np.allclose(A @ x + c, net.forward(x)))
-        True
-        """
-        maps = self.layer_maps(pattern)
-        if maps:
-            Z, z = maps[-1]
-            s = np.asarray(pattern, dtype=bool)[self.layer_slices[-1]]
-            M, m = Z * s[:, None], z * s
-        else:
-            M, m = np.eye(self.input_dim), np.zeros(self.input_dim)
-        return self.weights[-1] @ M, self.weights[-1] @ m + self.biases[-1]
-
-    def region_halfspaces(self, pattern) -> tuple[np.ndarray, np.ndarray]:
-        """Half-spaces ``G x <= h`` (without the domain) whose interior is the open region of ``pattern``.
-
-        Active neurons give ``-(a x + c) <= 0``, inactive ones ``a x + c <= 0``.
-
-        Returns
-        -------
-        G : ndarray, shape (n_hidden, input_dim)
-        h : ndarray, shape (n_hidden,)
-            One row per hidden neuron, in pattern order.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, -1.0], [0.5]])
-        >>> G, h = net.region_halfspaces([True, False])   # x_1 >= 0 and x_2 <= 1
-        >>> G.shape, h.shape
-        ((2, 2), (2,))
-        >>> bool(np.all(G @ [1.0, 0.5] <= h)), bool(np.all(G @ [1.0, 2.0] <= h))
-        (True, False)
-        """
-        maps = self.layer_maps(pattern)
-        pattern = np.asarray(pattern, dtype=bool)
-        if not maps:
-            return np.zeros((0, self.input_dim)), np.zeros(0)
-        Z = np.concatenate([M for M, _ in maps])
-        z = np.concatenate([m for _, m in maps])
-        sign = np.where(pattern, -1.0, 1.0)
-        return Z * sign[:, None], -z * sign
 
     # -------------------------------------------------------------- storage
     @classmethod
@@ -371,31 +345,13 @@ class Network:
         >>> Network.from_npz(path).fingerprint == net.fingerprint
         True
         """
-        if not zipfile.is_zipfile(path):
-            raise ModelError(f"{path}: not an .npz archive")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                files = set(z.files)
-                n = 0
-                while f"W{n}" in files:
-                    n += 1
-                if n == 0:
-                    raise ModelError(f"{path}: no arrays named W0, b0, W1, b1, ... in the .npz file")
-                missing = [f"b{i}" for i in range(n) if f"b{i}" not in files]
-                if missing:
-                    raise ModelError(f"{path}: missing bias arrays {', '.join(missing)}")
-                Ws = [z[f"W{i}"] for i in range(n)]
-                bs = [z[f"b{i}"] for i in range(n)]
-        except NNCellsError:
-            raise
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-            raise ModelError(f"{path}: not a readable .npz model ({e})") from None
-        return cls(Ws, bs)
+        return cls(*network_npz.read_arrays(path))
 
     def to_npz(self, path) -> None:
         """Save the network as an ``.npz`` archive readable by `from_npz` and `load_model`.
 
-        Arrays are stored as ``W0, b0, W1, b1, ...`` (float64, W shaped (out, in)).
+        Arrays are stored as ``W0, b0, W1, b1, ...`` (float64, W shaped (out, in)); a network
+        with linear units also stores their masks ``L0, L1, ...`` (bool, one per hidden layer).
         `numpy.savez` adds ``.npz`` to a ``path`` without that extension.
 
         Examples
@@ -408,11 +364,7 @@ class Network:
         ...     sorted(z.files), z["W0"].shape
         (['W0', 'W1', 'b0', 'b1'], (3, 2))
         """
-        arrays = {}
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            arrays[f"W{i}"] = W
-            arrays[f"b{i}"] = b
-        np.savez(path, **arrays)
+        network_npz.write_arrays(path, self.weights, self.biases, self.linear if self.has_linear else None)
 
     def scaled(self, factor: float) -> "Network":
         """A copy with every weight and bias multiplied by ``factor`` (the first
@@ -431,7 +383,31 @@ class Network:
         >>> bool(np.array_equal(big.pattern(x), net.pattern(x)))
         True
         """
-        return Network([W * factor for W in self.weights], [b * factor for b in self.biases])
+        return Network([W * factor for W in self.weights], [b * factor for b in self.biases], self.linear,
+                       self.ignored_output_ops)
+
+    def compose_input(self, B, shift=None) -> "Network":
+        """The network ``y -> f(B y + shift)``: new coordinates for the input (a plane, a subspace).
+
+        Parameters
+        ----------
+        B : array_like, shape (input_dim, k)
+        shift : array_like, shape (input_dim,), optional
+            Zero by default.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = random_network([3, 4, 1], seed=0)
+        >>> B, s = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.1, 0.2, 0.3])
+        >>> y = np.array([0.5, -0.25])
+        >>> bool(np.allclose(net.compose_input(B, s).forward(y), net.forward(B @ y + s)))
+        True
+        """
+        W0, b0 = self.weights[0], self.biases[0]
+        b = b0 if shift is None else W0 @ np.asarray(shift, dtype=np.float64) + b0
+        return Network([W0 @ np.asarray(B, dtype=np.float64)] + list(self.weights[1:]), [b] + list(self.biases[1:]),
+                       self.linear, self.ignored_output_ops)
 
 
 def random_network(dims, seed=0, bias_scale=1.0) -> Network:
@@ -466,3 +442,28 @@ def random_network(dims, seed=0, bias_scale=1.0) -> Network:
         Ws.append(rng.normal(size=(b, a)) * np.sqrt(2.0 / a))
         bs.append(rng.normal(size=b) * bias_scale * np.sqrt(2.0 / a))
     return Network(Ws, bs)
+
+
+def _linear_masks(linear, widths) -> tuple:
+    """Validated read-only masks of linear units, one per hidden layer."""
+    if linear is None:
+        linear = [np.zeros(w, dtype=bool) for w in widths]
+    linear = list(linear)
+    if len(linear) != len(widths):
+        raise ModelError(f"{len(linear)} masks of linear units for {len(widths)} hidden layers")
+    out = []
+    for i, (mask, w) in enumerate(zip(linear, widths)):
+        mask = np.array(mask, dtype=bool, copy=True).reshape(-1)
+        if mask.shape != (w,):
+            raise ModelError(f"hidden layer {i}: mask of linear units has {mask.size} entries for {w} units")
+        mask.setflags(write=False)
+        out.append(mask)
+    return tuple(out)
+
+
+def _activate(z: np.ndarray, linear: np.ndarray) -> np.ndarray:
+    """ReLU of the pre-activations ``z`` (n, width), linear units passed on unchanged."""
+    h = np.maximum(z, 0.0)
+    if linear.any():
+        h[:, linear] = z[:, linear]
+    return h

@@ -22,7 +22,7 @@ class Core:
     """The compiled core set up for one problem (network, rule); see `core_for`."""
 
     def __init__(self, network, rule, n_layers, facets=False):
-        self.net = kv.core_network(network.weights[:n_layers], network.biases[:n_layers])
+        self.net = kv.core_network(network.weights[:n_layers], network.biases[:n_layers], network.linear[:n_layers])
         self.facets_mode = bool(facets)
         self.tol = rule.tol
         self.lifted_d = -1 if rule.lifted_dim is None else int(rule.lifted_dim)

@@ -52,7 +52,7 @@ def homogenize(net: Network, lam: float = 1.0) -> Network:
             Wh = np.vstack([Wh, carry])
         Ws.append(Wh)
         bs.append(np.zeros(Wh.shape[0]))
-    return Network(Ws, bs)
+    return Network(Ws, bs, [np.append(mask, False) for mask in net.linear])
 
 
 class LiftedRule(Rule):

@@ -57,7 +57,7 @@ import numpy as np
 from nncells import _config
 from nncells.domains import Domain, Polytope, Space
 from nncells.engine.tasks import Batch, Problem, Stats, redo_points, verify_points
-from nncells.geometry.contract import Rule, borderline_count, gamma, unit_rows
+from nncells.geometry.contract import Rule, borderline_count, gamma
 from nncells.geometry.norms import row_norms, unit
 from nncells.network import Network
 
@@ -223,7 +223,7 @@ def reduced_problem(problem: Problem) -> Problem | None:
         domain = Polytope(problem.domain.A @ Q, problem.domain.b)
     else:
         return None
-    small = Network([W1 @ Q] + list(net.weights[1:]), net.biases)
+    small = net.compose_input(Q)
     reduced = Problem.make(small, domain, problem.tol / np.sqrt(d), problem.backend)
     return dataclasses.replace(reduced, count_only=problem.count_only, facets=problem.facets,
                                reduction=Reduction(net, problem.domain, Q, problem.tol, problem.count_only))

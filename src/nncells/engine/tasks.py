@@ -307,6 +307,9 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
     else:  # lifted (y, t): constant in x = y / t when the y part is zero; then it is H_t t, t > 0
         zero = np.all(within[:, :n], axis=1)
         const = np.where(zero, H[:, n], g)
+    linear = net.linear[task.layer]
+    if linear.any():  # a linear unit never cuts: it is decided as a constant, always active
+        zero, const = zero | linear, np.where(linear, 1.0, const)
     out = []
     kids, leftovers = split_cell(task.cell, H, const, problem.rule, zero, task.partial, t_end)
     partial = [Task(task.layer, S, task.M, task.m, task.pattern, task.ranks, (s, rest), task.Mabs)

@@ -32,13 +32,18 @@ from nncells.kernels import _native
 _cache: OrderedDict = OrderedDict()
 
 
-def core_network(weights, biases):
-    """The hidden layers ``weights``/``biases`` as the core holds them (cached per process)."""
-    key = (tuple(w.tobytes() for w in weights), tuple(b.tobytes() for b in biases), _config.ERROR_FACTOR)
+def core_network(weights, biases, linear=None):
+    """The hidden layers ``weights``/``biases`` (and their masks of ``linear`` units, default none)
+    as the core holds them (cached per process)."""
+    masks = [] if linear is None or not any(np.any(m) for m in linear) else [
+        np.ascontiguousarray(m, dtype=np.uint8) for m in linear]
+    key = (tuple(w.tobytes() for w in weights), tuple(b.tobytes() for b in biases), tuple(m.tobytes() for m in masks),
+           _config.ERROR_FACTOR)
     net = _cache.get(key)
     if net is None:
         net = _native.Net([np.ascontiguousarray(w, dtype=np.float64) for w in weights],
-                          [np.ascontiguousarray(b, dtype=np.float64) for b in biases], float(_config.ERROR_FACTOR))
+                          [np.ascontiguousarray(b, dtype=np.float64) for b in biases], float(_config.ERROR_FACTOR),
+                          masks)
         _cache[key] = net
         while len(_cache) > 8:
             _cache.popitem(last=False)

@@ -173,9 +173,7 @@ def slice_network(network: Network, plane: Plane) -> Network:
     """
     if plane.dim != network.input_dim:
         raise NNCellsError(f"the plane lives in R^{plane.dim} but the network has {network.input_dim} inputs")
-    W0, b0 = network.weights[0], network.biases[0]
-    return Network([W0 @ plane.basis] + list(network.weights[1:]),
-                   [W0 @ plane.origin + b0] + list(network.biases[1:]))
+    return network.compose_input(plane.basis, plane.origin)
 
 
 def rectangle(lo, hi) -> np.ndarray:
