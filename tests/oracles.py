@@ -18,16 +18,23 @@ def pattern_halfspaces_ref(net, pattern):
     rows, rhs, refs = [], [], []
     M, m = np.eye(net.input_dim), np.zeros(net.input_dim)
     start = 0
-    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+    for W, b, lin in zip(net.weights[:-1], net.biases[:-1], linear_masks(net)):
         Z, z = W @ M, W @ m + b
         s = np.asarray(pattern[start:start + W.shape[0]], dtype=bool)
         start += W.shape[0]
         sign = np.where(s, -1.0, 1.0)
-        rows.append(Z * sign[:, None])
-        rhs.append(-z * sign)
-        refs.append(np.abs(W) @ np.abs(M).sum(axis=1) + 1e-300)
+        rows.append((Z * sign[:, None])[~lin])   # a linear unit bounds nothing
+        rhs.append((-z * sign)[~lin])
+        refs.append((np.abs(W) @ np.abs(M).sum(axis=1) + 1e-300)[~lin])
+        s = s | lin                              # and passes its value on
         M, m = Z * s[:, None], z * s
     return np.vstack(rows), np.concatenate(rhs), np.concatenate(refs)
+
+
+def linear_masks(net):
+    """Per hidden layer, True at a linear (pass-through) unit; read from ``net.linear`` alone."""
+    masks = [np.asarray(mask, dtype=bool) for mask in getattr(net, "linear", ())]
+    return masks or [np.zeros(W.shape[0], dtype=bool) for W in net.weights[:-1]]
 
 
 def _unit_rows(A, b, strict=None, ref=None):
@@ -61,12 +68,23 @@ def chebyshev_radius(A, b, cap=1.0, strict=None, ref=None):
 
 def pattern_systems(net, domain_A, domain_b):
     """For every activation pattern: ``(bits, A, b, strict, ref)``, its region within the domain
-    as ``A x <= b`` with the rows that must hold strictly and their uncancelled sizes."""
-    for bits in itertools.product([False, True], repeat=net.n_hidden):
+    as ``A x <= b`` with the rows that must hold strictly and their uncancelled sizes. Only the
+    ReLU units' signs vary; a linear unit's bit is always True and adds no row."""
+    for bits in all_patterns(net):
         G, h, ref = pattern_halfspaces_ref(net, np.array(bits))
+        relu = ~np.concatenate(linear_masks(net)) if net.weights[:-1] else np.zeros(0, bool)
         yield (bits, np.vstack([domain_A, G]), np.concatenate([domain_b, h]),
-               np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)]),
+               np.concatenate([np.zeros(len(domain_b), bool), np.array(bits, bool)[relu]]),
                np.concatenate([np.ones(len(domain_b)), ref]))
+
+
+def all_patterns(net):
+    """Every activation pattern (a tuple of bools): the ReLU units' signs vary, linear units' bits are True."""
+    lin = np.concatenate(linear_masks(net)) if net.weights[:-1] else np.zeros(0, bool)
+    for relu_bits in itertools.product([False, True], repeat=int((~lin).sum())):
+        full = lin.copy()
+        full[~lin] = relu_bits
+        yield tuple(bool(v) for v in full)
 
 
 def brute_force_patterns(net, domain_A, domain_b, tol=1e-7, cap=1.0):
@@ -121,7 +139,7 @@ def brute_force_ball(net, center, radius, tol, margin=1e-9):
     """
     (Ai, bi), (Ao, bo) = ball_sandwich(center, radius)
     surely_in, surely_out = set(), set()
-    for bits in itertools.product([False, True], repeat=net.n_hidden):
+    for bits in all_patterns(net):
         G, h = pattern_halfspaces(net, np.array(bits))[:2]
         if chebyshev_radius(np.vstack([Ao, G]), np.concatenate([bo, h]), cap=radius) <= tol - margin:
             surely_out.add(bits)

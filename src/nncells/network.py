@@ -18,7 +18,7 @@ from nncells.errors import ModelError, NNCellsError
 from nncells.network_maps import LocalMaps
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Network(LocalMaps):
     """A feed-forward ReLU network ``f(x) = W_L relu(... relu(W_1 x + b_1) ...) + b_L``.
 
@@ -233,6 +233,12 @@ class Network(LocalMaps):
         False
         """
         return self._fingerprint
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Network) and other._fingerprint == self._fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self._fingerprint)
 
     def __repr__(self) -> str:
         dims = [self.input_dim] + self.widths + [self.output_dim]

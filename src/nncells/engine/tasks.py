@@ -188,8 +188,7 @@ def verify_points(network: Network, domain: Domain, batch: "Batch", rule: Rule, 
     LP finds no such point (it does not count under the contract). Counted in ``stats``."""
     if len(batch) == 0 or network.n_hidden == 0:
         return batch
-    Z = np.concatenate(network.preactivations(batch.points)[:len(network.widths)], axis=1)
-    bad = np.flatnonzero(np.any((Z > 0) != batch.patterns, axis=1))
+    bad = np.flatnonzero(np.any(network.pattern(batch.points) != batch.patterns, axis=1))
     if len(bad) == 0:
         return batch
     stats.repaired += len(bad)
