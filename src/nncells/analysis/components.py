@@ -16,9 +16,9 @@ def _output_maps(net, P, chunk=4096):
     for s in range(0, n, chunk):
         sl = slice(s, min(s + chunk, n))
         if L:
-            H, g, _ = cell_rows(net, P[sl], L)
+            H, g, _ = cell_rows(net, P[sl], L, maps=True)
             last = net.layer_slices[-1]
-            on = P[sl, last].astype(np.float64)
+            on = (P[sl, last] | net.linear[-1]).astype(np.float64)   # a linear unit passes its value on
             M, m = H[:, last] * on[:, :, None], g[:, last] * on
         else:
             M, m = np.broadcast_to(np.eye(d), (sl.stop - sl.start, d, d)), np.zeros((sl.stop - sl.start, d))

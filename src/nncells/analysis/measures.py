@@ -67,9 +67,11 @@ def rank_children(result) -> dict:
     For every hidden layer ``l >= 1`` and every region ``p`` of layer ``l - 1``'s partition:
     ``rank`` is the rank of the map from the input to layer ``l - 1``'s output on ``p``,
     ``children`` the number of regions of layer ``l`` inside ``p``, and ``max_children``
-    ``sum_{j <= rank} C(k, j)`` with ``k`` the width of layer ``l``: on a rank-r region the
-    layer's ``k`` neurons are ``k`` hyperplanes of an r-dimensional image, so they cut it like an
-    r-dimensional arrangement (Drammis et al. 2024).
+    ``sum_{j <= rank} C(k, j)`` with ``k`` the number of ReLU units of layer ``l``: on a rank-r
+    region the layer's ``k`` neurons are ``k`` hyperplanes of an r-dimensional image, so they cut
+    it like an r-dimensional arrangement (Drammis et al. 2024). Linear (pass-through) units cut
+    nothing: ``width`` counts the ReLU units only (`Network.relu_widths`); the rank counts every
+    unit of layer ``l - 1``'s output.
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def rank_children(result) -> dict:
     >>> bool((table["children"] <= table["max_children"]).all())
     True
     """
-    widths = result.network.widths
+    widths = result.network.relu_widths
     cols = {c: [] for c in RANK_COLUMNS}
     if result.count == 0:
         return {c: np.zeros(0, dtype=np.int64) for c in RANK_COLUMNS}
@@ -256,29 +258,40 @@ def scaling_fits(runs, keys=("seconds", "lp_solves")) -> dict:
 
 
 # ------------------------------------------------------------------ global bounds
-def _dims(network_or_input_dim, widths):
+def _dims(network_or_input_dim, widths, linear=None):
+    """``(n_0, widths, linear)``: the input dimension, the hidden widths (every unit) and the
+    number of linear (pass-through) units of each hidden layer."""
     if isinstance(network_or_input_dim, Network):
-        return network_or_input_dim.input_dim, list(network_or_input_dim.widths)
+        net = network_or_input_dim
+        return net.input_dim, list(net.widths), [w - k for w, k in zip(net.widths, net.relu_widths)]
     if widths is None:
         raise NNCellsError("give a Network or an input dimension and the hidden widths")
     n0, widths = int(network_or_input_dim), [int(w) for w in widths]
     if n0 < 1 or any(w < 1 for w in widths):
         raise NNCellsError(f"dimensions must be positive, got input {n0} and widths {widths}")
-    return n0, widths
+    linear = [0] * len(widths) if linear is None else [int(k) for k in linear]
+    if len(linear) != len(widths) or any(not 0 <= k <= w for k, w in zip(linear, widths)):
+        raise NNCellsError(f"linear units must be one count per hidden layer, at most its width: got {linear} "
+                           f"for widths {widths}")
+    return n0, widths, linear
 
 
-def montufar_upper_bound(network_or_input_dim, widths=None) -> int:
-    """``prod_l sum_{j <= d_l} C(n_l, j)`` with ``d_l = min(n_0, n_1, ..., n_{l-1})``.
+def montufar_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
+    """``prod_l sum_{j <= d_l} C(k_l, j)`` with ``d_l = min(n_0, n_1, ..., n_{l-1})``.
 
-    Each layer's neurons cut every region of the previous layers like hyperplanes in the image of
-    that region, whose dimension is at most ``d_l``. This is the upper bound that Serra et al.
-    (2018) attribute to Montufar et al. (2014; stated in Montufar 2017); it holds for the whole
-    input space and so for any domain. Exact Python int.
+    Each layer's ``k_l`` ReLU units cut every region of the previous layers like hyperplanes in
+    the image of that region, whose dimension is at most ``d_l``. This is the upper bound that
+    Serra et al. (2018) attribute to Montufar et al. (2014; stated in Montufar 2017); it holds
+    for the whole input space and so for any domain. Exact Python int. Without linear units
+    ``k_l = n_l``; a linear (pass-through) unit cuts nothing but carries a dimension on, so it
+    counts in ``n_l`` and not in ``k_l``.
 
     Parameters
     ----------
     network_or_input_dim : a `Network`, or the input dimension ``n_0``.
-    widths : the hidden widths ``n_1, ..., n_L`` (with an input dimension only).
+    widths : the hidden widths ``n_1, ..., n_L``, every unit (with an input dimension only).
+    linear : the number of linear units of each hidden layer (with an input dimension only;
+        default none).
 
     Examples
     --------
@@ -290,11 +303,13 @@ def montufar_upper_bound(network_or_input_dim, widths=None) -> int:
     484
     >>> montufar_upper_bound(2, [1, 6])  # the width-1 layer leaves a 1-dimensional image: 2 * 7
     14
+    >>> montufar_upper_bound(2, [8, 6], linear=[2, 0])  # 6 ReLU units, then 6: 22 * 22
+    484
     """
-    n0, widths = _dims(network_or_input_dim, widths)
+    n0, widths, linear = _dims(network_or_input_dim, widths, linear)
     total, d = 1, n0
-    for n in widths:
-        total *= arrangement_max(n, d)
+    for n, lin in zip(widths, linear):
+        total *= arrangement_max(n - lin, d)
         d = min(d, n)
     return total
 
@@ -303,6 +318,7 @@ def montufar_max_lower_bound(network_or_input_dim, widths=None) -> int | None:
     """Montufar et al. (2014, Corollary 6): *some* network of this architecture has at least
     ``prod_{l<L} floor(n_l / n_0)^{n_0} * sum_{j <= n_0} C(n_L, j)`` regions (needs every
     ``n_l >= n_0``; None otherwise). A lower bound on the maximum, not a bound for a given network.
+    None for a network with linear (pass-through) units too: the construction is for ReLU units.
 
     Examples
     --------
@@ -312,8 +328,8 @@ def montufar_max_lower_bound(network_or_input_dim, widths=None) -> int | None:
     >>> montufar_max_lower_bound(3, [2, 4]) is None  # a layer narrower than the input
     True
     """
-    n0, widths = _dims(network_or_input_dim, widths)
-    if any(n < n0 for n in widths):
+    n0, widths, linear = _dims(network_or_input_dim, widths)
+    if any(n < n0 for n in widths) or any(linear):
         return None
     total = 1
     for n in widths[:-1]:
@@ -321,7 +337,7 @@ def montufar_max_lower_bound(network_or_input_dim, widths=None) -> int | None:
     return total * arrangement_max(widths[-1], n0)
 
 
-def serra_upper_bound(network_or_input_dim, widths=None) -> int:
+def serra_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
     """Serra, Tjandraatmadja, Ramalingam (2018), Theorem 1:
     ``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
     ``J = {0 <= j_l <= min(n_0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}``.
@@ -330,6 +346,12 @@ def serra_upper_bound(network_or_input_dim, widths=None) -> int:
     so the cost is polynomial rather than the size of J. Exact Python int; never above
     `montufar_upper_bound`.
 
+    With linear (pass-through) units (``linear``: their number per hidden layer, or a `Network`
+    that has some) a layer has ``k_l = n_l - lin_l`` ReLU units: ``C(k_l, j_l)`` with
+    ``j_l <= min(d, k_l)``, and the running minimum becomes ``min(d, k_l - j_l + lin_l)`` (a region
+    counted by ``j_l`` has at most ``k_l - j_l`` active ReLU units, the image of its map at most
+    that many dimensions plus the linear units').
+
     Examples
     --------
     >>> from nncells.analysis.measures import montufar_upper_bound, serra_upper_bound
@@ -337,22 +359,27 @@ def serra_upper_bound(network_or_input_dim, widths=None) -> int:
     484
     >>> serra_upper_bound(4, [3, 3, 3]), montufar_upper_bound(4, [3, 3, 3])
     (211, 512)
+    >>> serra_upper_bound(2, [8, 6], linear=[2, 0]), serra_upper_bound(2, [6, 6])
+    (484, 484)
     """
-    n0, widths = _dims(network_or_input_dim, widths)
+    n0, widths, linear = _dims(network_or_input_dim, widths, linear)
     states = {n0: 1}  # running min -> sum of products over the prefixes reaching it
-    for n in widths:
+    for n, lin in zip(widths, linear):
+        k = n - lin
         nxt = {}
         for d, v in states.items():
-            for j in range(min(d, n) + 1):
-                key = min(d, n - j)
-                nxt[key] = nxt.get(key, 0) + v * comb(n, j)
+            for j in range(min(d, k) + 1):
+                key = min(d, k - j + lin)
+                nxt[key] = nxt.get(key, 0) + v * comb(k, j)
         states = nxt
     return sum(states.values())
 
 
-def global_bounds(network_or_input_dim, widths=None) -> dict:
-    """All global bounds of an architecture: ``montufar``, ``serra``, ``trivial`` (2^neurons) and
-    ``montufar_max_lower`` (None when it does not apply).
+def global_bounds(network_or_input_dim, widths=None, linear=None) -> dict:
+    """All global bounds of an architecture: ``montufar``, ``serra``, ``trivial`` (2^ReLU units)
+    and ``montufar_max_lower`` (None when it does not apply). ``linear``: the number of linear
+    (pass-through) units of each hidden layer, with an input dimension and widths (a `Network`
+    knows its own); they cut nothing, so only ReLU units count in the bounds.
 
     Examples
     --------
@@ -362,10 +389,13 @@ def global_bounds(network_or_input_dim, widths=None) -> dict:
     {'montufar': 484, 'serra': 484, 'trivial': 4096, 'montufar_max_lower': 198}
     >>> global_bounds(4, [3, 3, 3])["serra"]
     211
+    >>> global_bounds(2, [4, 2], linear=[2, 0])   # 2 ReLU units carried beside 2 linear, then 2
+    {'montufar': 16, 'serra': 16, 'trivial': 16, 'montufar_max_lower': None}
     """
-    n0, widths = _dims(network_or_input_dim, widths)
-    return {"montufar": montufar_upper_bound(n0, widths), "serra": serra_upper_bound(n0, widths),
-            "trivial": 2 ** sum(widths), "montufar_max_lower": montufar_max_lower_bound(n0, widths)}
+    n0, widths, linear = _dims(network_or_input_dim, widths, linear)
+    return {"montufar": montufar_upper_bound(n0, widths, linear), "serra": serra_upper_bound(n0, widths, linear),
+            "trivial": 2 ** (sum(widths) - sum(linear)),
+            "montufar_max_lower": None if any(linear) else montufar_max_lower_bound(n0, widths)}
 
 
 def bounds_row(result) -> dict:

@@ -1,5 +1,7 @@
 """Exact planar subdivision of a 2-input ReLU network: a mesh of convex polygons split neuron
 by neuron, vectorised with numpy over all faces at once (no LP), in the spirit of regioncam.
+Linear (pass-through) units cut nothing: their lines are never candidates, their bits are True
+(the compiled core has none: networks with linear units are split by the numpy twin).
 
 The mesh holds a vertex pool (shared vertices with ids) and one counter-clockwise vertex loop per
 face. Layer ``l`` sees every face of layer ``l - 1`` (its *parent*) through that parent's affine
@@ -247,11 +249,13 @@ def _rank2(Mx: np.ndarray, My: np.ndarray):
     return out, np.sqrt(tr)
 
 
-def _advance(L, parent, cx, cy, rad, W_next, b_next, err):
+def _advance(L, parent, cx, cy, rad, W_next, b_next, err, linear, linear_next):
     """For the faces of a finished layer: pattern bits (at the centroids), the rank of the map to
     the layer's output, the next layer's lines ``(3, faces, width)`` (or the output map) and
     their candidate cuts (see `_candidates`; None for the output layer). ``err`` (one per next
-    neuron, `line_errors`) bounds the error of every entry of the next lines' normals."""
+    neuron, `line_errors`) bounds the error of every entry of the next lines' normals. The
+    finished layer's ``linear`` units pass their values on (bit True); the next layer's
+    (``linear_next``) cut nothing."""
     F, k = len(parent), L.shape[2]
     m = W_next.shape[0]
     bits = np.empty((F, k), dtype=bool)
@@ -264,7 +268,7 @@ def _advance(L, parent, cx, cy, rad, W_next, b_next, err):
         sl = slice(s, s + _CHUNK)
         p = parent[sl]
         Lx, Ly, Lc = L[0][p], L[1][p], L[2][p]
-        on = (Lx * cx[sl, None] + Ly * cy[sl, None] + Lc) > 0
+        on = ((Lx * cx[sl, None] + Ly * cy[sl, None] + Lc) > 0) | linear
         bits[sl] = on
         Lx *= on
         Ly *= on
@@ -275,8 +279,17 @@ def _advance(L, parent, cx, cy, rad, W_next, b_next, err):
         np.matmul(Lc, WT, out=nxt[2, sl])
         nxt[2, sl] += b_next
         if rad is not None:
-            cand.append(_candidates(nxt[0, sl], nxt[1, sl], nxt[2, sl], err, cx[sl], cy[sl], rad[sl], s))
+            cand.append(_relu_only(_candidates(nxt[0, sl], nxt[1, sl], nxt[2, sl], err, cx[sl], cy[sl], rad[sl], s),
+                                   linear_next))
     return bits, ranks, nxt, cand
+
+
+def _relu_only(cand, linear):
+    """The candidate cuts of `_candidates` less those of linear units (they cut nothing)."""
+    if linear is None or not linear.any():
+        return cand
+    keep = ~linear[cand[0]]
+    return tuple(a[keep] for a in cand)
 
 
 def line_errors(weights):
@@ -304,23 +317,27 @@ def line_errors(weights):
     return line_err[:-1], float(B.max(initial=0.0))
 
 
-def _numpy_layers(P, Ws, bs):
+def _numpy_layers(P, Ws, bs, linear=None):
     """The numpy twin of the compiled split: the mesh of polygon ``P`` cut by every hidden layer
-    of ``Ws``/``bs``; returns what `split_layers` returns."""
+    of ``Ws``/``bs`` (``linear``: masks of the linear units, which cut nothing); returns what
+    `split_layers` returns."""
+    n_layers = len(Ws) - 1
+    linear = [np.zeros(W.shape[0], bool) for W in Ws[:-1]] if linear is None else list(linear)
     mesh = _Mesh(P)
     L = np.stack([Ws[0][:, 0], Ws[0][:, 1], bs[0]])[:, None, :]
     _, cx, cy, rad = mesh.geometry()
-    cand = [_candidates(L[0], L[1], L[2], np.zeros((1, 1)), cx, cy, rad, 0)]  # exact weights
+    cand = [_relu_only(_candidates(L[0], L[1], L[2], np.zeros((1, 1)), cx, cy, rad, 0),  # exact weights
+                       linear[0] if n_layers else None)]
     line_err, bound = line_errors(Ws)
     bits, ranks, parents, per_layer = [], [], [], []
-    n_layers = len(Ws) - 1
     for layer in range(n_layers):
         _cut_layer(mesh, cand, L.shape[2])
         parents.append(mesh.parent[:mesh.nf].copy())
         _, cx, cy, rad = mesh.geometry()
         last = layer == n_layers - 1
         bl, rl, L, cand = _advance(L, parents[-1], cx, cy, None if last else rad, Ws[layer + 1],
-                                   bs[layer + 1], None if last else line_err[layer + 1])
+                                   bs[layer + 1], None if last else line_err[layer + 1], linear[layer],
+                                   None if last else linear[layer + 1])
         bits.append(bl)
         ranks.append(rl)
         per_layer.append(mesh.nf)
@@ -340,7 +357,7 @@ def _numpy_layers(P, Ws, bs):
             per_layer, bound)
 
 
-def split_layers(P, weights, biases, backend: str | None = None):
+def split_layers(P, weights, biases, backend: str | None = None, linear=None):
     """The mesh of the convex CCW polygon ``P`` split by every hidden layer of a 2-input network,
     in the compiled core when `nncells.kernels.backend` (of ``backend``) is ``native``, else in
     numpy (the reference; both give the same faces, numbered alike).
@@ -349,6 +366,9 @@ def split_layers(P, weights, biases, backend: str | None = None):
     ----------
     P : (k, 2) vertices of a convex polygon, counter-clockwise.
     weights, biases : every layer of the network, the output layer last.
+    linear : optional masks of the linear (pass-through) units, one per hidden layer
+        (`nncells.network.Network.linear`): they cut nothing and their bits are True. The
+        compiled core has no linear units: a network with any is split in numpy.
 
     Returns
     -------
@@ -365,10 +385,18 @@ def split_layers(P, weights, biases, backend: str | None = None):
     >>> out = split_layers(square, net.weights, net.biases)
     >>> out[3].shape, out[9]
     ((18, 12), [8, 18])
+
+    A linear unit cuts nothing: ``x_1`` carried beside ``relu(x_2)`` leaves two faces, not four.
+
+    >>> W, b = [np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)]
+    >>> out = split_layers(square, W, b, linear=[np.array([True, False])])
+    >>> sorted(out[3].tolist()), out[9]
+    ([[True, False], [True, True]], [2])
     """
     n_layers = len(weights) - 1
-    if n_layers == 0 or kernels.backend(backend) != "native":
-        return _numpy_layers(P, weights, biases)
+    has_linear = linear is not None and any(np.any(m) for m in linear)
+    if n_layers == 0 or has_linear or kernels.backend(backend) != "native":
+        return _numpy_layers(P, weights, biases, linear)
     from nncells.kernels.planar import partition
     line_err, bound = line_errors(weights)
     *out, per_layer = partition(P, weights, biases, line_err, gamma(3))

@@ -352,7 +352,7 @@ def planar_partition(network: Network, polygon_vertices, tol: float | None = Non
     t0 = time.perf_counter()
     P = _polygon(polygon_vertices)
     verts, start, loops, patterns, rk, A, c, area, cent, per_layer, bound = split_layers(
-        P, network.weights, network.biases, backend)
+        P, network.weights, network.biases, backend, network.linear)
     return PlanarPartition(network, P, verts, start, loops, patterns, area, cent, rk, A, c, per_layer, float(tol),
                            time.perf_counter() - t0, bound)
 

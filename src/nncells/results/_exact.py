@@ -17,6 +17,15 @@ Examples
 >>> G, h = E.rows([True])      # the region x1 - x2 > 0 as -x1 + x2 <= 0, in integers
 >>> G.tolist(), h.tolist()
 ([[-1, 1]], [0])
+
+A linear unit passes its value on exactly and bounds nothing (its row is ``0 <= 0``):
+
+>>> lin = Network([[[1.0], [1.0]], [[1.0, 1.0]]], [[0.0, -1.0], [0.0]], linear=[[True, False]])
+>>> [int(np.sign(v)) for v in ExactNetwork(lin).preactivations([-2.0])]
+[-1, -1]
+>>> G, h = ExactNetwork(lin).rows([True, False])
+>>> G.tolist(), h.tolist()
+([[0], [1]], [0, 1])
 """
 from __future__ import annotations
 
@@ -78,36 +87,38 @@ class ExactNetwork:
         self.net = net
         self.W = [dyadic(W) for W in net.weights[:-1]]
         self.b = [dyadic(b) for b in net.biases[:-1]]
+        self.linear = [np.asarray(m, dtype=bool) for m in net.linear]
 
     def preactivations(self, x) -> np.ndarray:
         """Every hidden neuron's exact pre-activation at ``x``, as integers of one sign each
-        (a positive power of two per layer is dropped: only signs and zeros are meaningful)."""
+        (a positive power of two per layer is dropped: only signs and zeros are meaningful).
+        A linear unit passes its pre-activation on unchanged (``h = z``, exactly)."""
         h = dyadic(x)
         out = []
-        for (W, ew), b in zip(self.W, self.b):
+        for (W, ew), b, lin in zip(self.W, self.b, self.linear):
             zi, bi, e = _align((_dot(W, h[0]), ew + h[1]), b)
             z = zi + bi
             out.append(z)
-            h = (np.asarray([v if v > 0 else 0 for v in z], dtype=object), e)
+            h = (np.asarray([v if (v > 0 or on) else 0 for v, on in zip(z, lin)], dtype=object), e)
         return np.concatenate(out) if out else np.zeros(0, dtype=object)
 
     def layer_maps(self, pattern, n_layers=None):
         """``[(M, m)]`` per hidden layer: its pre-activations are ``(M x + m) * 2**e`` on the
         region of ``pattern`` (the scale ``2**e > 0`` is dropped), ``M`` (width, d) and ``m``
-        (width,) object arrays of ints."""
+        (width,) object arrays of ints. A linear unit passes its map on whatever its bit."""
         pattern = np.asarray(pattern, dtype=bool)
         d = self.net.input_dim
         M = np.array([[int(i == j) for j in range(d)] for i in range(d)], dtype=object).reshape(d, d)
         m, e = np.zeros(d, dtype=object) * 0, 0
         out = []
         layers = len(self.W) if n_layers is None else n_layers
-        for (W, ew), b, sl in zip(self.W[:layers], self.b[:layers], self.net.layer_slices):
+        for (W, ew), b, sl, lin in zip(self.W[:layers], self.b[:layers], self.net.layer_slices, self.linear):
             Z = _dot(W, M)
             zi, bi, e2 = _align((_dot(W, m), ew + e), b)
             Z = Z * (1 << (ew + e - e2))
             z = zi + bi
             out.append((Z, z))
-            s = pattern[sl]
+            s = pattern[sl] | lin
             M = Z * s[:, None].astype(object)
             m = z * s.astype(object)
             e = e2
@@ -115,14 +126,16 @@ class ExactNetwork:
 
     def rows(self, pattern):
         """The region's rows ``G x <= h`` as integers (each layer's rows scaled by one positive
-        power of two), one per hidden neuron in pattern order (`Network.region_halfspaces`)."""
+        power of two), one per hidden neuron in pattern order (`Network.region_halfspaces`); a
+        linear unit's row is ``0 <= 0`` (it bounds nothing)."""
         pattern = np.asarray(pattern, dtype=bool)
         maps = self.layer_maps(pattern)
         if not maps:
             return np.zeros((0, self.net.input_dim), dtype=object), np.zeros(0, dtype=object)
         Z = np.concatenate([M for M, _ in maps])
         z = np.concatenate([m for _, m in maps])
-        sign = np.where(pattern, -1, 1).astype(object)
+        sign = np.where(pattern, -1, 1) * ~self.net.linear_mask
+        sign = sign.astype(object)
         return Z * sign[:, None], -z * sign
 
 

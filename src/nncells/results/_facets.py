@@ -19,7 +19,7 @@ from nncells.geometry.contract import EPS, deepest_point, gamma, unit_rows
 from nncells.network import Network
 
 
-def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = False):
+def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = False, maps: bool = False):
     """Pulled-back rows of the first ``n_layers`` hidden layers for many cells at once.
 
     ``prefixes`` (n, k) holds each cell's pattern over the first ``n_layers - 1`` layers (or
@@ -28,6 +28,19 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
     (the engine's test), constant on the cell. With ``bounds`` also ``eH (n, N, d)`` and
     ``eg (n, N)``: bounds of the rounding errors of ``H`` and ``g`` (``gamma`` of the number of
     terms times the sums of absolute values along the active paths).
+
+    A linear (pass-through) unit passes its map on whatever its bit in ``prefixes``; it bounds
+    nothing, so its row is ``0 <= 0`` (``H``, ``g`` and their errors 0, ``zero`` True), as in
+    `Network.region_halfspaces`, unless ``maps`` asks for every unit's pre-activation map.
+
+    Examples
+    --------
+    >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, -1.0], [0.0]], linear=[[True, False]])
+    >>> H, g, zero = cell_rows(net, np.zeros((1, 0), bool), 1)
+    >>> H[0].tolist(), g[0].tolist(), zero[0].tolist()
+    ([[0.0, 0.0], [0.0, 1.0]], [0.0, -1.0], [True, False])
+    >>> cell_rows(net, np.zeros((1, 0), bool), 1, maps=True)[0][0].tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
     """
     n, d = len(prefixes), net.input_dim
     M = np.broadcast_to(np.eye(d), (n, d, d))
@@ -40,20 +53,32 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
         g = m @ W.T + b
         Habs = np.einsum("ij,njk->nik", np.abs(W), Mabs)
         terms = net.input_dim + sum(net.widths[:layer]) + 1
-        Hs.append(H)
-        gs.append(g)
-        zs.append(np.all(np.abs(H) <= gamma(terms) * Habs, axis=2))
+        lin = net.linear[layer]
+        drop = lin if lin.any() and not maps else None     # linear units' rows: 0 <= 0
+        Hs.append(_zeroed(H, drop))
+        gs.append(_zeroed(g, drop))
+        zero = np.all(np.abs(H) <= gamma(terms) * Habs, axis=2)
+        zs.append(zero if drop is None else zero | drop)
         if bounds:
             gabs = mabs @ np.abs(W).T + np.abs(b)
-            eHs.append(gamma(terms) * Habs)
-            egs.append(gamma(terms) * gabs)
+            eHs.append(_zeroed(gamma(terms) * Habs, drop))
+            egs.append(_zeroed(gamma(terms) * gabs, drop))
         if layer + 1 < n_layers:
-            s = prefixes[:, sl].astype(np.float64)
+            s = (prefixes[:, sl] | lin).astype(np.float64)
             M, m, Mabs = H * s[:, :, None], g * s, Habs * s[:, :, None]
             if bounds:
                 mabs = gabs * s
     out = np.concatenate(Hs, axis=1), np.concatenate(gs, axis=1), np.concatenate(zs, axis=1)
     return out + (np.concatenate(eHs, axis=1), np.concatenate(egs, axis=1)) if bounds else out
+
+
+def _zeroed(a, drop):
+    """``a`` (n, width, ...) with the units of ``drop`` (width,) set to 0 (``a`` itself for None)."""
+    if drop is None:
+        return a
+    a = a.copy()
+    a[:, drop] = 0.0
+    return a
 
 
 def across_pattern(net: Network, pattern: np.ndarray, neurons: np.ndarray, normal: np.ndarray):
@@ -69,6 +94,7 @@ def across_pattern(net: Network, pattern: np.ndarray, neurons: np.ndarray, norma
     across iff that row has a positive slope along ``normal`` (zero: constant 0, inactive).
     Duplicated neurons of one layer are one case of this; a layer-2 neuron whose inputs are all
     off on one side is another (it is constant 0 there and may turn on across, or stay off).
+    Linear units keep their bits (True).
     """
     q = np.asarray(pattern, dtype=bool).copy()
     neurons = np.asarray(neurons, dtype=np.int64)
@@ -84,7 +110,7 @@ def across_pattern(net: Network, pattern: np.ndarray, neurons: np.ndarray, norma
     if first + 1 < L:                       # constant zero on the region: zero on the facet too
         _, g, zero, _, eg = cell_rows(net, np.asarray(pattern, dtype=bool)[None, :], L, bounds=True)
         on |= zero[0] & (np.abs(g[0]) <= eg[0])
-    on &= lay > first
+    on &= (lay > first) & ~net.linear_mask  # a linear unit has no sign to change: its bit stays True
     for lv in np.unique(lay[on]):
         H, _, zero = cell_rows(net, q[None, :], int(lv) + 1)
         ks = np.flatnonzero(on & (lay == lv))

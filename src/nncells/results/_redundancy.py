@@ -141,6 +141,7 @@ def check_regions(result, regions, table, tol) -> dict:
     member = np.where(table["kind"] == "domain", table["index"], md + table["index"])
     rep = np.zeros((len(P), md + N), bool)
     rep[table["region"], member] = True
+    never = np.concatenate([np.zeros(md, bool), net.linear_mask])   # linear units' rows 0 <= 0: no facet
     ex_net, ex_dom = ExactNetwork(net), domain_rows(dom)
     find = pattern_index(P)
     box = dom.bounds()              # a box holding the domain (None: unbounded, or a polytope's)
@@ -158,7 +159,7 @@ def check_regions(result, regions, table, tol) -> dict:
                 z = np.concatenate([np.all(Ad == 0, axis=1), zero[a]])
             else:
                 G, h, eG, eh, z = Ad, bd, np.zeros_like(Ad), np.zeros(md), np.all(Ad == 0, axis=1)
-            _region(result, i, G, h, eG, eh, z, rep[i], _Exact(ex_net, ex_dom, P[i]), find, md, tol, box, out)
+            _region(result, i, G, h, eG, eh, z, rep[i], never, _Exact(ex_net, ex_dom, P[i]), find, md, tol, box, out)
     return out
 
 
@@ -190,10 +191,11 @@ class _Rows:
         return bool(_float_proves(G[r], eG[r], s[r], es[r], lam, G[sup], eG[sup], s[sup], es[sup], self.Y))
 
 
-def _region(result, i, G, h, eG, eh, z, reported, ex, find, md, tol, box, out):
-    """The rows of region ``i`` outside its reported facets (see `check_regions`)."""
+def _region(result, i, G, h, eG, eh, z, reported, never, ex, find, md, tol, box, out):
+    """The rows of region ``i`` outside its reported facets (see `check_regions`); rows of
+    ``never`` (linear units: ``0 <= 0``) are no rows of the region."""
     m, d = len(h), G.shape[1]
-    cand = np.flatnonzero(~reported)
+    cand = np.flatnonzero(~reported & ~never)
     out["rows"] += len(cand)
     proven = np.zeros(m, bool)
     for r in cand[z[cand]]:          # constant rows: an exact zero normal whose constant holds

@@ -20,6 +20,11 @@ row of the region is proven no facet with a dual certificate checked in float64 
 bound or exactly, or it is a facet the finder missed and needs a region across too). The other
 regions rely on the enumeration's own vertex view of their cells (docs/numerics.md,
 "Certificates").
+
+**Linear units** (`nncells.network.Network`, ``linear``) pass their pre-activation on exactly
+(``h = z``, in the float bound and in the exact evaluation); their sign is never checked, but
+their bit must be True in every pattern (a failure otherwise), and they bound no region (their
+row is ``0 <= 0``: no facet).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from nncells.results.adjacency import compute_facets, contract_tol
 
 _TINY = float(np.finfo(np.float64).tiny)
 _CONST_ACTIVE = "the neuron is constant zero on the region (proven exactly) but active in the pattern"
+_LINEAR_OFF = "a linear (pass-through) unit's bit is False in the pattern (it must be True)"
 
 
 def _float_signs(net, X, P):
@@ -55,7 +61,8 @@ def _float_signs(net, X, P):
     Z, E, C = np.empty((n, N)), np.empty((n, N)), np.zeros((n, N), bool)
     h, err, off = X, np.zeros_like(X), None       # off: certified off at the point, inactive in P
     zero_next = [bool(np.any(b == 0)) for b in net.biases[1:-1]] + [False]
-    for layer, (W, b, sl, later) in enumerate(zip(net.weights[:-1], net.biases[:-1], net.layer_slices, zero_next)):
+    for layer, (W, b, sl, later, lin) in enumerate(zip(net.weights[:-1], net.biases[:-1], net.layer_slices,
+                                                         zero_next, net.linear)):
         g = gamma(W.shape[1] + 1)
         z = h @ W.T + b
         e = (err + g * np.abs(h)) @ np.abs(W).T + (g * np.abs(b) + (W.shape[1] + 1) * _TINY)
@@ -66,23 +73,26 @@ def _float_signs(net, X, P):
                 C[:, sl] = zb & ~(W != 0).any(axis=1)
             else:                                           # no input that may be on feeds it
                 C[:, sl] = zb & ((~off).astype(np.float32) @ (W != 0).T.astype(np.float32) == 0)
+            C[:, sl] &= ~lin                                # a linear unit has no sign to decide
         if later:                  # certified off: what the next layer's constant test needs
-            off = ~P[:, sl] & (((np.abs(z) > e) & (z < 0)) | C[:, sl])
-        h, err = np.maximum(z, 0.0), e
+            off = ~P[:, sl] & ~lin & (((np.abs(z) > e) & (z < 0)) | C[:, sl])
+        h, err = np.where(lin, z, np.maximum(z, 0.0)), e    # a linear unit passes z on (1-Lipschitz too)
     return Z, E, C
 
 
 def _float_check(net, X, P, chunk=8192):
     """Per region: whether the float bound decides every neuron (its sign, or constant zero), the
     first neuron it decides against the pattern (-1: none) and whether that one is constant zero.
-    Chunk by chunk, so the arrays stay in cache."""
+    A linear unit's sign is not checked (its bit must be True: `_linear_bits`). Chunk by chunk,
+    so the arrays stay in cache."""
     n = len(X)
+    lin = net.linear_mask
     all_sure, wrong_at, const = np.ones(n, bool), np.full(n, -1, np.int64), np.zeros(n, bool)
     for s in range(0, n, chunk):
         Pc = P[s:s + chunk]
         Z, E, C = _float_signs(net, X[s:s + chunk], Pc)
-        sure = np.abs(Z) > E
-        bad = (sure & ((Z > 0) != Pc)) | (C & Pc)
+        sure = (np.abs(Z) > E) | lin
+        bad = (sure & ((Z > 0) != Pc) & ~lin) | (C & Pc)
         all_sure[s:s + chunk] = (sure | C).all(axis=1)
         rows = np.flatnonzero(bad.any(axis=1))
         wrong_at[s + rows] = bad[rows].argmax(axis=1)
@@ -96,8 +106,11 @@ def _exact_failure(ex_net, x, pattern):
     exact pulled-back normal is zero: `_exact.ExactNetwork.layer_maps`), as the enumeration
     decides it; otherwise ``x`` lies on the neuron's hyperplane."""
     z = ex_net.preactivations(x)
+    lin = ex_net.net.linear_mask
     maps = None
     for k, v in enumerate(z):
+        if lin[k]:                   # a linear unit: no sign to check
+            continue
         if v != 0:
             if (v > 0) != bool(pattern[k]):
                 return k, "exact pre-activation has the wrong sign"
@@ -111,10 +124,26 @@ def _exact_failure(ex_net, x, pattern):
     return None
 
 
+def _linear_bits(net, P):
+    """Per region, the first linear unit whose bit is not True (-1: none): a pattern of a
+    network with linear units has them all True (they pass their value on, whatever its sign)."""
+    lin = np.flatnonzero(net.linear_mask)
+    out = np.full(len(P), -1, np.int64)
+    if len(lin):
+        off = ~P[:, lin]
+        rows = np.flatnonzero(off.any(axis=1))
+        out[rows] = lin[off[rows].argmax(axis=1)]
+    return out
+
+
 def _existence(result, failures):
     net, P, X, dom = result.network, result.patterns, result.points, result.domain
     n = len(P)
     all_sure, wrong_at, const = _float_check(net, X, P)
+    lin_bad = _linear_bits(net, P)
+    for i in np.flatnonzero(lin_bad >= 0):
+        failures.append({"region": int(i), "neuron": int(lin_bad[i]), "why": _LINEAR_OFF})
+    wrong_at = np.where(lin_bad >= 0, lin_bad, wrong_at)
     if isinstance(dom, Ball) and dom.norm == 2:
         r = np.linalg.norm(X - dom.center, axis=1)
         dsure = np.abs(r - dom.radius) > 1e-12 * (dom.radius + np.abs(X).max(axis=1, initial=0.0))
@@ -138,7 +167,7 @@ def _existence(result, failures):
             failures.append({"region": int(i), "neuron": int(bad[0]), "why": bad[1]})
         elif not inside:
             failures.append({"region": int(i), "neuron": None, "why": "interior point outside the domain"})
-    for i in np.flatnonzero(wrong_any):
+    for i in np.flatnonzero(wrong_any & (lin_bad < 0)):
         failures.append({"region": int(i), "neuron": int(wrong_at[i]),
                          "why": _CONST_ACTIVE if const[i] else "pre-activation has the wrong sign (certified)"})
     for i in np.flatnonzero(fine & ~wrong_any & ~dok):

@@ -25,7 +25,7 @@ class Region:
     """
 
     index: int
-    pattern: np.ndarray  # bool over all hidden neurons
+    pattern: np.ndarray  # bool over all hidden neurons (linear, pass-through units: always True)
     point: np.ndarray    # strict interior point
     radius: float        # radius of a ball around `point` inside the region (the Chebyshev radius
     #                      of the last cut that created it; a lower bound of the region's own)
@@ -60,6 +60,9 @@ class RunInfo:
 
 class EnumerationResult:
     """All regions of ``network`` in ``domain``, in canonical (pattern) order.
+
+    ``patterns`` (n, n_hidden) bool has one bit per hidden unit; a linear (pass-through) unit's
+    bit is always True (it cuts nothing, and ``halfspaces`` gives it the row ``0 <= 0``).
 
     Examples
     --------

@@ -15,7 +15,10 @@ from nncells.errors import NNCellsError
 
 def batch_table(patterns, points, radii, ranks) -> pa.Table:
     """A pyarrow table of regions: ``pattern`` (bit-packed bytes, numpy's ``packbits`` order),
-    ``point`` (list of float64), ``radius``, ``ranks`` (list of int16, one per hidden layer)."""
+    ``point`` (list of float64), ``radius``, ``ranks`` (list of int16, one per hidden layer).
+
+    A pattern has one bit per hidden unit (``n_hidden``), linear (pass-through) units included:
+    their bits are always True (`nncells.network.Network.linear_mask` says where they are)."""
     n, d = points.shape
     packed = np.packbits(patterns, axis=1) if patterns.shape[1] else np.zeros((n, 0), np.uint8)
     nb = packed.shape[1]
@@ -129,17 +132,31 @@ def write_regions(path, result) -> None:
     """Write an `EnumerationResult` to one Parquet file: the columns of `batch_table` (the same as
     every shard of a sharded run) and the run's metadata. Parents are not stored: a region's parent
     is the region of the previous layer whose pattern is its pattern's prefix
-    (`EnumerationResult.parents`)."""
+    (`EnumerationResult.parents`). A network with linear (pass-through) units adds
+    ``linear_units``: their positions in the patterns (their bits are always True).
+
+    Examples
+    --------
+    >>> import json, os, tempfile, nncells, pyarrow.parquet as pq
+    >>> net = nncells.Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, 0.0], [0.0]], linear=[[True, False]])
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.parquet")
+    >>> nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1).to_parquet(path)
+    >>> meta = json.loads(pq.read_schema(path).metadata[b"nncells"])
+    >>> meta["widths"], meta["linear_units"], nncells.read_regions(path)["patterns"].tolist()
+    ([2], [0], [[True, False], [True, True]])
+    """
     table = batch_table(result.patterns, result.points, result.radii, result.ranks)
-    meta = {
-        "nncells": json.dumps({
-            "network": result.network.fingerprint,
-            "widths": result.network.widths,
-            "input_dim": result.network.input_dim,
-            "domain": result.domain.to_dict(),
-            "summary": result.summary(),
-        })
+    net = result.network
+    info = {
+        "network": net.fingerprint,
+        "widths": net.widths,
+        "input_dim": net.input_dim,
+        "domain": result.domain.to_dict(),
+        "summary": result.summary(),
     }
+    if net.has_linear:
+        info["linear_units"] = np.flatnonzero(net.linear_mask).tolist()
+    meta = {"nncells": json.dumps(info)}
     atomic_write_table(table.replace_schema_metadata(meta), path)
 
 
