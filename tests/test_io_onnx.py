@@ -72,6 +72,39 @@ GRAPHS = {
          helper.make_node("AveragePool", ["c"], ["y"], kernel_shape=[2, 3], strides=[2, 2], ceil_mode=1,
                           count_include_pad=1, pads=[1, 1, 1, 1])],
         [_const("K", (4, 1, 2, 3))]), (2, 5, 6)),
+    "residual_slice_concat_max_min": (lambda: (
+        [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], transB=1),
+         helper.make_node("Relu", ["h"], ["r"]),
+         helper.make_node("Add", ["x", "r"], ["s"]),
+         helper.make_node("Slice", ["s", "st", "en", "ax"], ["s1"]),
+         helper.make_node("Gather", ["x", "i0"], ["g"], axis=1),
+         helper.make_node("Max", ["s1", "g"], ["m"]),
+         helper.make_node("Min", ["m", "c"], ["n"]),
+         helper.make_node("Concat", ["n", "s"], ["cat"], axis=1),
+         helper.make_node("Sub", ["c5", "cat"], ["y"])],
+        [_const("W1", (4, 4)), _const("b1", (4,)), _const("c", (2,)), _const("c5", (6,)),
+         numpy_helper.from_array(np.array([1], np.int64), "st"), numpy_helper.from_array(np.array([3], np.int64), "en"),
+         numpy_helper.from_array(np.array([1], np.int64), "ax"),
+         numpy_helper.from_array(np.array([0, 3], np.int64), "i0")]), (4,)),
+    "maxpool_clip_abs_prelu": (lambda: (
+        [helper.make_node("Conv", ["x", "K"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("MaxPool", ["c"], ["p"], kernel_shape=[2, 3], strides=[2, 2], pads=[0, 1, 1, 1],
+                          ceil_mode=1),
+         helper.make_node("Clip", ["p", "lo", "hi"], ["q"]),
+         helper.make_node("Abs", ["q"], ["a"]),
+         helper.make_node("PRelu", ["a", "slope"], ["b"]),
+         helper.make_node("Neg", ["b"], ["n"]),
+         helper.make_node("Transpose", ["n"], ["t"], perm=[0, 1, 3, 2]),
+         helper.make_node("Flatten", ["t"], ["f"]),
+         helper.make_node("LeakyRelu", ["f"], ["y"], alpha=0.1)],
+        [_const("K", (2, 1, 3, 3)), numpy_helper.from_array(np.array(-0.5, np.float32), "lo"),
+         numpy_helper.from_array(np.array(1.0, np.float32), "hi"),
+         numpy_helper.from_array(np.array([[[0.2]], [[-0.3]]], np.float32), "slope")]), (1, 5, 5)),
+    "maxpool_1d_squeeze": (lambda: (
+        [helper.make_node("Unsqueeze", ["x", "ax"], ["u"]),
+         helper.make_node("MaxPool", ["u"], ["p"], kernel_shape=[3], strides=[2]),
+         helper.make_node("Squeeze", ["p", "ax"], ["y"])],
+        [numpy_helper.from_array(np.array([1], np.int64), "ax")]), (7,)),
 }
 
 
@@ -166,17 +199,27 @@ def test_view_with_shape_arithmetic_is_folded():
     _ort_check(model, net, (2, 2))
 
 
-@pytest.mark.parametrize("op,kw", [("MaxPool", dict(kernel_shape=[2, 2])), ("Sigmoid", {}), ("Softmax", {})])
+@pytest.mark.parametrize("op,kw", [("Tanh", {}), ("Elu", {}), ("Exp", {}), ("Erf", {})])
 def test_unsupported_op_is_named_with_its_position(op, kw):
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node(op, ["a"], ["y"], **kw)]
     with pytest.raises(NNCellsError, match=rf"node 1 \({op}\) is not supported"):
         from_onnx(_model(nodes, [], (1, 4, 4)), verify=False)
 
 
-def test_residual_add_is_refused():
+@pytest.mark.parametrize("op", ["Sigmoid", "Softmax", "LogSoftmax"])
+def test_final_op_is_dropped(op):
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node(op, ["a"], ["y"])]
+    net = from_onnx(_model(nodes, [], (3,)))   # verified against the graph without its last node
+    assert net.ignored_output_ops == (f"{op} at 'node 1'",)
+    assert net.forward([-1.0, 2.0, 3.0]).tolist() == [0.0, 2.0, 3.0]
+
+
+def test_residual_add_converts():
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Add", ["a", "x"], ["y"])]
-    with pytest.raises(NNCellsError, match=r"node 1 \(Add\).*residual"):
-        from_onnx(_model(nodes, [], (3,)))
+    model = _model(nodes, [], (3,))
+    net = from_onnx(model)
+    assert net.has_linear
+    _ort_check(model, net, (3,))
 
 
 def test_input_shape_inferred_or_asked_for():

@@ -80,6 +80,11 @@ CASES = {
     "nested_sequential": (lambda: nn.Sequential(nn.Sequential(nn.Linear(3, 4), nn.ReLU()),
                                                 nn.Sequential(nn.Linear(4, 2))), (3,)),
     "custom_fx": (lambda: Custom(), (1, 4, 4)),
+    "conv1d_pools_1d": (lambda: nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+                                              nn.AvgPool1d(2, ceil_mode=True), nn.Flatten(), nn.Linear(6, 2)), (2, 8)),
+    "clamps_prelu_maxpool": (lambda: nn.Sequential(nn.Conv2d(1, 2, 2), nn.PReLU(2), nn.MaxPool2d(2, stride=1),
+                                                   nn.ReLU6(), nn.Flatten(), nn.Linear(8, 3), nn.Hardtanh(-0.5, 0.5),
+                                                   nn.Linear(3, 2)), (1, 4, 4)),
 }
 
 
@@ -183,7 +188,7 @@ def test_conv_region_count_matches_dense_and_brute_force():
     assert len(sampled) >= 0.8 * res.count   # sampling finds most regions of this tiny model
 
 
-@pytest.mark.parametrize("layer,name", [(nn.MaxPool2d(2), "MaxPool2d"), (nn.Sigmoid(), "Sigmoid"),
+@pytest.mark.parametrize("layer,name", [(nn.ELU(), "ELU"), (nn.Sigmoid(), "Sigmoid"),
                                         (nn.GELU(), "GELU"), (nn.MultiheadAttention(4, 2), "MultiheadAttention"),
                                         (nn.Tanh(), "Tanh")])
 def test_unsupported_layer_is_named_with_its_position(layer, name):
@@ -192,7 +197,7 @@ def test_unsupported_layer_is_named_with_its_position(layer, name):
         from_torch(model, input_shape=(4,))
 
 
-def test_unsupported_function_and_residual_are_refused():
+def test_residual_converts_and_smooth_functions_are_refused():
     class Residual(nn.Module):
         def __init__(self):
             super().__init__()
@@ -202,19 +207,22 @@ def test_unsupported_function_and_residual_are_refused():
             return x + torch.relu(self.fc(x))
 
     class Smooth(nn.Module):
-        def __init__(self):
+        def __init__(self, last):
             super().__init__()
-            self.fc = nn.Linear(3, 3)
+            self.fc, self.fc2, self.last = nn.Linear(3, 3), nn.Linear(3, 1), last
 
         def forward(self, x):
-            return torch.sigmoid(self.fc(x))
+            h = torch.sigmoid(self.fc(x))
+            return h if self.last else self.fc2(h)
 
-    with pytest.raises(NNCellsError, match="residual"):
-        from_torch(Residual())
-    with pytest.raises(NNCellsError, match="sigmoid.*not supported"):
-        from_torch(Smooth())
-    with pytest.raises(NNCellsError, match="residual"):
-        from_torch(torch.jit.script(Residual()))
+    torch.manual_seed(0)
+    model = Residual()
+    net = from_torch(model)
+    assert net.has_linear and _max_rel_error(model, net, (3,)) < 1e-9
+    assert from_torch(torch.jit.script(model)).fingerprint == net.fingerprint
+    assert from_torch(Smooth(last=True)).ignored_output_ops == ("Sigmoid at 'sigmoid'",)
+    with pytest.raises(NNCellsError, match=r"layer 1 \(sigmoid at 'sigmoid'\) is not supported.*layer 2"):
+        from_torch(Smooth(last=False))
 
 
 def test_input_shape_needed_and_checked():

@@ -17,7 +17,7 @@ True
 from nncells import models
 from nncells.api import count_regions, enumerate_regions, enumerate_to_dir
 from nncells.domains import Ball, Box, Polytope, Space
-from nncells.errors import DomainError, ModelError, NNCellsError, RunError
+from nncells.errors import DomainError, ModelError, ModelWarning, NNCellsError, RunError
 from nncells.models import load_model
 from nncells.network import Network, random_network
 from nncells.results.result import EnumerationResult, Region
@@ -28,4 +28,4 @@ __version__ = "0.1.0"
 __all__ = ["Ball", "Box", "Polytope", "Space", "Network", "random_network", "load_model", "models",
            "enumerate_regions", "count_regions", "enumerate_to_dir", "read_regions",
            "EnumerationResult", "Region", "NNCellsError", "ModelError", "DomainError", "RunError",
-           "__version__"]
+           "ModelWarning", "__version__"]

@@ -30,6 +30,22 @@ class RunError(NNCellsError):
     """A run that cannot start, continue or resume (output directory, checkpoints, workers)."""
 
 
+class ModelWarning(UserWarning):
+    """A model was read, but maybe not as the user meant: a state dict holds no architecture and
+    is read as a Linear-ReLU chain. On the command line it is one line on stderr,
+    ``nncells: warning: ...``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("read as a chain", ModelWarning)
+    >>> seen[0].category.__name__
+    'ModelWarning'
+    """
+
+
 class Terminated(KeyboardInterrupt):
     """A termination signal turned into an interruption, so that it takes Ctrl-C's path: a run
     checkpoints and stops with one line. ``signum``: the signal (SIGTERM, what a batch scheduler

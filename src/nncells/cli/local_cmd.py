@@ -75,6 +75,7 @@ def _run_one(args, net, center, radius) -> int:
         "local_complexity": int(local_complexity(net, center, radius)[0]),
         "boundary_distance": float(boundary_distance(net, np.asarray(center, dtype=float))),
         "lp_solves": result.lp_solves,
+        "ignored_output_ops": list(net.ignored_output_ops),
         "seconds": time.perf_counter() - t0,
     }
     if args.json:
@@ -138,7 +139,8 @@ def _run_batch(args, net, radius) -> int:
             bar.close()
     _write_table(out, cols)
     summary = {"points": len(X), "radius": radius, "norm": 2 if args.norm == "2" else "inf",
-               "out": str(out), "columns": list(cols), "seconds": time.perf_counter() - t0}
+               "out": str(out), "columns": list(cols), "ignored_output_ops": list(net.ignored_output_ops),
+               "seconds": time.perf_counter() - t0}
     if args.json:
         print_json(summary)
     else:

@@ -14,10 +14,11 @@ import re
 import signal
 import sys
 import threading
+import warnings
 
 from nncells._stdout import owned_stdout
 from nncells.cli.common import report_interrupt
-from nncells.errors import NNCellsError, Terminated
+from nncells.errors import ModelWarning, NNCellsError, Terminated
 
 # argparse takes '-1' for a negative number but '-1,0,-2' for an option; let a comma-separated
 # list of numbers be a value too (argparse has no public hook for this).
@@ -70,6 +71,25 @@ def _notes_on_stderr() -> None:
 
 
 @contextlib.contextmanager
+def _warnings_on_stderr():
+    """For the command's duration, nncells' own warnings (`ModelWarning`) print as one line
+    ``nncells: warning: ...`` on stderr; other warnings take Python's usual path."""
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ModelWarning):
+            print(f"nncells: warning: {message}", file=sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+@contextlib.contextmanager
 def _sigterm_as_interrupt():
     """For the command's duration, SIGTERM raises `Terminated` (a ``KeyboardInterrupt``) in the
     main thread, so it takes Ctrl-C's path: checkpoint, one line, exit 143. The previous handler
@@ -93,7 +113,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     _notes_on_stderr()
     try:
-        with _sigterm_as_interrupt(), owned_stdout(json_only=bool(getattr(args, "json", False))):
+        with _sigterm_as_interrupt(), _warnings_on_stderr(), owned_stdout(json_only=bool(getattr(args, "json", False))):
             return int(args._run(args) or 0)
     except NNCellsError as e:
         print(f"nncells: error: {e}", file=sys.stderr)

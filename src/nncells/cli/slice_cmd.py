@@ -147,6 +147,7 @@ def run(args) -> int:
             save_figure(part, args.layers_plot, layers=True, xlabel=xlabel, ylabel=ylabel)
     summary = {
         "network": repr(net),
+        "ignored_output_ops": list(net.ignored_output_ops),
         "plane": {"origin": plane.origin.tolist(), "basis": plane.basis.T.tolist()},
         "polygon": part.polygon.tolist(),
         "regions": part.n_faces,

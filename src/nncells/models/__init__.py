@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nncells.errors import ModelError
+from nncells.errors import ModelError, ModelWarning
 from nncells.network import Network
 
 
 def load_model(path, input_shape=None) -> Network:
     """Load ``path`` as a `Network`; the format is chosen by the file extension.
 
-    Supported: ``.npz`` (keys ``W0, b0, W1, b1, ...``); ``.pt`` / ``.pth`` (a state dict of a
-    plain MLP, or a TorchScript archive); ``.ts`` / ``.torchscript``; ``.onnx``. Models other
+    Supported: ``.npz`` (keys ``W0, b0, W1, b1, ...``); ``.pt`` / ``.pth`` (a TorchScript
+    archive, or a state dict, read as a Linear-ReLU chain with a `ModelWarning`); ``.ts`` / ``.torchscript``; ``.onnx``. Models other
     than ``.npz`` and state dicts are checked against their own forward pass on load.
     ``input_shape`` is the shape of one sample, for models whose input size cannot be inferred.
     See docs/formats.md.

@@ -1,25 +1,28 @@
 """ONNX models to `Network`: the graph is walked in numpy (onnxruntime is not needed to convert).
 
-The graph must be a chain: one dynamic tensor flows from the single input to the single output
-through Gemm, MatMul, Add/Sub/Mul/Div by constants, Relu, LeakyRelu, Flatten, Reshape, Conv
-(2-D), AveragePool (2-D), BatchNormalization (inference), Identity and Dropout. Nodes whose
-inputs are all constant (shape arithmetic, ``Constant``) are folded with ``onnx.reference``.
+Every value of the graph that depends on the single input is an affine expression
+(`nncells.models.expr.Expr`); the nodes of `nncells.models.onnx_ops.SUPPORTED_OPS` transform
+them or create ReLU units (`nncells.models.graph.GraphBuilder`): residual ``Add``, ``Concat``,
+``Slice``, ``MaxPool``, ``Clip``, ``Max`` and ``Min`` are read as well as chains. Nodes whose
+inputs are all constant (shape arithmetic, ``Constant``) are folded with ``onnx.reference``. A
+final ``Softmax``, ``Sigmoid`` or ``LogSoftmax`` is dropped and named in ``ignored_output_ops``.
 The batch dimension is taken to be 1 while the graph is read (a fixed batch size written into a
 ``Reshape`` target by an export without dynamic axes is read as that batch dimension).
 """
 from __future__ import annotations
 
-from math import prod
-
 import numpy as np
 
 from nncells.errors import ModelError, NNCellsError
 from nncells.network import Network
-from nncells.models.chain import ChainBuilder, import_optional
+from nncells.models.chain import import_optional
+from nncells.models.expr import Expr
+from nncells.models.graph import GraphBuilder
+from nncells.models.onnx_ops import SMOOTH_OPS, SUPPORTED_OPS, apply_node
+from nncells.models.tensor_ops import FINAL_OPS, Final
 from nncells.models.verify import verify_conversion
 
-SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Flatten", "Reshape",
-                 "Conv", "AveragePool", "BatchNormalization", "Identity", "Dropout")
+_PASS = ("Identity", "Dropout")
 
 
 def _onnx():
@@ -80,97 +83,6 @@ def _fold(node, values, opset):
     return ReferenceEvaluator(model).run(None, feeds)
 
 
-def _pads(a):
-    p = list(a.get("pads", [0, 0, 0, 0]))
-    return (p[0], p[1], p[2], p[3])
-
-
-def _auto_pads(a, in_hw, kernel, stride, dilation):
-    mode = a.get("auto_pad", b"NOTSET")
-    mode = mode.decode() if isinstance(mode, bytes) else mode
-    if mode in ("NOTSET", ""):
-        return _pads(a)
-    if mode == "VALID":
-        return (0, 0, 0, 0)
-    begin, end = [], []
-    for n, k, s, d in zip(in_hw, kernel, stride, dilation):
-        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        lo = total // 2 if mode == "SAME_UPPER" else total - total // 2
-        begin.append(lo)
-        end.append(total - lo)
-    return (begin[0], begin[1], end[0], end[1])
-
-
-def _apply(b: ChainBuilder, node, a: dict, c: list, batch=1) -> None:
-    """Apply ``node`` to the builder; ``c`` holds its inputs after the first (None if dynamic/absent),
-    ``batch`` is the graph's fixed batch size (1 when dynamic)."""
-    op = node.op_type
-    if op in ("Identity", "Dropout"):
-        return
-    if op == "Relu":
-        return b.relu()
-    if op == "LeakyRelu":
-        return b.leaky_relu(a.get("alpha", 0.01))
-    if op == "Gemm":
-        if a.get("transA", 0):
-            raise ModelError("transA=1 is not supported")
-        B = c[0].T if a.get("transB", 0) else c[0]
-        bias = a.get("beta", 1.0) * c[1] if len(c) > 1 and c[1] is not None else 0.0
-        return b.linear(a.get("alpha", 1.0) * B.T, np.broadcast_to(bias, (1, B.shape[1])).reshape(-1))
-    if op == "MatMul":
-        if c[0].ndim != 2:
-            raise ModelError(f"only a 2-D constant right operand is supported, got shape {c[0].shape}")
-        return b.linear(c[0].T)
-    if op in ("Add", "Sub", "Mul", "Div"):
-        full = (1,) + b.shape
-        k = np.asarray(c[0], dtype=np.float64)
-        if np.broadcast_shapes(full, k.shape) != full:
-            raise ModelError(f"broadcasting a constant of shape {k.shape} changes the tensor shape {full}")
-        k = np.broadcast_to(k, full)[0]
-        scale, shift = {"Add": (1.0, k), "Sub": (1.0, -k), "Mul": (k, 0.0), "Div": (1.0 / k, 0.0)}[op]
-        return b.elementwise(scale, shift)
-    if op == "Flatten":
-        full = (1,) + b.shape
-        axis = a.get("axis", 1) % len(full)
-        if prod(full[:axis]) != 1:
-            raise ModelError(f"flattening from axis {axis} of a {full} tensor changes the batch dimension")
-        return b.reshape((prod(full[axis:]),))
-    if op == "Reshape":
-        target = [int(v) for v in c[0]]
-        full = (1,) + b.shape
-        if not a.get("allowzero", 0):
-            target = [full[i] if v == 0 else v for i, v in enumerate(target)]
-        if len(target) > 1 and target[0] == batch:
-            target[0] = 1   # the export's fixed batch size, written as a constant
-
-        if -1 in target:
-            target[target.index(-1)] = b.size // max(prod(v for v in target if v != -1), 1)
-        if len(target) > 1 and target[0] != 1:
-            raise ModelError(f"reshape to {tuple(target)} changes the batch dimension")
-        return b.reshape(target[1:] if len(target) > 1 else target)
-    if op == "BatchNormalization":
-        if a.get("training_mode", 0):
-            raise ModelError("training_mode=1 uses batch statistics")
-        scale, beta, mean, var = c[:4]
-        s = scale / np.sqrt(var + a.get("epsilon", 1e-5))
-        return b.channel_affine(s, beta - mean * s)
-    if op == "Conv":
-        W = c[0]
-        if W.ndim != 4:
-            raise ModelError(f"only 2-D convolutions are supported (weight shape {W.shape})")
-        stride, dil = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
-        pads = _auto_pads(a, b.shape[1:], W.shape[2:], stride, dil)
-        return b.conv2d(W, c[1] if len(c) > 1 else None, stride, pads, dil, a.get("group", 1))
-    if op == "AveragePool":
-        k = tuple(a["kernel_shape"])
-        if len(k) != 2:
-            raise ModelError("only 2-D average pooling is supported")
-        stride = tuple(a.get("strides", (1, 1)))
-        pads = _auto_pads(a, b.shape[1:], k, stride, (1, 1))
-        return b.avgpool2d(k, stride, pads, bool(a.get("ceil_mode", 0)), bool(a.get("count_include_pad", 0)))
-    raise ModelError("not supported")
-
-
 def onnx_to_network(model, input_shape=None):
     """Walk the graph of an ``onnx.ModelProto``; returns ``(network, input_shape)``.
 
@@ -201,35 +113,51 @@ def onnx_to_network(model, input_shape=None):
     values = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in values.items()}
     name, shape = _input_shape(graph, values, input_shape)
     batch = _fixed_batch(graph, name) or 1
-    b = ChainBuilder(shape)
-    cur = name
+    g = GraphBuilder(shape)
+    values[name] = g.input
     for pos, node in enumerate(graph.node):
-        label = f"node {pos} ({node.op_type}{' ' + repr(node.name) if node.name else ''})"
-        dynamic = [x for x in node.input if x and x not in values]
-        if not dynamic:
+        op = node.op_type
+        label = f"node {pos} ({op}{' ' + repr(node.name) if node.name else ''})"
+        ins = [values.get(x) if x else None for x in node.input]
+        if not any(isinstance(v, (Expr, Final)) for v in ins):
             for out, v in zip(node.output, _fold(node, values, model.opset_import)):
                 values[out] = v
             continue
-        if node.op_type == "Shape" and dynamic == [cur]:
+        if op == "Shape" and isinstance(ins[0], Expr):
             a = _attrs(node)
-            values[node.output[0]] = np.array((1,) + b.shape, dtype=np.int64)[a.get("start", 0):a.get("end")]
+            values[node.output[0]] = np.array((1,) + ins[0].shape, dtype=np.int64)[a.get("start", 0):a.get("end")]
             continue
-        inputs = list(node.input)
-        if node.op_type in ("Add", "Mul") and len(inputs) == 2 and inputs[1] == cur:
-            inputs.reverse()   # commutative: constant * x = x * constant
-        if dynamic != [cur] or inputs[0] != cur:
-            raise ModelError(f"{label} is not supported: only a chain of layers with one dynamic input "
-                               f"each is supported (no branches or residual additions)")
-        if node.op_type not in SUPPORTED_OPS:
-            raise ModelError(f"{label} is not supported: supported ONNX ops are {', '.join(SUPPORTED_OPS)}")
+        finals = [v for v in ins if isinstance(v, Final)]
+        if finals:
+            f = finals[0]
+            if op in _PASS or (op in FINAL_OPS and ins[0] is f and len(finals) == 1):
+                dropped = f.ops + ([f"{op} at {node.name or f'node {pos}'!r}"] if op in FINAL_OPS else [])
+                values[node.output[0]] = Final(f.value, dropped, label if op in FINAL_OPS else f.where)
+                continue
+            raise ModelError(f"{f.where} is not supported: it is not piecewise linear, so it is only dropped "
+                             f"as the model's last op (it changes no region there), but {label} uses its output")
+        if op in FINAL_OPS and isinstance(ins[0], Expr):
+            values[node.output[0]] = Final(ins[0], [f"{op} at {node.name or f'node {pos}'!r}"], label)
+            continue
+        if op not in SUPPORTED_OPS:
+            why = (f"{op} is not piecewise linear, so the model has no finite set of linear regions"
+                   if op in SMOOTH_OPS else f"supported ONNX ops are {', '.join(SUPPORTED_OPS)}")
+            raise ModelError(f"{label} is not supported: {why}")
         try:
-            _apply(b, node, _attrs(node), [values.get(x) for x in inputs[1:]], batch)
+            outs = apply_node(g, op, _attrs(node), ins[0], ins[1:], batch)
         except NNCellsError as e:
             raise ModelError(f"{label}: {e}") from None
-        cur = node.output[0]
-    if [o.name for o in graph.output] != [cur]:
-        raise ModelError("the ONNX graph must have one output, computed by the last node of the chain")
-    return b.finish(), b.input_shape
+        for out, v in zip(node.output, outs):
+            values[out] = v
+    if len(graph.output) != 1:
+        raise ModelError(f"the ONNX graph has {len(graph.output)} outputs; exactly one is supported")
+    result = values.get(graph.output[0].name)
+    ignored = []
+    if isinstance(result, Final):
+        ignored, result = result.ops, result.value
+    if not isinstance(result, Expr):
+        raise ModelError("the output of the ONNX graph does not depend on its input")
+    return g.finish(result, ignored), shape
 
 
 # ------------------------------------------------------------- verification
@@ -255,10 +183,32 @@ def _float64_model(model):
     return m
 
 
-def onnx_forward(model):
+def _logits_model(m):
+    """``m`` (modified in place) without its final Softmax / Sigmoid / LogSoftmax nodes (and
+    Identity / Dropout after them): its output is what the first of them receives."""
+    onnx = _onnx()
+    g = m.graph
+    producer = {o: node for node in g.node for o in node.output}
+    out = g.output[0].name
+    dropped = []
+    while out in producer and producer[out].op_type in FINAL_OPS + _PASS:
+        dropped.append(producer[out])
+        out = producer[out].input[0]
+    keep = [node for node in g.node if all(node is not d for d in dropped)]
+    del g.node[:]
+    g.node.extend(keep)
+    elem = g.output[0].type.tensor_type.elem_type
+    del g.output[:]
+    g.output.append(onnx.helper.make_tensor_value_info(out, elem, None))
+    return m
+
+
+def onnx_forward(model, logits=False):
     """A numpy float64 forward function of the original graph: onnxruntime when it can run the
     float64 graph, else the ``onnx.reference`` evaluator. When the graph fixes its batch size
-    (an export without dynamic axes), inputs are fed in batches of exactly that size.
+    (an export without dynamic axes), inputs are fed in batches of exactly that size. With
+    ``logits=True`` the graph's final Softmax, Sigmoid or LogSoftmax nodes (those a conversion
+    drops) are removed first: the function returns what the graph computes before them.
 
     Examples
     --------
@@ -278,6 +228,8 @@ def onnx_forward(model):
     [[2.5], [0.5]]
     """
     m = _float64_model(model)
+    if logits:
+        m = _logits_model(m)
     name = [v.name for v in m.graph.input if v.name not in {t.name for t in m.graph.initializer}][0]
     batch = _fixed_batch(m.graph, name)
     run = None
@@ -320,7 +272,8 @@ def from_onnx(model, input_shape=None, verify=True, n_verify=256):
     verify : bool
         Evaluate the original graph in float64 (onnxruntime, or onnx's reference evaluator
         for ops onnxruntime has no float64 kernel for) on ``n_verify`` random inputs and
-        raise `NNCellsError` if the network differs by more than 1e-9 (relative).
+        raise `NNCellsError` if the network differs by more than 1e-9 (relative). If a final
+        Softmax / Sigmoid / LogSoftmax was dropped, the graph is run without it.
 
     Returns
     -------
@@ -348,7 +301,7 @@ def from_onnx(model, input_shape=None, verify=True, n_verify=256):
     """
     net, shape = onnx_to_network(model, input_shape)
     if verify:
-        verify_conversion(onnx_forward(model), net, shape, n=n_verify)
+        verify_conversion(onnx_forward(model, logits=bool(net.ignored_output_ops)), net, shape, n=n_verify)
     return net
 
 

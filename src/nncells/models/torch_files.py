@@ -12,7 +12,7 @@ import zipfile
 
 import numpy as np
 
-from nncells.errors import ModelError
+from nncells.errors import ModelError, ModelWarning
 from nncells.network import Network
 from nncells.models.chain import import_optional
 
@@ -117,6 +117,31 @@ def state_dict_to_network(state, source="state dict") -> Network:
     return Network(Ws, bs)
 
 
+def warn_state_dict(path) -> None:
+    """Warn (`nncells.models.ModelWarning`, one line) that the state dict at ``path`` is read as
+    a Linear-ReLU chain, and how to keep the real architecture.
+
+    The warning is located at the file itself (line 0), so that Python prints it as one line
+    with no source line after it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn_state_dict("model.pt")
+    >>> w = seen[0]
+    >>> w.category.__name__, w.filename, w.lineno, str(w.message).split(":")[0]
+    ('ModelWarning', 'model.pt', 0, 'a state dict holds weights but no architecture')
+    """
+    warnings.warn_explicit(
+        "a state dict holds weights but no architecture: read as Linear layers in key order with ReLU "
+        "between them; if the model has other layers or activations (residual blocks, tanh, ...), save the "
+        "whole model with TorchScript (torch.jit.save(torch.jit.script(model), 'model.ts')) or ONNX "
+        "(torch.onnx.export), or convert it in Python with nncells.models.torch.from_torch(model)",
+        ModelWarning, filename=str(path), lineno=0, module="nncells.models.torch_files")
+
+
 def _refusal_reason(error) -> str:
     """The short reason in torch's refusal of a pickle, on one line and without ANSI escapes.
 
@@ -153,9 +178,10 @@ def _find_state_dict(obj, torch):
 
 
 def load_torch_file(path, input_shape=None, verify=True) -> Network:
-    """A ``.pt`` / ``.pth`` file: a TorchScript archive, or a state dict of a plain MLP.
+    """A ``.pt`` / ``.pth`` file: a TorchScript archive, or a state dict read as a plain MLP.
 
-    The state dict may also sit in a checkpoint dict under ``state_dict``,
+    A state dict holds no architecture: it is read as Linear layers with ReLU between them, with
+    a `nncells.models.ModelWarning` saying so. The state dict may also sit in a checkpoint dict under ``state_dict``,
     ``model_state_dict``, ``model``, ``net`` or ``network``. Files holding pickled Python
     objects (a whole ``nn.Module`` saved with ``torch.save(model)``) are refused with a
     `ModelError`, since unpickling them could run arbitrary code.
@@ -168,12 +194,14 @@ def load_torch_file(path, input_shape=None, verify=True) -> Network:
     >>> folder = tempfile.mkdtemp()
     >>> path = os.path.join(folder, "model.pt")
     >>> torch.save(model.state_dict(), path)
-    >>> net = load_torch_file(path)
-    >>> net, net.widths
-    (Network(2-4-1), [4])
-    >>> torch.save({"epoch": 3, "model_state_dict": model.state_dict()}, path)
-    >>> load_torch_file(path).fingerprint == net.fingerprint
-    True
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     net = load_torch_file(path)
+    ...     torch.save({"epoch": 3, "model_state_dict": model.state_dict()}, path)
+    ...     same = load_torch_file(path).fingerprint == net.fingerprint
+    >>> net, net.widths, same
+    (Network(2-4-1), [4], True)
     """
     if is_torchscript(path):
         return load_torchscript(path, input_shape=input_shape, verify=verify)
@@ -193,6 +221,7 @@ def load_torch_file(path, input_shape=None, verify=True) -> Network:
     if sd is None:
         raise ModelError(f"{path}: holds a {type(obj).__name__}, not a state dict of tensors; {SAFE_EXPORT}")
     net = state_dict_to_network(sd, source=str(path))
+    warn_state_dict(path)
     if input_shape is not None and int(np.prod(input_shape)) != net.input_dim:
         raise ModelError(f"{path}: input shape {tuple(input_shape)} does not fit the first layer "
                            f"({net.input_dim} inputs)")

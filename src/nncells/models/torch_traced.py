@@ -31,6 +31,16 @@ _TRACED_CALLS = {
     "AvgPool2d": ("kernel_size", {"aten::avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode",
                                                        "count_include_pad", "divisor_override")}),
 }
+_POOL_ARGS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+_TRACED_CALLS.update({
+    "MaxPool1d": ("kernel_size", {"aten::max_pool1d": _POOL_ARGS}),
+    "MaxPool2d": ("kernel_size", {"aten::max_pool2d": _POOL_ARGS}),
+    "AvgPool1d": ("kernel_size", {"aten::avg_pool1d": ("kernel_size", "stride", "padding", "ceil_mode",
+                                                       "count_include_pad")}),
+    "Hardtanh": ("min_val", {"aten::hardtanh": ("min_val", "max_val"), "aten::hardtanh_": ("min_val", "max_val")}),
+    "Conv1d": ("padding_mode", {**_TRACED_CALLS["Conv2d"][1],
+                                "aten::conv1d": ("weight", "bias", "stride", "padding", "dilation", "groups")}),
+})
 _TRACED_CALLS["BatchNorm2d"] = _TRACED_CALLS["BatchNorm1d"]
 _GRAPH_PLUMBING = ("prim::Constant", "prim::ListConstruct", "prim::GetAttr")
 
@@ -71,13 +81,13 @@ def script_layer(name, module):
     if len(nodes) != 1 or kinds[0] not in calls or len(inputs) != 2 \
             or nodes[0].inputsAt(0).unique() != inputs[1].unique():
         extra = ", ".join(k for k in kinds if k not in calls) or "no recognised call"
-        raise ModelError(f"the traced layer computes {extra}; only a plain {name} (for Conv2d: "
+        raise ModelError(f"the traced layer computes {extra}; only a plain {name} (for a convolution: "
                          f"padding_mode='zeros') can be read from a traced module")
     args = dict(zip(calls[kinds[0]], (_graph_value(v, module) for v in list(nodes[0].inputs())[1:])))
     layer = SimpleNamespace(**{"weight": None, "bias": None, "padding_mode": "zeros", **args})
     if name in ("BatchNorm1d", "BatchNorm2d") and args.get("training"):
         layer.running_mean = None   # batch statistics: refused in _apply_module
-    if name == "Conv2d":
+    if name in ("Conv1d", "Conv2d"):
         if args.get("transposed"):
             raise ModelError("the traced layer is a transposed convolution")
         layer.kernel_size = tuple(layer.weight.shape[2:])

@@ -257,6 +257,8 @@ def run_summary(network, domain, info) -> dict:
     """The JSON summary of a run."""
     return {
         "network": repr(network),
+        "linear_units": int(network.n_hidden - network.n_relu),
+        "ignored_output_ops": list(network.ignored_output_ops),
         "domain": domain.to_dict(),
         "regions": int(info.regions),
         "per_layer": list(info.stats.per_layer),

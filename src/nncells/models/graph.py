@@ -1,0 +1,391 @@
+"""Model graphs to layered `Network`s: nonlinear units over affine expressions, then layers by level.
+
+A `GraphBuilder` follows the tensors of a model as `Expr` affine expressions over *state
+variables*: the input coordinates (level 0) and the outputs of the ReLU units created so far.
+Only the nonlinear ops create units, each with the pre-activation it is given and a *level*
+``1 +`` the highest level among the variables that pre-activation uses:
+
+- ``relu(e)``: one unit per entry;
+- ``leaky_relu(e, a) = relu(e) - a relu(-e)``: two units per entry (``e`` and ``-e``), always on
+  opposite sides of one hyperplane (PReLU: ``a`` per channel; ``abs`` is ``a = -1``);
+- ``clamp(e, lo, hi) = lo + relu(e - lo) - relu(e - hi)``: two units per entry (one with an
+  infinite bound: ``lo + relu(e - lo)`` or ``hi - relu(hi - e)``); ReLU6 and Hardtanh are clamps;
+- ``maximum(a, b) = a + relu(b - a)``, ``minimum(a, b) = a - relu(a - b)`` (a tie picks ``a``);
+- max pooling: a tournament of pairwise maxima over every window (pairs in window order, an odd
+  one passes to the next round).
+
+`finish` lays the units out as a `Network`: hidden layer ``L`` holds the ReLU units of level
+``L`` (in the order they were made) and then one *linear* carry unit for every variable of a
+lower level that a unit of a higher level (or the output) still uses; the output layer is the
+output expression. Groups of units that nothing downstream refers to (dead code) are left out.
+A chain of layers has no carries and compiles to the layers the chain reader always produced.
+"""
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+import scipy.sparse as sp
+
+from nncells.errors import ModelError
+from nncells.models.expr import Expr, broadcast, check_dense, concat_flat, gather, lincomb
+from nncells.models.layers import pool_windows
+from nncells.network import Network
+
+
+class GraphBuilder:
+    """Units and levels of a model graph whose input is one sample of shape ``input_shape``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one input sample (no batch dimension), e.g. ``(784,)`` or ``(1, 28, 28)``.
+
+    Examples
+    --------
+    A residual block ``x + relu(W x)`` on R^2: one ReLU layer that also carries ``x``:
+
+    >>> import numpy as np
+    >>> from nncells.models.layers import linear
+    >>> from nncells.models.expr import lincomb
+    >>> g = GraphBuilder((2,))
+    >>> x = g.input
+    >>> h = g.relu(linear(x, np.array([[1.0, -1.0], [0.5, 2.0]])))
+    >>> net = g.finish(lincomb([(1.0, x), (1.0, h)]))
+    >>> net, net.linear_mask.tolist()
+    (Network(2-4-2, 2 linear units), [False, False, True, True])
+    >>> net.forward([1.0, 2.0]).tolist()
+    [1.0, 6.5]
+    """
+
+    def __init__(self, input_shape):
+        shape = tuple(int(s) for s in input_shape)
+        if not shape or any(s <= 0 for s in shape):
+            raise ModelError(f"input shape must be positive integers, got {tuple(input_shape)}")
+        self.input_shape = shape
+        d = prod(shape)
+        self.n_vars = d
+        self._levels = [np.zeros(d, dtype=np.int64)]
+        self._groups: list[tuple[int, np.ndarray, object, np.ndarray]] = []   # (first id, cols, M, c)
+        self.input = Expr(shape, np.arange(d), sp.identity(d, format="csr"), np.zeros(d))
+
+    def levels(self) -> np.ndarray:
+        """Level of every state variable (0: inputs).
+
+        Examples
+        --------
+        >>> g = GraphBuilder((2,))
+        >>> _ = g.relu(g.input)
+        >>> g.levels().tolist()
+        [0, 0, 1, 1]
+        """
+        if len(self._levels) > 1:
+            self._levels = [np.concatenate(self._levels)]
+        return self._levels[0]
+
+    # ---------------------------------------------------------------- units
+    def _units(self, cols, M, c) -> np.ndarray:
+        """New ReLU units with pre-activations ``M @ v[cols] + c``; returns their ids."""
+        n = M.shape[0]
+        lv = self.levels()[cols]
+        group_level = int(lv.max()) if len(lv) else 0
+        rowmax = np.full(n, -1, dtype=np.int64)
+        if sp.issparse(M):
+            coo = sp.coo_array(M)
+            keep = coo.data != 0
+            np.maximum.at(rowmax, coo.row[keep], lv[coo.col[keep]])
+        else:
+            for L in np.unique(lv)[::-1] if len(np.unique(lv)) > 1 else ():   # one level: nothing to find
+                hit = (np.asarray(M)[:, lv == L] != 0).any(axis=1) & (rowmax < 0)
+                rowmax[hit] = L
+        rowmax[rowmax < 0] = group_level   # a constant pre-activation: as deep as its operands
+        ids = np.arange(self.n_vars, self.n_vars + n)
+        self._groups.append((self.n_vars, np.asarray(cols), M, np.asarray(c, dtype=np.float64)))
+        self._levels.append(rowmax + 1)
+        self.n_vars += n
+        return ids
+
+    def relu(self, e: Expr) -> Expr:
+        """``relu(e)``: one unit per entry (none if ``e`` is already a ReLU output).
+
+        Examples
+        --------
+        >>> g = GraphBuilder((3,))
+        >>> h = g.relu(g.input)
+        >>> g.relu(h) is h, g.finish(h)
+        (True, Network(3-3-3))
+        """
+        if e.nonneg:
+            return e
+        if not len(e.cols):
+            return _constant(e, np.maximum(e.c, 0.0))
+        ids = self._units(e.cols, e.M, e.c)
+        return Expr(e.shape, ids, sp.identity(e.size, format="csr"), np.zeros(e.size), nonneg=True)
+
+    def leaky_relu(self, e: Expr, slope) -> Expr:
+        """``relu(e) - slope * relu(-e)`` with two units per entry; ``slope`` a scalar or an array
+        broadcastable to the shape (PReLU).
+
+        Examples
+        --------
+        >>> g = GraphBuilder((2,))
+        >>> net = g.finish(g.leaky_relu(g.input, 0.1))
+        >>> net, net.forward([1.0, -1.0]).tolist()
+        (Network(2-4-2), [1.0, -0.1])
+        """
+        a = np.broadcast_to(np.asarray(slope, dtype=np.float64), e.shape).reshape(-1)
+        if np.all(a == 0.0):
+            return self.relu(e)
+        if np.all(a == 1.0):
+            return e
+        if not len(e.cols):
+            return _constant(e, np.where(e.c > 0, e.c, a * e.c))
+        M = sp.vstack([e.M, -e.M], format="csr") if sp.issparse(e.M) else np.vstack([e.M, -e.M])
+        ids = self._units(e.cols, M, np.concatenate([e.c, -e.c]))
+        n = e.size
+        out = sp.hstack([sp.identity(n), sp.diags_array(-a) if np.ndim(slope) else -float(slope) * sp.identity(n)],
+                        format="csr")
+        return Expr(e.shape, ids, out, np.zeros(n), nonneg=bool(np.all(a <= 0)))
+
+    def abs(self, e: Expr) -> Expr:
+        """``|e| = relu(e) + relu(-e)``: two units per entry.
+
+        Examples
+        --------
+        >>> g = GraphBuilder((1,))
+        >>> g.finish(g.abs(g.input)).forward([-3.0]).tolist()
+        [3.0]
+        """
+        return self.leaky_relu(e, -1.0)
+
+    def clamp(self, e: Expr, lo=None, hi=None) -> Expr:
+        """``min(max(e, lo), hi)`` for scalar bounds (None or infinite: no bound).
+
+        Examples
+        --------
+        >>> g = GraphBuilder((3,))
+        >>> net = g.finish(g.clamp(g.input, 0.0, 6.0))
+        >>> net, net.forward([-1.0, 3.0, 9.0]).tolist()
+        (Network(3-6-3), [0.0, 3.0, 6.0])
+        """
+        lo = -np.inf if lo is None else float(lo)
+        hi = np.inf if hi is None else float(hi)
+        n = e.size
+        if lo >= hi:
+            return _constant(e, np.full(n, hi))
+        if np.isinf(lo) and np.isinf(hi):
+            return e
+        if not len(e.cols):
+            return _constant(e, np.clip(e.c, lo, hi))
+        I = sp.identity(n, format="csr")
+        if np.isinf(hi):   # lo + relu(e - lo)
+            ids = self._units(e.cols, e.M, e.c - lo)
+            return Expr(e.shape, ids, I, np.full(n, lo), nonneg=lo >= 0)
+        if np.isinf(lo):   # hi - relu(hi - e)
+            ids = self._units(e.cols, -e.M, hi - e.c)
+            return Expr(e.shape, ids, -I, np.full(n, hi))
+        M = sp.vstack([e.M, e.M], format="csr") if sp.issparse(e.M) else np.vstack([e.M, e.M])
+        ids = self._units(e.cols, M, np.concatenate([e.c - lo, e.c - hi]))
+        return Expr(e.shape, ids, sp.hstack([I, -I], format="csr"), np.full(n, lo), nonneg=lo >= 0)
+
+    def maximum(self, a: Expr, b: Expr) -> Expr:
+        """``max(a, b) = a + relu(b - a)`` entrywise (broadcast); a tie picks ``a``.
+
+        Examples
+        --------
+        >>> from nncells.models.expr import gather
+        >>> g = GraphBuilder((2,))
+        >>> x = g.input
+        >>> g.finish(g.maximum(gather(x, [0]), gather(x, [1]))).forward([1.0, 3.0]).tolist()
+        [3.0]
+        """
+        a, b = _same_shape(a, b)
+        if not len(a.cols) and not len(b.cols):
+            return _constant(a, np.maximum(a.c, b.c))
+        d = lincomb([(1.0, b), (-1.0, a)])
+        ids = self._units(d.cols, d.M, d.c)
+        u = Expr(d.shape, ids, sp.identity(d.size, format="csr"), np.zeros(d.size))
+        out = lincomb([(1.0, a), (1.0, u)])
+        out.nonneg = a.nonneg or b.nonneg
+        return out
+
+    def minimum(self, a: Expr, b: Expr) -> Expr:
+        """``min(a, b) = a - relu(a - b)`` entrywise (broadcast); a tie picks ``a``.
+
+        Examples
+        --------
+        >>> from nncells.models.expr import gather
+        >>> g = GraphBuilder((2,))
+        >>> x = g.input
+        >>> g.finish(g.minimum(gather(x, [0]), gather(x, [1]))).forward([1.0, 3.0]).tolist()
+        [1.0]
+        """
+        a, b = _same_shape(a, b)
+        if not len(a.cols) and not len(b.cols):
+            return _constant(a, np.minimum(a.c, b.c))
+        d = lincomb([(1.0, a), (-1.0, b)])
+        ids = self._units(d.cols, d.M, d.c)
+        u = Expr(d.shape, ids, sp.identity(d.size, format="csr"), np.zeros(d.size))
+        out = lincomb([(1.0, a), (-1.0, u)])
+        out.nonneg = a.nonneg and b.nonneg
+        return out
+
+    def max_of(self, e: Expr, windows, shape) -> Expr:
+        """The maximum of every list of entries in ``windows`` (flat indices into ``e``) by a
+        tournament of pairwise maxima: ``(w0, w1), (w2, w3), ...``, an odd one passes, then the
+        winners again. The result has shape ``shape``.
+
+        Examples
+        --------
+        >>> g = GraphBuilder((4,))
+        >>> net = g.finish(g.max_of(g.input, [[0, 1, 2, 3]], (1,)))
+        >>> net.forward([1.0, 5.0, 2.0, 4.0]).tolist(), net.widths   # two rounds
+        ([5.0], [4, 3])
+        """
+        lists = [list(w) for w in windows]
+        cur = e
+        while any(len(w) > 1 for w in lists):
+            A, B, new = [], [], []
+            for w in lists:
+                pairs = range(0, len(w) - 1, 2)
+                new.append([-1 - len(A) - k for k in range(len(pairs))] + ([w[-1]] if len(w) % 2 else []))
+                A += [w[i] for i in pairs]
+                B += [w[i + 1] for i in pairs]
+            m = self.maximum(gather(cur, A), gather(cur, B))
+            both = concat_flat([cur, m])
+            lists = [[cur.size - 1 - i if i < 0 else i for i in w] for w in new]
+            alive = np.unique(np.concatenate([np.asarray(w) for w in lists]))
+            where = np.full(both.size, -1)
+            where[alive] = np.arange(len(alive))
+            cur = gather(both, alive)
+            lists = [[int(where[i]) for i in w] for w in lists]
+        out = gather(cur, np.array([w[0] for w in lists], dtype=np.int64).reshape(shape))
+        out.nonneg = e.nonneg
+        return out
+
+    def maxpool2d(self, e: Expr, kernel, stride, pads=(0, 0, 0, 0), dilation=(1, 1), ceil_mode=False) -> Expr:
+        """2-D max pooling of a (C, H, W) tensor; ``pads`` (top, left, bottom, right) are -inf.
+
+        Examples
+        --------
+        >>> g = GraphBuilder((1, 2, 4))
+        >>> y = g.maxpool2d(g.input, (2, 2), (2, 2))
+        >>> y.shape, g.finish(y).forward([1.0, 2, 3, 4, 5, 6, 7, 8]).tolist()
+        ((1, 1, 2), [6.0, 8.0])
+        """
+        if len(e.shape) != 3:
+            raise ModelError(f"2-D max pooling needs a (channels, height, width) input, got shape {e.shape}")
+        C, H, W = e.shape
+        wy = pool_windows(H, kernel[0], stride[0], pads[0], pads[2], dilation[0], ceil_mode)
+        wx = pool_windows(W, kernel[1], stride[1], pads[1], pads[3], dilation[1], ceil_mode)
+        windows = [[(ch * H + y) * W + x for y in ys for x in xs] for ch in range(C) for ys in wy for xs in wx]
+        return self.max_of(e, windows, (C, len(wy), len(wx)))
+
+    # -------------------------------------------------------------- compile
+    def finish(self, out: Expr, ignored_output_ops=()) -> Network:
+        """The layered `Network` computing ``out`` (see the module docstring for the layout).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nncells.models.layers import linear
+        >>> g = GraphBuilder((2,))
+        >>> h = g.relu(linear(g.input, np.eye(2)))
+        >>> g.finish(linear(h, np.ones((1, 2))), ignored_output_ops=["Softmax at 'head'"]).ignored_output_ops
+        ("Softmax at 'head'",)
+        """
+        levels = self.levels()
+        d = prod(self.input_shape)
+        alive = np.zeros(self.n_vars, dtype=bool)
+        alive[out.cols] = True
+        keep = []   # groups of units that something downstream refers to
+        for g in reversed(self._groups):
+            start, cols, M, c = g
+            if alive[start:start + M.shape[0]].any():
+                alive[cols] = True
+                keep.append(g)
+        keep.reverse()
+        is_unit = np.zeros(self.n_vars, dtype=bool)
+        for start, cols, M, c in keep:
+            is_unit[start:start + M.shape[0]] = True
+        L_max = int(levels[is_unit].max()) if is_unit.any() else 0
+        # blocks of units of one level, and the deepest level using each variable (nonzero coefficient)
+        used = np.zeros(self.n_vars, dtype=np.int64)
+        blocks = {L: [] for L in range(1, L_max + 2)}
+        for start, cols, M, c in keep:
+            ulev = levels[start:start + M.shape[0]]
+            for L in np.unique(ulev):
+                rows = np.flatnonzero(ulev == L)
+                blk = M if len(rows) == M.shape[0] else M[rows]
+                nz = cols[_nonzero_columns(blk)]
+                used[nz] = np.maximum(used[nz], L)
+                blocks[int(L)].append((start + rows, cols, blk, c[rows], nz))
+        blocks[L_max + 1].append((None, out.cols, out.M, out.c, out.cols[_nonzero_columns(out.M)]))
+        used[blocks[L_max + 1][0][4]] = L_max + 1
+        Ws, bs, masks = [], [], []
+        prev = np.full(self.n_vars, -1, dtype=np.int64)
+        prev[:d] = np.arange(d)
+        n_prev = d
+        for L in range(1, L_max + 2):
+            relus = np.flatnonzero(is_unit & (levels == L)) if L <= L_max else np.zeros(0, np.int64)
+            carries = np.flatnonzero((levels < L) & (used > L)) if L <= L_max else np.zeros(0, np.int64)
+            order = np.concatenate([relus, carries])
+            pos = np.full(self.n_vars, -1, dtype=np.int64)
+            pos[order] = np.arange(len(order))
+            n_rows = len(order) if L <= L_max else out.size
+            check_dense(n_rows, n_prev, f"hidden layer {L - 1}" if L <= L_max else "the output layer")
+            W, b = _layer(blocks[L], pos, prev, n_rows, n_prev)
+            W[pos[carries], prev[carries]] = 1.0
+            Ws.append(W)
+            bs.append(b)
+            masks.append(np.concatenate([np.zeros(len(relus), bool), np.ones(len(carries), bool)]))
+            prev, n_prev = pos, len(order)
+        return Network(Ws, bs, linear=masks[:-1], ignored_output_ops=ignored_output_ops)
+
+
+def _nonzero_columns(M) -> np.ndarray:
+    """Indices of the columns of ``M`` with a nonzero entry."""
+    if sp.issparse(M):
+        coo = sp.coo_array(M)
+        return np.unique(coo.col[coo.data != 0]).astype(np.int64)
+    return np.flatnonzero((np.asarray(M) != 0).any(axis=0))
+
+
+def _layer(blocks, pos, prev, n_rows, n_prev):
+    """The dense weights and biases of one layer from its blocks ``(units, cols, M, c, nonzero
+    columns)`` (units None: the output); ``pos`` places units in rows, ``prev`` variables in columns."""
+    if len(blocks) == 1:   # one block in its own order, all columns: a chain's layer (no copy)
+        units, cols, M, c, nz = blocks[0]
+        rows = np.arange(n_rows) if units is None else pos[units]
+        if len(rows) == n_rows and np.array_equal(rows, np.arange(n_rows)) and len(cols) == n_prev \
+                and np.array_equal(prev[cols], np.arange(n_prev)):
+            return M.toarray() if sp.issparse(M) else np.asarray(M), np.array(c, dtype=np.float64)
+    W, b = np.zeros((n_rows, n_prev)), np.zeros(n_rows)
+    for units, cols, M, c, nz in blocks:
+        rows = np.arange(n_rows) if units is None else pos[units]
+        if np.any(prev[nz] < 0) or np.any(rows < 0):
+            raise ModelError("internal error: a unit uses a variable that its layer cannot reach")
+        b[rows] = c
+        if sp.issparse(M):
+            coo = sp.coo_array(M)
+            keep = coo.data != 0
+            W[rows[coo.row[keep]], prev[cols[coo.col[keep]]]] = coo.data[keep]
+        else:
+            ok = np.flatnonzero(prev[cols] >= 0)
+            W[np.ix_(rows, prev[cols[ok]])] = np.asarray(M)[:, ok]
+    return W, b
+
+
+def _constant(like: Expr, values) -> Expr:
+    """A tensor of the shape of ``like`` with the constant entries ``values`` (no units)."""
+    return Expr(like.shape, [], sp.csr_array((like.size, 0)), values)
+
+
+def _same_shape(a: Expr, b: Expr):
+    if a.shape == b.shape:
+        return a, b
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ModelError(f"shapes {a.shape} and {b.shape} do not broadcast") from None
+    return broadcast(a, shape), broadcast(b, shape)
