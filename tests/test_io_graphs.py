@@ -216,6 +216,35 @@ def test_max_pooling_counts_tournament_cells(kind, d):
     assert res.count >= len(argmax)
     if kind.endswith("k2") and kind.startswith("1d"):
         assert res.count == len(argmax)
+    # the pieces of one argmax region agree off the losing comparisons: as many as the oracle's
+    assert res.argmax_regions() == len(argmax)
+    assert res.summary().get("argmax_regions", res.count) == len(argmax)
+
+
+def test_argmax_regions_survive_the_npz_format(tmp_path):
+    """A window of 4 on a 2-D input, strictly finer as a tournament: the trees go through
+    `Network.to_npz`, and the regions read back merge into the oracle's argmax regions."""
+    for seed in range(6):
+        model = _init(Pool(2, "2d_k2"), seed=seed)
+        lo, hi = -np.ones(2), np.ones(2)
+        argmax = regions(lambda o, x, m=model: m.oracle(o, x, argmax=True), lo, hi)
+        net = from_torch(model)
+        res = enumerate_regions(net, Box(-1, 1), workers=1)
+        if res.count > len(argmax):
+            break
+    assert res.count > len(argmax) and net.tournaments
+    net.to_npz(tmp_path / "pool.npz")
+    back = load_model(tmp_path / "pool.npz")
+    assert back.tournaments == net.tournaments and back.fingerprint == net.fingerprint
+    again = enumerate_regions(back, Box(-1, 1), workers=1)
+    assert again.argmax_regions() == len(argmax) < again.count
+    merged = back.argmax_patterns(again.patterns)
+    # each merged pattern's pieces: one oracle argmax cell each, and distinct patterns: distinct cells
+    cells = {}
+    for p, x in zip(map(bytes, merged), again.points):
+        cells.setdefault(p, set()).add(pattern_at(lambda o, y: model.oracle(o, y, argmax=True), x)[0])
+    assert all(len(c) == 1 for c in cells.values())
+    assert len({next(iter(c)) for c in cells.values()}) == len(cells)
 
 
 def test_max_pooling_tournament_is_finer_than_argmax_somewhere():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nncells import network_npz
+from nncells import network_npz, network_pieces
 from nncells.errors import ModelError, NNCellsError
 from nncells.network_maps import LocalMaps
 
@@ -32,6 +32,11 @@ class Network(LocalMaps):
     ignored_output_ops : sequence of str, optional
         Operations after the last layer that a model loader dropped because they change no
         region (a final Softmax, Sigmoid or LogSoftmax); reported in summaries, not compared.
+    tournaments : sequence of trees, optional
+        Max-pooling windows of more than two entries compiled as tournaments of pairwise maxima
+        (`nncells.network_pieces`): trees ``(position, left, right)`` of their comparison units.
+        They do not change the function or its activation regions; they say which regions are
+        pieces of one argmax region (`argmax_patterns`). Not compared.
 
     ReLU follows every layer except the last. A hidden neuron is *active* iff its
     pre-activation is > 0; a linear unit never cuts, and its bit in a pattern is always True.
@@ -62,9 +67,10 @@ class Network(LocalMaps):
     biases: tuple
     linear: tuple = ()
     ignored_output_ops: tuple = field(default=(), compare=False)
+    tournaments: tuple = field(default=(), compare=False, repr=False)
     _fingerprint: str = field(default="", repr=False, compare=False)
 
-    def __init__(self, weights, biases, linear=None, ignored_output_ops=()):
+    def __init__(self, weights, biases, linear=None, ignored_output_ops=(), tournaments=()):
         weights = list(weights)
         biases = list(biases)
         if len(weights) == 0:
@@ -95,6 +101,12 @@ class Network(LocalMaps):
         object.__setattr__(self, "biases", tuple(bs))
         object.__setattr__(self, "linear", masks)
         object.__setattr__(self, "ignored_output_ops", tuple(str(op) for op in ignored_output_ops))
+        try:
+            trees = network_pieces.check(tournaments, sum(len(m) for m in masks),
+                                         np.concatenate(masks) if masks else np.zeros(0, bool))
+        except ValueError as e:
+            raise ModelError(str(e)) from None
+        object.__setattr__(self, "tournaments", trees)
         h = hashlib.sha256()
         for W, b in zip(Ws, bs):
             h.update(np.asarray(W.shape, dtype=np.int64).tobytes())
@@ -353,6 +365,21 @@ class Network(LocalMaps):
         """
         return cls(*network_npz.read_arrays(path))
 
+    def argmax_patterns(self, patterns) -> np.ndarray:
+        """``patterns`` (n, n_hidden) with the comparison bits of max-pooling tournaments cleared
+        off each winner's path (`nncells.network_pieces`): regions with equal results are pieces
+        of one argmax region. Unchanged for a network without tournaments.
+
+        Examples
+        --------
+        >>> net = random_network([2, 3, 1])
+        >>> P = net.pattern([[0.1, 0.2], [0.5, -0.3]])
+        >>> bool((net.argmax_patterns(P) == P).all())
+        True
+        """
+        P = np.asarray(patterns, dtype=bool)
+        return network_pieces.argmax_patterns(self.tournaments, P) if self.tournaments else P
+
     def to_npz(self, path) -> None:
         """Save the network as an ``.npz`` archive readable by `from_npz` and `load_model`.
 
@@ -370,7 +397,8 @@ class Network(LocalMaps):
         ...     sorted(z.files), z["W0"].shape
         (['W0', 'W1', 'b0', 'b1'], (3, 2))
         """
-        network_npz.write_arrays(path, self.weights, self.biases, self.linear if self.has_linear else None)
+        network_npz.write_arrays(path, self.weights, self.biases, self.linear if self.has_linear else None,
+                                 network_pieces.encode(self.tournaments) if self.tournaments else None)
 
     def scaled(self, factor: float) -> "Network":
         """A copy with every weight and bias multiplied by ``factor`` (the first
@@ -390,16 +418,12 @@ class Network(LocalMaps):
         True
         """
         return Network([W * factor for W in self.weights], [b * factor for b in self.biases], self.linear,
-                       self.ignored_output_ops)
+                       self.ignored_output_ops, self.tournaments)
 
     def compose_input(self, B, shift=None) -> "Network":
         """The network ``y -> f(B y + shift)``: new coordinates for the input (a plane, a subspace).
 
-        Parameters
-        ----------
-        B : array_like, shape (input_dim, k)
-        shift : array_like, shape (input_dim,), optional
-            Zero by default.
+        ``B`` is (input_dim, k); ``shift`` (input_dim,), zero by default.
 
         Examples
         --------
@@ -413,7 +437,7 @@ class Network(LocalMaps):
         W0, b0 = self.weights[0], self.biases[0]
         b = b0 if shift is None else W0 @ np.asarray(shift, dtype=np.float64) + b0
         return Network([W0 @ np.asarray(B, dtype=np.float64)] + list(self.weights[1:]), [b] + list(self.biases[1:]),
-                       self.linear, self.ignored_output_ops)
+                       self.linear, self.ignored_output_ops, self.tournaments)
 
 
 def random_network(dims, seed=0, bias_scale=1.0) -> Network:

@@ -5,12 +5,14 @@ import zipfile
 
 import numpy as np
 
+from nncells import network_pieces
 from nncells.errors import ModelError, NNCellsError
 
 
 def read_arrays(path) -> tuple:
-    """``(weights, biases, linear)`` read from the archive ``path`` (``linear`` None when it has no
-    masks ``L0, L1, ...``: every hidden unit a ReLU).
+    """``(weights, biases, linear, ignored, tournaments)`` read from the archive ``path`` (``linear``
+    None when it has no masks ``L0, L1, ...``: every hidden unit a ReLU; ``ignored`` always empty;
+    ``tournaments`` from the array ``T``, see `nncells.network_pieces.encode`).
 
     Raises
     ------
@@ -22,9 +24,9 @@ def read_arrays(path) -> tuple:
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
     >>> write_arrays(path, [np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
-    >>> Ws, bs, linear = read_arrays(path)
-    >>> [W.shape for W in Ws], linear is None
-    ([(2, 2), (1, 2)], True)
+    >>> Ws, bs, linear, _, trees = read_arrays(path)
+    >>> [W.shape for W in Ws], linear is None, trees
+    ([(2, 2), (1, 2)], True, ())
     """
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not an .npz archive")
@@ -45,15 +47,17 @@ def read_arrays(path) -> tuple:
             if any(f"L{i}" in files for i in range(n - 1)):
                 linear = [z[f"L{i}"] if f"L{i}" in files else np.zeros(np.size(b), bool)
                           for i, b in enumerate(bs[:-1])]
+            trees = network_pieces.decode(z["T"]) if "T" in files else ()
     except NNCellsError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise ModelError(f"{path}: not a readable .npz model ({e})") from None
-    return Ws, bs, linear
+    return Ws, bs, linear, (), trees
 
 
-def write_arrays(path, weights, biases, linear=None) -> None:
-    """Save ``W0, b0, W1, b1, ...`` (and the masks ``L0, L1, ...`` of linear units when given).
+def write_arrays(path, weights, biases, linear=None, tournaments=None) -> None:
+    """Save ``W0, b0, W1, b1, ...`` (and the masks ``L0, L1, ...`` of linear units, the encoded
+    tournaments ``T``, when given).
 
     Examples
     --------
@@ -70,4 +74,6 @@ def write_arrays(path, weights, biases, linear=None) -> None:
         arrays[f"b{i}"] = b
     if linear is not None:
         arrays.update({f"L{i}": np.asarray(mask, dtype=bool) for i, mask in enumerate(linear)})
+    if tournaments is not None:
+        arrays["T"] = np.asarray(tournaments, dtype=np.int64)
     np.savez(path, **arrays)

@@ -105,6 +105,8 @@ def format_summary(s: dict, out=None) -> str:
         f"ran on       {s['method']} method, {s.get('backend', 'numpy')} backend, {s['executor']} "
         f"({s['workers']} worker{'s' * (s['workers'] != 1)})",
     ]
+    if s.get("argmax_regions") is not None:
+        lines.append(f"argmax       {s['argmax_regions']:,} regions where every max-pooling window keeps its argmax")
     if s.get("ignored_output_ops"):
         lines.append(f"ignored      {', '.join(s['ignored_output_ops'])} (after the last layer: changes no region)")
     if s.get("reduced_dim") is not None:

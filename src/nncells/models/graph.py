@@ -67,6 +67,7 @@ class GraphBuilder:
         self.n_vars = d
         self._levels = [np.zeros(d, dtype=np.int64)]
         self._groups: list[tuple[int, np.ndarray, object, np.ndarray]] = []   # (first id, cols, M, c)
+        self._tournaments: list = []   # windows of 3+ entries: trees (unit id, left, right) of their comparisons
         self.input = Expr(shape, np.arange(d), sp.identity(d, format="csr"), np.zeros(d))
 
     def levels(self) -> np.ndarray:
@@ -199,15 +200,19 @@ class GraphBuilder:
         >>> g.finish(g.maximum(gather(x, [0]), gather(x, [1]))).forward([1.0, 3.0]).tolist()
         [3.0]
         """
+        return self._maximum(a, b)[0]
+
+    def _maximum(self, a: Expr, b: Expr):
+        """`maximum` and the ids of its units (one per entry: ``relu(b - a)``; None for constants)."""
         a, b = _same_shape(a, b)
         if not len(a.cols) and not len(b.cols):
-            return _constant(a, np.maximum(a.c, b.c))
+            return _constant(a, np.maximum(a.c, b.c)), None
         d = lincomb([(1.0, b), (-1.0, a)])
         ids = self._units(d.cols, d.M, d.c)
         u = Expr(d.shape, ids, sp.identity(d.size, format="csr"), np.zeros(d.size))
         out = lincomb([(1.0, a), (1.0, u)])
         out.nonneg = a.nonneg or b.nonneg
-        return out
+        return out, ids
 
     def minimum(self, a: Expr, b: Expr) -> Expr:
         """``min(a, b) = a - relu(a - b)`` entrywise (broadcast); a tie picks ``a``.
@@ -243,15 +248,20 @@ class GraphBuilder:
         ([5.0], [4, 3])
         """
         lists = [list(w) for w in windows]
+        trees = [[None] * len(w) for w in lists]   # per window: the comparison tree of each survivor
         cur = e
         while any(len(w) > 1 for w in lists):
-            A, B, new = [], [], []
+            A, B, new, first = [], [], [], []
             for w in lists:
+                first.append(len(A))
                 pairs = range(0, len(w) - 1, 2)
                 new.append([-1 - len(A) - k for k in range(len(pairs))] + ([w[-1]] if len(w) % 2 else []))
                 A += [w[i] for i in pairs]
                 B += [w[i + 1] for i in pairs]
-            m = self.maximum(gather(cur, A), gather(cur, B))
+            m, ids = self._maximum(gather(cur, A), gather(cur, B))
+            for t, f in zip(trees, first):
+                t[:] = [None if ids is None else (int(ids[f + k]), t[i], t[i + 1])
+                        for k, i in enumerate(range(0, len(t) - 1, 2))] + ([t[-1]] if len(t) % 2 else [])
             both = concat_flat([cur, m])
             lists = [[cur.size - 1 - i if i < 0 else i for i in w] for w in new]
             alive = np.unique(np.concatenate([np.asarray(w) for w in lists]))
@@ -261,6 +271,7 @@ class GraphBuilder:
             lists = [[int(where[i]) for i in w] for w in lists]
         out = gather(cur, np.array([w[0] for w in lists], dtype=np.int64).reshape(shape))
         out.nonneg = e.nonneg
+        self._tournaments += [t[0] for t in trees if _depth(t[0]) > 1]   # (a window of 2 is its argmax)
         return out
 
     def maxpool2d(self, e: Expr, kernel, stride, pads=(0, 0, 0, 0), dilation=(1, 1), ceil_mode=False) -> Expr:
@@ -323,6 +334,7 @@ class GraphBuilder:
         blocks[L_max + 1].append((None, out.cols, out.M, out.c, out.cols[_nonzero_columns(out.M)]))
         used[blocks[L_max + 1][0][4]] = L_max + 1
         Ws, bs, masks = [], [], []
+        at, offset = np.full(self.n_vars, -1, dtype=np.int64), 0   # a unit's place in the pattern
         prev = np.full(self.n_vars, -1, dtype=np.int64)
         prev[:d] = np.arange(d)
         n_prev = d
@@ -336,11 +348,15 @@ class GraphBuilder:
             check_dense(n_rows, n_prev, f"hidden layer {L - 1}" if L <= L_max else "the output layer")
             W, b = _layer(blocks[L], pos, prev, n_rows, n_prev)
             W[pos[carries], prev[carries]] = 1.0
+            at[relus] = offset + pos[relus]
+            offset += len(order)
             Ws.append(W)
             bs.append(b)
             masks.append(np.concatenate([np.zeros(len(relus), bool), np.ones(len(carries), bool)]))
             prev, n_prev = pos, len(order)
-        return Network(Ws, bs, linear=masks[:-1], ignored_output_ops=ignored_output_ops)
+        trees = [_positions(t, at) for t in self._tournaments]
+        return Network(Ws, bs, linear=masks[:-1], ignored_output_ops=ignored_output_ops,
+                       tournaments=[t for t in trees if t is not None])
 
 
 def _nonzero_columns(M) -> np.ndarray:
@@ -389,3 +405,15 @@ def _same_shape(a: Expr, b: Expr):
     except ValueError:
         raise ModelError(f"shapes {a.shape} and {b.shape} do not broadcast") from None
     return broadcast(a, shape), broadcast(b, shape)
+
+
+def _positions(tree, at):
+    """The tree ``(unit id, left, right)`` with pattern positions for ids; None where its root unit
+    was left out (dead code)."""
+    if tree is None or at[tree[0]] < 0:
+        return None
+    return (int(at[tree[0]]), _positions(tree[1], at), _positions(tree[2], at))
+
+
+def _depth(tree) -> int:
+    return 0 if tree is None else 1 + max(_depth(tree[1]), _depth(tree[2]))

@@ -195,10 +195,31 @@ class EnumerationResult:
         from nncells.results.certify import certify
         return certify(self, max_failures, complete)
 
+    def argmax_regions(self) -> int:
+        """The number of *argmax* regions: where every unit keeps its sign and every max-pooling
+        window its argmax. A window of more than two entries is a tournament of pairwise maxima
+        whose comparisons of losing pairs also cut (`nncells.network_pieces`); regions whose
+        patterns agree off those comparisons are pieces of one argmax region. Equal to `count`
+        for a network without such windows. A region whose every piece is a sliver under the
+        numerical contract is not counted (no piece is).
+
+        Examples
+        --------
+        >>> import nncells
+        >>> res = nncells.enumerate_regions(nncells.random_network([2, 4, 1], seed=0), nncells.Box(-1, 1), workers=1)
+        >>> res.argmax_regions() == res.count
+        True
+        """
+        if not self.network.tournaments or self.count == 0:
+            return self.count
+        return len(np.unique(self.network.argmax_patterns(self.patterns), axis=0))
+
     def summary(self) -> dict:
         info = self.info or RunInfo(
             self.count, Stats(self.lp_solves, self.lp_fallbacks, self.per_layer, borderline=self.borderline), self.seconds)
         out = run_summary(self.network, self.domain, info)
+        if self.network.tournaments:
+            out["argmax_regions"] = self.argmax_regions()
         if self.certificate is not None:
             out["certified"] = certificate_summary(self.certificate)
         return out
