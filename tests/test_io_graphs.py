@@ -266,6 +266,53 @@ def test_max_tie_picks_the_first():
     assert net.pattern([1.0, 1.5])[~net.linear_mask].all()
 
 
+class ResBlocks(nn.Module):
+    """``x <- x + out_k(relu(fc_k(x)))`` on R^d for each block (``width`` ReLUs), then a linear head."""
+
+    def __init__(self, d, blocks, width=8, head=3):
+        super().__init__()
+        self.fcs = nn.ModuleList([nn.Linear(d, width) for _ in range(blocks)])
+        self.outs = nn.ModuleList([nn.Linear(width, d) for _ in range(blocks)])
+        self.head = nn.Linear(d, head)
+
+    def forward(self, x):
+        for fc, out in zip(self.fcs, self.outs):
+            x = x + out(torch.relu(fc(x)))
+        return self.head(x)
+
+    def oracle(self, o, x):
+        for fc, out in zip(self.fcs, self.outs):
+            x = x + o.relu(x.linear(*_w(fc))).linear(*_w(out))
+        return x.linear(*_w(self.head))
+
+
+def _regions_match(model, d):
+    net = from_torch(model)   # verified against the module's forward pass
+    res, cells = _enumerate_and_compare(net, model.oracle, d)
+    relu_bits = {tuple(p) for p in np.asarray(res.patterns, bool)[:, ~net.linear_mask]}
+    assert relu_bits == {tuple(bool(c) for c in cell) for cell in cells}
+    return net
+
+
+def test_residual_carries_are_rows_where_they_are_fewer():
+    """Layer 2 of two blocks carries the head's 3 rows on ``x`` and block 1, not those 10
+    variables (2-10-18-3 when every variable was carried); the last hidden layer does not widen
+    with more blocks (only the head's rows are left to carry)."""
+    net = _regions_match(_init(ResBlocks(2, 2), seed=3), 2)
+    assert net.relu_widths == [8, 8] and net.widths == [10, 8 + 3]
+    assert [from_torch(_init(ResBlocks(2, b), seed=b)).widths[-1] for b in (1, 3, 4, 6)] == [8 + 2, 11, 11, 11]
+
+
+def test_residual_mlp_carries_shrink_toward_the_output():
+    """Four blocks of 3 ReLUs on a 3-d stream: 5-8-11-14 when every variable was carried; now
+    layer 2 carries ``x`` and block 1 (shared by three consumers), layer 3 the 3 + 2 rows of
+    block 4 and the head, layer 4 the head's 2 rows. Every export gives the same network."""
+    net = _regions_match(_init(ResMLP(2, blocks=4), seed=4), 2)
+    assert net.relu_widths == [3] * 4 and net.widths == [5, 8, 8, 5]
+    nets = _all_exports(_init(ResBlocks(3, 3, width=4), seed=0), 3)
+    assert len({n.fingerprint for n in nets.values()}) == 1 and nets["onnx"].widths == [7, 11, 7]
+
+
 # ------------------------------------------------------------- every export
 def _export_onnx(model, shape):
     onnx = pytest.importorskip("onnx")
@@ -520,3 +567,16 @@ def test_small_cnn_on_a_digit_enumerates_around_it():
     with torch.no_grad():
         y = model.double()(torch.from_numpy(res.points.reshape(-1, 1, 8, 8))).numpy()
     assert np.allclose(net.forward(res.points), y, atol=1e-10)
+
+
+def test_cli_reports_argmax_regions_in_memory_and_written(tmp_path):
+    model = _init(Pool(2, "2d_k2"), seed=1)
+    net = from_torch(model)
+    net.to_npz(tmp_path / "pool.npz")
+    want = enumerate_regions(net, Box(-1, 1), workers=1).argmax_regions()
+    for extra in ([], ["--out", str(tmp_path / "run")]):
+        r = subprocess.run([sys.executable, "-m", "nncells", "enumerate", str(tmp_path / "pool.npz"), "--box", "-1",
+                            "1", "--workers", "1", "--json", "--quiet"] + extra, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        s = json.loads(r.stdout)
+        assert s["argmax_regions"] == want <= s["regions"]

@@ -72,8 +72,10 @@ def run(args) -> int:
         elif sharded:
             summary = enumerate_to_dir(net, domain, args.out, resume=args.resume,
                                        checkpoint_s=args.checkpoint_every, **common)
-            if edges is not None or args.certify:
+            if edges is not None or args.certify or net.tournaments:
                 result = EnumerationResult.from_regions(net, domain, read_regions(args.out))
+            if net.tournaments:   # max-pooling's argmax regions, from the patterns written
+                summary["argmax_regions"] = result.argmax_regions()
         else:
             # the graph and the certificate read the facets the core records as it goes
             result = enumerate_regions(net, domain, facets=graph_options.wants_facets(args, edges), **common)

@@ -15,8 +15,11 @@ Only the nonlinear ops create units, each with the pre-activation it is given an
   one passes to the next round).
 
 `finish` lays the units out as a `Network`: hidden layer ``L`` holds the ReLU units of level
-``L`` (in the order they were made) and then one *linear* carry unit for every variable of a
-lower level that a unit of a higher level (or the output) still uses; the output layer is the
+``L`` (in the order they were made) and then *linear* carry units for what a *consumer* (a block
+of units of a higher level, or the output) uses of a lower level: either those variables (one
+carry each, shared between consumers) or the consumer's rows restricted to them (one carry per
+distinct row up to sign, which the consumer then reads with coefficient 1 and which later layers
+pass on as a variable of level ``L``), whichever takes fewer units. The output layer is the
 output expression. Groups of units that nothing downstream refers to (dead code) are left out.
 A chain of layers has no carries and compiles to the layers the chain reader always produced.
 """
@@ -245,7 +248,7 @@ class GraphBuilder:
         >>> g = GraphBuilder((4,))
         >>> net = g.finish(g.max_of(g.input, [[0, 1, 2, 3]], (1,)))
         >>> net.forward([1.0, 5.0, 2.0, 4.0]).tolist(), net.widths   # two rounds
-        ([5.0], [4, 3])
+        ([5.0], [4, 2])
         """
         lists = [list(w) for w in windows]
         trees = [[None] * len(w) for w in lists]   # per window: the comparison tree of each survivor
@@ -298,12 +301,18 @@ class GraphBuilder:
 
         Examples
         --------
+        Two residual blocks on R^2 and a sum: layer 1 carries ``x`` (2 variables), layer 2 the
+        output's one row restricted to ``x`` and the first block (not those 6 variables):
+
         >>> import numpy as np
         >>> from nncells.models.layers import linear
         >>> g = GraphBuilder((2,))
-        >>> h = g.relu(linear(g.input, np.eye(2)))
-        >>> g.finish(linear(h, np.ones((1, 2))), ignored_output_ops=["Softmax at 'head'"]).ignored_output_ops
-        ("Softmax at 'head'",)
+        >>> s = x = g.input
+        >>> for W in (np.arange(8.0).reshape(4, 2) - 3, np.array([[1.0, 2], [2, -1], [-1, 3], [0.5, 0.5]])):
+        ...     s = lincomb([(1.0, s), (1.0, linear(g.relu(linear(s, W)), np.ones((2, 4))))])
+        >>> net = g.finish(linear(s, np.ones((1, 2))), ignored_output_ops=["Softmax at 'head'"])
+        >>> net, net.ignored_output_ops, net.forward([1.0, -1.0]).tolist()
+        (Network(2-6-5-1, 3 linear units), ("Softmax at 'head'",), [6.0])
         """
         levels = self.levels()
         d = prod(self.input_shape)
@@ -320,19 +329,16 @@ class GraphBuilder:
         for start, cols, M, c in keep:
             is_unit[start:start + M.shape[0]] = True
         L_max = int(levels[is_unit].max()) if is_unit.any() else 0
-        # blocks of units of one level, and the deepest level using each variable (nonzero coefficient)
-        used = np.zeros(self.n_vars, dtype=np.int64)
-        blocks = {L: [] for L in range(1, L_max + 2)}
+        # consumers: blocks [level, units, cols, M, c, nonzero columns] of units of one level, then the output
+        blocks = []
         for start, cols, M, c in keep:
             ulev = levels[start:start + M.shape[0]]
             for L in np.unique(ulev):
                 rows = np.flatnonzero(ulev == L)
                 blk = M if len(rows) == M.shape[0] else M[rows]
-                nz = cols[_nonzero_columns(blk)]
-                used[nz] = np.maximum(used[nz], L)
-                blocks[int(L)].append((start + rows, cols, blk, c[rows], nz))
-        blocks[L_max + 1].append((None, out.cols, out.M, out.c, out.cols[_nonzero_columns(out.M)]))
-        used[blocks[L_max + 1][0][4]] = L_max + 1
+                blocks.append([int(L), start + rows, cols, blk, c[rows], cols[_nonzero_columns(blk)]])
+        blocks.append([L_max + 1, None, out.cols, out.M, out.c, out.cols[_nonzero_columns(out.M)]])
+        lev = levels   # levels of the variables, and of the row carries as they are made
         Ws, bs, masks = [], [], []
         at, offset = np.full(self.n_vars, -1, dtype=np.int64), 0   # a unit's place in the pattern
         prev = np.full(self.n_vars, -1, dtype=np.int64)
@@ -340,23 +346,91 @@ class GraphBuilder:
         n_prev = d
         for L in range(1, L_max + 2):
             relus = np.flatnonzero(is_unit & (levels == L)) if L <= L_max else np.zeros(0, np.int64)
-            carries = np.flatnonzero((levels < L) & (used > L)) if L <= L_max else np.zeros(0, np.int64)
-            order = np.concatenate([relus, carries])
-            pos = np.full(self.n_vars, -1, dtype=np.int64)
+            carries, rows, lev = _carries(blocks, lev, L) if L <= L_max else (np.zeros(0, np.int64), [], lev)
+            order = np.concatenate([relus, carries] + [r[0] for r in rows])
+            pos = np.full(len(lev), -1, dtype=np.int64)
             pos[order] = np.arange(len(order))
+            prev = np.concatenate([prev, np.full(len(lev) - len(prev), -1, dtype=np.int64)])
             n_rows = len(order) if L <= L_max else out.size
             check_dense(n_rows, n_prev, f"hidden layer {L - 1}" if L <= L_max else "the output layer")
-            W, b = _layer(blocks[L], pos, prev, n_rows, n_prev)
+            W, b = _layer([blk[1:] for blk in blocks if blk[0] == L] + rows, pos, prev, n_rows, n_prev)
             W[pos[carries], prev[carries]] = 1.0
             at[relus] = offset + pos[relus]
             offset += len(order)
             Ws.append(W)
             bs.append(b)
-            masks.append(np.concatenate([np.zeros(len(relus), bool), np.ones(len(carries), bool)]))
+            masks.append(np.arange(len(order)) >= len(relus))
             prev, n_prev = pos, len(order)
         trees = [_positions(t, at) for t in self._tournaments]
         return Network(Ws, bs, linear=masks[:-1], ignored_output_ops=ignored_output_ops,
                        tournaments=[t for t in trees if t is not None])
+
+
+def _carries(blocks, lev, L):
+    """The carries of hidden layer ``L`` (see the module docstring), chosen by `_choose`: the ids of
+    the variables carried, the blocks ``(units, cols, M, c, nonzero columns)`` of the row carries
+    (new variables of level ``L``: ``lev`` comes back extended); rewrites their consumers in place."""
+    need = [(blk, blk[5][lev[blk[5]] < L]) for blk in blocks if blk[0] > L]
+    need = [(blk, S) for blk, S in need if len(S)]
+    split = [_low_rows(blk, lev, L) for blk, _ in need]
+    use_rows = _choose([S for _, S in need], [len(reps) for _, _, reps, _ in split]) if need else []
+    carries = np.unique(np.concatenate([np.zeros(0, np.int64)] + [S for (_, S), r in zip(need, use_rows) if not r]))
+    rows, n = [], len(lev)
+    for (blk, _), (low, Ml, reps, coef), r in zip(need, split, use_rows):
+        if r:   # row i of the consumer reads its carry ``|coef[i]| - 1`` with the sign of ``coef[i]``
+            ids, hit, R = np.arange(n, n + len(reps)), np.flatnonzero(coef), Ml[reps]
+            n += len(reps)
+            rows.append((ids, blk[2][low], R, np.zeros(len(ids)), blk[2][low][_nonzero_columns(R)]))
+            P = sp.csr_array((np.sign(coef[hit]).astype(np.float64), (hit, np.abs(coef[hit]) - 1)),
+                             shape=(len(coef), len(ids)))
+            blk[3] = sp.hstack([sp.csr_array(blk[3])[:, np.flatnonzero(~low)], P], format="csr")
+            blk[2] = np.concatenate([blk[2][~low], ids])
+            blk[5] = blk[2][_nonzero_columns(blk[3])]
+    return carries, rows, np.concatenate([lev, np.full(n - len(lev), L, dtype=np.int64)])
+
+
+def _low_rows(blk, lev, L):
+    """A consumer's mask of columns of a level below ``L``, its CSR matrix on them, its rows that
+    stand for its distinct nonzero rows up to sign, and per row ``+-(j + 1)``: ``+-`` the ``j``-th
+    of those (0: a zero row)."""
+    cols, low = blk[2], lev[blk[2]] < L
+    Ml = sp.csr_array(blk[3])[:, np.flatnonzero(low)].tocsr()
+    Ml.eliminate_zeros()
+    Ml.sort_indices()
+    seen, reps, coef = {}, [], np.zeros(Ml.shape[0], dtype=np.int64)
+    for i in np.flatnonzero(np.diff(Ml.indptr)):
+        at = slice(Ml.indptr[i], Ml.indptr[i + 1])
+        sign = 1 if Ml.data[at][0] > 0 else -1
+        key = (cols[low][Ml.indices[at]].tobytes(), (sign * Ml.data[at]).tobytes())
+        if key not in seen:
+            seen[key] = (len(reps) + 1) * sign
+            reps.append(i)
+        coef[i] = seen[key] * sign
+    return low, Ml, np.asarray(reps, dtype=np.int64), coef
+
+
+def _choose(sets, k):
+    """Which consumers carry their ``k[i]`` rows (True) rather than their variables ``sets[i]``
+    (shared), for the fewest units: a local search from all variables, all rows and each
+    consumer's cheaper choice, flipping one consumer at a time; a tie keeps variables."""
+    ids, inv = np.unique(np.concatenate(sets), return_inverse=True)
+    members = np.split(inv, np.cumsum([len(S) for S in sets])[:-1])
+    best = None
+    for rows in ([False] * len(sets), [True] * len(sets), [kk < len(S) for kk, S in zip(k, sets)]):
+        cnt = np.zeros(len(ids), dtype=np.int64)   # how many consumers carry each variable
+        for m, r in zip(members, rows):
+            cnt[m] += not r
+        cost, improved = int((cnt > 0).sum()) + sum(kk for kk, r in zip(k, rows) if r), True
+        while improved:
+            improved = False
+            for i, m in enumerate(members):
+                delta = int((cnt[m] == 0).sum()) - k[i] if rows[i] else k[i] - int((cnt[m] == 1).sum())
+                if delta < 0:
+                    rows[i], improved, cost = not rows[i], True, cost + delta
+                    cnt[m] += -1 if rows[i] else 1
+        if best is None or cost < best[0]:
+            best = (cost, rows)
+    return best[1]
 
 
 def _nonzero_columns(M) -> np.ndarray:
