@@ -466,6 +466,7 @@ def test_parquet_roundtrip_keeps_linear_bits(tmp_path):
     nncells.enumerate_to_dir(res.network, Box(-2, 2), out, workers=1)
     d = read_regions(out)
     assert pset(d["patterns"]) == pset(res.patterns)
+    assert d["meta"]["linear_units"] == np.flatnonzero(res.network.linear_mask).tolist()
 
 
 @pytest.mark.parametrize("name", list(NETS))

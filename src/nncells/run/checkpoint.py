@@ -91,9 +91,14 @@ class Checkpointer:
 
 
 def run_header(problem, options: dict) -> dict:
-    return {"format": RUN_FORMAT, "network": problem.network.fingerprint,
-            "widths": problem.network.widths, "input_dim": problem.network.input_dim,
-            "domain": problem.domain.to_dict(), "tol": problem.tol, "options": options}
+    """The manifest's description of a run (a network with linear units adds ``linear_units``:
+    their positions in the patterns, whose bits are always True)."""
+    net = problem.network
+    header = {"format": RUN_FORMAT, "network": net.fingerprint, "widths": net.widths, "input_dim": net.input_dim,
+              "domain": problem.domain.to_dict(), "tol": problem.tol, "options": options}
+    if net.has_linear:
+        header["linear_units"] = [i for i, v in enumerate(net.linear_mask.tolist()) if v]
+    return header
 
 
 @dataclass
