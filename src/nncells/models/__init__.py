@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nncells.errors import ModelError, ModelWarning
+from nncells.errors import ModelError, ModelWarning  # noqa: F401 (nncells.models.ModelWarning)
 from nncells.network import Network
 
 

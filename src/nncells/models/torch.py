@@ -19,7 +19,7 @@ import numpy as np
 from nncells.errors import ModelError
 from nncells.models.chain import import_optional
 from nncells.models.torch_eval import ops_to_network
-from nncells.models.torch_read import fx_tracer, read_module
+from nncells.models.torch_read import fx_module, read_module, type_name
 from nncells.models.verify import verify_conversion
 
 _DROPPED_FX = ("softmax", "log_softmax", "sigmoid", "dropout", "contiguous")
@@ -62,12 +62,8 @@ def _fx_logits(m):
     """A ``torch.fx.GraphModule`` of ``m`` whose final Softmax / Sigmoid / LogSoftmax (and dropout
     after them) are removed: it computes what the model's last op receives."""
     torch = _torch()
-    from nncells.models.torch_read import type_name
-    try:
-        gm = torch.fx.GraphModule(m, fx_tracer().trace(m))
-    except Exception as e:  # noqa: BLE001 - fx raises many kinds of errors
-        raise ModelError(f"cannot check the conversion: the model cannot be traced with torch.fx to run it "
-                         f"without its final op ({e}); pass verify=False") from None
+    gm = fx_module(m, "cannot check the conversion: the model cannot be traced with torch.fx to run it without "
+                      "its final op; pass verify=False")
     out = next(n for n in gm.graph.nodes if n.op == "output")
     node = out.args[0]
     while isinstance(node, torch.fx.Node):

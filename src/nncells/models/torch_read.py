@@ -144,13 +144,28 @@ def fx_tracer():
     return Tracer()
 
 
-def _fx_ops(module, prefix, x, ops) -> Ref:
+def fx_module(module, failure: str):
+    """``module`` traced by `fx_tracer` as a ``torch.fx.GraphModule``; a `ModelError` that starts
+    with ``failure`` (and says why) when fx cannot trace it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> gm = fx_module(torch.nn.Sequential(torch.nn.Linear(2, 2)), "cannot trace")
+    >>> type(gm).__name__.endswith("GraphModule")
+    True
+    """
     torch = _torch()
     try:
-        gm = torch.fx.GraphModule(module, fx_tracer().trace(module))
+        return torch.fx.GraphModule(module, fx_tracer().trace(module))
     except Exception as e:  # noqa: BLE001 - fx raises many kinds of errors
-        raise ModelError(f"cannot trace {type(module).__name__} {prefix or 'root'!r} with torch.fx ({e}); "
-                         f"write it as nn.Sequential, or save it with TorchScript or ONNX") from None
+        raise ModelError(f"{failure} ({e})") from None
+
+
+def _fx_ops(module, prefix, x, ops) -> Ref:
+    torch = _torch()
+    gm = fx_module(module, f"cannot trace {type(module).__name__} {prefix or 'root'!r} with torch.fx; write it as "
+                           f"nn.Sequential, or save it with TorchScript or ONNX")
     env, seen_input = {}, False
 
     def value(a):
