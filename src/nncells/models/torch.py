@@ -186,7 +186,7 @@ def from_torch(module, input_shape=None, verify=True, n_verify=256):
     >>> cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
     ...                           torch.nn.Flatten(), torch.nn.Linear(2, 1))
     >>> from_torch(cnn, input_shape=(1, 4, 4))
-    Network(16-8-8-6-1, 8 linear units)
+    Network(16-8-7-3-1, 4 linear units)
 
     A residual block:
 
