@@ -43,7 +43,8 @@ class Network(LocalMaps):
     Activation patterns concatenate the hidden layers in order.
 
     The arrays are copied to float64 and made read-only; the network is immutable and
-    compares equal to another one with the same weights and biases.
+    compares equal to (and hashes like) another one with the same weights, biases and linear
+    units: the same `fingerprint`.
 
     Raises
     ------
