@@ -122,6 +122,8 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
         if frontier is None and planar:
             stats.add(run_planar(problem, sink))
             info.method, info.executor, info.workers, info.facets = "planar", "serial", 1, False
+            if problem.network.has_linear:   # (the compiled mesh has no linear units: its numpy twin ran)
+                info.backend = "numpy"
             frontier = []
         elif frontier is None:
             root = problem.root_task()
