@@ -146,8 +146,8 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
 
     ``out_dir`` is a Parquet dataset: shards ``shard-NNNNNN.parquet`` with the columns of
     `EnumerationResult.to_parquet`, beside ``_manifest.json`` and ``_frontier-*.pkl``, which dataset
-    readers skip. Read it with `read_regions`, ``pandas.read_parquet(out_dir)`` or
-    ``pyarrow.dataset.dataset(out_dir)``.
+    readers skip. Read it back as a result with `read_result` (given the network), as arrays with
+    `read_regions`, or with ``pandas.read_parquet(out_dir)`` or ``pyarrow.dataset.dataset(out_dir)``.
 
     Examples
     --------
@@ -156,6 +156,8 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
     >>> net = nncells.random_network([3, 6, 1], seed=2)
     >>> s = nncells.enumerate_to_dir(net, nncells.Box(-1, 1), out, workers=1)
     >>> len(nncells.read_regions(out)["patterns"]) == ds.dataset(out).count_rows() == s["regions"]
+    True
+    >>> nncells.read_result(out, net).count == s["regions"]
     True
     """
     return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,

@@ -1,6 +1,7 @@
 """The in-memory result of an enumeration (`EnumerationResult`), its regions and its JSON summary."""
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,9 +12,11 @@ from nncells.errors import DomainError
 from nncells.network import Network
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Region:
-    """One activation region of the final partition (iterate over an `EnumerationResult`).
+    """One activation region of the final partition (iterate over an `EnumerationResult`, or
+    index it: ``result[i]``). Regions are equal when all their fields are (arrays compared
+    element by element).
 
     Examples
     --------
@@ -31,6 +34,12 @@ class Region:
     #                      of the last cut that created it; a lower bound of the region's own)
     ranks: np.ndarray    # rank of the affine map from the input to each hidden layer's output
     parent: int          # index of the parent in the previous layer's partition (-1 for layer 0)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Region):
+            return NotImplemented
+        return (self.index == other.index and self.radius == other.radius and self.parent == other.parent
+                and all(np.array_equal(getattr(self, k), getattr(other, k)) for k in ("pattern", "point", "ranks")))
 
 
 def canonical_order(patterns: np.ndarray) -> np.ndarray:
@@ -64,13 +73,21 @@ class EnumerationResult:
     ``patterns`` (n, n_hidden) bool has one bit per hidden unit; a linear (pass-through) unit's
     bit is always True (it cuts nothing, and ``halfspaces`` gives it the row ``0 <= 0``).
 
+    A result is a sequence of `Region` objects: ``len(res)``, ``res[i]`` (negative ``i`` counts
+    from the end) and ``for region in res``; `locate` finds the region of given points.
+    `nncells.read_result` reads one back from disk.
+
     Examples
     --------
     >>> import nncells
     >>> net = nncells.random_network([2, 5, 4, 1], seed=3)
     >>> res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
-    >>> res.count == res.per_layer[-1] == len(res.points)
+    >>> res
+    EnumerationResult(Network(2-5-4-1), Box(-1, 1, dim=2), 20 regions)
+    >>> res.count == res.per_layer[-1] == len(res.points) == len(res)
     True
+    >>> res[-1].index, bool((res[-1].pattern == res.patterns[-1]).all())
+    (19, True)
     >>> A, c = res.affine_map(0)                 # the network on region 0: A x + c
     >>> bool(abs(net.forward(res.points[:1])[0] - (A @ res.points[0] + c)).max() < 1e-9)
     True
@@ -95,6 +112,18 @@ class EnumerationResult:
         self.borderline = int(stats.borderline)  # regions within BORDERLINE x the threshold
         self.seconds = float(seconds)
         self.info = info
+        self._cache = {}  # name -> (the patterns it was computed from, value): see `_cached`
+
+    def __repr__(self) -> str:
+        n = self.count
+        return f"EnumerationResult({self.network!r}, {_brief(self.domain)}, {n} region{'' if n == 1 else 's'})"
+
+    def _cached(self, name: str, make):
+        """``make()``, computed once per ``patterns`` array (recomputed if it is replaced)."""
+        hit = self._cache.get(name)
+        if hit is None or hit[0] is not self.patterns:
+            hit = self._cache[name] = (self.patterns, make())
+        return hit[1]
 
     @property
     def count(self) -> int:
@@ -121,13 +150,98 @@ class EnumerationResult:
         out[mine] = up
         return out
 
-    def __iter__(self):
+    def _region_parents(self) -> np.ndarray:
+        """For every region, its parent's index in the previous layer's partition (-1 for a
+        network of at most one hidden layer)."""
         n_layers = len(self.network.widths)
-        parent = self.parents() if n_layers else None
-        ids = self.layer_ids(n_layers - 1) if n_layers else None
+        if n_layers <= 1 or self.count == 0:
+            return np.full(self.count, -1, dtype=np.int64)
+        return self.parents()[self.layer_ids(n_layers - 1)]
+
+    def _region(self, i: int, parents: np.ndarray) -> Region:
+        return Region(i, self.patterns[i], self.points[i], float(self.radii[i]), self.ranks[i], int(parents[i]))
+
+    def __iter__(self):
+        parents = self._cached("parents", self._region_parents)
         for i in range(self.count):
-            p = int(parent[ids[i]]) if n_layers else -1
-            yield Region(i, self.patterns[i], self.points[i], float(self.radii[i]), self.ranks[i], p)
+            yield self._region(i, parents)
+
+    def __getitem__(self, i) -> Region:
+        """Region ``i`` (an integer; negative counts from the end).
+
+        Raises
+        ------
+        IndexError
+            If ``i`` is not in ``range(-len(self), len(self))``.
+        TypeError
+            If ``i`` is not an integer (slices are not supported: index the arrays instead).
+
+        Examples
+        --------
+        >>> import nncells
+        >>> res = nncells.enumerate_regions(nncells.random_network([2, 4, 3, 1], seed=1), nncells.Box(-1, 1), workers=1)
+        >>> r = res[-1]
+        >>> r.index == len(res) - 1, r.parent == int(res.parents()[res.layer_ids(1)[-1]])
+        (True, True)
+        >>> res[len(res)]
+        Traceback (most recent call last):
+        ...
+        IndexError: region index 15 out of range for 15 regions
+        """
+        try:
+            k = operator.index(i)
+        except TypeError:
+            raise TypeError(f"EnumerationResult indices must be integers, not {type(i).__name__}") from None
+        n = self.count
+        if not -n <= k < n:
+            raise IndexError(f"region index {k} out of range for {n} region{'' if n == 1 else 's'}")
+        return self._region(k % n, self._cached("parents", self._region_parents))
+
+    def locate(self, X) -> np.ndarray | int:
+        """The index of the region holding each point: ``X`` (n, d) gives an int64 array (n,),
+        one point (d,) an int.
+
+        The region of a point is the region with the point's activation pattern
+        (`nncells.network.Network.pattern`, the full pattern: linear units' bits True,
+        max-pooling comparisons included), found in a hash table of the packed patterns. A point
+        on a boundary between regions therefore belongs to the region of its pattern, in which a
+        pre-activation of exactly 0 counts as inactive. The index is -1 for a point outside the
+        domain (closed: its boundary is inside), with a NaN or infinite coordinate, or whose
+        pattern is not among the regions (a sliver region not counted under the numerical
+        contract, a lower-dimensional piece of a boundary, or the regions of an unfinished run).
+
+        Raises
+        ------
+        NNCellsError
+            If the points do not have the network's input dimension.
+
+        Examples
+        --------
+        >>> import nncells
+        >>> net = nncells.random_network([2, 5, 1], seed=0)
+        >>> res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
+        >>> bool((res.locate(res.points) == np.arange(res.count)).all())
+        True
+        >>> res.locate([5.0, 0.0]), res.locate(res.points[3])
+        (-1, 3)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        single = X.ndim == 1
+        P = np.atleast_2d(self.network.pattern(X))   # checks the dimension
+        X = np.atleast_2d(X)
+        out = np.full(len(X), -1, dtype=np.int64)
+        inside = np.isfinite(X).all(axis=1) & self.domain.contains(X)
+        if self.count and inside.any():
+            out[inside] = _lookup(self._cached("lookup", self._lookup_table), P[inside])
+        return int(out[0]) if single else out
+
+    def _lookup_table(self):
+        """Packed patterns, their hash keys sorted, and the permutation sorting them."""
+        from nncells.results.store import pattern_keys, pattern_words
+        packed = np.packbits(self.patterns, axis=1)
+        keys = pattern_keys(pattern_words(packed))
+        order = np.argsort(keys, kind="stable")
+        return packed, keys[order], order
 
     def affine_map(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """The network's affine map ``(A, c)`` on region ``i``."""
@@ -265,6 +379,58 @@ class EnumerationResult:
     def to_parquet(self, path) -> None:
         from nncells.results.store import write_regions
         write_regions(path, self)
+
+
+def _lookup(table, P: np.ndarray) -> np.ndarray:
+    """Index of each pattern of ``P`` among the table's patterns (`EnumerationResult._lookup_table`),
+    -1 where absent. Keys of more than 64 bits are hashes: equal keys are confirmed byte by byte,
+    and a run of equal keys (a collision) is searched in full."""
+    from nncells.results.store import pattern_keys, pattern_words
+    packed, keys, order = table
+    qp = np.packbits(P, axis=1)
+    qk = pattern_keys(pattern_words(qp))
+    pos = np.minimum(np.searchsorted(keys, qk), len(keys) - 1)
+    cand = order[pos]
+    same_key = keys[pos] == qk
+    found = same_key & (packed[cand] == qp).all(axis=1)
+    out = np.where(found, cand, -1)
+    for j in np.flatnonzero(same_key & ~found):   # a hash collision: look through the run
+        p = pos[j] + 1
+        while p < len(keys) and keys[p] == qk[j]:
+            if (packed[order[p]] == qp[j]).all():
+                out[j] = order[p]
+                break
+            p += 1
+    return out
+
+
+def _brief(domain) -> str:
+    """A short description of a domain for `EnumerationResult`'s repr.
+
+    Examples
+    --------
+    >>> from nncells.domains import Ball, Box, Polytope, Space
+    >>> _brief(Box(-1.0, [1.0, 2.0])), _brief(Box(0.0, 1.0, dim=3)), _brief(Space(4))
+    ('Box(lo=[-1, -1], hi=[1, 2])', 'Box(0, 1, dim=3)', 'Space(dim=4)')
+    >>> _brief(Ball([0.0, 0.0], 2.0)), _brief(Polytope([[1.0, 1.0]], [1.0]))
+    ('Ball(center=[0, 0], radius=2, norm=2)', 'Polytope(1 row, dim=2)')
+    """
+    def vec(v):
+        return np.array2string(np.asarray(v), separator=", ", threshold=8, edgeitems=3,
+                               formatter={"float_kind": lambda x: f"{x:g}"})
+    name = type(domain).__name__
+    d = domain.to_dict()
+    if d.get("type") == "box":
+        lo, hi = np.asarray(d["lo"]), np.asarray(d["hi"])
+        if (lo == lo[0]).all() and (hi == hi[0]).all():
+            return f"{name}({lo[0]:g}, {hi[0]:g}, dim={lo.size})"
+        return f"{name}(lo={vec(lo)}, hi={vec(hi)})"
+    if d.get("type") == "ball":
+        return f"{name}(center={vec(d['center'])}, radius={d['radius']:g}, norm={d.get('norm', 2)})"
+    if d.get("type") == "polytope":
+        m = len(d["b"])
+        return f"{name}({m} row{'' if m == 1 else 's'}, dim={domain.dim})"
+    return repr(domain)
 
 
 def certificate_summary(cert: dict) -> dict:

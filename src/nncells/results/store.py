@@ -252,10 +252,20 @@ def read_regions(path, n_hidden=None) -> dict:
     """Read the regions of one Parquet file or of a sharded run's directory.
 
     Returns a dict of numpy arrays, ``patterns`` (unpacked to bool), ``points``, ``radii``,
-    ``ranks``, and ``meta``: the file's metadata, or a directory's manifest. A directory is read
-    through its manifest, so only the shards it lists count (of an interrupted run: the regions
-    up to its last checkpoint). Shards come in the order they were written, not in pattern order.
-    ``n_hidden`` is needed only for a single shard file, which carries no metadata of its own.
+    ``ranks``, and ``meta``: the file's metadata, or a directory's manifest (a shard has no
+    metadata of its own: ``{}``). A directory is read through its manifest, so only the shards it
+    lists count (of an interrupted run: the regions up to its last checkpoint). Shards come in
+    the order they were written, not in pattern order. `nncells.read_result` reads the same as an
+    `EnumerationResult`.
+
+    The width of the patterns (the network's hidden units) comes from the metadata; a single
+    shard file takes it from the manifest of the run directory holding it, or from ``n_hidden``.
+
+    Raises
+    ------
+    NNCellsError
+        If the file is not a readable region table, or the width of its patterns is unknown (a
+        shard away from its run's manifest, without ``n_hidden``) or does not match ``n_hidden``.
 
     Examples
     --------
@@ -271,6 +281,8 @@ def read_regions(path, n_hidden=None) -> dict:
     >>> d = nncells.read_regions(out)
     >>> len(d["patterns"]) == res.count and d["meta"]["finished"]
     True
+    >>> nncells.read_regions(os.path.join(out, "shard-000000.parquet"))["patterns"].shape == res.patterns.shape
+    True
     """
     if Path(path).is_dir():
         meta = read_manifest(path)
@@ -278,11 +290,31 @@ def read_regions(path, n_hidden=None) -> dict:
         table = pa.concat_tables(tables) if tables else batch_table(
             np.zeros((0, 0), bool), np.zeros((0, meta["input_dim"])), np.zeros(0),
             np.zeros((0, len(meta["widths"])), np.int64))
+        run = meta
     else:
         table = _read_table(path)
         meta = json.loads((table.schema.metadata or {}).get(b"nncells", b"{}"))
-    n_hidden = int(sum(meta.get("widths", []))) if n_hidden is None else n_hidden
+        run = meta if "widths" in meta else shard_manifest(path)
+    known = int(sum(run["widths"])) if run and "widths" in run else None
+    if n_hidden is None and known is None:
+        raise NNCellsError(f"{path}: the width of its patterns is unknown (a shard file carries no metadata "
+                           f"and no {MANIFEST} beside it): pass n_hidden, the network's hidden units")
+    if n_hidden is not None and known is not None and int(n_hidden) != known:
+        raise NNCellsError(f"{path}: its patterns have {known} bits (hidden units), not n_hidden={n_hidden}")
+    n_hidden = known if n_hidden is None else int(n_hidden)
+    nb = packed_patterns(table).shape[1]
+    if table.num_rows and nb != -(-n_hidden // 8):
+        raise NNCellsError(f"{path}: its patterns have {nb} bytes, {n_hidden} hidden units need {-(-n_hidden // 8)}")
     return dict(table_arrays(table, n_hidden), meta=meta)
+
+
+def shard_manifest(path) -> dict | None:
+    """The manifest of the run directory holding the shard file ``path``, or None where there is
+    none (a file elsewhere). A manifest that is there but unreadable or damaged is an error."""
+    directory = Path(path).parent
+    if not any((directory / name).is_file() for name in (MANIFEST, LEGACY_MANIFEST)):
+        return None
+    return read_manifest(directory)
 
 
 read_shards = read_regions  # the former name of the directory reader
