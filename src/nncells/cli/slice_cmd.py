@@ -27,14 +27,24 @@ def add_arguments(parser):
     parser.add_argument("--dirs", nargs=2, metavar=("U", "V"), help="plane directions (comma-separated)")
     parser.add_argument("--extent", default="1", metavar="E",
                         help="with --origin: |s|, |t| <= E (one number or 'Es,Et'; default 1)")
-    parser.add_argument("--plot", metavar="FILE", help="write a picture of the regions (.png or .svg)")
-    parser.add_argument("--layers-plot", metavar="FILE", help="write one panel per layer (.png or .svg)")
+    parser.add_argument("--plot", metavar="FILE", help="write a picture of the regions (.png, .svg or .pdf)")
+    parser.add_argument("--layers-plot", metavar="FILE", help="write one panel per layer (.png, .svg or .pdf)")
+    parser.add_argument("--title", help="title of the pictures (default: MODEL-FILE: N regions, M decision-boundary segments)")
+    parser.add_argument("--xlabel", help="x axis label (default: the plane's first coordinate)")
+    parser.add_argument("--ylabel", help="y axis label (default: the plane's second coordinate)")
+    parser.add_argument("--dpi", type=float, default=150, help="dots per inch of the pictures (default 150)")
+    parser.add_argument("--figsize", metavar="W,H", help="picture size in inches (default 7,6; --layers-plot 4.5 "
+                                                         "wide per layer, 4.8 high)")
+    parser.add_argument("--max-distance", type=float, metavar="D",
+                        help="with --data: leave out points farther than D from the plane (default: draw all, "
+                             "fainter the farther they are)")
     parser.add_argument("--color", choices=("pattern", "class", "gradient"), default="pattern",
                         help="colour regions by activation pattern, predicted class or gradient norm")
-    parser.add_argument("--data", metavar="FILE", help=".npy or CSV input points to draw (projected on the plane)")
+    parser.add_argument("--data", metavar="FILE", help=".npy or CSV input points to draw at their projections on the plane, fainter the farther off it")
     parser.add_argument("--labels", metavar="FILE",
                         help="with --data: .npy or one-column CSV of integer class labels, one per data point; "
-                             "points are filled with their label's colour, misclassified ones drawn as crosses")
+                             "points are filled with their label's colour; those the model misclassifies (at the point itself, "
+                             "not at its projection) are drawn as crosses")
     parser.add_argument("--tol", type=float, default=None, help="the contract's threshold (default 1e-9; see docs/numerics.md)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -122,29 +132,41 @@ def run(args) -> int:
     plane, polygon = plane_and_polygon(args, net.input_dim)
     tol = args.tol
     t0 = time.perf_counter()
-    part = slice_partition(net, plane, polygon, tol=tol).partition
+    sl = slice_partition(net, plane, polygon, tol=tol)
+    part = sl.partition
     seconds = time.perf_counter() - t0
     segments, _ = decision_boundary(part)
     if args.labels and not args.data:
         raise NNCellsError("--labels needs --data FILE (the points they label)")
-    data = labels = None
+    if args.max_distance is not None and not (np.isfinite(args.max_distance) and args.max_distance >= 0):
+        raise NNCellsError(f"--max-distance must be a number >= 0, got {args.max_distance}")
+    points = dict(points=None)
     if args.data:
         X = _read_points(args.data)
         if X.shape[1] != net.input_dim:
             raise NNCellsError(f"--data points have {X.shape[1]} coordinates but the model has {net.input_dim} inputs")
-        data = plane.coordinates(X)
-        labels = _read_labels(args.labels, len(X)) if args.labels else None
+        st, dist, predicted = sl.place(X)  # judged by the class at the point, not at its projection
+        points = dict(points=st, distances=dist, predicted=predicted, max_distance=args.max_distance,
+                      labels=_read_labels(args.labels, len(X)) if args.labels else None)
     if args.plot or args.layers_plot:
         from nncells.planar.plot import save_figure
         xlabel, ylabel = _axis_labels(args, net.input_dim)
+        xlabel, ylabel = args.xlabel or xlabel, args.ylabel or ylabel
         n = len(segments)
-        title = (f"{Path(args.model).name}: {part.n_faces} regions, "
-                 f"{n} decision-boundary segment{'' if n == 1 else 's'}")
+        title = args.title if args.title is not None else (
+            f"{Path(args.model).name}: {part.n_faces} regions, {n} decision-boundary segment{'' if n == 1 else 's'}")
+        figsize = None
+        if args.figsize:
+            figsize = number_list(args.figsize)
+            if len(figsize) != 2:
+                raise NNCellsError(f"--figsize needs two numbers W,H (inches), got {args.figsize!r}")
+        anchors = plane.coordinates(_read_points(args.points)) if args.points else None
         if args.plot:
-            save_figure(part, args.plot, color_by=args.color, points=data, labels=labels, title=title,
-                        xlabel=xlabel, ylabel=ylabel)
+            save_figure(part, args.plot, color_by=args.color, title=title, xlabel=xlabel, ylabel=ylabel,
+                        dpi=args.dpi, figsize=figsize, anchors=anchors, **points)
         if args.layers_plot:
-            save_figure(part, args.layers_plot, layers=True, xlabel=xlabel, ylabel=ylabel)
+            save_figure(part, args.layers_plot, layers=True, xlabel=xlabel, ylabel=ylabel, dpi=args.dpi,
+                        figsize=figsize, title=args.title)
     summary = {
         "network": repr(net),
         "ignored_output_ops": list(net.ignored_output_ops),

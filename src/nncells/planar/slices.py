@@ -150,6 +150,20 @@ class Plane:
             raise NNCellsError(f"points have dimension {X.shape[1]}, the plane lives in {self.dim}")
         return np.linalg.lstsq(self.basis, (X - self.origin).T, rcond=None)[0].T
 
+    def distance(self, X) -> np.ndarray:
+        """Euclidean distances (n,) of input points ``X`` (n, d) to the plane: the length of
+        ``X`` minus its projection `to_input(coordinates(X))`.
+
+        Examples
+        --------
+        >>> from nncells.planar.slices import Plane
+        >>> plane = Plane.through_points([0, 0, 0], [2, 0, 0], [1, 1, 0])
+        >>> plane.distance([[1, 2, 0], [1, 2, -3]]).tolist()
+        [0.0, 3.0]
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        return np.linalg.norm(X - self.to_input(self.coordinates(X)), axis=1)
+
 
 def slice_network(network: Network, plane: Plane) -> Network:
     """The 2-input network ``(s, t) -> network(plane.to_input((s, t)))``.
@@ -223,6 +237,48 @@ class Slice:
     network: Network
     plane: Plane
     partition: PlanarPartition
+
+    def place(self, X):
+        """Where input points ``X`` (n, d) go in a picture of the slice.
+
+        Returns
+        -------
+        coordinates : (n, 2) plane coordinates of the points' projections.
+        distance : (n,) their distances to the plane (`Plane.distance`).
+        predicted : (n,) the network's class at each point itself (`output_classes` of
+            ``network.forward(X)``), not at its projection: the class a picture should judge
+            a labelled point by (see docs/planar.md).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nncells.network import Network
+        >>> from nncells.planar.slices import Plane, slice_partition
+        >>> net = Network([np.array([[0.0, 0.0, 1.0]])], [np.zeros(1)])  # f(x) = x3: class x3 > 0
+        >>> sl = slice_partition(net, Plane.through_points([0, 0, 0], [1, 0, 0], [0, 1, 0]))
+        >>> st, dist, cls = sl.place([[0.5, 0.25, 2.0], [0.0, 0.0, -1.0]])
+        >>> st.tolist(), dist.tolist(), cls.tolist()  # on the plane f = 0 (class 0); above it 1
+        ([[0.5, 0.25], [0.0, 0.0]], [2.0, 1.0], [1, 0])
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        return (self.plane.coordinates(X), self.plane.distance(X),
+                output_classes(self.network.forward(X)))
+
+
+def output_classes(y) -> np.ndarray:
+    """The class of each output row: argmax, or ``output > 0`` for one output (the rule of
+    `PlanarPartition.predicted`).
+
+    Examples
+    --------
+    >>> from nncells.planar.slices import output_classes
+    >>> output_classes([[0.1, 0.7, 0.2], [3.0, 1.0, 2.0]]).tolist()
+    [1, 0]
+    >>> output_classes([[-0.5], [0.5]]).tolist()
+    [0, 1]
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0).astype(np.int64)
 
 
 def slice_partition(network: Network, plane: Plane | None = None, polygon=None, *,
