@@ -4,7 +4,8 @@ The public API is the names in ``__all__``; the subpackages hold the stages of t
 (see docs/architecture.md): ``models`` (files to `Network`), ``geometry`` (solvers, the numerical
 contract), ``engine`` (per-region work), ``planar`` (2-D mesh and slices), ``run`` (driver,
 executors, checkpoints), ``results`` (result object, Parquet), ``local``, ``analysis``, ``cli``,
-``experiments``.
+``experiments``. The names load on first use (PEP 562), so ``import nncells`` (and ``nncells
+--version``) stays light.
 
 Examples
 --------
@@ -17,19 +18,42 @@ True
 >>> int(res.locate(region.point)), bool((net.pattern(region.point) == region.pattern).all())
 (0, True)
 """
-from nncells import models
-from nncells.api import count_regions, enumerate_regions, enumerate_to_dir
-from nncells.domains import Ball, Box, Polytope, Space
-from nncells.errors import DomainError, ModelError, ModelWarning, NNCellsError, RunError
-from nncells.models import load_model
-from nncells.network import Network, random_network
-from nncells.results.reader import read_result
-from nncells.results.result import EnumerationResult, Region
-from nncells.results.store import read_regions
+import importlib
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it
+_WHERE = {
+    "models": "nncells.models", "load_model": "nncells.models",
+    "count_regions": "nncells.api", "enumerate_regions": "nncells.api", "enumerate_to_dir": "nncells.api",
+    "Ball": "nncells.domains", "Box": "nncells.domains", "Polytope": "nncells.domains", "Space": "nncells.domains",
+    "DomainError": "nncells.errors", "ModelError": "nncells.errors", "ModelWarning": "nncells.errors",
+    "NNCellsError": "nncells.errors", "RunError": "nncells.errors",
+    "Network": "nncells.network", "random_network": "nncells.network",
+    "EnumerationResult": "nncells.results.result", "Region": "nncells.results.result",
+    "read_regions": "nncells.results.store", "read_result": "nncells.results.reader",
+}
 
 __all__ = ["Ball", "Box", "Polytope", "Space", "Network", "random_network", "load_model", "models",
            "enumerate_regions", "count_regions", "enumerate_to_dir", "read_regions", "read_result",
            "EnumerationResult", "Region", "NNCellsError", "ModelError", "DomainError", "RunError",
            "ModelWarning", "__version__"]
+
+
+def __getattr__(name):
+    where = _WHERE.get(name)
+    if where is None:  # a subpackage or module not imported yet (``nncells._config``, ``nncells.analysis``)
+        try:
+            return importlib.import_module(f"nncells.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"nncells.{name}":
+                raise
+            raise AttributeError(f"module 'nncells' has no attribute {name!r}") from None
+    module = importlib.import_module(where)
+    value = module if name == "models" else getattr(module, name)
+    globals()[name] = value  # once only
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

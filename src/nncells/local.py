@@ -31,9 +31,10 @@ __all__ = ["regions_in_ball", "count_in_ball", "preactivation_bounds", "arrangem
 
 
 # ----------------------------------------------------------------------------- exact
-def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1):
+def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1, progress=None):
     """Every activation region meeting the ball (an `EnumerationResult`; points lie in the ball).
-    ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead).
+    ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead);
+    ``progress``: as in `enumerate_regions`, a callable ``progress(regions_found, extra_text)``.
 
     Examples
     --------
@@ -47,7 +48,7 @@ def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1):
     """
     _check_network(network)
     return enumerate_regions(network, Ball(center, radius, norm).resolve(network.input_dim), tol=tol,
-                             workers=workers)
+                             workers=workers, progress=progress)
 
 
 def count_in_ball(network, center, radius, norm=2, *, tol=None, workers=1) -> int:

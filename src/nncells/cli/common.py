@@ -1,4 +1,7 @@
-"""Argument helpers shared by the CLI commands."""
+"""Argument helpers shared by the CLI commands.
+
+Light at import (no numpy, scipy or engine): ``nncells --help`` imports this module.
+"""
 from __future__ import annotations
 
 import json
@@ -6,8 +9,6 @@ import signal
 import sys
 
 from nncells._stdout import nncells_stdout
-
-from nncells.domains import Box, Space
 from nncells.errors import NNCellsError
 
 
@@ -42,6 +43,7 @@ def add_domain_arguments(parser, required=True):
 
 
 def domain_from_args(args, dim):
+    from nncells.domains import Box, Space
     if getattr(args, "whole_space", False):
         return Space(dim)
     if getattr(args, "box", None):

@@ -1,8 +1,14 @@
 """``nncells local MODEL (--center X --radius R | --points FILE --radius R --out FILE)``.
 
 One ball: the exact number of regions meeting it, the provable upper bound, the sampled lower
-bound, the local complexity and the centre's distance to its region's boundary. Many balls
+bound, the local complexity and the centre's distance to its region's boundary; ``--no-exact``
+skips the exact count (the one part whose cost grows steeply with the dimension; the others are
+forward passes and bound propagation, fast in any dimension), and in more than
+``_config.VERTEX_MAX_DIM`` dimensions the exact count shows its progress on stderr. Many balls
 (``--points``): one row per point, written to CSV or Parquet.
+
+In ``--json`` output ``norm`` is always a string, ``"2"`` or ``"inf"`` (as on the command line),
+and ``exact`` (and ``lp_solves``) is null when not counted.
 """
 from __future__ import annotations
 
@@ -12,10 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from nncells.errors import NNCellsError
-from nncells.results.store import atomic_write, atomic_write_table
 from nncells.cli.common import add_model_argument, load_model_arg, number_list, print_json
 
 
@@ -33,11 +36,15 @@ def add_arguments(p):
                    help="bound propagation of the upper bound (default crown; interval is faster, looser)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling (default 0)")
     p.add_argument("--out", metavar="FILE", help="with --points: output table, .csv or .parquet")
-    p.add_argument("--exact", action="store_true", help="with --points: also count exactly (slow)")
+    exact = p.add_mutually_exclusive_group()
+    exact.add_argument("--exact", action="store_true", help="with --points: also count exactly (slow)")
+    exact.add_argument("--no-exact", action="store_true",
+                       help="one ball: skip the exact count; only the bounds, the local complexity and the "
+                            "boundary distance (fast in any dimension)")
     p.add_argument("--workers", type=int, default=None,
                    help="with --points --exact: processes for the exact counts (default: all cores)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
 
 
 def _radius(text) -> float:
@@ -60,21 +67,32 @@ def run(args) -> int:
 
 
 def _run_one(args, net, center, radius) -> int:
+    import numpy as np
+    from nncells import _config
+    from nncells.cli.progress import Progress
     from nncells.local import (boundary_distance, local_complexity, regions_in_ball, sampled_patterns_in_ball,
-                         upper_bound_in_ball)
+                               upper_bound_in_ball)
     t0 = time.perf_counter()
-    result = regions_in_ball(net, center, radius, args.norm)
+    result = None
+    if not args.no_exact:
+        # the exact count is the slow part in high dimension: say how far it is (a terminal only)
+        slow = net.input_dim > _config.VERTEX_MAX_DIM and not args.quiet
+        progress = Progress("exact count (--no-exact skips it)", enabled=None if slow else False)
+        try:
+            result = regions_in_ball(net, center, radius, args.norm, progress=progress)
+        finally:
+            progress.close()
     out = {
         "center": list(map(float, center)), "radius": radius,
-        "norm": 2 if args.norm == "2" else "inf",
-        "exact": result.count,
+        "norm": args.norm,
+        "exact": None if result is None else result.count,
         "upper_bound": int(upper_bound_in_ball(net, center, radius, args.norm, args.bound)),
         "sampled_lower_bound": len(sampled_patterns_in_ball(net, center, radius, args.samples, args.norm,
                                                             seed=args.seed)),
         "samples": args.samples,
         "local_complexity": int(local_complexity(net, center, radius)[0]),
         "boundary_distance": float(boundary_distance(net, np.asarray(center, dtype=float))),
-        "lp_solves": result.lp_solves,
+        "lp_solves": None if result is None else result.lp_solves,
         "ignored_output_ops": list(net.ignored_output_ops),
         "seconds": time.perf_counter() - t0,
     }
@@ -83,11 +101,12 @@ def _run_one(args, net, center, radius) -> int:
     else:
         width = max(map(len, out))
         for k, v in out.items():
-            print(f"{k:<{width}}  {v}")
+            print(f"{k:<{width}}  {'not counted (--no-exact)' if v is None else v}")
     return 0
 
 
-def _load_points(path) -> np.ndarray:
+def _load_points(path):
+    import numpy as np
     p = Path(path)
     if not p.is_file():
         raise NNCellsError(f"{path}: no such file")
@@ -106,8 +125,9 @@ def _load_points(path) -> np.ndarray:
     return X
 
 
-def _read_csv(p) -> np.ndarray:
+def _read_csv(p):
     """Comma-separated numbers, one point a row; a header row of names is skipped."""
+    import numpy as np
     with open(p) as f:
         first = f.readline()
     try:
@@ -138,7 +158,7 @@ def _run_batch(args, net, radius) -> int:
         if bar is not None:
             bar.close()
     _write_table(out, cols)
-    summary = {"points": len(X), "radius": radius, "norm": 2 if args.norm == "2" else "inf",
+    summary = {"points": len(X), "radius": radius, "norm": args.norm,
                "out": str(out), "columns": list(cols), "ignored_output_ops": list(net.ignored_output_ops),
                "seconds": time.perf_counter() - t0}
     if args.json:
@@ -166,6 +186,8 @@ def _write_table(path: Path, cols: dict) -> None:
 
     ``upper_bound`` is exact: an int64 column when every value fits, else decimal strings.
     """
+    import numpy as np
+    from nncells.results.store import atomic_write, atomic_write_table
     cols = dict(cols)
     ub = cols["upper_bound"]
     fits = max(ub) < 2 ** 63
@@ -178,6 +200,7 @@ def _write_table(path: Path, cols: dict) -> None:
 
 
 def _write_csv(path, cols) -> None:
+    import numpy as np
     names = list(cols)
     with open(path, "w") as f:
         f.write(",".join(names) + "\n")

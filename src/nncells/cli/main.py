@@ -39,8 +39,52 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv) -> str | None:
+    """The command named in ``argv`` (the first word that is not an option), or None.
+
+    The top-level parser's own options (``--help``, ``--version``) take no value, so the first
+    word is the command.
+
+    Examples
+    --------
+    >>> command_in(["local", "m.npz", "--center", "0,0"])
+    'local'
+    >>> command_in(["--version"]) is None, command_in(["nosuch"]) is None
+    (True, True)
+    """
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser of ``nncells``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments about to be parsed. When given, only the module of the command they name is
+        imported (the others appear in ``--help`` by name and help line only), so ``nncells
+        --version``, ``nncells --help`` and ``nncells VERB --help`` import no engine, scipy or
+        pyarrow. When None, every command is complete.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> p = build_parser(["--version"])  # every command named, none imported
+    >>> sorted(p._subparsers._group_actions[0].choices) == sorted(COMMANDS)
+    True
+    >>> build_parser(["local"]).parse_args(["local", "m.npz", "--center", "0", "--radius", "1"]).radius
+    '1'
+    """
     from nncells import __version__
+    wanted = set(COMMANDS) if argv is None else {command_in(argv)}
     parser = argparse.ArgumentParser(prog="nncells", description="Exact geometry of ReLU networks.")
     parser._negative_number_matcher = _NEGATIVE_NUMBERS
     parser.add_argument("--version", action="version", version=f"nncells {__version__}")
@@ -49,9 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p._negative_number_matcher = _NEGATIVE_NUMBERS
-        mod = importlib.import_module(f"nncells.cli.{module}")
-        mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        if name in wanted:  # a command's module (and what it imports at its top) only when it runs
+            mod = importlib.import_module(f"nncells.cli.{module}")
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
@@ -109,7 +154,8 @@ def _sigterm_as_interrupt():
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     _notes_on_stderr()
     try:

@@ -27,6 +27,69 @@ def start(out_dir, configs: dict, quick: bool, seed: int):
     return out, dict(configs[mode], mode=mode, seed=seed)
 
 
+QUICK_FIT_NOTE = "not meaningful: quick mode"
+
+
+def quick_note(cfg: dict) -> dict:
+    """``{"fits": QUICK_FIT_NOTE}`` for a quick-mode configuration, else ``{}``: the label of
+    fitted lines from runs too few and too small to mean anything.
+
+    Examples
+    --------
+    >>> from nncells.experiments.common import quick_note
+    >>> quick_note({"mode": "quick"}), quick_note({"mode": "full"})
+    ({'fits': 'not meaningful: quick mode'}, {})
+    """
+    return {"fits": QUICK_FIT_NOTE} if cfg.get("mode") == "quick" else {}
+
+
+def load_user_model(path):
+    """The `Network` of a model file of the user's (`nncells.load_model`), or None for None.
+
+    Examples
+    --------
+    >>> from nncells.experiments.common import load_user_model
+    >>> load_user_model(None) is None
+    True
+    """
+    if path is None:
+        return None
+    from nncells.models import load_model
+    net = load_model(str(path))
+    if net.n_hidden == 0:
+        raise NNCellsError(f"{path}: the model has no hidden ReLU layer: it has one region")
+    return net
+
+
+def mlp_from_network(net):
+    """``nn.Sequential`` of Linear + ReLU layers with the weights of a plain ReLU `Network`
+    (float32, as training uses): the starting point of training from a user's model.
+
+    Examples
+    --------
+    >>> import nncells
+    >>> from nncells.experiments.common import mlp_from_network, to_network
+    >>> net = nncells.random_network([2, 4, 3], seed=0)
+    >>> m = mlp_from_network(net)
+    >>> [type(x).__name__ for x in m]
+    ['Linear', 'ReLU', 'Linear']
+    >>> bool(abs(to_network(m).weights[0] - net.weights[0]).max() < 1e-6)
+    True
+    """
+    import torch
+    from torch import nn
+    if net.has_linear or net.tournaments:
+        raise NNCellsError("training starts from a plain ReLU MLP: this model has linear units or max-pooling")
+    layers = []
+    for k, (W, b) in enumerate(zip(net.weights, net.biases)):
+        lin = nn.Linear(W.shape[1], W.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
+            lin.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+        layers += [lin] + ([nn.ReLU()] if k < len(net.weights) - 1 else [])
+    return nn.Sequential(*layers)
+
+
 def log(msg: str) -> None:
     """One progress line on stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

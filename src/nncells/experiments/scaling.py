@@ -11,6 +11,17 @@ slowest runs at 1 vs 2 workers (when `enumerate_regions` has a ``workers`` argum
 of each region's affine map against its number of children in the next layer, and, for the
 whole-space runs, the exact count against the global upper bounds.
 
+With a model of the user's (``run(..., model=PATH)``, ``nncells experiment scaling --model FILE``)
+the sweep is over domains instead of architectures: that one network, as loaded by
+`nncells.load_model`, is enumerated exactly in the nested boxes ``[-h, h]^d`` for each half-width
+``h`` of ``model_half_widths`` (centred at the origin, in the model's own input units), so runtime
+and LP solves are fitted against the regions of growing boxes; the speed-up re-runs the slowest
+box; the rank table comes from the largest box; and the global bounds stand beside the exact count
+of the largest box (a lower bound of the whole space's count). No training, no whole-space runs.
+
+In quick mode the runs are too few and too small for the fitted lines to mean anything: every fit
+(``fits.json``, the report's table) carries ``"note": "not meaningful: quick mode"``.
+
 Files written to ``out_dir``: ``runs.csv``, ``speedup.csv``, ``rank_children.csv`` (one row per
 parent region), ``rank_summary.csv``, ``bounds.csv``, ``fits.json``, ``config.json``, figures
 ``scaling``, ``speedup``, ``rank_children``, ``bounds`` (PNG and SVG), and ``report.md``, which
@@ -30,7 +41,7 @@ from nncells.experiments import common
 CONFIGS = {
     "quick": {"box_dims": [2, 3], "depths": [1, 2], "widths": [8, 12], "skip": [],
               "space": [[2, [4]], [2, [3, 3]], [2, [4, 4]], [3, [3, 3]], [2, [8, 8]]],
-              "epochs": 5, "speedup_runs": 1, "half_width": 3.0},
+              "epochs": 5, "speedup_runs": 1, "half_width": 3.0, "model_half_widths": [0.5, 1.0, 1.5, 2.0]},
     "full": {"box_dims": [2, 3, 4], "depths": [1, 2, 3], "widths": [8, 12, 16, 24],
              "skip": [[3, 3, 24], [4, 2, 24], [4, 3, 16], [4, 3, 24]],
              "space": [[2, [4]], [2, [8]], [2, [16]], [2, [2, 2, 2]], [2, [4, 4]], [2, [8, 8]],
@@ -38,7 +49,8 @@ CONFIGS = {
                        [3, [8]], [3, [3, 3]], [3, [3, 3, 3]], [3, [6, 6]], [3, [8, 8]],
                        [3, [12, 12]], [3, [4, 4, 4]], [3, [6, 6, 6]], [4, [3, 3, 3]], [4, [4, 4]],
                        [4, [8, 8]]],
-             "epochs": 30, "speedup_runs": 3, "half_width": 3.0},
+             "epochs": 30, "speedup_runs": 3, "half_width": 3.0,
+             "model_half_widths": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0]},
 }
 
 
@@ -89,14 +101,37 @@ def sweep(cfg, seed):
     return runs, tables, labels, brows
 
 
-def speedups(runs, cfg, seed):
-    """Re-run the slowest runs with 1 and 2 workers."""
+def sweep_model(net, cfg):
+    """The user's network in the nested boxes ``[-h, h]^d``: run rows, the largest box's rank
+    table, its bound row."""
+    runs, res = [], None
+    arch = _arch(net.input_dim, net.widths)
+    for h in cfg["model_half_widths"]:
+        res = common.enumerate_with(net, Box(-h, h, net.input_dim))
+        info = getattr(res, "info", None)
+        runs.append({"domain": "box", "arch": arch, "input_dim": net.input_dim, "depth": len(net.widths),
+                     "width": max(net.widths), "trained": None, "half_width": h, "regions": res.count,
+                     "lp_solves": res.lp_solves, "seconds": res.seconds,
+                     "method": getattr(info, "method", "cells"), "per_layer": "/".join(map(str, res.per_layer))})
+        common.log(f"scaling: {cfg['model']} in [-{h:g}, {h:g}]^{net.input_dim}: {res.count} regions, "
+                   f"{res.lp_solves} LPs, {res.seconds:.2f} s")
+    tables, labels = [], []
+    if len(net.widths) >= 2:
+        tables, labels = [analysis.rank_children(res)], [("box", arch, None)]
+    return runs, tables, labels, [{"trained": None, **analysis.bounds_row(res)}]
+
+
+def speedups(runs, cfg, seed, net=None):
+    """Re-run the slowest runs with 1 and 2 workers (``net``: the user's network, in its boxes)."""
     rows = []
     for r in sorted(runs, key=lambda r: -r["seconds"])[:cfg["speedup_runs"]]:
-        widths = [int(w) for w in r["arch"].split("-")[1:]]
-        net = _model(r["input_dim"], widths, r["trained"], cfg["epochs"], seed)
-        dom = _domain(r["domain"], r["input_dim"], cfg)
-        t = {k: common.enumerate_with(net, dom, workers=k) for k in (1, 2)}
+        if net is None:
+            widths = [int(w) for w in r["arch"].split("-")[1:]]
+            net_r = _model(r["input_dim"], widths, r["trained"], cfg["epochs"], seed)
+            dom = _domain(r["domain"], r["input_dim"], cfg)
+        else:
+            net_r, dom = net, Box(-r["half_width"], r["half_width"], net.input_dim)
+        t = {k: common.enumerate_with(net_r, dom, workers=k) for k in (1, 2)}
         rows.append({"domain": r["domain"], "arch": r["arch"], "trained": r["trained"],
                      "regions": t[1].count, "regions_2_workers": t[2].count,
                      "seconds_1": t[1].seconds, "seconds_2": t[2].seconds,
@@ -105,33 +140,40 @@ def speedups(runs, cfg, seed):
     return rows
 
 
-def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
-    """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}``."""
+def run(out_dir, quick: bool = False, seed: int = 0, model=None) -> dict:
+    """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}`` (and
+    ``"fits": "not meaningful: quick mode"`` in quick mode). ``model``: a model file of the user's
+    (see the module's notes), or None for the sweep of architectures."""
+    net = common.load_user_model(model)
     out, cfg = common.start(out_dir, CONFIGS, quick, seed)
+    cfg["model"] = None if model is None else str(model)
     t0 = time.perf_counter()
-    runs, tables, labels, brows = sweep(cfg, seed)
+    runs, tables, labels, brows = sweep(cfg, seed) if net is None else sweep_model(net, cfg)
     common.write_csv(out / "runs.csv", runs)
     common.write_csv(out / "bounds.csv", brows)
     rank = analysis.concat_tables(tables, domain=[x[0] for x in labels], arch=[x[1] for x in labels],
                                   trained=[x[2] for x in labels])
-    common.write_csv(out / "rank_children.csv", _rows(rank))
-    common.write_csv(out / "speedup.csv", speedups(runs, cfg, seed) or [{"skipped": True}])
+    common.write_csv(out / "rank_children.csv",
+                     _rows(rank) or [dict.fromkeys(analysis.RANK_COLUMNS + ("domain", "arch", "trained"))])
+    common.write_csv(out / "speedup.csv", speedups(runs, cfg, seed, net) or [{"skipped": True}])
     cfg["seconds"] = time.perf_counter() - t0
     common.write_json(out / "config.json", cfg)
-    return {"report": str(write_report(out)), "seconds": cfg["seconds"]}
+    return {"report": str(write_report(out)), "seconds": cfg["seconds"], **common.quick_note(cfg)}
 
 
 # ------------------------------------------------------------------ report from the files
-def fits_from_runs(runs) -> dict:
-    """`analysis.scaling_fits` per domain, and per domain and input dimension."""
+def fits_from_runs(runs, note=None) -> dict:
+    """`analysis.scaling_fits` per domain, and per domain and input dimension (where there are
+    several); each fit gets ``"note": note`` when given (``"not meaningful: quick mode"``)."""
     out = {}
     for dom in ("box", "space"):
         sub = [r for r in runs if r["domain"] == dom]
+        dims = sorted({r["input_dim"] for r in sub})
         groups = [(dom, sub)] + [(f"{dom}, input_dim={d}", [r for r in sub if r["input_dim"] == d])
-                                 for d in sorted({r["input_dim"] for r in sub})]
+                                 for d in (dims if len(dims) > 1 else [])]
         for name, rs in groups:
             if len(rs) >= 4 and len({r["regions"] for r in rs}) >= 2:
-                out[name] = analysis.scaling_fits(rs)
+                out[name] = {**analysis.scaling_fits(rs), **({"note": note} if note else {})}
     return out
 
 
@@ -149,45 +191,52 @@ def write_report(out_dir) -> Path:
     cfg = common.read_json(out / "config.json")
     runs = common.read_csv(out / "runs.csv")
     speed = [r for r in common.read_csv(out / "speedup.csv") if "speedup" in r]
-    rank_rows = common.read_csv(out / "rank_children.csv")
+    rank_rows = [r for r in common.read_csv(out / "rank_children.csv") if r.get("rank") is not None]
     rank = {k: np.asarray([r[k] for r in rank_rows])
             for k in ("layer", "rank", "children", "max_children", "width")}
     brows = common.read_csv(out / "bounds.csv")
-    fits = fits_from_runs(runs)
+    note = common.quick_note(cfg).get("fits")
+    fits = fits_from_runs(runs, note)
     common.write_json(out / "fits.json", fits)
-    summary = _rows(analysis.rank_summary(rank, by=("width", "rank")))
-    common.write_csv(out / "rank_summary.csv", summary)
-    for fig in (ap.plot_scaling(runs, fits, out / "scaling"),
-                ap.plot_rank_children(rank, out / "rank_children", panel="width"),
-                ap.plot_bounds(brows, out / "bounds")) + ((ap.plot_speedup(speed, out / "speedup"),)
-                                                          if speed else ()):
+    summary = _rows(analysis.rank_summary(rank, by=("width", "rank"))) if rank_rows else []
+    common.write_csv(out / "rank_summary.csv", summary or [{"parents": 0}])
+    for fig in (ap.plot_scaling(runs, fits, out / "scaling"), ap.plot_bounds(brows, out / "bounds")) + \
+            ((ap.plot_rank_children(rank, out / "rank_children", panel="width"),) if rank_rows else ()) + \
+            ((ap.plot_speedup(speed, out / "speedup"),) if speed else ()):
         plt.close(fig)
     fit_rows = [{"runs": k, "n": v["seconds"]["n"], "s per 1000 regions": 1000 * v["seconds"]["slope"],
                  "R2 time": v["seconds"]["r2"], "log-log slope time": v["seconds"]["exponent"],
-                 "LP per region": v["lp_solves"]["slope"], "R2 LP": v["lp_solves"]["r2"]}
-                for k, v in fits.items()]
-    lines = [f"# Scaling of exact enumeration ({cfg['mode']} mode)\n",
-             f"Box runs: input dimension x depth x width from {cfg['box_dims']} x {cfg['depths']} x "
+                 "LP per region": v["lp_solves"]["slope"], "R2 LP": v["lp_solves"]["r2"],
+                 **({"note": note} if note else {})} for k, v in fits.items()]
+    user = cfg.get("model")
+    what = (f"The user's model `{user}` ({runs[0]['arch']}), enumerated in the boxes [-h, h]^d for h in "
+            f"{cfg['model_half_widths']} (its own input units), one worker. Run time {cfg['seconds']:.0f} s.\n"
+            if user else
+            f"Box runs: input dimension x depth x width from {cfg['box_dims']} x {cfg['depths']} x "
              f"{cfg['widths']} (skipping {cfg['skip']}), enumerated in the box "
              f"[-{cfg['half_width']:g}, {cfg['half_width']:g}]^d. Space runs: "
              f"{len(cfg['space'])} small architectures enumerated in the whole input space. Each "
              f"untrained and trained ({cfg['epochs']} epochs of Adam on digits projected by PCA to "
-             f"the input dimension), one worker, seed {cfg['seed']}. Run time {cfg['seconds']:.0f} s.\n",
+             f"the input dimension), one worker, seed {cfg['seed']}. Run time {cfg['seconds']:.0f} s.\n")
+    lines = [f"# Scaling of exact enumeration ({cfg['mode']} mode)\n", what,
              "## Runtime and LP solves against regions\n", "![scaling](scaling.png)\n",
+             *(["**Fits not meaningful: quick mode** (too few, too small runs).\n"] if note and fit_rows else []),
              common.md_table(fit_rows),
              "\n### All runs\n",
-             common.md_table(runs, ["domain", "arch", "trained", "regions", "per_layer", "lp_solves",
-                                    "seconds", "method"]),
+             common.md_table(runs, ["domain", "arch"] + (["half_width"] if user else ["trained"])
+                             + ["regions", "per_layer", "lp_solves", "seconds", "method"]),
              "\n## Parallel speed-up (1 vs 2 workers)\n"]
     if speed:
         lines += ["![speed-up](speedup.png)\n", common.md_table(speed)]
     else:
         lines.append("Skipped: this version of `enumerate_regions` has no `workers` argument.\n")
     lines += ["\n## Rank of a region's map against its children in the next layer\n",
-              "Pooled over all runs with two or more hidden layers; `max_children` = "
-              "sum_{j<=rank} C(width, j), `fill` = mean of children / max_children.\n",
-              "![rank vs children](rank_children.png)\n", common.md_table(summary),
-              "\n## Global upper bounds against exact counts (whole space)\n",
+              ("The largest box" if user else "Pooled over all runs") + " with two or more hidden layers; "
+              "`max_children` = sum_{j<=rank} C(width, j), `fill` = mean of children / max_children.\n",
+              *(["![rank vs children](rank_children.png)\n", common.md_table(summary)] if summary
+                else ["No run with two or more hidden layers: no table.\n"]),
+              "\n## Global upper bounds against exact counts "
+              + ("(the largest box: a lower bound of the whole space's count)\n" if user else "(whole space)\n"),
               "![bounds](bounds.png)\n",
               common.md_table(brows, ["arch", "trained", "exact", "serra", "montufar", "trivial",
                                       "montufar_max_lower", "serra_ratio"])]

@@ -208,7 +208,7 @@ def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
     cfg["data"] = {"name": "scikit-learn digits, 8x8 resized bilinearly to 28x28, scaled to [0, 1]",
                    "n": 1797, "test_size": cfg["test_size"], "stratified": True}
     common.write_json(out / "config.json", cfg)
-    return {"report": str(write_report(out)), "seconds": cfg["seconds"]}
+    return {"report": str(write_report(out)), "seconds": cfg["seconds"], **common.quick_note(cfg)}
 
 
 # ------------------------------------------------------------------ report from the files
@@ -260,6 +260,8 @@ def write_report(out_dir) -> Path:
     speed = [r for r in common.read_csv(out / "speedup.csv") if r.get("speedup") is not None]
     rank_rows = [r for r in common.read_csv(out / "rank_children.csv") if r.get("rank") is not None]
     fits = fits_from_runs(runs)
+    if fits and cfg["mode"] == "quick":  # three small networks: a line through them means little
+        fits["note"] = common.QUICK_FIT_NOTE
     facts = rank_facts(rank_rows) if rank_rows else {}
     common.write_json(out / "fits.json", {"runtime": fits, "rank": facts})
     summary = []
@@ -299,6 +301,7 @@ def _report_lines(cfg, runs, fits, speed, summary, facts) -> list[str]:
     if fits:
         o, a = fits["origin"], fits["affine"]
         lines += ["![runtime](runtime.png)\n",
+                  *([f"**Fits {fits['note']}** (too few, too small networks).\n"] if "note" in fits else []),
                   f"Complete networks only (n = {fits['n']}, w in {fits['widths']}). Lines through the "
                   "origin (y = slope x; R^2 against the mean), and least-squares lines with an intercept "
                   "beside the slope of the log-log fit (1 = linear growth):\n",

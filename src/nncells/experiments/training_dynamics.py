@@ -7,6 +7,12 @@ points of the data's bounding box, `nncells.local` measures: the exact number of
 balls of a few radii, the provable upper bound in the same balls, and the distance to the
 nearest region boundary. The number of regions in the whole bounding box is recorded too.
 
+With a model of the user's (``run(..., model=PATH)``, ``nncells experiment training-dynamics
+--model FILE``; a plain ReLU MLP as `nncells.load_model` reads it) training starts from that
+model's weights instead of a fresh MLP, on the one data set its shape fits: two moons for 2 inputs
+and 2 outputs, digits projected by PCA to its input dimension for 10 outputs; one seed (the seed
+then only shuffles the batches).
+
 Files written to ``out_dir``: ``balls.csv`` (one row per seed, checkpoint, point and radius),
 ``distances.csv`` (one row per seed, checkpoint and point), ``checkpoints.csv`` (loss, accuracy,
 regions in the box), ``summary.csv`` (means by data set, epoch, kind, radius), ``config.json``,
@@ -62,12 +68,14 @@ def _measure(net, pts, cfg, box, rows, epoch, tag):
     return common.enumerate_with(net, box).count
 
 
-def run_one(dataset, dim, seed, cfg, rows):
-    """Train one model on ``dataset`` and measure it at every checkpoint."""
+def run_one(dataset, dim, seed, cfg, rows, start=None):
+    """Train one model on ``dataset`` (from the `Network` ``start`` when given) and measure it at
+    every checkpoint."""
     X, y, n_classes = common.load_dataset(dataset, dim, n_samples=cfg["n_samples"], seed=seed)
     pts = _points(X, cfg["n_points"], np.random.default_rng(seed))
     box = Box(X.min(axis=0).astype(float), X.max(axis=0).astype(float))
-    model = common.make_mlp(dim, cfg["widths"], n_classes, seed=seed)
+    model = (common.make_mlp(dim, cfg["widths"], n_classes, seed=seed) if start is None
+             else common.mlp_from_network(start))
     tag = {"dataset": dataset, "seed": seed}
     box_regions = {}
 
@@ -83,15 +91,33 @@ def run_one(dataset, dim, seed, cfg, rows):
                                         "box_regions": box_regions[h["epoch"]]})
 
 
-def run(out_dir, quick: bool = False, seed: int = 0) -> dict:
-    """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}``."""
+def _dataset_for(net) -> list:
+    """``[[name, dim]]``: the one data set a user's network's shape fits."""
+    from nncells.errors import NNCellsError
+    d, k = net.input_dim, net.output_dim
+    if d == 2 and k == 2:
+        return [["moons", 2]]
+    if k == 10 and d <= 64:
+        return [["digits", d]]
+    raise NNCellsError(f"the model maps {d} inputs to {k} outputs; training-dynamics trains on two moons "
+                       "(2 inputs, 2 outputs) or on digits projected to the input dimension (at most 64 "
+                       "inputs, 10 outputs)")
+
+
+def run(out_dir, quick: bool = False, seed: int = 0, model=None) -> dict:
+    """Run the experiment and write its files; returns ``{"report": path, "seconds": ...}``.
+    ``model``: a model file whose weights training starts from (see the module's notes)."""
+    net = common.load_user_model(model)
+    datasets = None if net is None else _dataset_for(net)
     out, cfg = common.start(out_dir, CONFIGS, quick, seed)
+    if net is not None:
+        cfg.update(model=str(model), datasets=datasets, widths=net.widths, seeds=1)
     t0 = time.perf_counter()
     rows = defaultdict(list)
     for dataset, dim in cfg["datasets"]:
         for s in range(seed, seed + cfg["seeds"]):
             common.log(f"training-dynamics: {dataset} ({dim}-D), seed {s}")
-            run_one(dataset, dim, s, cfg, rows)
+            run_one(dataset, dim, s, cfg, rows, start=net)
     for name in ("balls", "distances", "checkpoints"):
         common.write_csv(out / f"{name}.csv", rows[name])
     cfg["seconds"] = time.perf_counter() - t0
@@ -162,8 +188,9 @@ def write_report(out_dir) -> Path:
                             common.read_csv(out / "checkpoints.csv"))
     common.write_csv(out / "summary.csv", summary)
     radii = sorted({r["radius"] for r in summary})
+    start = (f"Training starts from the user's model `{cfg['model']}`. " if cfg.get("model") else "")
     lines = [f"# Training dynamics of regions around data ({cfg['mode']} mode)\n",
-             f"MLP hidden widths {cfg['widths']}, Adam (lr {cfg['lr']}), {cfg['epochs']} epochs, "
+             start + f"MLP hidden widths {cfg['widths']}, Adam (lr {cfg['lr']}), {cfg['epochs']} epochs, "
              f"seeds {cfg['seed']}..{cfg['seed'] + cfg['seeds'] - 1}; {cfg['n_points']} training "
              f"points and {cfg['n_points']} uniform points of the data's bounding box per seed; "
              f"balls of radii {radii} (standardised units) in the {_NORM_NAMES[cfg['norm']]}. Run time "
