@@ -2,6 +2,7 @@
 (`measures`), connected components of decision regions (`components`), and their figures
 (`figures`, needs matplotlib)."""
 from nncells.analysis.components import decision_components
+from nncells.analysis.estimate import dry_run  # noqa: F401  (regions and time of a run, before it runs)
 from nncells.analysis.measures import (arrangement_max, bounds_row, concat_tables, fit_line, global_bounds,
                                        montufar_max_lower_bound, montufar_upper_bound, rank_children,
                                        rank_summary, scaling_fits, serra_upper_bound)

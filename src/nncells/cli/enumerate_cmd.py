@@ -1,5 +1,11 @@
 """``nncells enumerate MODEL (--box LO HI | --whole-space) [--out FILE.parquet|DIR] [--backend B]
-[--adjacency [FILE.parquet]] [--certify] [--json] ...``."""
+[--adjacency [FILE.parquet]] [--certify] [--dry-run] [--json] ...``.
+
+``--dry-run`` estimates the run instead of running it (`nncells.analysis.estimate.dry_run`): a
+proven upper bound on the regions, a sampled lower bound, the rate of a few seconds of the real
+work and the time both counts would take at that rate. A real run first makes the cheap check of
+`nncells.analysis.estimate.run_note` and, when it may take hours, says so in one line on stderr.
+"""
 from __future__ import annotations
 
 import math
@@ -42,6 +48,13 @@ def add_arguments(p):
                    help="the contract's threshold: a region counts iff it holds a point x deeper than "
                         "TOL * max|x_i| (default %(default)g; see docs/numerics.md)")
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+    p.add_argument("--dry-run", action="store_true",
+                   help="estimate instead of enumerating: a proven upper bound, a sampled lower bound, the rate "
+                        "of a short sample of the real work and the time both counts would take")
+    p.add_argument("--dry-run-seconds", type=float, default=2.0, metavar="S",
+                   help="with --dry-run: seconds of real work measured (default %(default)g)")
+    p.add_argument("--samples", type=int, default=1000, metavar="N",
+                   help="with --dry-run: random points of the domain sampled (default %(default)d)")
     graph_options.add_arguments(p)
 
 
@@ -49,6 +62,8 @@ def run(args) -> int:
     net = load_model_arg(args)
     domain = domain_from_args(args, net.input_dim)
     single_file = args.out is not None and str(args.out).endswith(".parquet")
+    if args.out is not None and not single_file:
+        _check_directory_name(str(args.out))
     if args.resume and (args.out is None or single_file):
         raise NNCellsError("--resume needs --out DIR (a directory of a sharded run)")
     if single_file and args.count_only:
@@ -57,12 +72,18 @@ def run(args) -> int:
         raise NNCellsError(f"--checkpoint-every must be a positive number of seconds, got {args.checkpoint_every:g}")
     if args.workers is not None and args.workers < 1:
         raise NNCellsError(f"--workers must be at least 1, got {args.workers}")
+    if args.dry_run:
+        return _dry_run(args, net, domain)
     if single_file:
         check_writable(args.out)  # before the work, not after it
     sharded = args.out is not None and not single_file
     edges = graph_options.check(args, sharded)
     executor = make_executor(args.workers, args.dask_scheduler, args.dask_local)
-    progress = Progress("regions", enabled=False if args.quiet else None)
+    from nncells.analysis.estimate import run_note
+    note, bound = run_note(net, domain)
+    # the note goes to stderr (with --json stdout holds one object) when the run starts: after its
+    # output is in place, so that a refused output stays one line
+    progress = Progress("regions", enabled=False if args.quiet else None, upper_bound=bound, note=note)
     common = dict(tol=args.tol, method=args.method, executor=executor, progress=progress, backend=args.backend)
     try:
         result = None
@@ -93,6 +114,76 @@ def run(args) -> int:
     else:
         print(format_summary(summary, args.out))
     return status
+
+
+def _check_directory_name(out: str) -> None:
+    """Refuse ``--out NAME.ext`` (an extension other than .parquet) unless it is a directory path:
+    an existing directory, or a name ending in ``/``; ``out.csv`` would silently become a directory.
+
+    Examples
+    --------
+    >>> _check_directory_name("runs/seed0")
+    >>> _check_directory_name("out.csv")
+    Traceback (most recent call last):
+    ...
+    nncells.errors.NNCellsError: --out out.csv: a run is written to FILE.parquet or to a directory, and '.csv' is not .parquet; to write a directory of that name, give it as out.csv/
+    """
+    from pathlib import Path
+    p = Path(out)
+    if p.suffix and not out.endswith(("/", "\\")) and not p.is_dir():
+        raise NNCellsError(f"--out {out}: a run is written to FILE.parquet or to a directory, and '{p.suffix}' is "
+                           f"not .parquet; to write a directory of that name, give it as {out}/")
+
+
+def _dry_run(args, net, domain) -> int:
+    from nncells.analysis.estimate import dry_run
+    if not (math.isfinite(args.dry_run_seconds) and args.dry_run_seconds > 0):
+        raise NNCellsError(f"--dry-run-seconds must be a positive number, got {args.dry_run_seconds:g}")
+    if args.samples < 1:
+        raise NNCellsError(f"--samples must be at least 1, got {args.samples}")
+    e = dry_run(net, domain, samples=args.samples, seconds=args.dry_run_seconds, tol=args.tol,
+                method=args.method, backend=args.backend)
+    if args.json:
+        print_json(e)
+    else:
+        print(format_estimate(e))
+    return 0
+
+
+def format_estimate(e: dict) -> str:
+    """The table of ``--dry-run`` (`nncells.analysis.estimate.dry_run`'s dict).
+
+    Examples
+    --------
+    >>> e = {"regions_upper_bound": 10 ** 19, "upper_bound_kind": "serra", "sampled_regions": 900,
+    ...      "regions_per_second": 3000.0, "estimated_seconds": {"upper_bound": 10 ** 19 / 3000, "sampled": 0.3},
+    ...      "measured": {"samples": 1000, "patterns": 950, "checked": 950, "seconds": 2.0, "regions": 6000,
+    ...                   "finished": False, "rate": "measured", "workers": 1, "method": "cells"}}
+    >>> print(format_estimate(e))
+    at most      1.0e+19 regions (proven: serra bound)
+    at least     900 regions (950 patterns among 1,000 samples, 950 checked)
+    rate         3,000 regions/s (6,000 regions in 2 s of the real run, 1 worker, cells method)
+    time         1.1e+08 years for the bound, 0.3 s for the sampled count, at this rate
+    """
+    from nncells.analysis.estimate import format_count
+    from nncells.cli.progress import format_duration
+    m, t = e["measured"], e["estimated_seconds"]
+    r = e["regions_per_second"]
+    how = f"{m['workers']} worker{'s' * (m['workers'] != 1)}, {m['method']} method"
+    if m["rate"] == "measured":
+        rate = f"{r:,.0f} regions/s ({m['regions']:,} regions in {m['seconds']:.2g} s of the real run, {how})"
+    else:
+        rate = f"at most {r:.2g} regions/s (no region finished in {m['seconds']:.2g} s of the real run, {how})"
+    at_least = "at least " if m["rate"] != "measured" else ""
+    lines = [f"at most      {format_count(e['regions_upper_bound'])} regions (proven: {e['upper_bound_kind']} bound)",
+             f"at least     {e['sampled_regions']:,} regions ({m['patterns']:,} patterns among {m['samples']:,} "
+             f"samples, {m['checked']:,} checked)",
+             f"rate         {rate}",
+             f"time         {at_least}{format_duration(t['upper_bound'])} for the bound, {at_least}"
+             f"{format_duration(t['sampled'])} for the sampled count, at this rate"]
+    if "regions" in e:
+        lines.append(f"regions      {e['regions']:,} (the sample run finished: the exact count)")
+    return "\n".join(lines)
 
 
 def format_summary(s: dict, out=None) -> str:

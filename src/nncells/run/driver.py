@@ -117,6 +117,8 @@ def run(problem: Problem, executor, sink, *, method="auto", frontier=None, stats
     try:
         if frontier is not None and checkpointer is not None:
             _check_resume(checkpointer.dir, frontier, problem, was, now)
+        if progress is not None:  # the run starts: its output is in place, its options checked
+            progress(sink.count, "starting")
         # the planar mesh records no facets: with facets asked for, "auto" takes the cells method
         planar = planar_applicable(problem, method) and not (problem.facets and method == "auto")
         if frontier is None and planar:
