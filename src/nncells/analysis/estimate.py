@@ -193,16 +193,18 @@ def measure_rate(network, domain=None, seconds: float = 2.0, *, tol: float | Non
                  backend: str | None = None) -> dict:
     """Run the real enumeration (`nncells.api.count_regions`, one worker) for about ``seconds``.
 
-    The run is stopped by a timer (``SIGALRM``, in the main thread; elsewhere only between tasks);
-    regions count when their task hands them back, so a run that finished none in the time has a
-    rate of at most ``1 / seconds``: ``rate`` then says ``"at most"``. A run that finishes in the
-    time gives the exact count (``finished``).
+    The run is stopped by a timer (``SIGALRM``, in the main thread; elsewhere only between tasks).
+    Regions count when their task hands them back, so tasks hand back often while it runs (the
+    root's warm-up and the task budget are cut to a twentieth of ``seconds``); a run whose tasks
+    handed back no region in the time measured nothing: ``rate`` is then ``"not measured"`` and
+    ``regions_per_second`` None (the work done inside an unfinished task is unknown: it is no
+    bound either way). A run that finishes in the time gives the exact count (``finished``).
 
     Returns
     -------
     dict
-        ``regions``, ``seconds``, ``finished``, ``regions_per_second``, ``rate`` (``"measured"``
-        or ``"at most"``), ``workers`` (1) and ``method``.
+        ``regions``, ``seconds``, ``finished``, ``regions_per_second`` (None when not measured),
+        ``rate`` (``"measured"`` or ``"not measured"``), ``workers`` (1) and ``method``.
 
     Examples
     --------
@@ -228,6 +230,8 @@ def measure_rate(network, domain=None, seconds: float = 2.0, *, tol: float | Non
     old = signal.signal(signal.SIGALRM, stop) if timer else None
     t0 = time.perf_counter()
     finished, regions, used = False, 0, method
+    budgets = _config.WARMUP_S, _config.TASK_BUDGET_S
+    _config.WARMUP_S = _config.TASK_BUDGET_S = min(_config.TASK_BUDGET_S, max(float(seconds), 1e-3) / 20)
     try:
         if timer:
             signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
@@ -240,13 +244,15 @@ def measure_rate(network, domain=None, seconds: float = 2.0, *, tol: float | Non
     except _Budget:
         pass
     finally:
+        _config.WARMUP_S, _config.TASK_BUDGET_S = budgets
         if timer:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
     took = max(time.perf_counter() - t0, 1e-9)
+    measured = regions > 0 or finished
     return {"regions": regions, "seconds": took, "finished": finished,
-            "regions_per_second": max(regions, 1) / took, "rate": "measured" if regions else "at most",
-            "workers": 1, "method": used}
+            "regions_per_second": max(regions, 1) / took if measured else None,
+            "rate": "measured" if measured else "not measured", "workers": 1, "method": used}
 
 
 def dry_run(network, domain=None, *, samples: int = 1000, seconds: float = 2.0, seed: int = 0,
@@ -278,7 +284,8 @@ def dry_run(network, domain=None, *, samples: int = 1000, seconds: float = 2.0, 
     rate = m["regions_per_second"]
     out = {"regions_upper_bound": ub, "upper_bound_kind": kind, "sampled_regions": s["regions"],
            "regions_per_second": rate,
-           "estimated_seconds": {"upper_bound": _div(ub, rate), "sampled": _div(s["regions"], rate)},
+           "estimated_seconds": {"upper_bound": None if rate is None else _div(ub, rate),
+                                 "sampled": None if rate is None else _div(s["regions"], rate)},
            "measured": {"samples": s["samples"], "patterns": s["patterns"], "checked": s["checked"],
                         "seconds": m["seconds"], "regions": m["regions"], "finished": m["finished"],
                         "rate": m["rate"], "workers": m["workers"], "method": m["method"]}}

@@ -170,17 +170,17 @@ def format_estimate(e: dict) -> str:
     m, t = e["measured"], e["estimated_seconds"]
     r = e["regions_per_second"]
     how = f"{m['workers']} worker{'s' * (m['workers'] != 1)}, {m['method']} method"
-    if m["rate"] == "measured":
-        rate = f"{r:,.0f} regions/s ({m['regions']:,} regions in {m['seconds']:.2g} s of the real run, {how})"
-    else:
-        rate = f"at most {r:.2g} regions/s (no region finished in {m['seconds']:.2g} s of the real run, {how})"
-    at_least = "at least " if m["rate"] != "measured" else ""
     lines = [f"at most      {format_count(e['regions_upper_bound'])} regions (proven: {e['upper_bound_kind']} bound)",
              f"at least     {e['sampled_regions']:,} regions ({m['patterns']:,} patterns among {m['samples']:,} "
-             f"samples, {m['checked']:,} checked)",
-             f"rate         {rate}",
-             f"time         {at_least}{format_duration(t['upper_bound'])} for the bound, {at_least}"
-             f"{format_duration(t['sampled'])} for the sampled count, at this rate"]
+             f"samples, {m['checked']:,} checked)"]
+    if m["rate"] == "measured":
+        lines += [f"rate         {r:,.0f} regions/s ({m['regions']:,} regions in {m['seconds']:.2g} s of the real run, "
+                  f"{how})",
+                  f"time         {format_duration(t['upper_bound'])} for the bound, {format_duration(t['sampled'])} "
+                  f"for the sampled count, at this rate"]
+    else:
+        lines.append(f"rate         not measured: no task handed back a region in {m['seconds']:.2g} s of the real "
+                     f"run ({how}); give --dry-run-seconds more")
     if "regions" in e:
         lines.append(f"regions      {e['regions']:,} (the sample run finished: the exact count)")
     return "\n".join(lines)
