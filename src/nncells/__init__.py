@@ -18,6 +18,8 @@ True
 >>> int(res.locate(region.point)), bool((net.pattern(region.point) == region.pattern).all())
 (0, True)
 """
+from __future__ import annotations
+
 import importlib
 
 __version__ = "0.1.0"

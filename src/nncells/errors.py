@@ -12,6 +12,7 @@ Examples
 ...     print(e)
 box is empty: lo >= hi in dimension 0 (1.0 >= 0.0)
 """
+from __future__ import annotations
 
 
 class NNCellsError(ValueError):

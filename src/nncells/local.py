@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,13 +26,16 @@ from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
 from nncells.run.executors import available_cores, process_context, stop_pool, worker_setup
 
+if TYPE_CHECKING:
+    from nncells.results.result import EnumerationResult
+
 __all__ = ["regions_in_ball", "count_in_ball", "preactivation_bounds", "arrangement_regions",
            "upper_bound_in_ball", "boundary_distance", "sampled_patterns_in_ball", "local_complexity",
            "analyse_points"]
 
 
 # ----------------------------------------------------------------------------- exact
-def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1, progress=None):
+def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1, progress=None) -> EnumerationResult:
     """Every activation region meeting the ball (an `EnumerationResult`; points lie in the ball).
     ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead);
     ``progress``: as in `enumerate_regions`, a callable ``progress(regions_found, extra_text)``.

@@ -260,7 +260,7 @@ class Network(LocalMaps):
         return f"Network({'-'.join(map(str, dims))}{extra})"
 
     # ---------------------------------------------------------------- values
-    def _check_points(self, X) -> np.ndarray:
+    def _check_points(self, X) -> tuple[np.ndarray, bool]:
         X = np.asarray(X, dtype=np.float64)
         single = X.ndim == 1
         X = np.atleast_2d(X)

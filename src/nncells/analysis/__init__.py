@@ -1,6 +1,8 @@
 """Analyses of enumerated regions: how layers refine regions, scaling fits, global bounds
 (`measures`), connected components of decision regions (`components`), and their figures
 (`figures`, needs matplotlib)."""
+from __future__ import annotations
+
 from nncells.analysis.components import decision_components
 from nncells.analysis.estimate import dry_run  # noqa: F401  (regions and time of a run, before it runs)
 from nncells.analysis.measures import (arrangement_max, bounds_row, concat_tables, fit_line, global_bounds,

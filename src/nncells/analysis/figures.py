@@ -6,15 +6,20 @@ dropped), writes ``path.png`` and ``path.svg``.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nncells.errors import NNCellsError
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 KIND_STYLE = {"train": ("-", "o"), "random": ("--", "s")}
 
 
-def pyplot():
+def pyplot() -> ModuleType:
     """``matplotlib.pyplot`` on the Agg backend, or a one-line error naming what to install."""
     try:
         import matplotlib
@@ -59,7 +64,7 @@ def save(fig, path, dpi: int = 110) -> list[Path]:
     return out
 
 
-def finish(fig, path):
+def finish(fig: Figure, path) -> Figure:
     """``fig``, saved first as ``path`` (`save`) when a path is given."""
     if path is not None:
         save(fig, path)
@@ -71,7 +76,7 @@ def _col(table, key):
 
 
 # ------------------------------------------------------------------ rank vs children
-def plot_rank_children(table, path=None, panel="layer", title="Children per parent region against its rank"):
+def plot_rank_children(table, path=None, panel="layer", title="Children per parent region against its rank") -> Figure:
     """Children of each parent region against the rank of its affine map, one panel per value of
     the column ``panel`` (``"layer"``, or ``"width"`` for tables pooled over networks): every
     parent (jittered), the mean per rank, and the bound ``sum_{j<=r} C(k, j)``.
@@ -133,7 +138,7 @@ def plot_rank_children(table, path=None, panel="layer", title="Children per pare
 
 
 # ------------------------------------------------------------------ runtime vs regions
-def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain"):
+def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain") -> Figure:
     """Seconds and LP solves against the number of regions (log-log): colour by ``group``,
     marker by ``split`` (when the runs have that column), and for each value ``v`` of ``split``
     with an entry ``fits[v]`` (from `nncells.analysis.scaling_fits`) its fitted line, labelled
@@ -202,7 +207,7 @@ def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain"):
     return finish(fig, path)
 
 
-def plot_speedup(rows, path=None, max_workers=2):
+def plot_speedup(rows, path=None, max_workers: int = 2) -> Figure:
     """Parallel speed-up (serial seconds / parallel seconds) per architecture, with the ideal.
 
     Parameters
@@ -242,7 +247,7 @@ def plot_speedup(rows, path=None, max_workers=2):
 
 
 # ------------------------------------------------------------------ global bounds
-def plot_bounds(rows, path=None):
+def plot_bounds(rows, path=None) -> Figure:
     """Exact region counts beside the Serra et al. and Montufar et al. bounds, per architecture.
 
     Parameters
@@ -287,7 +292,7 @@ def plot_bounds(rows, path=None):
 
 
 # ------------------------------------------------------------------ training dynamics
-def plot_training_dynamics(summary, checkpoints=None, path=None, title=""):
+def plot_training_dynamics(summary, checkpoints=None, path=None, title: str = "") -> Figure:
     """Local measures against the epoch: mean exact count in balls, mean upper bound, median
     distance to the nearest region boundary (around training vs random points), and the
     number of regions in the data's bounding box with the training accuracy.

@@ -66,7 +66,7 @@ class Ball(Domain):
         object.__setattr__(self, "radius", r)
         object.__setattr__(self, "norm", norm)
 
-    def resolve(self, dim):
+    def resolve(self, dim: int) -> Ball:
         """This ball with ``dim`` set (the centre must have ``dim`` entries).
 
         Examples
@@ -76,7 +76,7 @@ class Ball(Domain):
         """
         return Ball(self.center, self.radius, self.norm, dim)
 
-    def halfspaces(self):
+    def halfspaces(self) -> tuple[np.ndarray, np.ndarray]:
         """The half-spaces of the bounding box ``center +- radius`` (exact for ``norm="inf"``).
 
         Examples
@@ -87,7 +87,7 @@ class Ball(Domain):
         """
         return Box(self.center - self.radius, self.center + self.radius).halfspaces()
 
-    def bounds(self):
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The bounding box ``(center - radius, center + radius)``.
 
         Examples
@@ -98,7 +98,7 @@ class Ball(Domain):
         return self.center - self.radius, self.center + self.radius
 
     @property
-    def scale(self):
+    def scale(self) -> float:
         """The diameter.
 
         Examples
@@ -108,7 +108,7 @@ class Ball(Domain):
         """
         return 2.0 * self.radius
 
-    def contains(self, X, tol=0.0):
+    def contains(self, X, tol: float = 0.0) -> np.ndarray:
         """Which points satisfy ``||x - center|| <= radius + tol`` in the ball's norm.
 
         Examples
@@ -120,7 +120,7 @@ class Ball(Domain):
         dist = np.max(np.abs(X), axis=1) if self.norm == "inf" else np.linalg.norm(X, axis=1)
         return dist <= self.radius + tol
 
-    def sample(self, n, rng=None):
+    def sample(self, n: int, rng=None) -> np.ndarray:
         """``n`` uniform points in the ball, shaped (n, dim).
 
         Examples
@@ -138,7 +138,7 @@ class Ball(Domain):
         g /= np.linalg.norm(g, axis=1, keepdims=True)
         return self.center + g * (self.radius * rng.random((n, 1)) ** (1.0 / d))
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """``{"type": "ball", "center": [...], "radius": r, "norm": 2 or "inf"}``.
 
         Examples

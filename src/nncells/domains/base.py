@@ -62,7 +62,7 @@ class Domain:
         """
         raise NotImplementedError
 
-    def bounds(self):
+    def bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
         """An axis-aligned box ``(lo, hi)`` containing the domain, or None when unbounded.
 
         `Polytope` returns None here even when bounded (its box needs LPs).

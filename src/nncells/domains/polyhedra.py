@@ -57,7 +57,7 @@ class Box(Domain):
         object.__setattr__(self, "lo", lo)
         object.__setattr__(self, "hi", hi)
 
-    def resolve(self, dim):
+    def resolve(self, dim: int) -> Box:
         """This box with ``dim`` set and its bounds broadcast to ``dim`` entries.
 
         Examples
@@ -70,7 +70,7 @@ class Box(Domain):
             raise DomainError(f"box has dimension {self.lo.size} but the network has {dim} inputs")
         return Box(self.lo, self.hi, dim)
 
-    def halfspaces(self):
+    def halfspaces(self) -> tuple[np.ndarray, np.ndarray]:
         """``(A, b)`` with rows ``x_i <= hi_i`` then ``-x_i <= -lo_i``.
 
         Examples
@@ -83,7 +83,7 @@ class Box(Domain):
         eye = np.eye(d)
         return np.vstack([eye, -eye]), np.concatenate([self.hi, -self.lo])
 
-    def bounds(self):
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The box itself, ``(lo, hi)``.
 
         Examples
@@ -94,7 +94,7 @@ class Box(Domain):
         return self.lo, self.hi
 
     @property
-    def scale(self):
+    def scale(self) -> float:
         """The longest side.
 
         Examples
@@ -115,7 +115,7 @@ class Box(Domain):
         """
         return float(np.prod(self.hi - self.lo))
 
-    def sample(self, n, rng=None):
+    def sample(self, n: int, rng=None) -> np.ndarray:
         """``n`` uniform points in the box, shaped (n, dim).
 
         Examples
@@ -128,7 +128,7 @@ class Box(Domain):
         rng = np.random.default_rng(rng)
         return self.lo + rng.random((n, self.lo.size)) * (self.hi - self.lo)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """``{"type": "box", "lo": [...], "hi": [...]}``.
 
         Examples
@@ -170,7 +170,7 @@ class Polytope(Domain):
             raise DomainError("polytope domain is empty or has no interior")
 
     @property
-    def dim(self):
+    def dim(self) -> int:
         """Number of columns of ``A``.
 
         Examples
@@ -180,7 +180,7 @@ class Polytope(Domain):
         """
         return self.A.shape[1]
 
-    def resolve(self, dim):
+    def resolve(self, dim: int) -> Polytope:
         """The polytope itself, after checking that it has dimension ``dim``.
 
         Examples
@@ -193,7 +193,7 @@ class Polytope(Domain):
             raise DomainError(f"polytope has dimension {self.dim} but the network has {dim} inputs")
         return self
 
-    def halfspaces(self):
+    def halfspaces(self) -> tuple[np.ndarray, np.ndarray]:
         """``(A, b)`` as given (converted to float64).
 
         Examples
@@ -205,7 +205,7 @@ class Polytope(Domain):
         return self.A, self.b
 
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """``{"type": "polytope", "A": [[...], ...], "b": [...]}``.
 
         Examples
@@ -229,7 +229,7 @@ class Space(Domain):
 
     dim: int | None = None
 
-    def resolve(self, dim):
+    def resolve(self, dim: int) -> Space:
         """``Space(dim)``, after checking a dimension already set.
 
         Examples
@@ -241,7 +241,7 @@ class Space(Domain):
             raise DomainError(f"space has dimension {self.dim} but the network has {dim} inputs")
         return Space(dim)
 
-    def halfspaces(self):
+    def halfspaces(self) -> tuple[np.ndarray, np.ndarray]:
         """No constraints: ``A`` shaped (0, dim) and ``b`` shaped (0,).
 
         Examples
@@ -251,7 +251,7 @@ class Space(Domain):
         """
         return np.zeros((0, self.dim)), np.zeros(0)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """``{"type": "space", "dim": dim}``.
 
         Examples

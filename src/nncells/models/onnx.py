@@ -11,6 +11,8 @@ The batch dimension is taken to be 1 while the graph is read (a fixed batch size
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from nncells.errors import ModelError, NNCellsError
@@ -83,7 +85,7 @@ def _fold(node, values, opset):
     return ReferenceEvaluator(model).run(None, feeds)
 
 
-def onnx_to_network(model, input_shape=None):
+def onnx_to_network(model, input_shape=None) -> tuple[Network, tuple[int, ...]]:
     """Walk the graph of an ``onnx.ModelProto``; returns ``(network, input_shape)``.
 
     No check against the original graph is made (see `from_onnx`).
@@ -203,7 +205,7 @@ def _logits_model(m):
     return m
 
 
-def onnx_forward(model, logits=False):
+def onnx_forward(model, logits: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """A numpy float64 forward function of the original graph: onnxruntime when it can run the
     float64 graph, else the ``onnx.reference`` evaluator. When the graph fixes its batch size
     (an export without dynamic axes), inputs are fed in batches of exactly that size. With
@@ -261,7 +263,7 @@ def onnx_forward(model, logits=False):
     return forward
 
 
-def from_onnx(model, input_shape=None, verify=True, n_verify=256):
+def from_onnx(model, input_shape=None, verify: bool = True, n_verify: int = 256) -> Network:
     """Convert an ONNX model (``onnx.ModelProto``) into the exact `Network` it computes.
 
     Parameters

@@ -13,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from nncells.errors import ModelError
+from nncells.network import Network
 from nncells.models.chain import import_optional
 from nncells.models.torch_eval import ops_to_network
 from nncells.models.torch_read import fx_module, read_module, type_name
@@ -34,7 +36,7 @@ def _torch():
 
 
 @contextlib.contextmanager
-def quiet_torch_warnings():
+def quiet_torch_warnings() -> Iterator[None]:
     """A ``warnings.catch_warnings`` context that hides torch's own noise when nncells handles
     TorchScript: the ``DeprecationWarning`` of ``torch.jit`` and the ``UserWarning`` about the
     ``.grad`` of non-leaf tensors that ``.double()`` of a scripted module triggers. Other
@@ -98,7 +100,7 @@ def _script_logits(m):
     return lambda x: fn(m._c, x)
 
 
-def torch_forward(module, logits=False):
+def torch_forward(module, logits: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """A numpy float64 forward function of a copy of ``module`` in eval mode.
 
     ``module`` itself is left as it is (unless it cannot be copied). With ``logits=True`` the
@@ -139,7 +141,7 @@ def torch_forward(module, logits=False):
     return forward
 
 
-def from_torch(module, input_shape=None, verify=True, n_verify=256):
+def from_torch(module, input_shape=None, verify: bool = True, n_verify: int = 256) -> Network:
     """Convert a PyTorch module (or TorchScript module) into the exact `Network` it computes.
 
     Parameters

@@ -2,6 +2,8 @@
 points, and how each layer refines the partition."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from nncells.engine.tasks import prefix_ids
@@ -9,6 +11,10 @@ from nncells.errors import NNCellsError
 from nncells.planar.partition import PlanarPartition, class_pieces, decision_boundary
 from nncells.planar._layout import FIGSIZE, _figure_options, _fit_layout, _legend, _new_figure, _plt, _points, _wrap  # noqa: F401 (plot.FIGSIZE)
 from nncells.planar.slices import output_classes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 COLOR_BY = ("pattern", "class", "gradient")
 ANCHORS_LABEL = "anchor points (the plane through them)"
@@ -22,7 +28,7 @@ def _ids_colors(ids: np.ndarray, seed: int = 0) -> np.ndarray:
     return palette[ids]
 
 
-def face_colors(part: PlanarPartition, color_by: str = "pattern"):
+def face_colors(part: PlanarPartition, color_by: str = "pattern") -> np.ndarray:
     """RGB(A) colours of the faces: by activation ``pattern``, predicted ``class``, or the norm
     of the local ``gradient`` (Frobenius norm of the face's affine map).
 
@@ -164,7 +170,7 @@ def plot_partition(part: PlanarPartition, ax=None, color_by: str = "pattern", bo
                    points=None, labels=None, title: str | None = None,
                    xlabel: str = "u (plane coordinate 1)", ylabel: str = "v (plane coordinate 2)",
                    legend: bool = True, class_names=None, *, distances=None, predicted=None,
-                   max_distance: float | None = None, anchors=None, figsize=None, dpi=None):
+                   max_distance: float | None = None, anchors=None, figsize=None, dpi=None) -> Axes:
     """Draw the regions (coloured by ``color_by``), their edges, the decision boundary (red),
     optional data ``points`` (plane coordinates, (n, 2)) with class ``labels`` and optional
     ``anchors``, with axis labels, a title, a legend (outside the axes: on the right, below them
@@ -294,7 +300,7 @@ def plot_partition(part: PlanarPartition, ax=None, color_by: str = "pattern", bo
 
 
 def plot_layers(part: PlanarPartition, boundary: bool = True, xlabel: str = "u (plane coordinate 1)",
-                ylabel: str = "v (plane coordinate 2)", *, title: str | None = None, figsize=None, dpi=None):
+                ylabel: str = "v (plane coordinate 2)", *, title: str | None = None, figsize=None, dpi=None) -> Figure:
     """One panel per hidden layer: the partition after that layer (faces coloured by their
     pattern prefix, edges drawn only between different prefixes; the last panel also shows the
     decision boundary and a legend), in constrained layout. Returns the figure.

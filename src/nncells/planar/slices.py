@@ -7,12 +7,16 @@ plane; `nncells.planar` does the rest. Also here: the adjacency graph of a plana
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nncells.errors import NNCellsError
 from nncells.network import Network
 from nncells.planar.partition import PlanarPartition, planar_partition
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def _vec(v, name, dim=None) -> np.ndarray:
@@ -238,7 +242,7 @@ class Slice:
     plane: Plane
     partition: PlanarPartition
 
-    def place(self, X):
+    def place(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where input points ``X`` (n, d) go in a picture of the slice.
 
         Returns
@@ -329,7 +333,7 @@ def slice_partition(network: Network, plane: Plane | None = None, polygon=None, 
     return Slice(network, plane, planar_partition(net2, polygon, tol))
 
 
-def adjacency_graph(part: PlanarPartition):
+def adjacency_graph(part: PlanarPartition) -> nx.Graph:
     """The regions' adjacency graph (networkx): a node per face (attributes ``area``,
     ``centroid``), an edge per pair of faces sharing an edge of positive length. Edge attributes:
     ``neuron`` (the first neuron whose sign differs, -1 if none), ``neurons`` (all of them) and

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from nncells.domains import Domain
 from nncells.engine.tasks import Batch, Stats, prefix_ids
 from nncells.errors import DomainError
 from nncells.network import Network
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,7 +283,7 @@ class EnumerationResult:
         from nncells.results.adjacency import adjacency
         return adjacency(self)
 
-    def adjacency_graph(self):
+    def adjacency_graph(self) -> nx.Graph:
         """The dual graph as a `networkx.Graph` (nodes: regions with their ``pattern``; edges:
         adjacent pairs with the ``neurons`` changing sign between them).
 

@@ -334,12 +334,12 @@ class MemorySink:
         self.batches = []
         self.count = 0
 
-    def add(self, batch):
+    def add(self, batch) -> None:
         if len(batch):
             self.batches.append(batch)
             self.count += len(batch)
 
-    def flush(self):
+    def flush(self) -> None:
         return None
 
 
@@ -349,10 +349,10 @@ class CountSink:
     def __init__(self):
         self.count = 0
 
-    def add(self, batch):
+    def add(self, batch) -> None:
         self.count += len(batch)
 
-    def flush(self):
+    def flush(self) -> None:
         return None
 
 
@@ -372,7 +372,7 @@ class ShardSink:
         self.shards = list(shards or [])
         self.count = count
 
-    def add(self, batch):
+    def add(self, batch) -> None:
         self.count += len(batch)
         if len(batch) and self.keep:
             self.buffer.append(batch)
@@ -380,7 +380,7 @@ class ShardSink:
             if self.buffered >= self.shard_rows:
                 self.flush()
 
-    def flush(self):
+    def flush(self) -> str | None:
         if not self.buffered:
             return None
         from nncells.engine.tasks import Batch
