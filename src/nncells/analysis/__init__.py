@@ -1,14 +1,14 @@
 """Analyses of enumerated regions: how layers refine regions, scaling fits, global bounds
-(`measures`), connected components of decision regions (`components`), and their figures
-(`figures`, needs matplotlib)."""
+(`measures`), connected components of decision regions (`components`), estimates of a run before
+it runs (`estimate`), and their figures (`figures`, needs matplotlib)."""
 from __future__ import annotations
 
 from nncells.analysis.components import decision_components
-from nncells.analysis.estimate import dry_run  # noqa: F401  (regions and time of a run, before it runs)
+from nncells.analysis.estimate import dry_run
 from nncells.analysis.measures import (arrangement_max, bounds_row, concat_tables, fit_line, global_bounds,
                                        montufar_max_lower_bound, montufar_upper_bound, rank_children,
                                        rank_summary, scaling_fits, serra_upper_bound)
 
-__all__ = ["arrangement_max", "decision_components", "bounds_row", "concat_tables", "fit_line", "global_bounds",
+__all__ = ["arrangement_max", "decision_components", "dry_run", "bounds_row", "concat_tables", "fit_line", "global_bounds",
            "montufar_max_lower_bound", "montufar_upper_bound", "rank_children", "rank_summary",
            "scaling_fits", "serra_upper_bound"]
