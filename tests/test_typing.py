@@ -18,7 +18,7 @@ MODULES = [
     "nncells.local",
     "nncells.analysis", "nncells.analysis.components", "nncells.analysis.estimate",
     "nncells.analysis.figures", "nncells.analysis.measures",
-    "nncells.planar.slices", "nncells.planar.plot",
+    "nncells.planar.slices", "nncells.planar.plot", "nncells.planar.partition",
 ]
 
 # "module.qualname" -> why it has no return annotation. Only for names where an annotation is

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
 from nncells.network import Network
 from nncells.planar.mesh import _candidates, _cut_layer, _Mesh, split_layers
+
+if TYPE_CHECKING:
+    from nncells.engine.cells import Batch
 
 
 @dataclass
@@ -148,7 +152,7 @@ class PlanarPartition:
         dist = (d[:, 0] * r[:, 1] - d[:, 1] * r[:, 0]) / np.hypot(d[:, 0], d[:, 1])
         return np.minimum.reduceat(dist, self.face_start[:-1])
 
-    def interior_edges(self):
+    def interior_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Edges shared by two faces: ``(face_a, face_b, segments)``, segments (m, 2, 2).
 
         The result is computed once and cached on the partition.
@@ -214,7 +218,7 @@ def _shared_edges(vertices, face_start, face_vertices):
     return face[i], face[j], np.stack([vertices[u[i]], vertices[w[i]]], axis=1)
 
 
-def class_pieces(part: "PlanarPartition"):
+def class_pieces(part: "PlanarPartition") -> tuple:
     """The faces cut where the predicted class changes: every face is cut by the lines where two
     classes' affine maps tie (``k > 1`` outputs) or by the zero line of its output (one output),
     and each piece takes the class at its centroid (argmax, or ``y > 0``).
@@ -262,7 +266,7 @@ def class_pieces(part: "PlanarPartition"):
     return verts, np.append(mesh.start[:mesh.nf], mesh.nl), mesh.loops[:mesh.nl].copy(), par, cls
 
 
-def decision_boundary(part: "PlanarPartition"):
+def decision_boundary(part: "PlanarPartition") -> tuple[np.ndarray, np.ndarray]:
     """The exact decision boundary: for ``k > 1`` outputs where the predicted class (argmax)
     changes, for one output the zero level set; the edges between `class_pieces` of different
     classes, inside faces and across them.
@@ -357,7 +361,8 @@ def planar_partition(network: Network, polygon_vertices, tol: float | None = Non
                            time.perf_counter() - t0, bound)
 
 
-def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None, backend: str | None = None):
+def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None,
+                 backend: str | None = None) -> "Batch":
     """The regions of a 2-input ``network`` in the box ``[box_lo, box_hi]`` as an engine `Batch`
     (``backend``: as in `planar_partition`).
 

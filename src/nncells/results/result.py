@@ -102,8 +102,8 @@ class EnumerationResult:
     def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
                  info=None):
         order = canonical_order(batch.patterns)
-        self.source_rows = None   # of a result read from disk: region i's row in the table read
-        self.certificate = None   # what `certify` found, when asked (reported in the summary)
+        self.source_rows: np.ndarray | None = None   # of a result read from disk: region i's row there
+        self.certificate: dict | None = None   # what `certify` found, when asked (reported in the summary)
         self.network = network
         self.domain = domain
         self.patterns = batch.patterns[order]
@@ -116,7 +116,7 @@ class EnumerationResult:
         self.borderline = int(stats.borderline)  # regions within BORDERLINE x the threshold
         self.seconds = float(seconds)
         self.info = info
-        self._cache = {}  # name -> (the patterns it was computed from, value): see `_cached`
+        self._cache: dict[str, tuple] = {}  # name -> (the patterns it was computed from, value): `_cached`
 
     def __repr__(self) -> str:
         n = self.count
