@@ -7,7 +7,7 @@ times, alternating, `enumerate_regions` (one worker, facets recorded), then on t
 `adjacency`, `certify` and `decision_components` (each on a fresh result, nothing cached);
 prints one Markdown row with the medians, the LPs the components solved and the ratio
 (adjacency + certify + components) / enumerate. ``--reference`` also times
-`_decision_components_lp` (one LP per question, the method before issue 24) and checks that both
+the one-LP-per-question method of tests/components_reference.py (before issue 24) and checks that both
 give the same components.
 """
 from __future__ import annotations
@@ -19,8 +19,17 @@ import time
 import numpy as np
 
 from nncells import enumerate_regions
-from nncells.analysis.components import _decision_components_lp, decision_components
+from nncells.analysis.components import decision_components
 from nncells.models.bundled import demo_network
+
+
+def _reference():
+    """The one-LP-per-question method, from the tests' reference module."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from components_reference import decision_components_lp
+    return decision_components_lp
 
 
 def _one(net, box, reference):
@@ -36,7 +45,7 @@ def _one(net, box, reference):
     out = [res.count, t1 - t0, t2 - t1, t3 - t2, t4 - t3, comps["lp_solves"], comps, None, None]
     if reference:
         t5 = time.perf_counter()
-        old = _decision_components_lp(res)
+        old = _reference()(res)
         out[7], out[8] = time.perf_counter() - t5, old
     return out
 

@@ -1,12 +1,13 @@
 """`decision_components` (cheap vertex and witness tests, LPs only for what they leave open)
-against `_decision_components_lp` (one LP per question, the method before issue 24) and a fine
+against `decision_components_lp` (one LP per question, the method before issue 24) and a fine
 sampling grid: the same pieces and components, far fewer LPs."""
 import numpy as np
 import pytest
 from scipy import ndimage
 
 import nncells
-from nncells.analysis.components import _decision_components_lp, decision_components
+from components_reference import decision_components_lp
+from nncells.analysis.components import decision_components
 from nncells.models.bundled import demo_network
 
 
@@ -28,7 +29,7 @@ def _same(a, b):
 ])
 def test_same_components_as_the_lp_method(dims, seed, domain):
     res = nncells.enumerate_regions(nncells.random_network(dims, seed=seed), domain, workers=1)
-    new, old = decision_components(res), _decision_components_lp(res)
+    new, old = decision_components(res), decision_components_lp(res)
     _same(new, old)
     assert new["lp_solves"] <= old["lp_solves"]
 
@@ -57,7 +58,7 @@ def test_readme_example_needs_ten_times_fewer_lps():
     answer as the LP method (class 2 in two pieces) with at least 10x fewer LPs."""
     net, box, _ = demo_network()
     res = nncells.enumerate_regions(net, box, workers=1)
-    new, old = decision_components(res), _decision_components_lp(res)
+    new, old = decision_components(res), decision_components_lp(res)
     _same(new, old)
     assert new["classes"] == {0: 1, 1: 1, 2: 2, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1}
     assert 10 * new["lp_solves"] <= old["lp_solves"]
@@ -69,4 +70,4 @@ def test_one_output_classes_and_a_split_class():
     res = nncells.enumerate_regions(net, nncells.Box(-2, 2, dim=2), workers=1)
     new = decision_components(res)
     assert new["classes"] == {0: 1, 1: 2}
-    _same(new, _decision_components_lp(res))
+    _same(new, decision_components_lp(res))
