@@ -36,20 +36,6 @@ def close_figures():
 
 
 @pytest.fixture
-def saved_figures(monkeypatch):
-    """Every matplotlib figure the CLI saves (still inspectable after it is closed)."""
-    from matplotlib.figure import Figure
-    figs, original = [], Figure.savefig
-
-    def savefig(self, *args, **kwargs):
-        figs.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", savefig)
-    return figs
-
-
-@pytest.fixture
 def model2(tmp_path):
     path = tmp_path / "model.npz"
     nncells.random_network([2, 8, 8, 3], seed=6).to_npz(path)

@@ -80,22 +80,6 @@ def test_bad_input(model2, tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "2-input" in r.stderr
 
 
-@pytest.fixture
-def saved_figures(monkeypatch):
-    """Every matplotlib figure the CLI saves (still inspectable after it is closed)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    figs, original = [], Figure.savefig
-
-    def savefig(self, *args, **kwargs):
-        figs.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", savefig)
-    return figs
-
-
 def test_plot_explains_itself(model2, tmp_path, capsys, saved_figures):
     X = np.random.default_rng(0).uniform(-1, 1, (25, 2))
     np.save(tmp_path / "X.npy", X)
