@@ -135,11 +135,13 @@ std::vector<nncells::Task> tasks_from_list(const nncells::Net& net, nb::list tas
 
 void bind_planar(nb::module_& m);  // the planar mesh's bindings, at the end of this file
 void bind_lp(nb::module_& m);      // the box LP's bindings, at the end of this file
+void bind_lp_mode(nb::module_& m); // LP mode's bindings, at the end of this file
 
 NB_MODULE(_native, m) {
     m.doc() = "The compiled core of nncells (see src/nncells/kernels/__init__.py).";
     bind_planar(m);
     bind_lp(m);
+    bind_lp_mode(m);
 
     nb::class_<nncells::Net>(m, "Net", "The hidden layers of a network, as the core reads them.")
         .def("__init__",
@@ -303,4 +305,83 @@ void bind_lp(nb::module_& m) {
         },
         "A"_a, "c0"_a, "lo0"_a, "hi0"_a, "y"_a, "error_factor"_a,
         "The Farkas bound of y and its error bound (see geometry.box_lp).");
+}
+// ------------------------------------------------------------------------------------------------
+// LP mode (lp_mode.hpp; Python side: src/nncells/kernels/lp.py).
+#include "lp_mode.hpp"
+
+namespace {
+
+// A light task: (layer, pattern uint8, ranks int64, cuts uint8, point float64, radius).
+nncells::LpTask lp_task_from_tuple(nb::handle obj, size_t d) {
+    nb::tuple t = nb::cast<nb::tuple>(obj);
+    if (t.size() != 6) throw nb::value_error("an LP-mode task is a tuple of 6 items");
+    nncells::LpTask task;
+    task.layer = nb::cast<int>(t[0]);
+    task.pattern = vec<uint8_t>(t[1]);
+    task.ranks = vec<int64_t>(t[2]);
+    task.cuts = vec<uint8_t>(t[3]);
+    task.point = vec<double>(t[4]);
+    task.radius = nb::cast<double>(t[5]);
+    if (task.point.size() != d || task.cuts.size() != task.pattern.size() ||
+        task.ranks.size() != static_cast<size_t>(task.layer))
+        throw nb::value_error("LP-mode task arrays of inconsistent shapes");
+    return task;
+}
+
+nb::tuple lp_task_to_tuple(nncells::LpTask&& t) {
+    const size_t np = t.pattern.size(), nr = t.ranks.size(), d = t.point.size();
+    return nb::make_tuple(t.layer, to_numpy(std::move(t.pattern), {np}), to_numpy(std::move(t.ranks), {nr}),
+                          to_numpy(std::move(t.cuts), {np}), to_numpy(std::move(t.point), {d}), t.radius);
+}
+
+}  // namespace
+
+void bind_lp_mode(nb::module_& m) {
+    m.def(
+        "refine_lp",
+        [](const nncells::Net& net, double tol, double borderline, double lp_tol, In1<double> lo, In1<double> hi,
+           nb::list tasks, double budget_s, int off) {
+            const size_t d = static_cast<size_t>(net.d);
+            if (lo.shape(0) != d || hi.shape(0) != d) throw nb::value_error("the box has one bound per input");
+            std::vector<double> vlo(lo.data(), lo.data() + d), vhi(hi.data(), hi.data() + d);
+            std::vector<nncells::LpTask> ts;
+            for (nb::handle t : tasks) {
+                ts.push_back(lp_task_from_tuple(t, d));
+                const auto& b = ts.back();
+                size_t expect = 0;
+                for (int l = 0; l < b.layer && l < static_cast<int>(net.widths.size()); ++l) expect += net.widths[l];
+                if (b.layer < 0 || b.layer >= static_cast<int>(net.widths.size()) || b.pattern.size() != expect)
+                    throw nb::value_error("an LP-mode task's layer or pattern does not fit the network");
+            }
+            nncells::LpSettings st;
+            st.tol = tol;
+            st.borderline = borderline;
+            st.lp_tol = lp_tol;
+            st.off = off;
+            nncells::LpOutput out;
+            {
+                nb::gil_scoped_release release;
+                out = nncells::lp_refine(net, st, vlo, vhi, ts, budget_s);
+            }
+            const size_t n = static_cast<size_t>(out.n), L = net.widths.size(), nh = net.n_hidden;
+            nb::list pending, deferred;
+            for (auto& t : out.pending) pending.append(lp_task_to_tuple(std::move(t)));
+            for (auto& t : out.deferred) deferred.append(lp_task_to_tuple(std::move(t)));
+            const auto& c = out.counts;
+            nb::dict counts;
+            counts["lp_solves"] = c.lp_solves;
+            counts["iterations"] = c.iterations;
+            counts["lp_yes"] = c.lp_yes;
+            counts["lp_no"] = c.lp_no;
+            counts["by_ball"] = c.by_ball;
+            counts["by_ray"] = c.by_ray;
+            counts["by_certificate"] = c.by_certificate;
+            counts["deferred"] = c.deferred;
+            return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.points), {n, d}),
+                                  to_numpy(std::move(out.radii), {n}), to_numpy(std::move(out.ranks), {n, L}),
+                                  to_numpy(std::move(out.per_layer), {L}), pending, deferred, counts);
+        },
+        "net"_a, "tol"_a, "borderline"_a, "lp_tol"_a, "lo"_a, "hi"_a, "tasks"_a, "budget_s"_a, "off"_a = 0,
+        "Refine LP-mode tasks of a box depth-first through all remaining layers (see kernels.lp).");
 }

@@ -10,6 +10,7 @@
 
 #include "facets.hpp"
 #include "linalg.hpp"
+#include "pullback.hpp"
 
 namespace nncells {
 namespace {
@@ -17,144 +18,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-double gamma_of(const Net& net, int n) { return net.error_factor * std::max(n, 1) * kEps; }
-
-// One (region, layer) split's shared state: the layer's neurons pulled back (tasks._children).
-struct Layer {
-    int layer = 0;
-    int k = 0;
-    std::vector<uint8_t> pattern;
-    std::vector<int64_t> ranks;
-    std::vector<double> H, g, Habs;  // raw pull-back (k x d), offsets, |W| |M| bound
-    std::vector<double> Hn, gn, Ha;  // unit normals, offsets, |Hn| (entrywise)
-    std::vector<uint8_t> zero;       // the neuron is constant on the region
-};
-using LayerPtr = std::shared_ptr<const Layer>;
-
 struct Item {
     LayerPtr L;
     Cell cell;
     std::vector<uint8_t> signs;
     std::vector<int64_t> rest;
 };
-
-// H = W_l M, g = W_l m + b_l, Habs = |W_l| Mabs (M: in x d).
-void pull_back(const Net& net, int l, int d, const std::vector<double>& M, const std::vector<double>& m,
-               const std::vector<double>& Mabs, std::vector<double>& H, std::vector<double>& g,
-               std::vector<double>& Habs) {
-    const int k = net.widths[l], in = net.in_dim(l);
-    const double* W = net.W[l].data();
-    H.assign(static_cast<size_t>(k) * d, 0.0);
-    Habs.assign(static_cast<size_t>(k) * d, 0.0);
-    g.assign(k, 0.0);
-    std::vector<int> live;  // inputs whose map is not identically zero (inactive neurons are)
-    live.reserve(in);
-    for (int j = 0; j < in; ++j) {
-        bool any = m[j] != 0.0;
-        for (int c = 0; c < d && !any; ++c) any = Mabs[j * d + c] != 0.0;
-        if (any) live.push_back(j);
-    }
-    for (int i = 0; i < k; ++i) {
-        double gi = 0.0;
-        for (int j : live) {
-            const double w = W[i * in + j];
-            if (w == 0.0) continue;
-            const double aw = std::abs(w);
-            for (int c = 0; c < d; ++c) {
-                H[i * d + c] += w * M[j * d + c];
-                Habs[i * d + c] += aw * Mabs[j * d + c];
-            }
-            gi += w * m[j];
-        }
-        g[i] = gi + net.b[l][i];
-    }
-}
-
-// The map to layer l's output on the cell: rows of inactive neurons zeroed.
-void mask(const std::vector<uint8_t>& s, int d, std::vector<double>& M, std::vector<double>& m,
-          std::vector<double>& Mabs) {
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i]) continue;
-        m[i] = 0.0;
-        std::fill(M.begin() + i * d, M.begin() + (i + 1) * d, 0.0);
-        std::fill(Mabs.begin() + i * d, Mabs.begin() + (i + 1) * d, 0.0);
-    }
-}
-
-// The layer's split state from the map to its input (tasks._children and cells.split_cell).
-// lifted_d >= 0: the cells live in (y, t) (t the last coordinate); a neuron is constant in x = y / t
-// when its y part is within rounding of zero, and then its value is H_t t with t > 0.
-LayerPtr make_layer(const Net& net, int l, int d, int lifted_d, std::vector<uint8_t> pattern,
-                    std::vector<int64_t> ranks, const std::vector<double>& M, const std::vector<double>& m,
-                    const std::vector<double>& Mabs) {
-    auto L = std::make_shared<Layer>();
-    L->layer = l;
-    L->k = net.widths[l];
-    L->pattern = std::move(pattern);
-    L->ranks = std::move(ranks);
-    pull_back(net, l, d, M, m, Mabs, L->H, L->g, L->Habs);
-    int terms = d + 1;
-    for (int j = 0; j < l; ++j) terms += net.widths[j];
-    const double gam = gamma_of(net, terms);
-    const int k = L->k;
-    L->Hn.assign(static_cast<size_t>(k) * d, 0.0);
-    L->gn.assign(k, 0.0);
-    L->Ha.assign(static_cast<size_t>(k) * d, 0.0);
-    L->zero.assign(k, 0);
-    const std::vector<uint8_t>* linear = net.linear.empty() ? nullptr : &net.linear[l];
-    for (int i = 0; i < k; ++i) {
-        if (linear && (*linear)[i]) {  // decided as a constant, always active
-            L->zero[i] = 1;
-            L->gn[i] = 1.0;
-            continue;
-        }
-        bool zero = true;
-        const int ny = lifted_d >= 0 ? lifted_d : d;
-        for (int c = 0; c < ny; ++c) zero = zero && std::abs(L->H[i * d + c]) <= gam * L->Habs[i * d + c];
-        const double nrm = norm2(&L->H[i * d], d);
-        L->zero[i] = zero || nrm == 0.0;
-        if (L->zero[i]) {
-            L->gn[i] = lifted_d >= 0 ? L->H[i * d + lifted_d] : L->g[i];  // the constant's sign
-            continue;
-        }
-        for (int c = 0; c < d; ++c) {
-            L->Hn[i * d + c] = L->H[i * d + c] / nrm;
-            L->Ha[i * d + c] = std::abs(L->Hn[i * d + c]);
-        }
-        L->gn[i] = L->g[i] / nrm;
-    }
-    return L;
-}
-
-// The map to the input of layer `layer` on the region of `pattern` (tasks._prefix_map), by the
-// same operations as the descent, so bit for bit the map the cell's rows were computed with.
-LayerPtr layer_from_pattern(const Net& net, int layer, int d, int lifted_d, const std::vector<uint8_t>& pattern,
-                            const std::vector<int64_t>& ranks) {
-    std::vector<double> M(static_cast<size_t>(d) * d, 0.0), m(d, 0.0), Mabs;
-    for (int i = 0; i < d; ++i) M[i * d + i] = 1.0;
-    Mabs = M;
-    std::vector<double> H, g, Habs;
-    size_t off = 0;
-    for (int l = 0; l < layer; ++l) {
-        pull_back(net, l, d, M, m, Mabs, H, g, Habs);
-        std::vector<uint8_t> s(pattern.begin() + off, pattern.begin() + off + net.widths[l]);
-        off += net.widths[l];
-        mask(s, d, H, g, Habs);
-        M.swap(H);
-        m.swap(g);
-        Mabs.swap(Habs);
-    }
-    return make_layer(net, layer, d, lifted_d, pattern, ranks, M, m, Mabs);
-}
-
-void fresh_split(const Layer& L, std::vector<uint8_t>& signs, std::vector<int64_t>& rest) {
-    signs.assign(L.k, 0);
-    rest.clear();
-    for (int i = 0; i < L.k; ++i) {
-        if (L.zero[i]) signs[i] = L.gn[i] > 0.0;
-        else rest.push_back(i);
-    }
-}
 
 bool witness(const Rule& rule, const double* x, int d, double radius) {
     int n = d;

@@ -6,14 +6,28 @@ import json
 import numpy as np
 import pytest
 
-from nncells import Box, Network, Polytope, _config, enumerate_regions, random_network
-from nncells.engine import split
+from nncells import Box, Network, Polytope, _config, enumerate_regions, kernels, random_network
+from nncells.engine import lp_core, split
 from nncells.engine.tasks import Problem, _children, run_task
 from nncells.geometry import box_depth
 from nncells.geometry.box_depth import BoxDepth
 from nncells.geometry.contract import Rule
 from nncells.run.frontier import decode_tasks, encode_tasks
 from oracles import brute_force_patterns
+
+
+BACKENDS = ["numpy"] + (["native"] if kernels.native_available() else [])
+
+
+def _switch_off(monkeypatch, backend, bits):
+    """Run on ``backend``; in the compiled core, switch off the ways of deciding ``bits``
+    (`kernels.lp`): the core then defers those splits to the numpy twin, where the test's own
+    patches apply. Returns the core's deferral count so far."""
+    monkeypatch.setattr(_config, "BACKEND", backend)
+    if backend == "native":
+        from nncells.kernels import lp as klp
+        monkeypatch.setattr(klp, "_OFF", bits)
+    return lp_core.counts().get("deferred", 0)
 
 
 def _patterns(result):
@@ -97,12 +111,15 @@ def test_degenerate_network():
     assert _patterns(res) == _patterns(rows) == set(_reference(net, Box(-1, 1).resolve(d))[0])
 
 
-def test_a_side_thinner_than_the_shrink_falls_back_to_the_exact_lp(monkeypatch):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_side_thinner_than_the_shrink_falls_back_to_the_exact_lp(monkeypatch, backend):
     """A slab ``0.5 < x1 < 0.5 + 1.6e-9`` in [-1, 1]^8: deeper than the threshold (``1e-9 |x|``,
     about 5e-10 near the origin) but not where the shrunk LP looks (its answer sits at the box's
     corners, where the threshold is 1e-9): the shrunk LP can neither prove nor refute it, the
     exact LP does, and the run counts the fallback. Without it the slab would be lost. (Known balls and rays, which would find this slab without an LP, are
-    switched off.)"""
+    switched off; the compiled core, unsure, defers the split to the numpy twin.)"""
+    from nncells.kernels import lp as klp
+    deferred = _switch_off(monkeypatch, backend, klp.OFF_BALLS | klp.OFF_RAYS)
     monkeypatch.setattr(split, "_shoot", lambda *a: (None, -np.inf))
     monkeypatch.setattr(split, "_witnessed", lambda rule, P, *a: np.zeros(len(P), dtype=bool))
     d = 8
@@ -114,29 +131,44 @@ def test_a_side_thinner_than_the_shrink_falls_back_to_the_exact_lp(monkeypatch):
     assert res.count == 3
     assert res.summary()["lp_fallbacks"] >= 1 and box_depth.fallback_count() > before
     assert _patterns(res) == set(_reference(net, Box(-1, 1).resolve(d))[0])
+    if backend == "native":
+        assert lp_core.counts()["deferred"] > deferred
 
 
-def test_refutations_need_the_farkas_bound(monkeypatch):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_refutations_need_the_farkas_bound(monkeypatch, backend):
     """With the Farkas bound unable to prove anything, every "no" falls back: the same answer,
     with fallbacks counted (so the ordinary runs' zero fallbacks come from verified refutations;
-    the bound itself is tested in test_box_lp.py)."""
+    the bound itself is tested in test_box_lp.py). The compiled core defers such splits."""
+    from nncells.kernels import lp as klp
     net = random_network([8, 5, 4, 1], seed=9)
+    monkeypatch.setattr(_config, "BACKEND", backend)
     base = enumerate_regions(net, Box(-1, 1), workers=1)
+    deferred = _switch_off(monkeypatch, backend, klp.OFF_FARKAS | klp.OFF_CERTIFICATES)
     monkeypatch.setattr(box_depth, "farkas_bound", lambda *a: (np.inf, 0.0))
     res = enumerate_regions(net, Box(-1, 1), workers=1)
     assert _patterns(res) == _patterns(base)
     assert base.summary()["lp_fallbacks"] == 0 < res.summary()["lp_fallbacks"]
+    if backend == "native":
+        assert lp_core.counts()["deferred"] > deferred
 
 
-def test_witnesses_are_checked(monkeypatch):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_witnesses_are_checked(monkeypatch, backend):
     """With every witness refused (its certified depth taken as 0), no side is proven by the
-    shrunk LP: each falls back to the exact LP, and the answer is the same."""
+    shrunk LP: each falls back to the exact LP, and the answer is the same. The compiled core
+    defers such splits."""
+    from nncells.kernels import lp as klp
     net = random_network([8, 5, 4, 1], seed=10)
+    monkeypatch.setattr(_config, "BACKEND", backend)
     base = enumerate_regions(net, Box(-1, 1), workers=1)
+    deferred = _switch_off(monkeypatch, backend, klp.OFF_WITNESS)
     monkeypatch.setattr(box_depth, "certified_depth", lambda *a: 0.0)
     res = enumerate_regions(net, Box(-1, 1), workers=1)
     assert _patterns(res) == _patterns(base)
     assert res.summary()["lp_fallbacks"] > 0
+    if backend == "native":
+        assert lp_core.counts()["deferred"] > deferred
 
 
 def test_box_depth_verdicts_and_certificates():

@@ -15,7 +15,7 @@ import numpy as np
 
 from nncells import _config, kernels
 from nncells.domains import Box, Domain
-from nncells.engine import compiled
+from nncells.engine import compiled, lp_core
 from nncells.engine.ball import refine
 from nncells.engine.cells import Batch, Cell, Stats, Task  # noqa: F401 (re-exported)
 from nncells.engine.split import split_cell
@@ -329,8 +329,9 @@ def _children(problem: Problem, task: Task, t_end: float = float("inf")):
 def run_task(problem: Problem, task, budget_s: float = float("inf")):
     """Refine ``task`` (a `Task` or a list of them) depth-first through all remaining layers.
 
-    Vertex-mode tasks run in the compiled core (`engine.compiled`) unless the backend is numpy;
-    the splits it defers (an LP must decide a child) and everything else run here.
+    Vertex-mode tasks, and LP-mode tasks of a box, run in the compiled core (`engine.compiled`,
+    `engine.lp_core`) unless the backend is numpy; the splits it defers (an LP must decide a
+    child) and everything else run here.
 
     Returns ``(batch, pending, stats)``: the finished regions, the tasks left unexplored when
     ``budget_s`` seconds ran out (empty when it finished), and counters. With ``problem.facets``
@@ -342,7 +343,7 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     stats = Stats(per_layer=[0] * n_layers, tasks=len(stack))
     lp0, undecided0, fallbacks0 = solvers.lp_count(), undecided_count(), box_depth.fallback_count()
     t_end = time.perf_counter() + budget_s
-    core = compiled.core_for(problem)
+    core = compiled.core_for(problem) or lp_core.core_for(problem)
     rows, batches, core_batches = [], [], []
     first = True
     while stack:
