@@ -312,10 +312,10 @@ void bind_lp(nb::module_& m) {
 
 namespace {
 
-// A light task: (layer, pattern uint8, ranks int64, cuts uint8, point float64, radius).
+// A light task: (layer, pattern uint8, ranks int64, cuts uint8, point float64, radius, basis int8).
 nncells::LpTask lp_task_from_tuple(nb::handle obj, size_t d) {
     nb::tuple t = nb::cast<nb::tuple>(obj);
-    if (t.size() != 6) throw nb::value_error("an LP-mode task is a tuple of 6 items");
+    if (t.size() != 7) throw nb::value_error("an LP-mode task is a tuple of 7 items");
     nncells::LpTask task;
     task.layer = nb::cast<int>(t[0]);
     task.pattern = vec<uint8_t>(t[1]);
@@ -323,6 +323,7 @@ nncells::LpTask lp_task_from_tuple(nb::handle obj, size_t d) {
     task.cuts = vec<uint8_t>(t[3]);
     task.point = vec<double>(t[4]);
     task.radius = nb::cast<double>(t[5]);
+    task.basis = vec<int8_t>(t[6]);
     if (task.point.size() != d || task.cuts.size() != task.pattern.size() ||
         task.ranks.size() != static_cast<size_t>(task.layer))
         throw nb::value_error("LP-mode task arrays of inconsistent shapes");
@@ -330,9 +331,10 @@ nncells::LpTask lp_task_from_tuple(nb::handle obj, size_t d) {
 }
 
 nb::tuple lp_task_to_tuple(nncells::LpTask&& t) {
-    const size_t np = t.pattern.size(), nr = t.ranks.size(), d = t.point.size();
+    const size_t np = t.pattern.size(), nr = t.ranks.size(), d = t.point.size(), nb_ = t.basis.size();
     return nb::make_tuple(t.layer, to_numpy(std::move(t.pattern), {np}), to_numpy(std::move(t.ranks), {nr}),
-                          to_numpy(std::move(t.cuts), {np}), to_numpy(std::move(t.point), {d}), t.radius);
+                          to_numpy(std::move(t.cuts), {np}), to_numpy(std::move(t.point), {d}), t.radius,
+                          to_numpy(std::move(t.basis), {nb_}));
 }
 
 }  // namespace
@@ -359,10 +361,17 @@ void bind_lp_mode(nb::module_& m) {
             st.borderline = borderline;
             st.lp_tol = lp_tol;
             st.off = off;
+            // Python's signal handlers run here (Ctrl-C, a dry run's timer): one that raises stops the core
+            st.interrupted = [] {
+                nb::gil_scoped_acquire acquire;
+                return PyErr_CheckSignals() != 0;
+            };
             nncells::LpOutput out;
-            {
+            try {
                 nb::gil_scoped_release release;
                 out = nncells::lp_refine(net, st, vlo, vhi, ts, budget_s);
+            } catch (const nncells::LpInterrupted&) {
+                throw nb::python_error();  // the exception the handler raised
             }
             const size_t n = static_cast<size_t>(out.n), L = net.widths.size(), nh = net.n_hidden;
             nb::list pending, deferred;
@@ -378,6 +387,7 @@ void bind_lp_mode(nb::module_& m) {
             counts["by_ray"] = c.by_ray;
             counts["by_certificate"] = c.by_certificate;
             counts["deferred"] = c.deferred;
+            counts["recentred"] = c.recentred;
             return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.points), {n, d}),
                                   to_numpy(std::move(out.radii), {n}), to_numpy(std::move(out.ranks), {n, L}),
                                   to_numpy(std::move(out.per_layer), {L}), pending, deferred, counts);

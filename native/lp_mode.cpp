@@ -57,6 +57,7 @@ struct Ctx {
     std::vector<uint8_t> cuts;   // per neuron of L->pattern
     int m = 0;                   // the region's rows A x <= c (unit rows; m x d)
     std::vector<double> A, c;
+    std::vector<int8_t> basis;   // a final basis of a shrunk-box LP over exactly these rows (empty: none)
 };
 using CtxPtr = std::shared_ptr<const Ctx>;
 
@@ -92,12 +93,20 @@ void masked(const Layer& L, int d, const uint8_t* s, std::vector<double>& M, std
 
 // tasks._rank: the rank of the k x d map (numpy.linalg.matrix_rank), on its transpose when wide
 // (the same singular values; the Jacobi sweeps then run on k columns, not d).
+// Zero rows (inactive neurons) are dropped first; the tolerance's max(rows, cols) is d either way.
 int64_t rank_of(const std::vector<double>& M, int k, int d) {
     if (k >= d) return matrix_rank(M.data(), k, d);
-    std::vector<double> T(static_cast<size_t>(k) * d);
-    for (int i = 0; i < k; ++i)
-        for (int c = 0; c < d; ++c) T[static_cast<size_t>(c) * k + i] = M[static_cast<size_t>(i) * d + c];
-    return matrix_rank(T.data(), d, k);
+    std::vector<int> live;
+    for (int i = 0; i < k; ++i) {
+        const double* row = &M[static_cast<size_t>(i) * d];
+        if (std::any_of(row, row + d, [](double v) { return v != 0.0; })) live.push_back(i);
+    }
+    const int n = static_cast<int>(live.size());
+    if (n == 0) return 0;
+    std::vector<double> T(static_cast<size_t>(n) * d);
+    for (int q = 0; q < n; ++q)
+        for (int c = 0; c < d; ++c) T[static_cast<size_t>(c) * n + q] = M[static_cast<size_t>(live[q]) * d + c];
+    return matrix_rank(T.data(), d, n);
 }
 
 // The shrunk-box LPs of one split's sub-cells (box_depth.BoxDepth): rows A x <= c always, the
@@ -156,9 +165,11 @@ public:
         if (b != bases_.end()) {
             warm = b->second;
             warm.push_back(kBasic);
-        } else {
-            auto s = sibling_.find(head);
-            if (s != sibling_.end()) warm = s->second;
+        } else if (auto s = sibling_.find(head); s != sibling_.end()) {
+            warm = s->second;
+        } else if (!C_.basis.empty()) {  // the cell's own LP's basis, the extra rows' slacks basic
+            warm = C_.basis;
+            warm.insert(warm.end(), on.size(), kBasic);
         }
         if (!warm.empty() && warm.size() != static_cast<size_t>(d + 1 + m)) warm.clear();
         BoxLpResult res = solve_box_lp(lp, warm.empty() ? nullptr : warm.data(), opt);
@@ -184,6 +195,12 @@ public:
             return No;
         }
         return Unsure;
+    }
+
+    // The final basis of the LP solved with exactly the extra rows `on` (empty: none was).
+    std::vector<int8_t> basis_of(const std::vector<int>& on) const {
+        auto b = bases_.find(on);
+        return b == bases_.end() ? std::vector<int8_t>{} : b->second;
     }
 
 private:
@@ -276,6 +293,7 @@ public:
         std::vector<uint8_t> signs, cuts;
         std::vector<double> point;
         double radius;
+        std::vector<int8_t> basis;  // a shrunk-box LP's final basis over the child's rows (or empty)
     };
 
     LpSplitter(const Net& net, const LpSettings& st, const std::vector<double>& lo, const std::vector<double>& hi,
@@ -446,16 +464,21 @@ private:
             Balls fresh;
             fresh.d = d;
             std::vector<int> split_of(n_sub, -1);
+            // each sub-cell's balls, in order (a bucket sort by owner: no scan per sub-cell)
+            std::vector<size_t> start(n_sub + 1, 0), order(W.n());
+            for (size_t b = 0; b < W.n(); ++b) ++start[W.own[b] + 1];
+            for (size_t j = 0; j < n_sub; ++j) start[j + 1] += start[j];
+            {
+                std::vector<size_t> next(start.begin(), start.end() - 1);
+                for (size_t b = 0; b < W.n(); ++b) order[next[W.own[b]]++] = b;
+            }
             for (size_t j = 0; j < n_sub; ++j) {
                 bool has_pos = wit_pos[j], has_neg = wit_neg[j];
                 counts_.by_ball += has_pos + has_neg;
-                std::vector<size_t> mine;
+                const std::vector<size_t> mine(order.begin() + start[j], order.begin() + start[j + 1]);
                 for (int sd = 0; sd < 2; ++sd) {
                     const bool side = sd == 0;
                     if (side ? has_pos : has_neg) continue;
-                    if (mine.empty())
-                        for (size_t b = 0; b < W.n(); ++b)
-                            if (W.own[b] == static_cast<int>(j)) mine.push_back(b);
                     Shot s = find(i, side, sub_rows[j], W, mine, vals, targets[sd]);
                     if (!s.first.empty()) {
                         fresh.push(s.first.data(), s.second, static_cast<int>(j));
@@ -513,13 +536,17 @@ private:
         }
 
         std::vector<Child> out;
+        std::vector<int> best_of(sub_signs.size(), -1);  // each sub-cell's deepest ball (the first such)
+        for (size_t b = 0; b < W.n(); ++b) {
+            int& best = best_of[W.own[b]];
+            if (best < 0 || W.R[b] > W.R[best]) best = static_cast<int>(b);
+        }
         for (size_t j = 0; j < sub_signs.size(); ++j) {
-            int best = -1;
-            for (size_t b = 0; b < W.n(); ++b)
-                if (W.own[b] == static_cast<int>(j) && (best < 0 || W.R[b] > W.R[best])) best = static_cast<int>(b);
+            const int best = best_of[j];
             if (best < 0) continue;  // cannot happen for a full-dimensional sub-cell
             out.push_back(Child{std::move(sub_signs[j]), std::move(sub_cuts[j]),
-                                std::vector<double>(W.at(best), W.at(best) + d), W.R[best]});
+                                std::vector<double>(W.at(best), W.at(best) + d), W.R[best],
+                                box ? box->basis_of(sub_rows[j]) : C.basis});
         }
         box_ = nullptr;
         return out;
@@ -534,6 +561,7 @@ private:
     // rows `sub_rows` (its witness balls `mine` of W), or none; throws Deferred when unsure.
     Shot find(int i, bool side, const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
               const std::vector<double>& vals, const std::vector<const double*>& Q) {
+        poll();
         std::vector<int> on = sub_rows;
         on.push_back(row(i, side));
         auto& certs = certs_[side ? 0 : 1];
@@ -658,11 +686,24 @@ private:
         return {{}, -kInf};
     }
 
+public:
+    // LpSettings::interrupted, asked at most every few milliseconds (a clock read every 64 calls)
+    void poll() {
+        if (!st_.interrupted || (++polls_ & 63) != 0) return;
+        const auto now = Clock::now();
+        if (now - last_poll_ < std::chrono::milliseconds(5)) return;
+        last_poll_ = now;
+        if (st_.interrupted()) throw LpInterrupted{};
+    }
+
+private:
     const Net& net_;
     const LpSettings& st_;
     const std::vector<double>& lo_;
     const std::vector<double>& hi_;
     LpCounts& counts_;
+    uint64_t polls_ = 0;
+    Clock::time_point last_poll_ = Clock::now();
     const Ctx* C_ = nullptr;
     BoxDecider* box_ = nullptr;
     int d_ = 0;
@@ -688,6 +729,7 @@ public:
         while (!stack_.empty()) {
             if (!first && Clock::now() > t_end) break;
             first = false;
+            splitter_.poll();
             Node node = std::move(stack_.back());
             stack_.pop_back();
             step(std::move(node));
@@ -706,6 +748,7 @@ private:
         auto C = std::make_shared<Ctx>();
         const LpTask& t = node.t;
         C->cuts = t.cuts;
+        C->basis = t.basis;
         std::vector<double> M, m(d, 0.0), Mabs, H, g, Habs;  // (M empty: the identity)
         if (node.parent) {
             const Ctx& P = *node.parent;
@@ -758,13 +801,64 @@ private:
             t.cuts.insert(t.cuts.end(), kid.cuts.begin(), kid.cuts.end());
             t.point = std::move(kid.point);
             t.radius = kid.radius;
+            t.basis = std::move(kid.basis);
             if (t.layer == n_layers_) {
+                recentre(*C, kid.signs, kid.cuts, t);
                 emit(t);
             } else {
                 stack_.push_back(Node{std::move(t), C});
             }
         }
         std::reverse(stack_.begin() + first, stack_.end());  // the first child is explored first
+    }
+
+    // tasks._recentre: a finished region whose point proves the contract by less than the
+    // borderline margin gets a point twice that margin deep from the box's reach, where one
+    // shrunk-box LP over the region's rows finds one (box_depth.point_at_depth); the numpy side
+    // settles what is left with the exact LP.
+    void recentre(const Ctx& C, const std::vector<uint8_t>& signs, const std::vector<uint8_t>& cuts, LpTask& t) {
+        const int d = static_cast<int>(lo_.size());
+        if (!(t.radius < st_.borderline * st_.tol * max_abs(t.point.data(), d))) return;
+        double reach = 0.0;
+        for (int j = 0; j < d; ++j) reach = std::max({reach, std::abs(lo_[j]), std::abs(hi_[j])});
+        const double want = 2 * st_.borderline * st_.tol * reach, unit = power_of_two(reach);
+        std::vector<double> slo(d), shi(d);
+        for (int j = 0; j < d; ++j) {
+            slo[j] = (lo_[j] + want) / unit;
+            shi[j] = (hi_[j] - want) / unit;
+            if (!(slo[j] <= shi[j])) return;
+        }
+        Ctx R;
+        R.m = C.m;
+        R.A = C.A;
+        R.c = C.c;
+        append_cut_rows(*C.L, d, signs.data(), cuts.data(), R);
+        std::vector<double> cu(R.c);
+        for (double& v : cu) v /= unit;
+        BoxLp lp;
+        lp.m = R.m;
+        lp.d = d;
+        lp.A = R.A.data();
+        lp.c = cu.data();
+        lp.lo = slo.data();
+        lp.hi = shi.data();
+        lp.zcap = 1.0;
+        BoxLpOptions opt;
+        opt.primal_tol = opt.dual_tol = st_.lp_tol;
+        const bool warm = t.basis.size() == static_cast<size_t>(d + 1 + R.m);
+        BoxLpResult res = solve_box_lp(lp, warm ? t.basis.data() : nullptr, opt);
+        out.counts.lp_solves += 1;
+        out.counts.iterations += res.iterations;
+        out.counts.recentred += 1;
+        if (res.status != LpStatus::Optimal || !(res.z * unit > want)) return;
+        std::vector<double> x(d);
+        for (int j = 0; j < d; ++j) x[j] = std::min(std::max(res.x[j] * unit, lo_[j]), hi_[j]);
+        const double r = certified_margin(R.A.data(), R.c.data(), lo_.data(), hi_.data(), x.data(), R.m, d,
+                                          net_.error_factor);
+        if (r > t.radius) {
+            t.point = std::move(x);
+            t.radius = r;
+        }
     }
 
     void emit(const LpTask& t) {

@@ -10,6 +10,7 @@
 // src/nncells/geometry/box_depth.py (BoxDepth); the Python side is src/nncells/engine/lp_core.py.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "vertex.hpp"
@@ -24,6 +25,8 @@ struct LpTask {
     std::vector<uint8_t> cuts;     // per neuron of `pattern`: its hyperplane bounds the cell
     std::vector<double> point;     // d, inside the cell, `radius` deep (certified)
     double radius = 0.0;
+    std::vector<int8_t> basis;     // a final basis of a shrunk-box LP over exactly the cell's rows
+                                   // (its parent split's; a warm start), or empty
 };
 
 struct LpSettings {
@@ -31,7 +34,13 @@ struct LpSettings {
     double borderline = 100.0;  // _config.BORDERLINE
     double lp_tol = 1e-9;       // _config.LP_FEASIBILITY_TOL (the box LP's tolerances)
     int off = 0;                // tests only: kOff* bits switch a way of deciding off
+    // Asked every few milliseconds, also inside a split (one split of a wide layer can take
+    // minutes): true stops the call by throwing LpInterrupted (the bindings run Python's signal
+    // handlers here, so Ctrl-C and timers reach a long split). Empty: never asked.
+    std::function<bool()> interrupted;
 };
+
+struct LpInterrupted {};  // thrown out of lp_refine when `interrupted` said so
 
 // Bits of LpSettings::off. Each switched-off path turns its answers into "unsure" (balls, rays
 // and certificates then leave the side to the LP; an LP's point or Farkas bound that is refused
@@ -49,6 +58,7 @@ struct LpCounts {
     int64_t by_ray = 0;         // sides a ray proved (no LP)
     int64_t by_certificate = 0; // sides a kept certificate refuted (no LP)
     int64_t deferred = 0;       // splits handed to the numpy twin (an undecided side)
+    int64_t recentred = 0;      // finished regions near the borderline given one more LP (a deeper point)
 };
 
 struct LpOutput {

@@ -28,6 +28,9 @@ class Cell:
     #                              in a box: the box is kept once, as bounds, not as rows of A)
     cuts: np.ndarray | None = None  # (hidden neurons so far,) bool: the neurons whose hyperplanes are rows
     #                                 of A after the domain's (in order): the rows can be rebuilt (`Task.pack`)
+    basis: np.ndarray | None = None  # int8: a final basis of a shrunk-box LP over exactly these rows, a warm
+    #                                  start for the compiled LP mode (`engine.lp_core`); kept in frontiers so
+    #                                  that a task gives the same LPs wherever a time budget cut the run
 
 
 @dataclass
@@ -59,7 +62,7 @@ class Task:
         a task, not ``O(d^2)``."""
         c = self.cell
         if c.vertices is None and c.cuts is not None and self.partial is None:
-            light = Cell(None, None, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], cuts=c.cuts)
+            light = Cell(None, None, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], cuts=c.cuts, basis=c.basis)
         else:
             light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box,
                          c.vertices, c.active, c.vmag, c.labels, c.bounds, c.cuts)

@@ -27,6 +27,7 @@ from nncells.kernels import lp as klp
 from nncells.kernels import vertex as kv
 
 _counts: dict = {}
+_NO_BASIS = np.zeros(0, dtype=np.int8)
 
 
 def counts() -> dict:
@@ -85,11 +86,12 @@ def _to_tuple(t: Task):
     c = t.cell
     return (int(t.layer), np.ascontiguousarray(t.pattern, dtype=np.uint8), np.asarray(t.ranks, dtype=np.int64),
             np.ascontiguousarray(c.cuts, dtype=np.uint8), np.ascontiguousarray(c.point, dtype=np.float64),
-            float(c.radius))
+            float(c.radius), _NO_BASIS if c.basis is None else np.ascontiguousarray(c.basis, dtype=np.int8))
 
 
 def _from_tuple(tup) -> Task:
-    layer, pattern, ranks, cuts, point, radius = tup
+    layer, pattern, ranks, cuts, point, radius, basis = tup
     d = len(point)
-    cell = Cell(None, None, point, float(radius), np.zeros((0, d)), np.zeros(0), cuts=cuts.view(bool))
+    cell = Cell(None, None, point, float(radius), np.zeros((0, d)), np.zeros(0), cuts=cuts.view(bool),
+                basis=basis if len(basis) else None)
     return Task(int(layer), cell, None, None, pattern.view(bool), tuple(int(x) for x in ranks))

@@ -1,8 +1,8 @@
 """LP mode in the compiled core: a thin layer over ``_native.refine_lp``.
 
-A task is a tuple ``(layer, pattern, ranks, cuts, point, radius)`` of arrays (a *light* cell:
-its rows are rebuilt from the network, the pattern and the mask ``cuts`` of the neurons that
-bound it); the box ``[lo, hi]`` is the domain, kept once as bounds. Finished regions come back as
+A task is a tuple ``(layer, pattern, ranks, cuts, point, radius, basis)`` of arrays (a *light*
+cell: its rows are rebuilt from the network, the pattern and the mask ``cuts`` of the neurons
+that bound it; ``basis`` a shrunk-box LP's final basis over those rows, a warm start, or empty); the box ``[lo, hi]`` is the domain, kept once as bounds. Finished regions come back as
 flat arrays, with the tasks left at the time budget, the splits deferred to the numpy twin (a
 side the shrunk-box LP could not settle), and counters of how each (sub-cell, side) was decided.
 
@@ -14,7 +14,8 @@ Examples
 >>> if kernels.native_available():
 ...     W = np.eye(8)[:2]                                  # x1 = 0 and x2 = 0 cut [-1, 1]^8
 ...     net = core_network([W], [np.zeros(2)])
-...     task = (0, np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(8), 1.0)
+...     task = (0, np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(8), 1.0,
+...             np.zeros(0, np.int8))
 ...     P, X, r, ranks, per_layer, pending, deferred, counts = refine(net, 1e-9, -np.ones(8), np.ones(8), [task], 1.0)
 ...     print(sorted(map(tuple, P.tolist())), per_layer.tolist(), counts["deferred"])
 ... else:
@@ -43,7 +44,7 @@ def refine(net, tol: float, lo, hi, tasks: list, budget_s: float):
     net : from `nncells.kernels.vertex.core_network`.
     tol : the contract's threshold.
     lo, hi : (d,) the box.
-    tasks : tuples ``(layer, pattern uint8, ranks int64, cuts uint8, point float64, radius)``.
+    tasks : tuples ``(layer, pattern uint8, ranks int64, cuts uint8, point float64, radius, basis int8)``.
     budget_s : seconds; at least one task is processed whatever the budget.
 
     Returns

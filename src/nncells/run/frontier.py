@@ -29,9 +29,9 @@ _FIELDS = {
     "box_lo": (1, np.float64), "box_hi": (1, np.float64),
     "vertices": (2, np.float64), "active": (2, np.bool_), "vmag": (2, np.float64),
     "pattern": (1, np.bool_), "ranks": (1, np.int64), "signs": (1, np.bool_), "rest": (1, np.int64),
-    "labels": (1, np.int64), "cuts": (1, np.bool_),
+    "labels": (1, np.int64), "cuts": (1, np.bool_), "basis": (1, np.int8),
 }
-_OPTIONAL = {"labels", "cuts"}  # absent from files of older versions: None for every task
+_OPTIONAL = {"labels", "cuts", "basis"}  # absent from files of older versions: None for every task
 
 
 def _values(t: Task) -> dict:
@@ -42,7 +42,7 @@ def _values(t: Task) -> dict:
             "wit_points": c.wit_points, "wit_radii": c.wit_radii, "box_lo": box[0], "box_hi": box[1],
             "vertices": c.vertices, "active": c.active, "vmag": c.vmag, "pattern": t.pattern,
             "ranks": np.asarray(t.ranks, dtype=np.int64), "signs": part[0], "rest": part[1], "labels": c.labels,
-            "cuts": c.cuts}
+            "cuts": c.cuts, "basis": c.basis}
 
 
 def encode_tasks(tasks) -> bytes:
@@ -124,7 +124,7 @@ def decode_tasks(data: bytes, name="frontier") -> list:
         v = {k: col[i] for k, col in cols.items()}
         box = None if v["box_lo"] is None else (v["box_lo"], v["box_hi"])
         cell = Cell(v["A"], v["c"], v["point"], float(v["radius"]), v["wit_points"], v["wit_radii"], box,
-                    v["vertices"], v["active"], v["vmag"], v["labels"], cuts=v["cuts"])
+                    v["vertices"], v["active"], v["vmag"], v["labels"], cuts=v["cuts"], basis=v["basis"])
         if v["labels"] is not None and (v["A"] is None or v["labels"].shape != v["A"].shape[:1]):
             raise RunError(f"{name}: not a frontier file of this nncells (labels of the wrong length)")
         if v["A"] is None and (v["cuts"] is None or v["cuts"].shape != v["pattern"].shape):
