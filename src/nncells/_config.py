@@ -24,6 +24,8 @@ VERTEX_ACTIVE_REL = 1e-9  # qhull vertices lie on a half-space within this relat
 LIFT_BOX_RATIO = 2.0 ** 10  # a box reaching farther than this times the network's length is lifted
 REDUCE = True             # enumerate in the first layer's row space where the domain allows it
 #                           (the whole space, polytopes along it: engine.reduction); False: in R^d
+COMPILED_LP = True        # LP mode of a box runs in the compiled core (engine.lp_core) when it is
+#                           built; False: in its numpy twin (engine.split), e.g. to compare them
 
 # ---------------------------------------------------------------- running
 WARMUP_S = 1.0            # the root task runs in the driver first: runs under a second start no pool

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nncells import _config
 from nncells.engine.cells import Batch, Cell, Task
 from nncells.geometry import solvers
 from nncells.kernels import lp as klp
@@ -75,9 +76,11 @@ class LpCore:
 
 
 def core_for(problem) -> LpCore | None:
-    """The compiled LP mode for ``problem``, or None: the backend is numpy, or the cells do not
-    keep a box as bounds (`Problem.boxed`), or the network has no hidden layer."""
-    if problem.backend != "native" or not problem.boxed or not problem.network.widths:
+    """The compiled LP mode for ``problem``, or None: the backend is numpy, the cells do not keep a
+    box as bounds (`Problem.boxed`), the network has no hidden layer, or ``_config.COMPILED_LP``
+    is False."""
+    if (problem.backend != "native" or not _config.COMPILED_LP or not problem.boxed
+            or not problem.network.widths):
         return None
     return LpCore(problem)
 
