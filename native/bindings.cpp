@@ -381,6 +381,8 @@ void bind_lp_mode(nb::module_& m) {
             nb::dict counts;
             counts["lp_solves"] = c.lp_solves;
             counts["iterations"] = c.iterations;
+            counts["warm"] = c.warm;
+            counts["warm_iterations"] = c.warm_iterations;
             counts["lp_yes"] = c.lp_yes;
             counts["lp_no"] = c.lp_no;
             counts["by_ball"] = c.by_ball;

@@ -18,6 +18,14 @@ inline double norm2(const double* x, int n, int stride = 1) {
     double m = 0.0;
     for (int i = 0; i < n; ++i) m = std::max(m, std::abs(x[static_cast<std::size_t>(i) * stride]));
     if (m == 0.0 || !std::isfinite(m)) return m;
+    if (m >= 0x1p-480 && m <= 0x1p480 && n <= (1 << 20)) {  // no square can under- or overflow:
+        double s = 0.0;                                       // the scaled sum's bits, unscaled
+        for (int i = 0; i < n; ++i) {
+            const double v = x[static_cast<std::size_t>(i) * stride];
+            s += v * v;
+        }
+        return std::sqrt(s);
+    }
     int e = 0;
     std::frexp(m, &e);
     double s = 0.0;

@@ -127,6 +127,8 @@ public:
         slo_.resize(d);
         shi_.resize(d);
         ok_ = C.m + f.size() > 0;
+        A_ = C.A;
+        c_ = C.c;
         for (int j = 0; j < d; ++j) {
             slo_[j] = (lo[j] + rho) / unit_;
             shi_[j] = (hi[j] - rho) / unit_;
@@ -141,8 +143,8 @@ public:
         support.clear();
         if (!ok_) return Unsure;
         const int d = d_, m = C_.m + static_cast<int>(on.size());
-        A_.assign(C_.A.begin(), C_.A.end());
-        c_.assign(C_.c.begin(), C_.c.end());
+        A_.resize(C_.A.size());  // the cell's rows stay (copied once, in the constructor)
+        c_.resize(C_.c.size());
         for (int i : on) {
             A_.insert(A_.end(), E_.begin() + static_cast<size_t>(i) * d, E_.begin() + static_cast<size_t>(i + 1) * d);
             c_.push_back(f_[i]);
@@ -161,20 +163,16 @@ public:
         opt.primal_tol = opt.dual_tol = lp_tol_;
         std::vector<int> head(on.begin(), on.end() - 1);
         std::vector<int8_t> warm;
-        auto b = bases_.find(head);
-        if (b != bases_.end()) {
-            warm = b->second;
-            warm.push_back(kBasic);
-        } else if (auto s = sibling_.find(head); s != sibling_.end()) {
+        if (auto s = sibling_.find(head); s != sibling_.end() && !bases_.count(head)) {
             warm = s->second;
-        } else if (!C_.basis.empty()) {  // the cell's own LP's basis, the extra rows' slacks basic
-            warm = C_.basis;
-            warm.insert(warm.end(), on.size(), kBasic);
+        } else {
+            warm = basis_of(on, on.size() - 1);  // an LP's over a prefix of the rows, the rest's slacks basic
         }
         if (!warm.empty() && warm.size() != static_cast<size_t>(d + 1 + m)) warm.clear();
         BoxLpResult res = solve_box_lp(lp, warm.empty() ? nullptr : warm.data(), opt);
         counts_.lp_solves += 1;
         counts_.iterations += res.iterations;
+        if (res.warm) counts_.warm_iterations += res.iterations, counts_.warm += 1;
         if (res.basis.size() == static_cast<size_t>(d + 1 + m)) {
             if (res.basis.back() == kBasic) sibling_[head] = res.basis;
             bases_[on] = std::move(res.basis);
@@ -197,10 +195,25 @@ public:
         return Unsure;
     }
 
-    // The final basis of the LP solved with exactly the extra rows `on` (empty: none was).
-    std::vector<int8_t> basis_of(const std::vector<int>& on) const {
-        auto b = bases_.find(on);
-        return b == bases_.end() ? std::vector<int8_t>{} : b->second;
+    // A starting basis over the cell's rows and the extra rows `on`: the final basis of the LP
+    // solved with the longest prefix of on[:upto] (else the cell's own, C.basis), the slacks of
+    // the other rows basic; empty when there is none.
+    std::vector<int8_t> basis_of(const std::vector<int>& on, size_t upto) const {
+        std::vector<int> key(on.begin(), on.begin() + upto);
+        for (;;) {
+            auto b = bases_.find(key);
+            if (b != bases_.end()) {
+                std::vector<int8_t> out = b->second;
+                out.insert(out.end(), on.size() - key.size(), kBasic);
+                return out;
+            }
+            if (key.empty()) break;
+            key.pop_back();
+        }
+        if (C_.basis.empty()) return {};
+        std::vector<int8_t> out = C_.basis;
+        out.insert(out.end(), on.size(), kBasic);
+        return out;
     }
 
 private:
@@ -546,7 +559,7 @@ private:
             if (best < 0) continue;  // cannot happen for a full-dimensional sub-cell
             out.push_back(Child{std::move(sub_signs[j]), std::move(sub_cuts[j]),
                                 std::vector<double>(W.at(best), W.at(best) + d), W.R[best],
-                                box ? box->basis_of(sub_rows[j]) : C.basis});
+                                box ? box->basis_of(sub_rows[j], sub_rows[j].size()) : C.basis});
         }
         box_ = nullptr;
         return out;

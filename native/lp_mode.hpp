@@ -52,6 +52,8 @@ constexpr int kOffBalls = 1, kOffRays = 2, kOffCertificates = 4, kOffWitness = 8
 struct LpCounts {
     int64_t lp_solves = 0;      // shrunk-box LPs
     int64_t iterations = 0;     // their simplex iterations
+    int64_t warm = 0;           // LPs of splits that started from a basis given (warm_iterations: theirs)
+    int64_t warm_iterations = 0;
     int64_t lp_yes = 0;         // sides an LP's verified point proved
     int64_t lp_no = 0;          // sides an LP's verified Farkas bound refuted
     int64_t by_ball = 0;        // sides a witness ball's cap proved (no LP)
