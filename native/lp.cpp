@@ -36,6 +36,8 @@
 #include <cmath>
 #include <limits>
 
+#include "linalg.hpp"
+
 namespace nncells {
 namespace {
 
@@ -54,21 +56,6 @@ struct Candidate {
     double w;  // the slope passing it costs: |alpha_j| (ub_j - lb_j)
     int j;
 };
-
-// sum_j a_j x_j in four interleaved partial sums (instruction-level parallelism; IEEE arithmetic,
-// and the error bound gamma(n) sum |a_j x_j| holds for any order of the sum).
-inline double dot(const double* a, const double* x, int n) {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-        s0 += a[j] * x[j];
-        s1 += a[j + 1] * x[j + 1];
-        s2 += a[j + 2] * x[j + 2];
-        s3 += a[j + 3] * x[j + 3];
-    }
-    for (; j < n; ++j) s0 += a[j] * x[j];
-    return (s0 + s1) + (s2 + s3);
-}
 
 class DualSimplex {
 public:

@@ -25,20 +25,6 @@ constexpr int kDeepenGrid = 33;                        // box_depth._GRID: linsp
 
 struct Deferred {};  // thrown by a split whose decision the shrunk-box LP cannot settle
 
-// (four partial sums: independent additions; the error bounds of the contract hold for any order)
-double dot(const double* a, const double* b, int d) {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    int c = 0;
-    for (; c + 4 <= d; c += 4) {
-        s0 += a[c] * b[c];
-        s1 += a[c + 1] * b[c + 1];
-        s2 += a[c + 2] * b[c + 2];
-        s3 += a[c + 3] * b[c + 3];
-    }
-    for (; c < d; ++c) s0 += a[c] * b[c];
-    return (s0 + s1) + (s2 + s3);
-}
-
 double max_abs(const double* x, int d) {
     double m = 0.0;
     for (int c = 0; c < d; ++c) m = std::max(m, std::abs(x[c]));
