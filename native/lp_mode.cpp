@@ -34,6 +34,13 @@ double max_abs(const double* x, int d) {
 // contract.Rule.witness: a ball counts when its radius exceeds tol ||centre||_inf.
 bool counts(double tol, const double* x, int d, double r) { return r > tol * max_abs(x, d); }
 
+// box_depth.box_reach: the box's largest coordinate in absolute value
+double box_reach(const std::vector<double>& lo, const std::vector<double>& hi) {
+    double reach = 0.0;
+    for (size_t j = 0; j < lo.size(); ++j) reach = std::max({reach, std::abs(lo[j]), std::abs(hi[j])});
+    return reach;
+}
+
 // norms.power_of_two
 double power_of_two(double v) { return v > 0 && std::isfinite(v) ? std::exp2(std::nearbyint(std::log2(v))) : 1.0; }
 
@@ -106,9 +113,7 @@ public:
                int d, LpCounts& counts)
         : C_(C), E_(E), f_(f), lo_(lo), hi_(hi), tol_(tol), ef_(ef), lp_tol_(lp_tol), off_(off), deep_(deep), d_(d),
           counts_(counts) {
-        double reach = 0.0;
-        for (int j = 0; j < d; ++j) reach = std::max({reach, std::abs(lo[j]), std::abs(hi[j])});
-        const double rho = 2 * tol * reach;
+        const double reach = box_reach(lo, hi), rho = 2 * tol * reach;
         unit_ = power_of_two(reach);
         slo_.resize(d);
         shi_.resize(d);
@@ -818,8 +823,7 @@ private:
     void recentre(const Ctx& C, const std::vector<uint8_t>& signs, const std::vector<uint8_t>& cuts, LpTask& t) {
         const int d = static_cast<int>(lo_.size());
         if (!(t.radius < st_.borderline * st_.tol * max_abs(t.point.data(), d))) return;
-        double reach = 0.0;
-        for (int j = 0; j < d; ++j) reach = std::max({reach, std::abs(lo_[j]), std::abs(hi_[j])});
+        const double reach = box_reach(lo_, hi_);
         const double want = 2 * st_.borderline * st_.tol * reach, unit = power_of_two(reach);
         std::vector<double> slo(d), shi(d);
         for (int j = 0; j < d; ++j) {

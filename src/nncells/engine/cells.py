@@ -62,7 +62,8 @@ class Task:
         a task, not ``O(d^2)``."""
         c = self.cell
         if c.vertices is None and c.cuts is not None and self.partial is None:
-            light = Cell(None, None, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], cuts=c.cuts, basis=c.basis)
+            light = Cell(None, None, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], cuts=c.cuts,
+                         basis=c.basis)
         else:
             light = Cell(c.A, c.c, c.point, c.radius, c.wit_points[:0], c.wit_radii[:0], c.box,
                          c.vertices, c.active, c.vmag, c.labels, c.bounds, c.cuts)

@@ -2,9 +2,10 @@
 
 A task is a tuple ``(layer, pattern, ranks, cuts, point, radius, basis)`` of arrays (a *light*
 cell: its rows are rebuilt from the network, the pattern and the mask ``cuts`` of the neurons
-that bound it; ``basis`` a shrunk-box LP's final basis over those rows, a warm start, or empty); the box ``[lo, hi]`` is the domain, kept once as bounds. Finished regions come back as
-flat arrays, with the tasks left at the time budget, the splits deferred to the numpy twin (a
-side the shrunk-box LP could not settle), and counters of how each (sub-cell, side) was decided.
+that bound it; ``basis`` a shrunk-box LP's final basis over those rows, a warm start, or empty);
+the box ``[lo, hi]`` is the domain, kept once as bounds. Finished regions come back as flat
+arrays, with the tasks left at the time budget, the splits deferred to the numpy twin (a side the
+shrunk-box LP could not settle), and counters of how each (sub-cell, side) was decided.
 
 Examples
 --------
