@@ -728,7 +728,9 @@ public:
     void push(LpTask&& t) { stack_.push_back(Node{std::move(t), nullptr}); }
 
     void run(double budget_s) {
-        const auto t_end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_s));
+        // (capped: an infinite budget would overflow the clock's integer ticks into the past)
+        const auto t_end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(std::min(budget_s, 1e9)));
         bool first = true;
         while (!stack_.empty()) {
             if (!first && Clock::now() > t_end) break;
