@@ -25,7 +25,7 @@ def _odd_box(d):
     return Box(lo, lo + np.linspace(0.5, 3.0, d))
 
 
-# (dims, seed, box): 7 to 40 inputs (above VERTEX_MAX_DIM: LP mode), 2 or 3 hidden layers
+# (dims, seed, box): 7 to 40 inputs (above VERTEX_MAX_DIM: LP mode), 1 to 3 hidden layers
 CASES = [([7, 6, 5, 1], 0, Box(-1, 1)),
          ([9, 8, 4, 1], 1, Box(0, 1)),
          ([12, 6, 6, 1], 2, Box(2, 3)),
@@ -33,7 +33,9 @@ CASES = [([7, 6, 5, 1], 0, Box(-1, 1)),
          ([40, 4, 4, 1], 4, Box(0, 1)),
          ([10, 5, 4, 4, 1], 5, Box(-1, 1)),
          ([11, 6, 5, 1], 6, _odd_box(11)),
-         ([16, 5, 4, 3, 1], 7, Box(2, 3))]
+         ([16, 5, 4, 3, 1], 7, Box(2, 3)),
+         ([10, 7, 1], 1, Box(-1, 1)),          # one hidden layer: the root split finishes the regions
+         ([12, 1, 3, 1], 1, Box(-1, 1))]       # a layer of one neuron
 IDS = [f"{'-'.join(map(str, dims))}-s{seed}" for dims, seed, _ in CASES]
 
 
