@@ -6,8 +6,9 @@
 // "yes" is a witness point and whose "no" a Farkas bound, both checked in float64. A decision
 // neither settles (a side thinner than about the threshold, or an LP the core could not solve)
 // defers the whole split to the numpy twin, which asks the exact LP (HiGHS) and counts a fallback.
-// The numpy twin is src/nncells/engine/split.py (_split_by_lps, _Sides, _shoot) and
-// src/nncells/geometry/box_depth.py (BoxDepth); the Python side is src/nncells/engine/lp_core.py.
+// The numpy twin is src/nncells/engine/split.py (_split_by_lps, _Sides, _shoot: lp_split.hpp) and
+// src/nncells/geometry/box_depth.py (BoxDepth: lp_decide.hpp); the Python side is
+// src/nncells/engine/lp_core.py.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -1,0 +1,463 @@
+// LP mode's split of a cell by one layer (split._split_by_lps with _Sides and _shoot): the
+// screen, witness balls, kept certificates, rays, and last the shrunk-box LP (lp_decide.hpp).
+// Internal to lp_mode.cpp.
+#pragma once
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "lp_cells.hpp"
+#include "lp_decide.hpp"
+#include "lp_mode.hpp"
+
+namespace nncells {
+namespace lp_detail {
+
+constexpr int kTargets = 6;                        // split._TARGETS
+constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
+
+// Witness balls of one split: centres (n x d), radii, owners (sub-cell indices).
+struct Balls {
+    int d = 0;
+    std::vector<double> P, R;
+    std::vector<int> own;
+    size_t n() const { return R.size(); }
+    const double* at(size_t i) const { return &P[i * d]; }
+    void push(const double* x, double r, int o) {
+        P.insert(P.end(), x, x + d);
+        R.push_back(r);
+        own.push_back(o);
+    }
+};
+
+// One LP-mode split of a cell by one layer (split._split_by_lps with split._Sides).
+class LpSplitter {
+public:
+    struct Child {
+        std::vector<uint8_t> signs, cuts;
+        std::vector<double> point;
+        double radius;
+        std::vector<int8_t> basis;  // a shrunk-box LP's final basis over the child's rows (or empty)
+    };
+
+    LpSplitter(const Net& net, const LpSettings& st, const std::vector<double>& lo, const std::vector<double>& hi,
+               LpCounts& counts)
+        : net_(net), st_(st), lo_(lo), hi_(hi), counts_(counts) {}
+
+    // The children of the cell (rows C, ball (p, r)) cut by C.L's neurons; throws Deferred.
+    std::vector<Child> split(const Ctx& C, const double* p, double r) {
+        const Layer& L = *C.L;
+        const int d = static_cast<int>(lo_.size()), k = L.k;
+        d_ = d;
+        std::vector<uint8_t> signs(k, 0), decided(k, 0);
+        // split.split_cell: constant neurons, then interval bounds over the box
+        double big_max = 0.0;
+        std::vector<double> big(d);
+        for (int j = 0; j < d; ++j) big[j] = std::max(std::abs(lo_[j]), std::abs(hi_[j])), big_max = std::max(big_max, big[j]);
+        const double g1 = gamma_of(net_, d + 1);
+        std::vector<int> todo;
+        for (int i = 0; i < k; ++i) {
+            if (L.zero[i]) {
+                signs[i] = L.gn[i] > 0.0;
+                decided[i] = 1;
+                continue;
+            }
+            const double* h = &L.Hn[static_cast<size_t>(i) * d];
+            const double gn = L.gn[i];
+            double vmin = 0.0, vmax = 0.0, e = 0.0;
+            for (int j = 0; j < d; ++j) {
+                const double a = h[j] * lo_[j], b = h[j] * hi_[j];
+                vmin += std::min(a, b);
+                vmax += std::max(a, b);
+                e += std::abs(h[j]) * big[j];
+            }
+            vmin += gn;
+            vmax += gn;
+            const double err = g1 * (e + std::abs(gn));
+            if (vmin >= err) {
+                signs[i] = 1;
+            } else if (!(vmax <= -err)) {
+                todo.push_back(i);
+            }
+        }
+        return by_lps(C, p, r, std::move(signs), todo);
+    }
+
+private:
+    using Shot = std::pair<std::vector<double>, double>;  // (x, r); x empty: none
+
+    const double* hn(int i) const { return &C_->L->Hn[static_cast<size_t>(i) * d_]; }
+    double gn(int i) const { return C_->L->gn[i]; }
+
+    // split._value_error for ball b and hyperplane i
+    double value_error(const Balls& W, size_t b, int i) const {
+        const double* x = W.at(b);
+        const double* h = hn(i);
+        double s = 0.0;
+        for (int c = 0; c < d_; ++c) s += std::abs(x[c]) * std::abs(h[c]);
+        return gamma_of(net_, d_ + 1) * (s + std::abs(gn(i)) + W.R[b]);
+    }
+
+    // split._caps: the ball b leaves on one side (centre into `out` when given; its radius)
+    double cap(const Balls& W, size_t b, double v, double verr, int i, bool positive, double* out) const {
+        const double vs = positive ? v : -v, R = W.R[b];
+        if (out) {
+            const double shift = std::max(0.0, (R - vs) / 2), sgn = positive ? shift : -shift;
+            const double* x = W.at(b);
+            const double* h = hn(i);
+            for (int c = 0; c < d_; ++c) out[c] = x[c] + sgn * h[c];
+        }
+        return std::min(R, (R + vs) / 2 - verr);
+    }
+
+    // split._witnessed
+    bool witnessed(const Balls& W, size_t b, double v, double verr, int i, bool positive) {
+        if (st_.off & kOffBalls) return false;
+        cen_.resize(d_);
+        const double rad = cap(W, b, v, verr, i, positive, cen_.data());
+        return rad > 0 && counts(st_.tol, cen_.data(), d_, rad);
+    }
+
+    int row(int i, bool side) const { return 2 * slot_[i] + (side ? 0 : 1); }
+
+    std::vector<Child> by_lps(const Ctx& C, const double* p, double r, std::vector<uint8_t> signs,
+                              const std::vector<int>& todo) {
+        C_ = &C;
+        const int d = d_, k = C.L->k, t = static_cast<int>(todo.size());
+        slot_.assign(k, -1);
+        E_.clear();
+        f_.clear();
+        for (int s = 0; s < t; ++s) {
+            const int i = todo[s];
+            slot_[i] = s;
+            for (int c = 0; c < d; ++c) E_.push_back(-hn(i)[c]);
+            f_.push_back(gn(i));
+            for (int c = 0; c < d; ++c) E_.push_back(hn(i)[c]);
+            f_.push_back(-gn(i));
+        }
+        std::unique_ptr<BoxDecider> box;
+        if (t)
+            box = std::make_unique<BoxDecider>(C, E_, f_, lo_, hi_, st_.tol, net_.error_factor, st_.lp_tol, st_.off, p,
+                                               d, counts_);
+        box_ = box.get();
+        Balls W;
+        W.d = d;
+        W.push(p, r, 0);
+        std::vector<double> vals;
+        const std::vector<int> no_rows;
+
+        // 1. screen: each hyperplane against the whole cell
+        std::vector<int> cutting;
+        certs_[0].clear();  // (the screen keeps them: a certificate holds for any question with its rows)
+        certs_[1].clear();
+        for (int i : todo) {
+            bool has[2] = {false, false};  // [0]: h >= 0, [1]: h <= 0
+            for (int sd = 0; sd < 2; ++sd) {
+                const bool side = sd == 0;
+                values(W, i, vals);
+                for (size_t b = 0; b < W.n() && !has[sd]; ++b)
+                    if (witnessed(W, b, vals[b], value_error(W, b, i), i, side)) has[sd] = true;
+                if (has[sd]) {
+                    ++counts_.by_ball;
+                } else {
+                    std::vector<size_t> all(W.n());
+                    std::iota(all.begin(), all.end(), 0);
+                    Shot s = find(i, side, no_rows, W, all, vals, {});
+                    if (!s.first.empty()) {
+                        W.push(s.first.data(), s.second, 0);
+                        has[sd] = true;
+                    }
+                }
+            }
+            if (has[0] && has[1]) {
+                cutting.push_back(i);
+            } else if (has[0] || has[1]) {
+                signs[i] = has[0];
+            } else {  // both sides thinner than tol: a sliver; its best witness's side
+                values(W, i, vals);
+                double bp = -kInf, bn = -kInf;
+                for (size_t b = 0; b < W.n(); ++b) {
+                    bp = std::max(bp, cap(W, b, vals[b], 0.0, i, true, nullptr));
+                    bn = std::max(bn, cap(W, b, vals[b], 0.0, i, false, nullptr));
+                }
+                signs[i] = bp >= bn;
+            }
+        }
+
+        // 2. split by the cutting hyperplanes, one at a time
+        std::vector<std::vector<uint8_t>> sub_signs{signs}, sub_cuts{std::vector<uint8_t>(k, 0)};
+        std::vector<std::vector<int>> sub_rows{{}};
+        for (int i : cutting) {
+            certs_[0].clear();
+            certs_[1].clear();
+            values(W, i, vals);
+            const size_t n_sub = sub_signs.size();
+            std::vector<double> best_pos(n_sub, -kInf), best_neg(n_sub, -kInf);
+            std::vector<uint8_t> wit_pos(n_sub, 0), wit_neg(n_sub, 0);
+            std::vector<const double*> targets[2];
+            for (size_t b = 0; b < W.n(); ++b) {
+                const int o = W.own[b];
+                best_pos[o] = std::max(best_pos[o], cap(W, b, vals[b], 0.0, i, true, nullptr));
+                best_neg[o] = std::max(best_neg[o], cap(W, b, vals[b], 0.0, i, false, nullptr));
+                const double ve = value_error(W, b, i);
+                if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
+                if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
+                if (vals[b] > 0 && targets[0].size() < kTargets) targets[0].push_back(W.at(b));
+                if (vals[b] < 0 && targets[1].size() < kTargets) targets[1].push_back(W.at(b));
+            }
+            Balls fresh;
+            fresh.d = d;
+            std::vector<int> split_of(n_sub, -1);
+            // each sub-cell's balls, in order (a bucket sort by owner: no scan per sub-cell)
+            std::vector<size_t> start(n_sub + 1, 0), order(W.n());
+            for (size_t b = 0; b < W.n(); ++b) ++start[W.own[b] + 1];
+            for (size_t j = 0; j < n_sub; ++j) start[j + 1] += start[j];
+            {
+                std::vector<size_t> next(start.begin(), start.end() - 1);
+                for (size_t b = 0; b < W.n(); ++b) order[next[W.own[b]]++] = b;
+            }
+            for (size_t j = 0; j < n_sub; ++j) {
+                bool has_pos = wit_pos[j], has_neg = wit_neg[j];
+                counts_.by_ball += has_pos + has_neg;
+                const std::vector<size_t> mine(order.begin() + start[j], order.begin() + start[j + 1]);
+                for (int sd = 0; sd < 2; ++sd) {
+                    const bool side = sd == 0;
+                    if (side ? has_pos : has_neg) continue;
+                    Shot s = find(i, side, sub_rows[j], W, mine, vals, targets[sd]);
+                    if (!s.first.empty()) {
+                        fresh.push(s.first.data(), s.second, static_cast<int>(j));
+                        (side ? has_pos : has_neg) = true;
+                    }
+                }
+                if (has_pos && has_neg) {  // j keeps the positive side, a new sub-cell the negative
+                    std::vector<uint8_t> s = sub_signs[j], cm = sub_cuts[j];
+                    s[i] = 0;
+                    cm[i] = 1;
+                    sub_signs[j][i] = 1;
+                    sub_cuts[j][i] = 1;
+                    split_of[j] = static_cast<int>(sub_signs.size());
+                    sub_signs.push_back(std::move(s));
+                    sub_cuts.push_back(std::move(cm));
+                    std::vector<int> rows = sub_rows[j];
+                    rows.push_back(row(i, false));
+                    sub_rows.push_back(std::move(rows));
+                    sub_rows[j].push_back(row(i, true));
+                } else if (has_neg) {
+                    sub_signs[j][i] = 0;
+                } else if (has_pos) {
+                    sub_signs[j][i] = 1;
+                } else {
+                    sub_signs[j][i] = best_pos[j] >= best_neg[j];
+                }
+            }
+            for (size_t b = 0; b < fresh.n(); ++b) W.push(fresh.at(b), fresh.R[b], fresh.own[b]);
+            if (sub_signs.size() > n_sub) {  // a split sub-cell's witnesses: the caps on each side
+                values(W, i, vals);
+                Balls next;
+                next.d = d;
+                std::vector<size_t> moved;
+                for (size_t b = 0; b < W.n(); ++b) {
+                    if (split_of[W.own[b]] >= 0) moved.push_back(b);
+                    else next.push(W.at(b), W.R[b], W.own[b]);
+                }
+                std::vector<double> ve(moved.size());
+                for (size_t q = 0; q < moved.size(); ++q) ve[q] = value_error(W, moved[q], i);
+                cen_.resize(d);
+                for (int sd = 0; sd < 2; ++sd) {
+                    for (size_t q = 0; q < moved.size(); ++q) {
+                        const size_t b = moved[q];
+                        const double rad = cap(W, b, vals[b], ve[q], i, sd == 0, cen_.data());
+                        next.push(cen_.data(), rad, sd == 0 ? W.own[b] : split_of[W.own[b]]);
+                    }
+                }
+                W = std::move(next);
+            }
+            Balls kept;  // only balls of positive radius stay
+            kept.d = d;
+            for (size_t b = 0; b < W.n(); ++b)
+                if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
+            W = std::move(kept);
+        }
+
+        std::vector<Child> out;
+        std::vector<int> best_of(sub_signs.size(), -1);  // each sub-cell's deepest ball (the first such)
+        for (size_t b = 0; b < W.n(); ++b) {
+            int& best = best_of[W.own[b]];
+            if (best < 0 || W.R[b] > W.R[best]) best = static_cast<int>(b);
+        }
+        for (size_t j = 0; j < sub_signs.size(); ++j) {
+            const int best = best_of[j];
+            if (best < 0) continue;  // cannot happen for a full-dimensional sub-cell
+            out.push_back(Child{std::move(sub_signs[j]), std::move(sub_cuts[j]),
+                                std::vector<double>(W.at(best), W.at(best) + d), W.R[best],
+                                box ? box->basis_of(sub_rows[j], sub_rows[j].size()) : C.basis});
+        }
+        box_ = nullptr;
+        return out;
+    }
+
+    void values(const Balls& W, int i, std::vector<double>& vals) const {
+        vals.resize(W.n());
+        for (size_t b = 0; b < W.n(); ++b) vals[b] = dot(W.at(b), hn(i), d_) + gn(i);
+    }
+
+    // _Sides.find: a ball proving that side `side` of h_i counts in the sub-cell with the extra
+    // rows `sub_rows` (its witness balls `mine` of W), or none; throws Deferred when unsure.
+    Shot find(int i, bool side, const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
+              const std::vector<double>& vals, const std::vector<const double*>& Q) {
+        poll();
+        std::vector<int> on = sub_rows;
+        on.push_back(row(i, side));
+        auto& certs = certs_[side ? 0 : 1];
+        if (!certs.empty() && !(st_.off & kOffCertificates)) {
+            on_mask_.assign(f_.size(), 0);
+            for (int q : on) on_mask_[q] = 1;
+            for (const auto& cert : certs) {
+                bool all = true;
+                for (int q : cert) all = all && on_mask_[q];
+                if (all) {
+                    ++counts_.by_certificate;
+                    return {};
+                }
+            }
+        }
+        Shot shot{{}, -kInf};
+        if (!mine.empty() && !(st_.off & kOffRays)) {
+            shot = shoot(sub_rows, W, mine, vals, Q, i, side);
+            if (!shot.first.empty() && counts(st_.tol, shot.first.data(), d_, shot.second / st_.borderline)) {
+                ++counts_.by_ray;
+                return shot;
+            }
+        }
+        std::vector<size_t> order = mine;
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return W.R[a] > W.R[b]; });
+        std::vector<const double*> anchors;
+        for (size_t b : order) anchors.push_back(W.at(b));
+        std::vector<double> x;
+        double r = -kInf;
+        std::vector<int> support;
+        switch (box_->decide(on, anchors, x, r, support)) {
+            case BoxDecider::Yes:
+                ++counts_.lp_yes;
+                if (r > shot.second) return {x, r};
+                return shot;
+            case BoxDecider::No:
+                ++counts_.lp_no;
+                if (shot.first.empty()) certs.push_back(std::move(support));
+                return shot;
+            default:
+                throw Deferred{};
+        }
+    }
+
+    // split._shoot over the cell's rows plus the extra rows `sub_rows`, from the deepest ball.
+    Shot shoot(const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
+               const std::vector<double>& vals, const std::vector<const double*>& Q, int i, bool positive) {
+        const int d = d_;
+        const Ctx& C = *C_;
+        const double sgn = positive ? 1.0 : -1.0;
+        size_t o = mine[0];
+        for (size_t b : mine)
+            if (W.R[b] > W.R[o]) o = b;
+        const double* p = W.at(o);
+        const double v = vals[o], Ro = W.R[o];
+        const double* n = hn(i);
+        const double g = gn(i);
+        // the rows: the cell's, then the sub-cell's extra rows
+        const int m = C.m + static_cast<int>(sub_rows.size());
+        rows_A_.assign(C.A.begin(), C.A.end());
+        rows_c_.assign(C.c.begin(), C.c.end());
+        for (int q : sub_rows) {
+            rows_A_.insert(rows_A_.end(), E_.begin() + static_cast<size_t>(q) * d, E_.begin() + static_cast<size_t>(q + 1) * d);
+            rows_c_.push_back(f_[q]);
+        }
+        const double* A = rows_A_.data();
+        const double* c = rows_c_.data();
+        std::vector<double> slack(m);
+        for (int j = 0; j < m; ++j) slack[j] = c[j] - dot(&A[static_cast<size_t>(j) * d], p, d);
+        // directions: the normal first, then toward each target (unit rows; a zero row stays zero)
+        const size_t nq = 1 + Q.size();
+        std::vector<double> U(nq * d);
+        for (int cc = 0; cc < d; ++cc) U[cc] = sgn * n[cc];
+        for (size_t q = 0; q < Q.size(); ++q)
+            for (int cc = 0; cc < d; ++cc) U[(q + 1) * d + cc] = Q[q][cc] - p[cc];
+        for (size_t q = 0; q < nq; ++q) {
+            const double nrm = norm2(&U[q * d], d);
+            if (nrm > 0)
+                for (int cc = 0; cc < d; ++cc) U[q * d + cc] /= nrm;
+        }
+        double best_rho = -kInf, best_t = 0.0;
+        size_t best_q = 0;
+        bool any = false;
+        std::vector<double> au(m);
+        for (size_t q = 0; q < nq; ++q) {
+            const double* u = &U[q * d];
+            const double rate = sgn * dot(u, n, d);
+            const double t_c = -sgn * v / rate;
+            double t_e = kInf;
+            for (int j = 0; j < m; ++j) {
+                au[j] = dot(u, &A[static_cast<size_t>(j) * d], d);
+                if (au[j] > 0) t_e = std::min(t_e, slack[j] / au[j]);
+            }
+            for (int cc = 0; cc < d; ++cc) {
+                if (u[cc] > 0) t_e = std::min(t_e, (hi_[cc] - p[cc]) / u[cc]);
+                else if (u[cc] < 0) t_e = std::min(t_e, (lo_[cc] - p[cc]) / u[cc]);
+            }
+            if (!(t_e < kInf)) t_e = t_c + 2 * std::max(std::abs(v), Ro);
+            const double t_0 = std::max(t_c, 0.0);
+            if (!(rate > 0 && t_e > t_0)) continue;
+            for (double gq : kRayGrid) {
+                const double ts = t_0 + (t_e - t_0) * gq;
+                double dep = kInf;
+                for (int j = 0; j < m; ++j) dep = std::min(dep, slack[j] - au[j] * ts);
+                for (int cc = 0; cc < d; ++cc) {
+                    const double X = p[cc] + ts * u[cc];
+                    dep = std::min({dep, X - lo_[cc], hi_[cc] - X});
+                }
+                const double rho = std::min(dep, (ts - t_c) * rate);
+                if (!any || rho > best_rho) best_rho = rho, best_t = ts, best_q = q, any = true;
+            }
+        }
+        if (!any || !(best_rho > 0)) return {{}, -kInf};
+        std::vector<double> x(d);
+        for (int cc = 0; cc < d; ++cc) x[cc] = p[cc] + best_t * U[best_q * d + cc];
+        double an = 0.0;
+        for (int cc = 0; cc < d; ++cc) an += std::abs(n[cc]) * std::abs(x[cc]);
+        const double to_h = sgn * (dot(n, x.data(), d) + g) - gamma_of(net_, d + 1) * (an + std::abs(g));
+        const double depth = certified_margin(A, c, lo_.data(), hi_.data(), x.data(), m, d, net_.error_factor);
+        const double r = std::min(depth, to_h);
+        if (r > 0 && counts(st_.tol, x.data(), d, r)) return {x, r};
+        return {{}, -kInf};
+    }
+
+public:
+    // LpSettings::interrupted, asked at most every few milliseconds (a clock read every 64 calls)
+    void poll() {
+        if (!st_.interrupted || (++polls_ & 63) != 0) return;
+        const auto now = Clock::now();
+        if (now - last_poll_ < std::chrono::milliseconds(5)) return;
+        last_poll_ = now;
+        if (st_.interrupted()) throw LpInterrupted{};
+    }
+
+private:
+    const Net& net_;
+    const LpSettings& st_;
+    const std::vector<double>& lo_;
+    const std::vector<double>& hi_;
+    LpCounts& counts_;
+    uint64_t polls_ = 0;
+    Clock::time_point last_poll_ = Clock::now();
+    const Ctx* C_ = nullptr;
+    BoxDecider* box_ = nullptr;
+    int d_ = 0;
+    std::vector<int> slot_;
+    std::vector<double> E_, f_, cen_, rows_A_, rows_c_;
+    std::vector<uint8_t> on_mask_;
+    std::vector<std::vector<int>> certs_[2];
+};
+
+}  // namespace lp_detail
+}  // namespace nncells
