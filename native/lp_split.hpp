@@ -51,17 +51,15 @@ public:
         const Layer& L = *C.L;
         const int d = static_cast<int>(lo_.size()), k = L.k;
         d_ = d;
-        std::vector<uint8_t> signs(k, 0), decided(k, 0);
+        std::vector<uint8_t> signs(k, 0);
         // split.split_cell: constant neurons, then interval bounds over the box
-        double big_max = 0.0;
         std::vector<double> big(d);
-        for (int j = 0; j < d; ++j) big[j] = std::max(std::abs(lo_[j]), std::abs(hi_[j])), big_max = std::max(big_max, big[j]);
+        for (int j = 0; j < d; ++j) big[j] = std::max(std::abs(lo_[j]), std::abs(hi_[j]));
         const double g1 = gamma_of(net_, d + 1);
         std::vector<int> todo;
         for (int i = 0; i < k; ++i) {
             if (L.zero[i]) {
                 signs[i] = L.gn[i] > 0.0;
-                decided[i] = 1;
                 continue;
             }
             const double* h = &L.Hn[static_cast<size_t>(i) * d];
