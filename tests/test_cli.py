@@ -8,18 +8,15 @@ import pytest
 
 from nncells import Box, Space, enumerate_regions, random_network
 from nncells.results.store import read_regions
+from cli_helpers import run_nncells, save_network
 
 
-def _run(*args):
-    return subprocess.run([sys.executable, "-m", "nncells", *args], capture_output=True, text=True)
+_run = run_nncells
 
 
 @pytest.fixture()
 def model(tmp_path):
-    net = random_network([3, 7, 5, 2], seed=8)
-    path = tmp_path / "m.npz"
-    net.to_npz(path)
-    return net, path
+    return save_network(tmp_path, [3, 7, 5, 2], 8)
 
 
 def test_enumerate_json_and_parquet(model, tmp_path):

@@ -11,18 +11,15 @@ from nncells import Box, Space, enumerate_regions, random_network
 from nncells.analysis.estimate import (NOTE_RATE, NOTE_SECONDS, dry_run, format_count, run_note, sampled_regions,
                                        slow_run_note, upper_bound)
 from nncells.cli.progress import format_duration, format_progress
+from cli_helpers import run_nncells, save_network
 
 
-def _run(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "nncells", *args], capture_output=True, text=True, timeout=timeout)
+_run = run_nncells
 
 
 @pytest.fixture()
 def small(tmp_path):
-    net = random_network([3, 7, 5, 2], seed=8)
-    path = tmp_path / "m.npz"
-    net.to_npz(path)
-    return net, path
+    return save_network(tmp_path, [3, 7, 5, 2], 8)
 
 
 def test_dry_run_json_keys_and_types(small):

@@ -2,8 +2,6 @@
 region table the run wrote, the summary reports the graph's decision components and the
 certificate, a failed certificate exits with status 1, bad combinations are refused early."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,13 +12,12 @@ import nncells
 from nncells import Box, enumerate_regions, random_network
 from nncells.analysis import decision_components
 from nncells.cli.main import main
+from cli_helpers import run_nncells
 
 NET = random_network([3, 10, 8, 2], seed=3)
 
 
-def _run(*args):
-    return subprocess.run([sys.executable, "-m", "nncells", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+_run = run_nncells
 
 
 @pytest.fixture

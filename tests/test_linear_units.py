@@ -10,8 +10,6 @@ regions and maps.
 import functools
 import itertools
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -28,6 +26,7 @@ from nncells.planar.slices import Plane, adjacency_graph, rectangle, slice_parti
 from nncells.results.adjacency import adjacency, compute_facets
 from nncells.results.certify import certify
 from nncells.results.result import EnumerationResult
+from cli_helpers import run_nncells
 
 TOL = 1e-7   # the oracle's inscribed radius must exceed this (random networks have no slivers this thin)
 
@@ -519,8 +518,7 @@ def test_decision_components_and_output_maps(name):
 
 
 # ------------------------------------------------------------------ the command line
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "nncells", *args], capture_output=True, text=True)
+_cli = run_nncells
 
 
 def test_cli_on_an_npz_model_with_linear_units(tmp_path):

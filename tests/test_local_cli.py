@@ -6,16 +6,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from nncells import random_network
 from nncells.cli.main import main
 from nncells.local import boundary_distance, count_in_ball, upper_bound_in_ball
+from cli_helpers import save_network
 
 
 @pytest.fixture
 def model(tmp_path):
-    net = random_network([2, 6, 5, 1], seed=2)
-    path = tmp_path / "m.npz"
-    net.to_npz(path)
+    net, path = save_network(tmp_path, [2, 6, 5, 1], 2)
     return net, str(path)
 
 

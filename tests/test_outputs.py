@@ -1,6 +1,5 @@
 """Outputs on disk: a sharded run's directory is a Parquet dataset; `read_regions` reads files and
 directories; old-style (``manifest.json``) directories are still read and resumed."""
-import functools
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 import nncells
 from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_regions
 from nncells.results.result import canonical_order
-from nncells.results.store import LEGACY_MANIFEST, MANIFEST, ShardSink
+from nncells.results.store import LEGACY_MANIFEST, MANIFEST
 from nncells.run import checkpoint
 from nncells.run.executors import SerialExecutor
 
@@ -24,14 +23,6 @@ COLUMNS = ["pattern", "point", "radius", "ranks"]
 @pytest.fixture(scope="module")
 def ref():
     return enumerate_regions(NET, Box(-1, 1), workers=1)
-
-
-@pytest.fixture
-def small_shards(monkeypatch):
-    """Many small tasks and shards of about 7 rows, so a run writes many shards."""
-    monkeypatch.setattr(checkpoint, "ShardSink", functools.partial(ShardSink, shard_rows=7))
-    monkeypatch.setattr(_config, "WARMUP_S", 0.0)
-    monkeypatch.setattr(_config, "TASK_BUDGET_S", 1e-4)
 
 
 def _packed(patterns):

@@ -1,6 +1,5 @@
 """Results as objects (issue 24): an `EnumerationResult` is a sequence of `Region`s with a repr,
 `locate` finds the region of points, and `read_result` reads a stored run back as a result."""
-import functools
 import shutil
 
 import numpy as np
@@ -8,10 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import nncells
-from nncells import _config, Box, Network, NNCellsError, Region, Space, enumerate_regions, random_network
+from nncells import Box, Network, NNCellsError, Region, Space, enumerate_regions, random_network
 from nncells.results.result import EnumerationResult
-from nncells.results.store import ShardSink
-from nncells.run import checkpoint
 
 NET2 = random_network([2, 5, 4, 1], seed=3)
 NET6 = random_network([6, 9, 7, 1], seed=5)
@@ -25,14 +22,6 @@ def res2():
 @pytest.fixture(scope="module")
 def res6():
     return enumerate_regions(NET6, Box(-1, 1), workers=1)
-
-
-@pytest.fixture
-def small_shards(monkeypatch):
-    """Shards of about 7 rows, so a run writes several."""
-    monkeypatch.setattr(checkpoint, "ShardSink", functools.partial(ShardSink, shard_rows=7))
-    monkeypatch.setattr(_config, "WARMUP_S", 0.0)
-    monkeypatch.setattr(_config, "TASK_BUDGET_S", 1e-4)
 
 
 def linear_net(seed=0):

@@ -11,13 +11,12 @@ import pytest
 
 from nncells import random_network
 from nncells.cli.main import COMMANDS, main
+from cli_helpers import save_network
 
 
 @pytest.fixture
 def model(tmp_path):
-    net = random_network([2, 6, 5, 1], seed=2)
-    path = tmp_path / "m.npz"
-    net.to_npz(path)
+    net, path = save_network(tmp_path, [2, 6, 5, 1], 2)
     return net, str(path)
 
 
