@@ -35,6 +35,7 @@ COMMANDS = {
     "local": ("local_cmd", "regions around data points: exact count, bounds, boundary distance"),
     "slice": ("slice_cmd", "exact regions, decision boundary and pictures of a 2-D slice"),
     "experiment": ("experiment_cmd", "run a reproducible experiment: training-dynamics or scaling"),
+    "topology": ("topology_cmd", "faces of every dimension and Betti numbers of the decision regions"),
     "verify": ("verify_cmd", "check a sharded run's directory: checksums, counts, duplicate patterns"),
 }
 

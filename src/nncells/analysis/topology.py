@@ -1,0 +1,230 @@
+"""The topology of a classifier's decision regions: faces of every dimension and Betti numbers
+over GF(2), exactly.
+
+A class's *decision region* is the closed set ``{x in the domain : f_c(x) >= f_j(x) for all j}``
+(lower-dimensional pieces included, where a class only ties for the maximum); the *decision
+boundary* is the closed set where at least two classes tie for the maximum. Neither is a union of
+the network's regions (a region's argmax can change inside it), so the network is first extended
+by a *tournament* of its logits (`decision_network`): ``m_1 = f_1``, ``m_{k+1} = m_k + relu(f_{k+1}
+- m_k)``, one comparison unit per class after the first, linear units carrying the rest. Its
+regions refine the network's by where the maximum changes hands; the sign vector of a face over
+the comparison units names the classes that reach the maximum there (`argmax_sets`), so every
+decision region and the boundary are unions of closed faces (subcomplexes) of
+`nncells.results.faces.face_poset`, and their homology is that of the subcomplex
+(`nncells.analysis.homology`: ranks of boundary matrices over GF(2)).
+
+Examples
+--------
+Class 0 of ``f_0 = 1 - |x_1| - |x_2|``, ``f_1 = 0`` is a diamond (a disk); the boundary is a circle:
+
+>>> from nncells import Box, Network
+>>> W1 = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+>>> net = Network([W1, [[-1.0, -1.0, -1.0, -1.0], [0.0, 0.0, 0.0, 0.0]]], [[0.0] * 4, [1.0, 0.0]])
+>>> top = decision_topology(net, Box(-2.0, 2.0, dim=2), workers=1)
+>>> top.betti, top.boundary_betti
+({'0': [1, 0, 0], '1': [1, 1, 0]}, [1, 1, 0])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nncells.analysis.homology import betti_numbers
+from nncells.api import enumerate_regions
+from nncells.errors import NNCellsError
+from nncells.network import Network
+from nncells.results.faces import FacePoset, face_poset
+
+
+def decision_network(net: Network) -> tuple[Network, np.ndarray]:
+    """``net`` followed by a tournament of its logits, and the pattern positions of the
+    tournament's comparison units (one per class after the first; the module's docstring).
+
+    The new network's output is ``max_c f_c``; its hidden layers are ``net``'s, then the logits
+    as linear units, then one layer per comparison.
+
+    Examples
+    --------
+    >>> from nncells import Network
+    >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]], [[0.0, 0.0], [0.0] * 3])
+    >>> aug, units = decision_network(net)
+    >>> aug, units.tolist()
+    (Network(2-2-3-3-2-1, 6 linear units), [5, 8])
+    >>> x = np.array([[0.3, 0.5], [2.0, -1.0]])
+    >>> np.allclose(aug.forward(x)[:, 0], net.forward(x).max(axis=1))
+    True
+    """
+    K = net.output_dim
+    Ws = [np.asarray(W) for W in net.weights[:-1]]
+    bs = [np.asarray(b) for b in net.biases[:-1]]
+    lin = [np.asarray(m, dtype=bool) for m in net.linear]
+    Ws.append(np.asarray(net.weights[-1]))
+    bs.append(np.asarray(net.biases[-1]))
+    lin.append(np.ones(K, dtype=bool))
+    units, pos = [], net.n_hidden + K
+    for k in range(1, K):
+        # input: k == 1: [f_1 .. f_K]; else [relu(c_{k-1}), m_{k-1}, f_{k+1} .. f_K]
+        n_in = K if k == 1 else K - k + 2
+        rest = K - k - 1                           # f_{k+2} .. f_K, carried
+        W = np.zeros((2 + rest, n_in))
+        if k == 1:
+            W[0, 0], W[0, 1], W[1, 0] = -1.0, 1.0, 1.0          # c_1 = f_2 - f_1, m_1 = f_1
+            W[2:, 2:] = np.eye(rest)
+        else:
+            W[0, :3] = [-1.0, -1.0, 1.0]                         # c_k = f_{k+1} - m_{k-1} - relu(c_{k-1})
+            W[1, :2] = [1.0, 1.0]                                # m_k = m_{k-1} + relu(c_{k-1})
+            W[2:, 3:] = np.eye(rest)
+        Ws.append(W)
+        bs.append(np.zeros(2 + rest))
+        lin.append(np.array([False] + [True] * (1 + rest)))
+        units.append(pos)
+        pos += 2 + rest
+    if K == 1:
+        Ws.append(np.ones((1, 1)))
+    else:
+        Ws.append(np.array([[1.0, 1.0]]))                        # m_K = m_{K-1} + relu(c_{K-1})
+    bs.append(np.zeros(1))
+    return Network(Ws, bs, linear=lin), np.asarray(units, dtype=np.int64)
+
+
+def argmax_sets(signs: np.ndarray, units: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(n, n_classes)`` bool: the classes that reach the maximum on each face, from the faces'
+    signs (rows of ``FacePoset.signs`` of a `decision_network`) over the comparison ``units``.
+
+    Examples
+    --------
+    Three classes; units compare class 1 with class 0, then class 2 with the winner:
+
+    >>> S = np.array([[1, -1], [0, -1], [-1, 0], [0, 0], [1, 1]])
+    >>> argmax_sets(S, np.array([0, 1]), 3).astype(int).tolist()
+    [[0, 1, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [0, 0, 1]]
+    """
+    s = np.asarray(signs)[:, units] if len(units) else np.zeros((len(signs), 0), np.int8)
+    n = len(s)
+    win = np.zeros(n, dtype=np.int64)
+    for k in range(n_classes - 1):
+        win[s[:, k] > 0] = k + 1
+    out = np.zeros((n, n_classes), dtype=bool)
+    out[np.arange(n), win] = True
+    for k in range(n_classes - 1):
+        out[:, k + 1] |= (s[:, k] == 0) & (k + 1 > win)
+    return out
+
+
+@dataclass(frozen=True)
+class DecisionTopology:
+    """Faces and Betti numbers of a classifier's decision regions (`decision_topology`).
+
+    Attributes
+    ----------
+    faces : list of int
+        The number of k-faces of the class-refined complex, k = 0..d.
+    betti : dict
+        Per class (its index as a string): Betti numbers b_0..b_d of its closed decision region
+        (all 0 for a class that is nowhere the maximum).
+    boundary_betti : list of int
+        Betti numbers b_0..b_d of the decision boundary.
+    euler_characteristic : int
+        Of the whole complex (1 for a box or a bounded polytope).
+    poset : FacePoset
+        The faces themselves.
+    classes : ndarray of bool, shape (n_faces, n_classes)
+        The classes reaching the maximum on each face.
+    regions : int
+        Regions of the network (before the refinement by the argmax).
+    """
+
+    faces: list
+    betti: dict
+    boundary_betti: list
+    euler_characteristic: int
+    poset: FacePoset
+    classes: np.ndarray
+    regions: int
+
+    def to_dict(self) -> dict:
+        """The JSON-ready summary (``faces``, ``betti``, ``boundary_betti``,
+        ``euler_characteristic``, ``regions``, ``cells``)."""
+        return {"faces": list(self.faces), "betti": dict(self.betti), "boundary_betti": list(self.boundary_betti),
+                "euler_characteristic": self.euler_characteristic, "regions": self.regions,
+                "cells": int(self.faces[-1]) if self.faces else 0}
+
+
+def decision_topology(net: Network, domain, *, workers: int | None = None, tol: float | None = None) -> DecisionTopology:
+    """The face counts of the class-refined complex of ``net`` in ``domain`` (a box or a bounded
+    polytope, 2 to ``_config.VERTEX_MAX_DIM`` inputs) and the Betti numbers over GF(2) of every
+    class's closed decision region and of the decision boundary, exactly (the module's docstring).
+
+    Parameters
+    ----------
+    net : the classifier (its outputs are the logits).
+    domain : `Box` or `Polytope`.
+    workers, tol : as in `nncells.enumerate_regions`.
+
+    Raises
+    ------
+    NNCellsError
+        As `nncells.results.faces.face_poset`.
+
+    Examples
+    --------
+    A network with one output is one class: its region is the whole square, no boundary.
+
+    >>> from nncells import Box, random_network
+    >>> top = decision_topology(random_network([2, 4, 1], seed=0), Box(-1.0, 1.0, dim=2), workers=1)
+    >>> top.betti, top.boundary_betti, top.euler_characteristic
+    ({'0': [1, 0, 0]}, [0, 0, 0], 1)
+    """
+    aug, units = decision_network(net)
+    base = enumerate_regions(net, domain, workers=workers, tol=tol, method="cells")
+    result = enumerate_regions(aug, domain, workers=workers, tol=tol, method="cells")
+    poset = face_poset(result)
+    K = net.output_dim
+    classes = argmax_sets(poset.signs, units, K)
+    betti = {str(c): _betti(poset, classes[:, c]) for c in range(K)}
+    boundary = _betti(poset, classes.sum(axis=1) >= 2)
+    return DecisionTopology(faces=poset.f_vector().tolist(), betti=betti, boundary_betti=boundary,
+                            euler_characteristic=poset.euler_characteristic(), poset=poset,
+                            classes=classes, regions=len(base.patterns))
+
+
+def betti(result, region: str = "class", k: int | None = None) -> list | dict:
+    """Betti numbers over GF(2) of a decision region of ``result``'s network in its domain.
+
+    Parameters
+    ----------
+    result : `EnumerationResult` of a classifier in a box or a bounded polytope.
+    region : ``"class"`` (the closed decision region of class ``k``; of every class as a dict
+        when ``k`` is None), ``"boundary"`` (the decision boundary) or ``"domain"`` (the whole
+        complex: 1, 0, ..., 0).
+    k : the class, for ``region="class"``.
+
+    The network is refined by the argmax (`decision_network`) and enumerated again in the same
+    domain; `decision_topology` returns everything at once.
+
+    Examples
+    --------
+    >>> from nncells import Box, Network, enumerate_regions
+    >>> W1 = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+    >>> net = Network([W1, [[-1.0, -1.0, -1.0, -1.0], [0.0, 0.0, 0.0, 0.0]]], [[0.0] * 4, [1.0, 0.0]])
+    >>> res = enumerate_regions(net, Box(-2.0, 2.0, dim=2), workers=1)
+    >>> betti(res, "class", 1), betti(res, "boundary")
+    ([1, 1, 0], [1, 1, 0])
+    """
+    if region not in ("class", "boundary", "domain"):
+        raise NNCellsError(f"region must be 'class', 'boundary' or 'domain', not {region!r}")
+    K = result.network.output_dim
+    if region == "class" and k is not None and not 0 <= k < K:
+        raise NNCellsError(f"class {k} out of range: the network has {K} outputs")
+    tol = getattr(result.info, "tol", None) if result.info is not None else None
+    top = decision_topology(result.network, result.domain, workers=1, tol=tol)
+    if region == "domain":
+        return _betti(top.poset, np.ones(len(top.poset), dtype=bool))
+    if region == "boundary":
+        return top.boundary_betti
+    return top.betti if k is None else top.betti[str(k)]
+
+
+def _betti(poset: FacePoset, mask) -> list:
+    return [int(v) for v in betti_numbers(poset.dim, poset.incidence, np.asarray(mask, dtype=bool))]

@@ -1,0 +1,139 @@
+"""The face poset (`nncells.results.faces`) against independent oracles: vertices by brute force
+over the rows of each region, the Euler characteristic of the box and of its boundary sphere,
+the sign vectors at the faces' points by a forward pass, unit changes, and degenerate networks."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import nncells
+from nncells import Box, Network, Polytope, Space, enumerate_regions
+from nncells.analysis.homology import betti_numbers
+from nncells.errors import NNCellsError
+from nncells.results.faces import face_poset
+
+RANDOM = [([2, 6, 5, 2], 0), ([2, 8, 8, 3], 1), ([3, 6, 5, 2], 0), ([3, 5, 5, 1], 2), ([4, 5, 4, 1], 1)]
+
+
+def _poset(dims, seed, lo=-1.0, hi=1.0):
+    net = nncells.random_network(dims, seed=seed)
+    return net, face_poset(enumerate_regions(net, Box(lo, hi, dim=dims[0]), workers=1))
+
+
+def _brute_vertices(net, box_lo, box_hi, patterns):
+    """Every vertex of every region: all d-subsets of a region's rows solved in float64, kept
+    when the point satisfies all rows (1e-9): the distinct points (rounded to 1e-7)."""
+    d = net.input_dim
+    A_dom = np.vstack([np.eye(d), -np.eye(d)])
+    b_dom = np.concatenate([np.full(d, box_hi), np.full(d, -box_lo)])
+    found = set()
+    for p in patterns:
+        G, h = net.region_halfspaces(p)
+        keep = np.linalg.norm(G, axis=1) > 0
+        A, b = np.vstack([G[keep], A_dom]), np.concatenate([h[keep], b_dom])
+        for rows in itertools.combinations(range(len(b)), d):
+            M = A[list(rows)]
+            if abs(np.linalg.det(M)) < 1e-12:
+                continue
+            x = np.linalg.solve(M, b[list(rows)])
+            if np.all(A @ x <= b + 1e-9):
+                found.add(tuple(np.round(x, 7) + 0.0))
+    return found
+
+
+@pytest.mark.parametrize("dims,seed", RANDOM)
+def test_vertices_match_brute_force_and_euler_is_one(dims, seed):
+    net, poset = _poset(dims, seed)
+    res = enumerate_regions(net, Box(-1.0, 1.0, dim=dims[0]), workers=1)
+    brute = _brute_vertices(net, -1.0, 1.0, res.patterns)
+    mine = {tuple(np.round(x, 7) + 0.0) for x in poset.points[poset.dim == 0]}
+    assert mine == brute
+    assert poset.euler_characteristic() == 1
+    f = poset.f_vector()
+    assert len(f) == dims[0] + 1 and f[-1] == len(res.patterns)
+    # every region is exactly one top face
+    assert sorted(poset.region[poset.dim == dims[0]].tolist()) == list(range(len(res.patterns)))
+
+
+@pytest.mark.parametrize("dims,seed", RANDOM)
+def test_domain_boundary_is_a_sphere(dims, seed):
+    _, poset = _poset(dims, seed)
+    d = dims[0]
+    on = poset.on_domain.any(axis=1)
+    sphere = [1] + [0] * (d - 2) + [1] + [0]       # S^(d-1) over GF(2), then b_d = 0
+    assert betti_numbers(poset.dim, poset.incidence, on).tolist() == sphere
+    assert betti_numbers(poset.dim, poset.incidence).tolist() == [1] + [0] * d
+
+
+@pytest.mark.parametrize("dims,seed", RANDOM[:3])
+def test_incidences_and_signs(dims, seed):
+    net, poset = _poset(dims, seed)
+    d = dims[0]
+    inc = poset.incidence
+    assert np.all(poset.dim[inc[:, 1]] == poset.dim[inc[:, 0]] + 1)
+    # a face's signs conform to its coface's; zeros only grow downward
+    lo, hi = poset.signs[inc[:, 0]], poset.signs[inc[:, 1]]
+    assert np.all((lo == hi) | (lo == 0))
+    assert np.all(poset.on_domain[inc[:, 0]] >= poset.on_domain[inc[:, 1]])
+    # (d-1)-faces: two regions beside an inner one, one beside one on the box
+    up = np.bincount(inc[poset.dim[inc[:, 1]] == d, 0], minlength=len(poset))
+    mid = poset.dim == d - 1
+    assert np.all(up[mid] == np.where(poset.on_domain[mid].any(axis=1), 1, 2))
+    # the faces' points: signs by a forward pass (nonzero entries clear of rounding)
+    Z = np.concatenate(net.preactivations(poset.points), axis=1)
+    scale = np.abs(Z).max() + 1.0
+    nz = poset.signs != 0
+    assert np.all(np.sign(Z[nz]) == poset.signs[nz])
+    assert np.all(np.abs(Z[~nz & ~net.linear_mask[None, :]]) <= 1e-9 * scale)
+    # every face's points lie in the box, its vertices are dim-0 faces
+    assert np.all(np.abs(poset.points) <= 1.0 + 1e-12)
+    assert all(np.all(poset.dim[v] == 0) for v in poset.vertices)
+
+
+@pytest.mark.parametrize("s", [1e-3, 1e5])
+def test_unit_change_keeps_the_poset(s):
+    net = nncells.random_network([3, 6, 5, 2], seed=0)
+    W = [np.array(w) for w in net.weights]
+    W[0] = W[0] / s
+    scaled = Network(W, net.biases)
+    a = face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=3), workers=1))
+    b = face_poset(enumerate_regions(scaled, Box(-s, s, dim=3), workers=1))
+    assert a.f_vector().tolist() == b.f_vector().tolist()
+    key = lambda p: {(r.tobytes(), o.tobytes()) for r, o in zip(p.signs, p.on_domain)}  # noqa: E731
+    assert key(a) == key(b)
+
+
+def test_degenerate_network_lines_through_corners_and_a_point():
+    # 2-D: x1 = 0, x2 = 0, x1 + x2 = 0, x1 - x2 = 0 (four lines through the origin, two through
+    # corners), a duplicate of x1 = 0 and a zero neuron; a second layer bending on the first.
+    W1 = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.0], [0.0, 0.0]]
+    W2 = [[1.0, -1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, -1.0, 1.0, 0.0, 0.0]]
+    net = Network([W1, W2, [[1.0, 1.0]]], [[0.0] * 6, [-0.5, 0.25], [0.0]])
+    res = enumerate_regions(net, Box(-1.0, 1.0, dim=2), workers=1)
+    poset = face_poset(res)
+    assert poset.euler_characteristic() == 1
+    assert _brute_vertices(net, -1.0, 1.0, res.patterns) == {tuple(np.round(x, 7) + 0.0) for x in poset.points[poset.dim == 0]}
+    origin = np.flatnonzero((poset.dim == 0) & (np.abs(poset.points).sum(axis=1) == 0))
+    assert len(origin) == 1
+    # at the origin the first layer's five nonzero neurons vanish (the zero neuron too: 0 = 0)
+    assert np.all(poset.signs[origin[0], :6] == 0)
+
+
+def test_polytope_domain():
+    net = nncells.random_network([2, 6, 4, 1], seed=3)
+    tri = Polytope([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [1.0, 1.0, 1.0])
+    poset = face_poset(enumerate_regions(net, tri, workers=1))
+    assert poset.euler_characteristic() == 1
+    assert poset.on_domain.shape[1] == 3
+    assert betti_numbers(poset.dim, poset.incidence, poset.on_domain.any(axis=1)).tolist() == [1, 1, 0]
+
+
+def test_refuses_unbounded_and_high_dimensional_domains():
+    net = nncells.random_network([2, 4, 1], seed=0)
+    with pytest.raises(NNCellsError, match="bounded"):
+        face_poset(enumerate_regions(net, Space(2), workers=1))
+    big = nncells.random_network([8, 3, 1], seed=0)
+    with pytest.raises(NNCellsError, match="inputs"):
+        face_poset(enumerate_regions(big, Box(-1.0, 1.0, dim=8), workers=1))
