@@ -12,10 +12,10 @@ import pytest
 import nncells
 from nncells import Box, Network, enumerate_regions
 from nncells.analysis import decision_components
-from nncells.analysis.topology import argmax_sets, betti, decision_network, decision_topology
+from nncells.analysis.topology import argmax_sets, betti, decision_network, decision_topology, output_persistence
 from nncells.errors import NNCellsError
 from tests.cli_helpers import run_nncells
-from tests.topology_shapes import SHAPES_2D, SHAPES_3D, grid_betti, scaled
+from tests.topology_shapes import SHAPES_2D, SHAPES_3D, grid_betti, grid_centres, scaled, voxel_betti
 
 
 @pytest.mark.parametrize("make", SHAPES_2D + SHAPES_3D, ids=lambda f: f.__name__)
@@ -165,3 +165,63 @@ def test_cli_topology_bad_input(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1 and "inputs" in r.stderr
     r = run_nncells("topology", path, "--box", "-1", "x")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("make", SHAPES_2D + SHAPES_3D[:2], ids=lambda f: f.__name__)
+def test_persistence_at_zero_is_the_decision_region(make):
+    # the sublevel set {f_1 - f_0 <= 0} is class 0's closed region, {f_0 - f_1 <= 0} class 1's;
+    # persistence runs on the network's own complex, decision_topology on the refined one
+    shape = make()
+    box = Box(shape.lo, shape.hi, dim=shape.dim)
+    top = decision_topology(shape.net, box, workers=1)
+    for c, w in (("0", [-1.0, 1.0]), ("1", [1.0, -1.0])):
+        bars = output_persistence(shape.net, box, w, workers=1)
+        assert bars.betti_at(0.0).tolist() == top.betti[c]
+        # essential bars: those of the whole box, one component
+        assert bars.dim[~np.isfinite(bars.death)].tolist() == [0]
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_persistence_of_a_logit_against_voxel_sublevel_sets(seed):
+    net = nncells.random_network([2, 5, 5, 2], seed=seed)
+    bars = output_persistence(net, Box(-2.0, 2.0, dim=2), 0, workers=1)
+    n = 401
+    f = net.forward(grid_centres(2, -2.0, 2.0, n))[:, 0].reshape(n, n)
+    # thresholds away from the critical values (the bars' ends) by more than the grid can blur
+    ends = np.concatenate([bars.birth, bars.death[np.isfinite(bars.death)]])
+    grad = np.abs(np.gradient(f, 4.0 / n)).max()
+    checked = 0
+    for t in np.quantile(f, [0.2, 0.4, 0.6, 0.8]):
+        if np.min(np.abs(ends - t)) < 4 * grad * 4.0 / n:
+            continue
+        assert bars.betti_at(t).tolist()[:2] == voxel_betti(f <= t)[:2], t
+        checked += 1
+    assert checked >= 2
+
+
+def test_persistence_errors():
+    net = nncells.random_network([2, 4, 3], seed=0)
+    with pytest.raises(NNCellsError, match="out of range"):
+        output_persistence(net, Box(-1.0, 1.0, dim=2), 3, workers=1)
+    with pytest.raises(NNCellsError, match="3 finite numbers"):
+        output_persistence(net, Box(-1.0, 1.0, dim=2), [1.0, 2.0], workers=1)
+
+
+def test_cli_topology_persistence_and_barcode(tmp_path):
+    shape = SHAPES_2D[2]()   # annulus
+    path = tmp_path / "m.npz"
+    shape.net.to_npz(path)
+    r = run_nncells("topology", path, "--box", shape.lo, shape.hi, "--persistence", "-1,1",
+                    "--barcode", tmp_path / "bars.png", "--json", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    bars = json.loads(r.stdout)["persistence"]["bars"]
+    alive = [0, 0, 0]
+    for k, b, e in bars:
+        if b <= 0 and (e is None or e > 0):
+            alive[k] += 1
+    assert alive == shape.betti
+    assert sum(e is None for _, _, e in bars) == 1
+    assert (tmp_path / "bars.png").stat().st_size > 0 and (tmp_path / "bars.svg").is_file()
+    for bad in (["--persistence", "2"], ["--persistence", "1,2,3"], ["--barcode", tmp_path / "x.png"]):
+        r = run_nncells("topology", path, "--box", shape.lo, shape.hi, *bad)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (bad, r.stderr)

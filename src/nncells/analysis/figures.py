@@ -366,3 +366,84 @@ def plot_training_dynamics(summary, checkpoints=None, path=None, title: str = ""
     fig.suptitle(title)
     fig.tight_layout()
     return finish(fig, path)
+
+
+# ------------------------------------------------------------------ topology
+def plot_barcode(bars, path=None, title: str = "", xlabel: str = "threshold t") -> Figure:
+    """The persistence barcode of ``bars`` (`nncells.analysis.homology.Persistence`): one
+    horizontal bar per class, from its birth to its death (an arrow to the right edge for a
+    class that never dies), grouped by dimension, with a legend.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from nncells.analysis.homology import persistence
+    >>> from nncells.analysis.figures import plot_barcode
+    >>> bars = persistence([0, 0, 1], [[0, 2], [1, 2]], [0.0, 1.0, 2.0])   # two points, then an edge
+    >>> fig = plot_barcode(bars, title="toy")
+    >>> [len(ax.lines) + len(ax.collections) > 0 for ax in fig.axes]
+    [True]
+    >>> plt.close(fig)
+    """
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.22 * max(len(bars), 4)))
+    finite = bars.death[np.isfinite(bars.death)]
+    ends = np.concatenate([bars.birth, finite]) if len(bars) else np.zeros(1)
+    lo, hi = float(ends.min()), float(ends.max())
+    right = hi + 0.1 * max(hi - lo, 1e-12)
+    colors = plt.cm.tab10.colors
+    order = np.lexsort((bars.birth, bars.dim))
+    for row, i in enumerate(order):
+        k, b, e = int(bars.dim[i]), float(bars.birth[i]), float(bars.death[i])
+        ax.hlines(row, b, e if np.isfinite(e) else right, color=colors[k % 10], lw=3,
+                  label=f"H{k}" if k not in set(bars.dim[order[:row]].tolist()) else None)
+        if not np.isfinite(e):
+            ax.plot([right], [row], marker=">", color=colors[k % 10], ms=6)
+    ax.set_yticks([])
+    ax.set_xlim(lo - 0.05 * max(hi - lo, 1e-12), right + 0.05 * max(hi - lo, 1e-12))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("classes (bars)")
+    if len(bars):
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or "persistence barcode (arrows: never die)")
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return finish(fig, path)
+
+
+def plot_betti_curves(rows, path=None, title: str = "") -> Figure:
+    """Betti numbers of each class's decision region against the epoch (one panel per
+    homology dimension up to d - 1), from rows with ``epoch``, ``class`` and ``b0``, ``b1``, ...
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from nncells.analysis.figures import plot_betti_curves
+    >>> rows = [dict(epoch=e, **{"class": c}, b0=1, b1=int(e > 3 and c == "0")) for e in (0, 5) for c in ("0", "1")]
+    >>> fig = plot_betti_curves(rows)
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
+    """
+    plt = pyplot()
+    dims = sorted(int(k[1:]) for k in rows[0] if k.startswith("b") and k[1:].isdigit())
+    fig, axes = plt.subplots(1, len(dims), figsize=(4.2 * len(dims), 3.4), squeeze=False)
+    ep, cls = _col(rows, "epoch"), np.asarray([str(r["class"]) for r in rows])
+    for ax, k in zip(axes[0], dims):
+        for c in sorted(set(cls.tolist())):
+            m = cls == c
+            o = np.argsort(ep[m])
+            ax.plot(ep[m][o], _col(rows, f"b{k}")[m][o], "o-", ms=4, label=f"class {c}")
+        ax.set_title(f"b{k}" + (" (components)" if k == 0 else " (holes)" if k == 1 else ""))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"b{k} of the closed decision region")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return finish(fig, path)

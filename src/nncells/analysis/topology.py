@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nncells.analysis.homology import betti_numbers
+from nncells.analysis.homology import Persistence, betti_numbers, persistence
 from nncells.api import enumerate_regions
 from nncells.errors import NNCellsError
 from nncells.network import Network
@@ -224,6 +224,48 @@ def betti(result, region: str = "class", k: int | None = None) -> list | dict:
     if region == "boundary":
         return top.boundary_betti
     return top.betti if k is None else top.betti[str(k)]
+
+
+def output_persistence(net: Network, domain, output=0, *, workers: int | None = None,
+                       tol: float | None = None) -> Persistence:
+    """Persistent homology over GF(2) of the sublevel sets ``{x in domain : g(x) <= t}`` of an
+    output of ``net``, as ``t`` grows: ``g = f_output`` (an int), or ``g = w . f`` for a vector
+    ``w`` of output weights (e.g. ``[1, -1]``: the margin of class 0 over class 1 in a
+    two-class network, whose sublevel set at 0 is class 1's decision region).
+
+    ``g`` is affine on every face of the network's complex, so each sublevel set deformation
+    retracts onto the faces whose vertices all have ``g <= t`` (on a convex face, the part of its
+    boundary below ``t`` is a disk); a face enters the filtration at the largest value of ``g`` at
+    its vertices (`nncells.analysis.homology.persistence`). The values are float64 forward passes
+    at the exact vertices (rounded), so bars shorter than their rounding are not meaningful.
+
+    Examples
+    --------
+    The diamond network of the module's example: ``f_0 = 1 - |x_1| - |x_2|`` has one maximum, so
+    its superlevel sets (sublevel sets of ``-f_0``) are disks: one bar in dimension 0, forever.
+
+    >>> from nncells import Box, Network
+    >>> W1 = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+    >>> net = Network([W1, [[-1.0, -1.0, -1.0, -1.0], [0.0, 0.0, 0.0, 0.0]]], [[0.0] * 4, [1.0, 0.0]])
+    >>> bars = output_persistence(net, Box(-2.0, 2.0, dim=2), [-1.0, 0.0], workers=1)
+    >>> bars.dim.tolist(), bars.birth.tolist(), bars.death.tolist()
+    ([0], [-1.0], [inf])
+    """
+    w = np.zeros(net.output_dim)
+    if np.ndim(output) == 0:
+        if not 0 <= int(output) < net.output_dim:
+            raise NNCellsError(f"output {output} out of range: the network has {net.output_dim} outputs")
+        w[int(output)] = 1.0
+    else:
+        w = np.asarray(output, dtype=np.float64).reshape(-1)
+        if w.shape != (net.output_dim,) or not np.all(np.isfinite(w)):
+            raise NNCellsError(f"output weights must be {net.output_dim} finite numbers, got {np.ndim(output)}-D {w.shape}")
+    poset = face_poset(enumerate_regions(net, domain, workers=workers, tol=tol, method="cells"))
+    g = np.full(len(poset), np.nan)
+    vertices = np.flatnonzero(poset.dim == 0)
+    g[vertices] = net.forward(poset.points[vertices]) @ w
+    values = np.array([g[v].max() for v in poset.vertices])
+    return persistence(poset.dim, poset.incidence, values)
 
 
 def _betti(poset: FacePoset, mask) -> list:

@@ -1,11 +1,16 @@
-"""``nncells topology MODEL --box LO HI [--json] [--workers N]``: the faces of every dimension of a
-classifier's complex (refined by its argmax) and the Betti numbers over GF(2) of each class's
-closed decision region and of the decision boundary, exactly (`nncells.analysis.topology`).
+"""``nncells topology MODEL --box LO HI [--persistence OUT [--barcode FILE]] [--json] [--workers N]``:
+the faces of every dimension of a classifier's complex (refined by its argmax) and the Betti
+numbers over GF(2) of each class's closed decision region and of the decision boundary, exactly
+(`nncells.analysis.topology`). ``--persistence`` adds the persistence bars of the sublevel sets of
+an output (``2``: logit 2; ``1,-1``: a combination of the outputs, here class 0's margin over
+class 1), ``--barcode FILE`` their picture (``.png``/``.svg``, both written).
 
 In ``--json`` output: ``faces`` (the number of k-faces, k = 0..d), ``betti`` (per class index as a
 string, b_0..b_d of its closed decision region), ``boundary_betti`` (the decision boundary's),
 ``euler_characteristic`` (of the whole complex: 1 in a box), ``regions`` (the network's own),
-``cells`` (the refined complex's d-faces) and ``seconds``.
+``cells`` (the refined complex's d-faces), with ``--persistence`` ``persistence``: ``{"output":
+weights, "bars": [[dim, birth, death], ...]}`` (death null: the class never dies), and
+``seconds``.
 """
 from __future__ import annotations
 
@@ -20,6 +25,10 @@ def add_arguments(p):
     p.add_argument("--box", nargs=2, metavar=("LO", "HI"), required=True,
                    help="box domain; LO and HI are a number or one value per input dimension (comma-separated)")
     p.add_argument("--workers", type=int, default=None, help="processes for the enumeration (default: all cores)")
+    p.add_argument("--persistence", metavar="OUT",
+                   help="persistence of the sublevel sets of output OUT (an index) or of a combination "
+                        "of the outputs (comma-separated weights, one per output)")
+    p.add_argument("--barcode", metavar="FILE", help="with --persistence: the barcode picture (.png and .svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -31,9 +40,14 @@ def run(args) -> int:
         raise NNCellsError(f"--workers must be >= 1, got {args.workers}")
     lo, hi = (number_list(v) for v in args.box)
     domain = Box(lo, hi).resolve(net.input_dim)
+    if args.barcode and not args.persistence:
+        raise NNCellsError("--barcode goes with --persistence")
+    output = _output(args.persistence, net.output_dim) if args.persistence else None
     t0 = time.perf_counter()
     top = decision_topology(net, domain, workers=args.workers)
     out = top.to_dict()
+    if output is not None:
+        out["persistence"] = _persistence(args, net, domain, output)
     out["seconds"] = time.perf_counter() - t0
     if args.json:
         print_json(out)
@@ -45,4 +59,39 @@ def run(args) -> int:
         print(f"class {c:<7} betti {b}" + ("  (nowhere the maximum)" if not any(b) else ""))
     print(f"boundary      betti {out['boundary_betti']}")
     print(f"euler char.   {out['euler_characteristic']} (of the {d}-D box: 1)")
+    if output is not None:
+        bars = out["persistence"]["bars"]
+        for k in sorted({b[0] for b in bars}):
+            mine = [b for b in bars if b[0] == k]
+            print(f"H{k} bars       " + ", ".join(f"[{b[1]:.4g}, {'inf' if b[2] is None else f'{b[2]:.4g}'})"
+                                                   for b in mine[:8]) + (" ..." if len(mine) > 8 else ""))
     return 0
+
+
+def _output(text, n_out):
+    """An output index (one integer) or one weight per output."""
+    vals = number_list(text)
+    if len(vals) == 1 and float(vals[0]).is_integer():
+        k = int(vals[0])
+        if not 0 <= k < n_out:
+            raise NNCellsError(f"--persistence {text}: the model has {n_out} outputs (0 to {n_out - 1})")
+        return k
+    if len(vals) != n_out:
+        raise NNCellsError(f"--persistence {text}: expected an output index or {n_out} weights")
+    return vals
+
+
+def _persistence(args, net, domain, output) -> dict:
+    from nncells.analysis.topology import output_persistence
+    bars = output_persistence(net, domain, output, workers=args.workers)
+    if args.barcode:
+        from nncells.analysis.figures import plot_barcode, pyplot
+        from pathlib import Path
+        if not Path(args.barcode).resolve().parent.is_dir():
+            raise NNCellsError(f"--barcode {args.barcode}: its directory does not exist")
+        fig = plot_barcode(bars, path=args.barcode, title=f"sublevel sets of output {args.persistence}",
+                           xlabel="threshold t")
+        pyplot().close(fig)
+    return {"output": output,
+            "bars": [[int(k), float(b), None if e == float("inf") else float(e)]
+                     for k, b, e in zip(bars.dim, bars.birth, bars.death)]}
