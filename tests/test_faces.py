@@ -137,3 +137,34 @@ def test_refuses_unbounded_and_high_dimensional_domains():
     big = nncells.random_network([8, 3, 1], seed=0)
     with pytest.raises(NNCellsError, match="inputs"):
         face_poset(enumerate_regions(big, Box(-1.0, 1.0, dim=8), workers=1))
+
+
+@pytest.mark.parametrize("s", [2.0 ** 200, 2.0 ** -200, 1e150])
+def test_hidden_layer_scaling_keeps_the_poset(s):
+    # layer 1 times s, layer 2's weights over s: the same function and faces; the exact rows then
+    # carry integers far beyond float64's exponent range when converted naively (a bug found on
+    # the bundled digits network)
+    net = nncells.random_network([3, 6, 5, 2], seed=1)
+    W, b = [np.array(w) for w in net.weights], [np.array(v) for v in net.biases]
+    W[0], b[0], W[1] = W[0] * s, b[0] * s, W[1] / s
+    scaled = Network(W, b)
+    a = face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=3), workers=1))
+    c = face_poset(enumerate_regions(scaled, Box(-1.0, 1.0, dim=3), workers=1))
+    assert a.f_vector().tolist() == c.f_vector().tolist()
+    key = lambda p: {(r.tobytes(), o.tobytes()) for r, o in zip(p.signs, p.on_domain)}  # noqa: E731
+    assert key(a) == key(c)
+
+
+def test_a_weight_of_1e_minus_200_beside_weights_of_order_one():
+    # the bundled digits network has one: exact rows then hold integers of over a thousand bits,
+    # which overflow float64 when converted as they are (the rows chosen for a vertex were wrong)
+    net = nncells.random_network([3, 6, 5, 2], seed=1)
+    W = [np.array(w) for w in net.weights]
+    W[1][0, 0] = 1.947820180060449e-200
+    W[0][0, 0] = 3e-180
+    tiny = Network(W, net.biases)
+    W[1][0, 0], W[0][0, 0] = 0.0, 0.0
+    zero = Network(W, net.biases)
+    a = face_poset(enumerate_regions(tiny, Box(-1.0, 1.0, dim=3), workers=1))
+    c = face_poset(enumerate_regions(zero, Box(-1.0, 1.0, dim=3), workers=1))
+    assert a.f_vector().tolist() == c.f_vector().tolist() and a.euler_characteristic() == 1

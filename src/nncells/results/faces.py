@@ -155,6 +155,19 @@ def face_poset(result) -> FacePoset:
     return _Builder(result, table).run()
 
 
+def _float_rows(R, c, d):
+    """The integer rows ``R x + c`` in float64, each scaled by its own power of two so that its
+    largest entry has about 60 bits (a row's scale does not change where it vanishes)."""
+    Rf = np.zeros((len(R), d))
+    cf = np.zeros(len(R))
+    for i, (row, ci) in enumerate(zip(R, c)):
+        bits = max(abs(int(v)).bit_length() for v in list(row) + [ci])
+        s = max(0, bits - 60)
+        Rf[i] = [float(int(v) >> s) for v in row]
+        cf[i] = float(int(ci) >> s)
+    return Rf, cf
+
+
 class _Builder:
     def __init__(self, result, table):
         self.result, self.net = result, result.network
@@ -199,8 +212,7 @@ class _Builder:
         # the rows, as "expression = 0" constraints: units (Z x + z), domain (Gd x - hd)
         R = np.concatenate([Z[self.relu], self.Gd]) if len(self.Gd) else Z[self.relu]
         c = np.concatenate([z[self.relu], -self.hd]) if len(self.hd) else z[self.relu]
-        Rf = np.array([[float(v) for v in row] for row in R], dtype=np.float64).reshape(len(R), self.d)
-        cf = np.array([float(v) for v in c], dtype=np.float64)
+        Rf, cf = _float_rows(R, c, self.d)
         nrm = np.linalg.norm(Rf, axis=1)
         live = nrm > 0
         want = np.where(pattern[self.relu], 1, -1)     # the region's signs on its ReLU units
