@@ -14,8 +14,8 @@ from nncells import Box, Network, enumerate_regions
 from nncells.analysis import decision_components
 from nncells.analysis.topology import argmax_sets, betti, decision_network, decision_topology, output_persistence
 from nncells.errors import NNCellsError
-from tests.cli_helpers import run_nncells
-from tests.topology_shapes import SHAPES_2D, SHAPES_3D, grid_betti, grid_centres, scaled, voxel_betti
+from cli_helpers import run_nncells
+from topology_shapes import SHAPES_2D, SHAPES_3D, grid_betti, grid_centres, scaled, voxel_betti
 
 
 @pytest.mark.parametrize("make", SHAPES_2D + SHAPES_3D, ids=lambda f: f.__name__)

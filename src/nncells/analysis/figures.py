@@ -388,7 +388,7 @@ def plot_barcode(bars, path=None, title: str = "", xlabel: str = "threshold t") 
     >>> plt.close(fig)
     """
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.22 * max(len(bars), 4)))
+    fig, ax = plt.subplots(figsize=(6.4, 1.4 + 0.25 * max(len(bars), 4)))
     finite = bars.death[np.isfinite(bars.death)]
     ends = np.concatenate([bars.birth, finite]) if len(bars) else np.zeros(1)
     lo, hi = float(ends.min()), float(ends.max())
@@ -415,7 +415,8 @@ def plot_barcode(bars, path=None, title: str = "", xlabel: str = "threshold t") 
 
 def plot_betti_curves(rows, path=None, title: str = "") -> Figure:
     """Betti numbers of each class's decision region against the epoch (one panel per
-    homology dimension up to d - 1), from rows with ``epoch``, ``class`` and ``b0``, ``b1``, ...
+    homology dimension up to d - 1), from rows with ``epoch``, ``class`` (a class index, or a
+    name such as ``"boundary"``) and ``b0``, ``b1``, ...
 
     Examples
     --------
@@ -433,13 +434,18 @@ def plot_betti_curves(rows, path=None, title: str = "") -> Figure:
     dims = sorted(int(k[1:]) for k in rows[0] if k.startswith("b") and k[1:].isdigit())
     fig, axes = plt.subplots(1, len(dims), figsize=(4.2 * len(dims), 3.4), squeeze=False)
     ep, cls = _col(rows, "epoch"), np.asarray([str(r["class"]) for r in rows])
+    styles = [("o", "-", 7), ("s", "--", 5), ("^", ":", 4), ("D", "-.", 3)]   # curves that coincide stay visible
     for ax, k in zip(axes[0], dims):
-        for c in sorted(set(cls.tolist())):
+        for i, c in enumerate(sorted(set(cls.tolist()))):
             m = cls == c
             o = np.argsort(ep[m])
-            ax.plot(ep[m][o], _col(rows, f"b{k}")[m][o], "o-", ms=4, label=f"class {c}")
+            mk, ls, ms = styles[i % len(styles)]
+            ax.plot(ep[m][o], _col(rows, f"b{k}")[m][o], marker=mk, ls=ls, ms=ms, mfc="none" if i == 0 else None,
+                    label=f"class {c}" if c.isdigit() else c)
         ax.set_title(f"b{k}" + (" (components)" if k == 0 else " (holes)" if k == 1 else ""))
-        ax.set_xlabel("epoch")
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(-0.2, max(float(ep.max()), 1.0) * 1.3)
+        ax.set_xlabel("epoch (symlog scale)")
         ax.set_ylabel(f"b{k} of the closed decision region")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)

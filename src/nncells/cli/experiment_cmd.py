@@ -1,7 +1,8 @@
 """``nncells experiment NAME --out DIR [--quick] [--model FILE]``: run a reproducible experiment
 (figures, data files and a Markdown report under DIR); ``--report-only`` rebuilds the report from
 DIR's data. ``--model`` runs ``scaling`` on the user's network (nested boxes around the origin
-instead of a sweep of architectures) and starts ``training-dynamics``' training from its weights.
+instead of a sweep of architectures) and starts ``training-dynamics``' and ``topology``'s training
+from its weights.
 Fitted lines of ``--quick`` runs are labelled ``not meaningful: quick mode`` (report, fits.json,
 and ``"fits"`` in the ``--json`` object)."""
 from __future__ import annotations
@@ -24,7 +25,7 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--model", metavar="FILE",
                    help="a model file (.npz, .pt, .onnx, ...): scaling enumerates it in nested boxes "
-                        "[-h, h]^d instead of its random networks; training-dynamics trains from its weights")
+                        "[-h, h]^d instead of its random networks; training-dynamics and topology train from its weights")
     p.add_argument("--report-only", action="store_true",
                    help="rebuild the figures and report.md from the data files already in DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -34,7 +35,7 @@ def run(args) -> int:
     module = importlib.import_module(EXPERIMENTS[args.name])
     takes_model = "model" in inspect.signature(module.run).parameters
     if args.model is not None and not takes_model:
-        raise NNCellsError(f"--model goes with scaling and training-dynamics, not {args.name} "
+        raise NNCellsError(f"--model goes with scaling, training-dynamics and topology, not {args.name} "
                            "(it trains networks of its own setting)")
     if args.model is not None and args.report_only:
         raise NNCellsError("--report-only rebuilds the report from DIR's data: --model does not go with it")

@@ -8,10 +8,13 @@ report from the data files alone.
 - `seed_paper`: the seed paper's own setting: two-hidden-layer MLPs 784-w-w-10 trained on 28x28
   images in [0, 1] (scikit-learn's digits upsampled, standing in for EMNIST), enumerated exactly in
   [0, 1]^784; runtime against regions, LP solves, speed-up, rank vs partitioning (Drammis et al. 2024).
+- `topology`: when holes appear in a decision region during training: exact Betti numbers of the
+  class regions and the boundary on two circles at checkpoints, and the final margin's barcode.
 """
 
 EXPERIMENTS = {
     "training-dynamics": "nncells.experiments.training_dynamics",
     "scaling": "nncells.experiments.scaling",
     "seed-paper": "nncells.experiments.seed_paper",
+    "topology": "nncells.experiments.topology_training",
 }
