@@ -52,7 +52,11 @@ from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
 from nncells.results._exact import ExactNetwork, combination, domain_rows
+from nncells.results._facets import cell_rows
 from nncells.results.adjacency import compute_facets
+
+
+_CHUNK = 1024   # regions whose float64 rows are pulled back at once
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,19 @@ def face_poset(result) -> FacePoset:
     return _Builder(result, table).run()
 
 
+def _bits(mask) -> int:
+    """A bool array as a Python int (bit i = mask[i])."""
+    return int.from_bytes(np.packbits(np.asarray(mask, dtype=bool), bitorder="little").tobytes(), "little")
+
+
+def _unbits(values, n) -> np.ndarray:
+    """Python ints (`_bits`) back to a bool array (len(values), n)."""
+    nb = (n + 7) // 8
+    buf = b"".join(int(v).to_bytes(nb, "little") for v in values)
+    out = np.unpackbits(np.frombuffer(buf, dtype=np.uint8).reshape(len(values), nb), axis=1, bitorder="little")
+    return out[:, :n].astype(bool)
+
+
 def _float_rows(R, c, d):
     """The integer rows ``R x + c`` in float64, each scaled by its own power of two so that its
     largest entry has about 60 bits (a row's scale does not change where it vanishes)."""
@@ -180,108 +197,148 @@ class _Builder:
         self.bd = b / np.linalg.norm(A, axis=1)
         self.relu = ~np.asarray(self.net.linear_mask, dtype=bool)
         self.table = table
-        self.keys: dict = {}            # sign-vector key -> face id
-        self.dim, self.signs, self.dom, self.points, self.region, self.verts = [], [], [], [], [], []
+        self.keys: dict = {}            # key (units +, units -, on the domain's rows) -> face id
+        self.dim, self.points, self.region, self.verts = [], [], [], []
         self.inc: set = set()
-        self.vkeys: dict = {}           # exact vertex key -> face id
+        self.solved: dict = {}          # (rows, pattern before their layers) -> a vertex's (id, key, zeros)
+        # per constraint (ReLU units, then domain rows): where the pattern bits its piece depends on end
+        starts = np.concatenate([np.full(w, sl.start) for w, sl in zip(self.net.widths, self.net.layer_slices)]) \
+            if self.net.widths else np.zeros(0, np.int64)
+        self.prefix = starts[self.relu].tolist() + [0] * len(self.hd)
 
     def run(self) -> FacePoset:
         V, VR = self.table["_vertex"], self.table["_vertex_region"]
+        P = np.asarray(self.result.patterns, dtype=bool)
         order = np.argsort(VR, kind="stable")
-        starts = np.searchsorted(VR[order], np.arange(len(self.result.patterns) + 1))
-        for r in range(len(self.result.patterns)):
-            idx = order[starts[r]:starts[r + 1]]
-            self._region(r, V[idx])
-        self._check_cofaces()
+        starts = np.searchsorted(VR[order], np.arange(len(P) + 1))
+        L = len(self.net.widths)
+        for c0 in range(0, len(P), _CHUNK):
+            rs = np.arange(c0, min(c0 + _CHUNK, len(P)))
+            H, g, zero = cell_rows(self.net, P[rs], L) if L else (np.zeros((len(rs), 0, self.d)),) * 2 + (None,)
+            for k, r in enumerate(rs):
+                idx = order[starts[r]:starts[r + 1]]
+                self._region(int(r), V[idx], H[k][self.relu], g[k][self.relu], zero[k][self.relu] if L else None)
         inc = np.array(sorted(self.inc), dtype=np.int64).reshape(-1, 2)
-        N, md = self.net.n_hidden, len(self.hd)
+        signs, on = self._arrays()
+        dim = np.array(self.dim, dtype=np.int64)
+        self._check_cofaces(dim, inc, on)
         return FacePoset(
-            dim=np.array(self.dim, dtype=np.int64),
-            signs=np.array(self.signs, dtype=np.int8).reshape(-1, N),
-            on_domain=np.array(self.dom, dtype=bool).reshape(-1, md),
+            dim=dim, signs=signs, on_domain=on,
             points=np.array(self.points, dtype=np.float64).reshape(-1, self.d),
             incidence=inc, region=np.array(self.region, dtype=np.int64),
             vertices=[np.array(v, dtype=np.int64) for v in self.verts])
 
     # -- one region: its exact vertices, then its face lattice ------------------------------------
-    def _region(self, r, Vf):
+    def _region(self, r, Vf, Hf, gf, zf):
         pattern = np.asarray(self.result.patterns[r], dtype=bool)
-        maps = self.exact.layer_maps(pattern)
-        Z = np.concatenate([M for M, _ in maps]) if maps else np.zeros((0, self.d), dtype=object)
-        z = np.concatenate([m for _, m in maps]) if maps else np.zeros(0, dtype=object)
-        # the rows, as "expression = 0" constraints: units (Z x + z), domain (Gd x - hd)
-        R = np.concatenate([Z[self.relu], self.Gd]) if len(self.Gd) else Z[self.relu]
-        c = np.concatenate([z[self.relu], -self.hd]) if len(self.hd) else z[self.relu]
-        Rf, cf = _float_rows(R, c, self.d)
+        exact = []                                     # the region's exact rows, made on demand
+
+        def rows():
+            if not exact:
+                maps = self.exact.layer_maps(pattern)
+                Z = np.concatenate([M for M, _ in maps]) if maps else np.zeros((0, self.d), dtype=object)
+                z = np.concatenate([m for _, m in maps]) if maps else np.zeros(0, dtype=object)
+                # "expression = 0" constraints: units (Z x + z), domain (Gd x - hd)
+                exact.append(np.concatenate([Z[self.relu], self.Gd]) if len(self.Gd) else Z[self.relu])
+                exact.append(np.concatenate([z[self.relu], -self.hd]) if len(self.hd) else z[self.relu])
+            return exact
+        # float64 rows only propose which rows meet at a vertex: the units' from the batched
+        # pull-back (normals within its error bound of zero left out), the exact ones rescaled
+        # row by row where those overflow
+        Rf = np.concatenate([Hf, self.Ad]) if len(self.Ad) else Hf
+        cf = np.concatenate([gf, -self.bd]) if len(self.bd) else gf
+        if not (np.all(np.isfinite(Rf)) and np.all(np.isfinite(cf))):
+            Rf, cf = _float_rows(*rows(), self.d)
         nrm = np.linalg.norm(Rf, axis=1)
         live = nrm > 0
-        want = np.where(pattern[self.relu], 1, -1)     # the region's signs on its ReLU units
-        ids, sg, tight = [], [], []
-        for x in Vf:
-            vid, s, t = self._vertex(x, R, c, Rf, cf, nrm, live, want, r)
+        if zf is not None:
+            live[:len(zf)] &= ~zf
+        active = _bits(pattern[self.relu])
+        U = Rf[live] / nrm[live, None]                 # unit rows; their distances to the vertices
+        rank = np.argsort(np.abs(U @ Vf.T + (cf[live] / nrm[live])[:, None]), axis=0, kind="stable")
+        rank = np.flatnonzero(live)[rank].T.tolist()
+        U = Rf / np.where(live, nrm, 1.0)[:, None]
+        ids, keys, zero = [], [], []
+        for order in rank:
+            vid, key, z = self._vertex(order, rows, U, pattern, active, r)
             if vid not in ids:
                 ids.append(vid)
-                sg.append(s)
-                tight.append(t)
-        self._lattice(r, ids, np.array(sg, dtype=np.int8), np.array(tight, dtype=bool), want)
+                keys.append(key)
+                zero.append(z)
+        self._lattice(r, ids, keys, zero)
 
-    def _vertex(self, x, R, c, Rf, cf, nrm, live, want, r):
-        """The exact vertex near the float vertex ``x`` of region ``r``: (face id, unit signs over
-        the ReLU units, tight constraints)."""
+    def _vertex(self, order, rows, U, pattern, active, r):
+        """The exact vertex near the float vertex ``x`` of region ``r``: (face id, key, the bit set
+        of the constraints vanishing there). ``d`` independent rows nearly tight at ``x`` are
+        solved exactly, unless these rows with the same pattern before their layers (so the same
+        affine pieces) were solved already: the same point."""
         d = self.d
-        slack = np.where(live, np.abs(Rf @ x + cf) / np.where(live, nrm, 1.0), np.inf)
-        chosen = []
-        for i in np.argsort(slack, kind="stable"):
-            if not live[i]:
-                break
-            trial = Rf[chosen + [int(i)]] / nrm[chosen + [int(i)], None]
-            if np.linalg.matrix_rank(trial, tol=1e-10) == len(chosen) + 1:
+        chosen, Q = [], []
+        for i in order:                 # the rows nearest first; d independent by Gram-Schmidt
+            u = U[i].tolist()
+            for q in Q:
+                t = sum(a * b for a, b in zip(u, q))
+                u = [a - t * b for a, b in zip(u, q)]
+            n = sum(a * a for a in u) ** 0.5
+            if n > 1e-8:
+                Q.append([a / n for a in u])
                 chosen.append(int(i))
                 if len(chosen) == d:
                     break
-        sol = combination(R[chosen].T, -c[chosen]) if len(chosen) == d else None
+        if len(chosen) < d:
+            raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
+                               "(float64 cannot separate its rows)")
+        memo = (tuple(chosen), pattern[:max(self.prefix[i] for i in chosen)].tobytes())
+        hit = self.solved.get(memo)
+        if hit is not None:
+            vid, key, z = hit
+            if key[0] & ~active or key[1] & active:      # not in the region's closure
+                raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
+                                   "closure (float64 cannot resolve this complex)")
+            return hit
+        R, c = rows()
+        want = np.where(pattern[self.relu], 1, -1)
+        sol = combination(R[chosen].T, -c[chosen])
         if sol is None:
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")
         num, den = np.array(sol[0], dtype=object), sol[1]
         val = np.asarray(np.dot(R, num), dtype=object) + c * den       # exact, times den > 0
-        sgn = np.array([(v > 0) - (v < 0) for v in val], dtype=np.int8)
+        pos, neg = val > 0, val < 0
         nu = int(self.relu.sum())
-        units, domain = sgn[:nu], sgn[nu:]
-        if np.any(units * want < 0) or np.any(domain > 0):
+        if np.any(pos[:nu] & (want < 0)) or np.any(neg[:nu] & (want > 0)) or np.any(pos[nu:]):
             raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
                                "closure (float64 cannot resolve this complex)")
-        full = np.zeros(self.net.n_hidden, dtype=np.int8)
-        full[self.relu] = units
-        key = full.tobytes() + (domain == 0).tobytes()
-        vid = self.vkeys.get(key)
+        key = (_bits(pos[:nu]), _bits(neg[:nu]), _bits(~neg[nu:]))    # units +, units -, on the domain's rows
+        vid = self.keys.get(key)
         if vid is None:
             point = np.array([float(Fraction(int(v), den)) for v in num])
-            vid = self._add(key, 0, full, domain == 0, point, -1, None)
-            self.vkeys[key] = vid
+            vid = self._add(key, 0, point, -1, None)
             self.verts[vid] = [vid]
-        return vid, units, sgn == 0
+        self.solved[memo] = out = (vid, key, _bits(~(pos | neg)))
+        return out
 
-    def _lattice(self, r, ids, S, T, want):
-        """The faces of region ``r``'s closed polytope from its vertices' signs ``S`` (ReLU units)
-        and tight constraints ``T`` (ReLU units, then domain rows): level by level."""
+    def _lattice(self, r, ids, keys, zero):
+        """The faces of region ``r``'s closed polytope from its vertices' keys and the bit sets of
+        the constraints (ReLU units, then domain rows) vanishing at each: level by level, faces
+        as bit sets of the region's vertices."""
         k, d = len(ids), self.d
         if k < d + 1:
             raise NNCellsError(f"faces: region {r} has {k} vertices, fewer than {d + 1}")
         full = (1 << k) - 1
-        sets = set()
-        for col in T.T:
-            b = 0
-            for i in np.flatnonzero(col):
-                b |= 1 << int(i)
-            if b and b != full:
-                sets.add(b)
+        by_row: dict = {}
+        for i, z in enumerate(zero):          # for each constraint: the vertices where it vanishes
+            while z:
+                low = z & -z
+                by_row[low] = by_row.get(low, 0) | (1 << i)
+                z ^= low
+        sets = {b for b in by_row.values() if b != full}
         facets = [s for s in sets if not any(s != t and s & t == s for t in sets)]
-        level = {full: None}
-        face_id = {full: self._face(full, ids, S, T, want, d, r)}
+        level = [full]
+        face_id = {full: self._face(full, ids, keys, d, r)}
         chi = 1 if d % 2 == 0 else -1
         for lev in range(1, d + 1):
-            nxt = {}
+            nxt: dict = {}
             for F in level:
                 subs = {F & g for g in facets if F & g and F & g != F}
                 for G in subs:
@@ -292,31 +349,31 @@ class _Builder:
                                            "(float64 cannot resolve this complex)")
                     if G not in nxt:
                         nxt[G] = None
-                        face_id[G] = self._face(G, ids, S, T, want, d - lev, r)
+                        face_id[G] = self._face(G, ids, keys, d - lev, r)
                         chi += 1 if (d - lev) % 2 == 0 else -1
                     self.inc.add((face_id[G], face_id[F]))
-            level = nxt
-        if chi != 1 or any(bin(G).count("1") != 1 for G in level):
+            level = list(nxt)
+        if chi != 1 or any(G & (G - 1) for G in level):
             raise NNCellsError(f"faces: region {r}'s faces do not make a polytope (Euler "
                                f"characteristic {chi}; float64 cannot resolve this complex)")
 
-    def _face(self, bits, ids, S, T, want, dim, r):
-        """The global id of the face of a region with vertex set ``bits`` (new or found)."""
+    def _face(self, bits, ids, keys, dim, r):
+        """The global id of the face of a region with vertex set ``bits`` (new or found): its key
+        is the join of its vertices' (signs or-ed, domain rows and-ed)."""
         members = [i for i in range(len(ids)) if bits >> i & 1]
         if len(members) == 1:
             if dim != 0:
                 raise NNCellsError(f"faces: region {r} has a vertex at dimension {dim} "
                                    "(float64 cannot resolve this complex)")
             return ids[members[0]]
-        sub = S[members]
-        pos, neg = (sub > 0).any(axis=0), (sub < 0).any(axis=0)
-        if np.any(pos & neg):
+        pos = neg = 0
+        on = -1
+        for i in members:
+            p, n, o = keys[i]
+            pos, neg, on = pos | p, neg | n, on & o
+        if pos & neg:
             raise NNCellsError("faces: the vertices of a face disagree on a sign")
-        units = pos.astype(np.int8) - neg.astype(np.int8)
-        full = np.zeros(self.net.n_hidden, dtype=np.int8)
-        full[self.relu] = units
-        on = T[members][:, int(self.relu.sum()):].all(axis=0)
-        key = full.tobytes() + on.tobytes()
+        key = (pos, neg, on)
         fid = self.keys.get(key)
         if fid is not None:
             if self.dim[fid] != dim:
@@ -326,29 +383,35 @@ class _Builder:
             return fid
         vids = [ids[i] for i in members]
         point = np.mean([self.points[v] for v in vids], axis=0)
-        return self._add(key, dim, full, on, point, r if dim == self.d else -1, vids)
+        return self._add(key, dim, point, r if dim == self.d else -1, vids)
 
-    def _add(self, key, dim, signs, on, point, region, vids):
+    def _add(self, key, dim, point, region, vids):
         fid = len(self.dim)
         self.keys[key] = fid
         self.dim.append(dim)
-        self.signs.append(signs)
-        self.dom.append(on)
         self.points.append(point)
         self.region.append(region)
         self.verts.append(vids)
         return fid
 
-    def _check_cofaces(self):
+    def _arrays(self):
+        """Signs (n, n_hidden) int8 and on_domain (n, m) bool from the faces' keys."""
+        nu, md = int(self.relu.sum()), len(self.hd)
+        keys = list(self.keys.items())
+        keys.sort(key=lambda kv: kv[1])
+        pos = _unbits([k[0] for k, _ in keys], nu)
+        neg = _unbits([k[1] for k, _ in keys], nu)
+        signs = np.zeros((len(keys), self.net.n_hidden), dtype=np.int8)
+        signs[:, self.relu] = pos.astype(np.int8) - neg.astype(np.int8)
+        return signs, _unbits([k[2] for k, _ in keys], md)
+
+    def _check_cofaces(self, dim, inc, on):
+        """Every (d-1)-face has two regions beside it, or one and the domain's boundary."""
         d = self.d
-        up = np.zeros(len(self.dim), dtype=np.int64)
-        for f, g in self.inc:
-            if self.dim[g] == d:
-                up[f] += 1
-        for f in range(len(self.dim)):
-            if self.dim[f] != d - 1:
-                continue
-            need = 1 if np.any(self.dom[f]) else 2
-            if up[f] != need:
-                raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need} "
-                                   "(a region is missing, or float64 cannot resolve this complex)")
+        up = np.bincount(inc[dim[inc[:, 1]] == d, 0], minlength=len(dim))
+        need = np.where(on.any(axis=1), 1, 2)
+        bad = np.flatnonzero((dim == d - 1) & (up != need))
+        if bad.size:
+            f = bad[0]
+            raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
+                               "(a region is missing, or float64 cannot resolve this complex)")
