@@ -168,3 +168,25 @@ def test_a_weight_of_1e_minus_200_beside_weights_of_order_one():
     a = face_poset(enumerate_regions(tiny, Box(-1.0, 1.0, dim=3), workers=1))
     c = face_poset(enumerate_regions(zero, Box(-1.0, 1.0, dim=3), workers=1))
     assert a.f_vector().tolist() == c.f_vector().tolist() and a.euler_characteristic() == 1
+
+
+def _canonical(p):
+    keys = [(r.tobytes(), o.tobytes()) for r, o in zip(p.signs, p.on_domain)]
+    inc = {(keys[a], keys[b]) for a, b in p.incidence}
+    return dict(zip(keys, p.dim.tolist())), inc, {keys[i]: int(p.region[i]) for i in np.flatnonzero(p.region >= 0)}
+
+
+@pytest.mark.parametrize("dims", [[2, 10, 10, 2], [3, 6, 6, 2]])
+def test_parallel_faces_are_the_same_poset(dims, monkeypatch):
+    from nncells.analysis import topology
+    monkeypatch.setattr(topology, "_PARALLEL_MIN", 10)
+    net = nncells.random_network(dims, seed=2)
+    res = enumerate_regions(net, Box(-1.0, 1.0, dim=dims[0]), workers=1)
+    one, two = face_poset(res), topology.faces(res, workers=2)
+    assert _canonical(one) == _canonical(two)
+    # each face's point and its vertices' points agree with its twin's
+    where = {(r.tobytes(), o.tobytes()): i for i, (r, o) in enumerate(zip(two.signs, two.on_domain))}
+    for i, (r, o) in enumerate(zip(one.signs, one.on_domain)):
+        j = where[(r.tobytes(), o.tobytes())]
+        assert np.array_equal(one.points[i], two.points[j])
+        assert sorted(map(tuple, one.points[one.vertices[i]])) == sorted(map(tuple, two.points[two.vertices[j]]))

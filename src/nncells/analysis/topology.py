@@ -34,7 +34,57 @@ from nncells.analysis.homology import Persistence, betti_numbers, persistence
 from nncells.api import enumerate_regions
 from nncells.errors import NNCellsError
 from nncells.network import Network
-from nncells.results.faces import FacePoset, face_poset
+from nncells.results.faces import FacePoset, face_poset, merge_parts, poset_part
+
+_PARALLEL_MIN = 2000   # regions below which the faces are found in this process
+
+
+def faces(result, workers: int | None = None) -> FacePoset:
+    """`nncells.results.faces.face_poset` of ``result``, its regions shared among ``workers``
+    processes (default: all cores; results of fewer than 2,000 regions stay in this process):
+    each finds the faces of its regions (qhull, exact vertices, each region's checks), and the
+    parts are merged by the faces' sign vectors and checked as one. The same poset, up to the
+    order of its faces.
+
+    Examples
+    --------
+    >>> from nncells import Box, enumerate_regions, random_network
+    >>> res = enumerate_regions(random_network([2, 6, 4, 1], seed=0), Box(-1.0, 1.0, dim=2), workers=1)
+    >>> faces(res, workers=1).f_vector().tolist() == face_poset(res).f_vector().tolist()
+    True
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    import os
+    from nncells.run.executors import available_cores, process_context, stop_pool
+    n = len(result.patterns)
+    workers = available_cores() if workers is None else int(workers)
+    if workers < 1:
+        raise NNCellsError(f"workers must be at least 1, got {workers}")
+    if workers == 1 or n < _PARALLEL_MIN:
+        return face_poset(result)
+    chunks = np.array_split(np.arange(n), 4 * workers)
+    with ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker,
+                             initargs=(result, os.getpid())) as pool:
+        try:
+            parts = list(pool.map(_part_worker, chunks))
+        except BaseException:
+            stop_pool(pool)
+            raise
+    return merge_parts(result, parts)
+
+
+_worker_result = None
+
+
+def _init_worker(result, driver_pid):
+    global _worker_result
+    from nncells.run.executors import worker_setup
+    worker_setup(driver_pid)
+    _worker_result = result
+
+
+def _part_worker(regions):
+    return poset_part(_worker_result, regions)
 
 
 def decision_network(net: Network) -> tuple[Network, np.ndarray]:
@@ -179,7 +229,7 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
     aug, units = decision_network(net)
     base = enumerate_regions(net, domain, workers=workers, tol=tol, method="cells")
     result = enumerate_regions(aug, domain, workers=workers, tol=tol, method="cells")
-    poset = face_poset(result)
+    poset = faces(result, workers)
     K = net.output_dim
     classes = argmax_sets(poset.signs, units, K)
     betti = {str(c): _betti(poset, classes[:, c]) for c in range(K)}
@@ -260,7 +310,7 @@ def output_persistence(net: Network, domain, output=0, *, workers: int | None = 
         w = np.asarray(output, dtype=np.float64).reshape(-1)
         if w.shape != (net.output_dim,) or not np.all(np.isfinite(w)):
             raise NNCellsError(f"output weights must be {net.output_dim} finite numbers, got {np.ndim(output)}-D {w.shape}")
-    poset = face_poset(enumerate_regions(net, domain, workers=workers, tol=tol, method="cells"))
+    poset = faces(enumerate_regions(net, domain, workers=workers, tol=tol, method="cells"), workers)
     g = np.full(len(poset), np.nan)
     vertices = np.flatnonzero(poset.dim == 0)
     g[vertices] = net.forward(poset.points[vertices]) @ w

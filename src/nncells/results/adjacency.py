@@ -304,6 +304,18 @@ def compute_facets(result, vertices: bool = False, _core: bool = True) -> dict:
     return table
 
 
+def region_vertices(result, regions) -> dict:
+    """The vertices of the regions ``regions`` (indices into ``result``) by the qhull path of
+    `compute_facets` (with ``vertices``): ``vertex`` (k, d), ``vertex_region`` (k,), and the
+    regions it could not give vertices of: ``rays`` (unbounded), ``lines`` (settled by LPs) and
+    ``bad`` (no interior point). For the face poset's workers, which each take some regions."""
+    qh = _qhull_facets(result, np.asarray(regions, dtype=np.int64), contract_tol(result), True)
+    d = result.network.input_dim
+    return {"vertex": qh.get("vertex", np.zeros((0, d))), "vertex_region": qh.get("vertex_region", np.zeros(0, np.int64)),
+            "rays": np.unique(qh.get("ray_region", np.zeros(0, np.int64))), "lines": qh.get("lines", np.zeros(0, np.int64)),
+            "bad": qh["bad"]}
+
+
 def _neighbours(result, qh, md, nfacet):
     """Per facet of ``qh`` (`_qhull_facets`): the region across it (-1: none) and whether it lies
     on the domain's boundary."""

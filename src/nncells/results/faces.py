@@ -53,7 +53,7 @@ from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
 from nncells.results._exact import ExactNetwork, combination, domain_rows
 from nncells.results._facets import cell_rows
-from nncells.results.adjacency import compute_facets
+from nncells.results.adjacency import compute_facets, region_vertices
 
 
 _CHUNK = 1024   # regions whose float64 rows are pulled back at once
@@ -143,20 +143,77 @@ def face_poset(result) -> FacePoset:
     >>> face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=2)))
     FacePoset(f_vector=[4, 5, 2])
     """
-    dom, net = result.domain, result.network
-    d = net.input_dim
+    check_domain(result)
+    table = compute_facets(result, vertices=True)
+    part = _Builder(result, {"vertex": table["_vertex"], "vertex_region": table["_vertex_region"],
+                             "rays": table["_ray_region"], "lines": table["_lines"], "bad": table["_no_interior"]},
+                    np.arange(len(result.patterns))).part()
+    return merge_parts(result, [part])
+
+
+def check_domain(result) -> None:
+    """Refuse what `face_poset` cannot do: an unbounded or curved domain, a dimension outside 2 to
+    ``_config.VERTEX_MAX_DIM``."""
+    dom, d = result.domain, result.network.input_dim
     if isinstance(dom, (Space, Ball)) and not (isinstance(dom, Ball) and dom.norm != 2):
         raise NNCellsError("faces need a bounded polyhedral domain (a box or a bounded polytope), "
                            f"not {type(dom).__name__.lower()}")
     if not 2 <= d <= _config.VERTEX_MAX_DIM:
         raise NNCellsError(f"faces are computed for 2 to {_config.VERTEX_MAX_DIM} inputs "
                            f"(_config.VERTEX_MAX_DIM), this network has {d}")
-    table = compute_facets(result, vertices=True)
-    if len(table["_ray"]) or len(table["_lines"]):
-        raise NNCellsError("faces need a bounded domain: a region of this one is unbounded")
-    if len(table["_no_interior"]):
-        raise NNCellsError(f"faces: {len(table['_no_interior'])} region(s) without an interior point")
-    return _Builder(result, table).run()
+
+
+def poset_part(result, regions) -> dict:
+    """The faces of the regions ``regions`` (indices into ``result``), for `merge_parts`: what a
+    worker of a parallel face poset computes (`nncells.analysis.topology.faces`); their vertices
+    come from qhull on these regions alone. Each region's own checks are made here."""
+    check_domain(result)
+    regions = np.asarray(regions, dtype=np.int64)
+    return _Builder(result, region_vertices(result, regions), regions).part()
+
+
+def merge_parts(result, parts) -> FacePoset:
+    """One `FacePoset` from the parts of `poset_part` (faces found in several parts are one face:
+    the same key; they must have one dimension, and a region is one part's), checked: a
+    (d-1)-face has two regions beside it, or one and the domain's boundary."""
+    d = result.network.input_dim
+    ids: dict = {}
+    dim, points, region, verts, inc = [], [], [], [], set()
+    for part in parts:
+        local = []
+        new = []
+        for i, (key, dm) in enumerate(zip(part["keys"], part["dim"])):
+            g = ids.get(key)
+            if g is None:
+                g = ids[key] = len(dim)
+                dim.append(dm)
+                points.append(part["points"][i])
+                region.append(part["region"][i])
+                verts.append(None)
+                new.append(i)
+            elif dim[g] != dm:
+                raise NNCellsError("faces: a face has two dimensions (float64 cannot resolve this complex)")
+            elif dm == d:
+                raise NNCellsError(f"faces: regions {region[g]} and {part['region'][i]} are one face")
+            local.append(g)
+        for i in new:
+            verts[local[i]] = [local[v] for v in part["verts"][i]]
+        inc.update((local[a], local[b]) for a, b in part["inc"])
+    b = _Builder.__new__(_Builder)
+    b.net, b.relu, b.nd = result.network, ~np.asarray(result.network.linear_mask, dtype=bool), len(result.domain.halfspaces()[1])
+    signs, on = b.arrays(list(ids))
+    dim_a = np.array(dim, dtype=np.int64)
+    inc_a = np.array(sorted(inc), dtype=np.int64).reshape(-1, 2)
+    up = np.bincount(inc_a[dim_a[inc_a[:, 1]] == d, 0], minlength=len(dim_a)) if len(inc_a) else np.zeros(len(dim_a), np.int64)
+    need = np.where(on.any(axis=1), 1, 2)
+    bad = np.flatnonzero((dim_a == d - 1) & (up != need))
+    if bad.size:
+        f = bad[0]
+        raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
+                           "(a region is missing, or float64 cannot resolve this complex)")
+    return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=np.array(points, dtype=np.float64).reshape(-1, d),
+                     incidence=inc_a, region=np.array(region, dtype=np.int64),
+                     vertices=[np.array(v, dtype=np.int64) for v in verts])
 
 
 def _bits(mask) -> int:
@@ -186,7 +243,15 @@ def _float_rows(R, c, d):
 
 
 class _Builder:
-    def __init__(self, result, table):
+    """The faces of some regions of a result (`poset_part`); ``vt``: their vertices
+    (`nncells.results.adjacency.region_vertices`)."""
+
+    def __init__(self, result, vt, regions):
+        if len(vt["rays"]) or len(vt["lines"]):
+            raise NNCellsError("faces need a bounded domain: a region of this one is unbounded")
+        if len(vt["bad"]):
+            raise NNCellsError(f"faces: {len(vt['bad'])} region(s) without an interior point")
+        self.vt, self.regions = vt, np.asarray(regions, dtype=np.int64)
         self.result, self.net = result, result.network
         self.d = self.net.input_dim
         self.exact = ExactNetwork(self.net)
@@ -196,7 +261,7 @@ class _Builder:
         self.Ad = A / np.linalg.norm(A, axis=1)[:, None]
         self.bd = b / np.linalg.norm(A, axis=1)
         self.relu = ~np.asarray(self.net.linear_mask, dtype=bool)
-        self.table = table
+        self.nd = len(self.hd)
         self.keys: dict = {}            # key (units +, units -, on the domain's rows) -> face id
         self.dim, self.points, self.region, self.verts = [], [], [], []
         self.inc: set = set()
@@ -206,27 +271,25 @@ class _Builder:
             if self.net.widths else np.zeros(0, np.int64)
         self.prefix = starts[self.relu].tolist() + [0] * len(self.hd)
 
-    def run(self) -> FacePoset:
-        V, VR = self.table["_vertex"], self.table["_vertex_region"]
+    def part(self) -> dict:
+        """The faces of the regions, keyed for `merge_parts`."""
+        V, VR = self.vt["vertex"], self.vt["vertex_region"]
         P = np.asarray(self.result.patterns, dtype=bool)
         order = np.argsort(VR, kind="stable")
-        starts = np.searchsorted(VR[order], np.arange(len(P) + 1))
-        L = len(self.net.widths)
-        for c0 in range(0, len(P), _CHUNK):
-            rs = np.arange(c0, min(c0 + _CHUNK, len(P)))
-            H, g, zero = cell_rows(self.net, P[rs], L) if L else (np.zeros((len(rs), 0, self.d)),) * 2 + (None,)
+        starts = np.searchsorted(VR[order], self.regions)
+        stops = np.searchsorted(VR[order], self.regions, side="right")
+        L, d, rl = len(self.net.widths), self.d, self.relu
+        for c0 in range(0, len(self.regions), _CHUNK):
+            rs = self.regions[c0:c0 + _CHUNK]
+            if L:
+                H, g, zero = cell_rows(self.net, P[rs], L)
+            else:
+                H, g, zero = np.zeros((len(rs), 0, d)), np.zeros((len(rs), 0)), np.zeros((len(rs), 0), bool)
             for k, r in enumerate(rs):
-                idx = order[starts[r]:starts[r + 1]]
-                self._region(int(r), V[idx], H[k][self.relu], g[k][self.relu], zero[k][self.relu] if L else None)
-        inc = np.array(sorted(self.inc), dtype=np.int64).reshape(-1, 2)
-        signs, on = self._arrays()
-        dim = np.array(self.dim, dtype=np.int64)
-        self._check_cofaces(dim, inc, on)
-        return FacePoset(
-            dim=dim, signs=signs, on_domain=on,
-            points=np.array(self.points, dtype=np.float64).reshape(-1, self.d),
-            incidence=inc, region=np.array(self.region, dtype=np.int64),
-            vertices=[np.array(v, dtype=np.int64) for v in self.verts])
+                idx = order[starts[c0 + k]:stops[c0 + k]]
+                self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl])
+        return {"keys": list(self.keys), "dim": self.dim, "points": self.points, "region": self.region,
+                "verts": self.verts, "inc": sorted(self.inc)}
 
     # -- one region: its exact vertices, then its face lattice ------------------------------------
     def _region(self, r, Vf, Hf, gf, zf):
@@ -251,8 +314,7 @@ class _Builder:
             Rf, cf = _float_rows(*rows(), self.d)
         nrm = np.linalg.norm(Rf, axis=1)
         live = nrm > 0
-        if zf is not None:
-            live[:len(zf)] &= ~zf
+        live[:len(zf)] &= ~zf
         active = _bits(pattern[self.relu])
         U = Rf[live] / nrm[live, None]                 # unit rows; their distances to the vertices
         rank = np.argsort(np.abs(U @ Vf.T + (cf[live] / nrm[live])[:, None]), axis=0, kind="stable")
@@ -394,24 +456,11 @@ class _Builder:
         self.verts.append(vids)
         return fid
 
-    def _arrays(self):
-        """Signs (n, n_hidden) int8 and on_domain (n, m) bool from the faces' keys."""
-        nu, md = int(self.relu.sum()), len(self.hd)
-        keys = list(self.keys.items())
-        keys.sort(key=lambda kv: kv[1])
-        pos = _unbits([k[0] for k, _ in keys], nu)
-        neg = _unbits([k[1] for k, _ in keys], nu)
+    def arrays(self, keys):
+        """Signs (n, n_hidden) int8 and on_domain (n, m) bool from faces' keys."""
+        nu = int(self.relu.sum())
+        pos, neg = _unbits([k[0] for k in keys], nu), _unbits([k[1] for k in keys], nu)
         signs = np.zeros((len(keys), self.net.n_hidden), dtype=np.int8)
         signs[:, self.relu] = pos.astype(np.int8) - neg.astype(np.int8)
-        return signs, _unbits([k[2] for k, _ in keys], md)
+        return signs, _unbits([k[2] for k in keys], self.nd)
 
-    def _check_cofaces(self, dim, inc, on):
-        """Every (d-1)-face has two regions beside it, or one and the domain's boundary."""
-        d = self.d
-        up = np.bincount(inc[dim[inc[:, 1]] == d, 0], minlength=len(dim))
-        need = np.where(on.any(axis=1), 1, 2)
-        bad = np.flatnonzero((dim == d - 1) & (up != need))
-        if bad.size:
-            f = bad[0]
-            raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
-                               "(a region is missing, or float64 cannot resolve this complex)")
