@@ -81,6 +81,8 @@ def test_incidences_and_signs(dims, seed):
     up = np.bincount(inc[poset.dim[inc[:, 1]] == d, 0], minlength=len(poset))
     mid = poset.dim == d - 1
     assert np.all(up[mid] == np.where(poset.on_domain[mid].any(axis=1), 1, 2))
+    ends = np.bincount(inc[poset.dim[inc[:, 1]] == 1, 1], minlength=len(poset))
+    assert np.all(ends[poset.dim == 1] == 2)
     # the faces' points: signs by a forward pass (nonzero entries clear of rounding)
     Z = np.concatenate(net.preactivations(poset.points), axis=1)
     scale = np.abs(Z).max() + 1.0

@@ -21,8 +21,8 @@ region's closed polytope are faces of the complex. The poset is built from the r
 Checks (each failure raises `NNCellsError`, nothing is dropped): every region's faces have Euler
 characteristic 1 (a closed polytope), a face has one dimension whichever region reaches it, a
 face's vertices agree on every sign, and a (d-1)-face has two regions on its sides, or one and
-the domain's boundary. `FacePoset.euler_characteristic` of the whole complex is 1 (a box or a
-bounded polytope); tests check it.
+the domain's boundary, and every edge has two endpoints. `FacePoset.euler_characteristic` of the
+whole complex is 1 (a box or a bounded polytope); tests check it.
 
 Linear (pass-through) units bound nothing: their entries are 0.
 
@@ -175,7 +175,8 @@ def poset_part(result, regions) -> dict:
 def merge_parts(result, parts) -> FacePoset:
     """One `FacePoset` from the parts of `poset_part` (faces found in several parts are one face:
     the same key; they must have one dimension, and a region is one part's), checked: a
-    (d-1)-face has two regions beside it, or one and the domain's boundary."""
+    (d-1)-face has two regions beside it, or one and the domain's boundary; an edge has two
+    endpoints."""
     d = result.network.input_dim
     ids: dict = {}
     dim, points, region, verts, inc = [], [], [], [], set()
@@ -211,6 +212,9 @@ def merge_parts(result, parts) -> FacePoset:
         f = bad[0]
         raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
                            "(a region is missing, or float64 cannot resolve this complex)")
+    ends = np.bincount(inc_a[dim_a[inc_a[:, 1]] == 1, 1], minlength=len(dim_a)) if len(inc_a) else 0
+    if np.any((dim_a == 1) & (ends != 2)):
+        raise NNCellsError("faces: an edge without two endpoints (float64 cannot resolve this complex)")
     return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=np.array(points, dtype=np.float64).reshape(-1, d),
                      incidence=inc_a, region=np.array(region, dtype=np.int64),
                      vertices=[np.array(v, dtype=np.int64) for v in verts])
