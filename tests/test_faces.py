@@ -192,3 +192,41 @@ def test_parallel_faces_are_the_same_poset(dims, monkeypatch):
         j = where[(r.tobytes(), o.tobytes())]
         assert np.array_equal(one.points[i], two.points[j])
         assert sorted(map(tuple, one.points[one.vertices[i]])) == sorted(map(tuple, two.points[two.vertices[j]]))
+
+
+@pytest.mark.parametrize("dims,seed", [([3, 5, 4, 3, 2], 0), ([2, 6, 6, 1], 4)])
+def test_one_unit_row_is_its_row_of_the_layer_maps(dims, seed):
+    from nncells.results._exact import ExactNetwork
+    net = nncells.random_network(dims, seed=seed)
+    E = ExactNetwork(net)
+    for pattern in enumerate_regions(net, Box(-1.0, 1.0, dim=dims[0]), workers=1).patterns[:5]:
+        maps = E.layer_maps(pattern)
+        M = np.concatenate([m for m, _ in maps])
+        z = np.concatenate([c for _, c in maps])
+        for k in range(net.n_hidden):
+            a, c = E.unit_row(pattern, k)
+            one, two = [int(v) for v in a] + [int(c)], [int(v) for v in M[k]] + [int(z[k])]
+            j = next(i for i, v in enumerate(two) if v != 0)
+            assert one[j] * two[j] > 0                                  # the same sign
+            assert all(u * two[j] == w * one[j] for u, w in zip(one, two))   # proportional
+
+
+@pytest.mark.parametrize("make", ["degenerate", "random3", "shape"])
+def test_float_signs_at_vertices_change_nothing(make, monkeypatch):
+    # a vertex's signs are decided in float64 where the error bound allows; exactly everywhere: the same poset
+    from nncells.results import faces as faces_module
+    if make == "degenerate":
+        W1 = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.0], [0.0, 0.0]]
+        W2 = [[1.0, -1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, -1.0, 1.0, 0.0, 0.0]]
+        net, box = Network([W1, W2, [[1.0, 1.0]]], [[0.0] * 6, [-0.5, 0.25], [0.0]]), Box(-1.0, 1.0, dim=2)
+    elif make == "random3":
+        net, box = nncells.random_network([3, 7, 6, 2], seed=5), Box(-1.0, 1.0, dim=3)
+    else:
+        import topology_shapes
+        shape = topology_shapes.solid_torus3()
+        net, box = shape.net, Box(shape.lo, shape.hi, dim=3)
+    res = enumerate_regions(net, box, workers=1)
+    fast = face_poset(res)
+    monkeypatch.setattr(faces_module, "_FLOAT_SIGNS", False)
+    slow = face_poset(enumerate_regions(net, box, workers=1))
+    assert _canonical(fast) == _canonical(slow)

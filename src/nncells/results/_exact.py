@@ -124,6 +124,35 @@ class ExactNetwork:
             e = e2
         return out
 
+    def unit_row(self, pattern, k):
+        """Hidden unit ``k``'s pre-activation on the region of ``pattern`` as ``(a, c)``: ``a x +
+        c`` (``a`` (d,) and ``c`` Python ints) times one positive power of two, dropped. One row of
+        `layer_maps`, pulled back alone (a vector through the layers below, not their matrices).
+
+        Examples
+        --------
+        >>> from nncells.network import Network
+        >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]], [[1.0]]], [[0.0, -0.5], [0.25], [0.0]])
+        >>> a, c = ExactNetwork(net).unit_row([True, False, True], 2)    # x1 + 0.25 where x2 <= 0.5
+        >>> [int(v) for v in a], int(c)
+        ([4, 0], 1)
+        """
+        pattern = np.asarray(pattern, dtype=bool)
+        layer = next(i for i, sl in enumerate(self.net.layer_slices) if sl.start <= k < sl.stop)
+        (W, ew), (b, eb) = self.W[layer], self.b[layer]
+        i = k - self.net.layer_slices[layer].start
+        v, ev = W[i].copy(), ew                       # the row over layer `layer`'s inputs
+        c, ec = b[i], eb                              # the constant
+        for below in range(layer - 1, -1, -1):
+            s = (pattern[self.net.layer_slices[below]] | self.linear[below]).astype(object)
+            v = v * s
+            (Wl, el), (bl, fl) = self.W[below], self.b[below]
+            cv, cc, e = _align((np.asarray([_dot(v, bl)], dtype=object), ev + fl), (np.asarray([c], dtype=object), ec))
+            c, ec = cv[0] + cc[0], e
+            v, ev = _dot(v, Wl), ev + el
+        a, cc, e = _align((v, ev), (np.asarray([c], dtype=object), ec))
+        return a, cc[0]
+
     def rows(self, pattern):
         """The region's rows ``G x <= h`` as integers (each layer's rows scaled by one positive
         power of two), one per hidden neuron in pattern order (`Network.region_halfspaces`); a

@@ -52,11 +52,13 @@ from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
 from nncells.results._exact import ExactNetwork, combination, domain_rows
+from nncells.geometry.contract import gamma
 from nncells.results._facets import cell_rows
 from nncells.results.adjacency import compute_facets, region_vertices
 
 
 _CHUNK = 1024   # regions whose float64 rows are pulled back at once
+_FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,68 @@ def _float_rows(R, c, d):
     return Rf, cf
 
 
+class _RegionRows:
+    """One region's constraints (its ReLU units' pre-activations, then the domain's rows), exact on
+    demand: a row alone (`ExactNetwork.unit_row`), and their signs at an exact point, decided in
+    float64 where the error bound allows it (the point rounded, the rows' rounding errors of
+    `cell_rows`) and exactly where it does not (the vertex's own rows always)."""
+
+    def __init__(self, b, pattern, Hf, gf, eH, eg):
+        self.b, self.pattern, self.Hf, self.gf, self.eH, self.eg = b, pattern, Hf, gf, eH, eg
+        self.units = np.flatnonzero(b.relu)
+        self.cache: dict = {}
+        self.full = None
+
+    def row(self, i):
+        """Constraint ``i`` as ``(a, c)``, exactly: ``a x + c``, times a positive number."""
+        nu = len(self.units)
+        if i >= nu:
+            return self.b.Gd[i - nu], -self.b.hd[i - nu]
+        if i not in self.cache:
+            self.cache[i] = self.b.exact.unit_row(self.pattern, int(self.units[i]))
+        return self.cache[i]
+
+    def all(self):
+        """Every constraint, exactly: ``(R, c)`` object arrays (the layer maps)."""
+        if self.full is None:
+            b = self.b
+            maps = b.exact.layer_maps(self.pattern)
+            Z = np.concatenate([M for M, _ in maps]) if maps else np.zeros((0, b.d), dtype=object)
+            z = np.concatenate([m for _, m in maps]) if maps else np.zeros(0, dtype=object)
+            self.full = (np.concatenate([Z[b.relu], b.Gd]) if len(b.Gd) else Z[b.relu],
+                         np.concatenate([z[b.relu], -b.hd]) if len(b.hd) else z[b.relu])
+        return self.full
+
+    def signs(self, num, den, point):
+        """``(pos, neg)`` bool arrays over the constraints at the exact point ``num / den``
+        (``point``: its float64 rounding)."""
+        b, nu = self.b, len(self.units)
+        pos, neg = np.zeros(nu + len(b.hd), bool), np.zeros(nu + len(b.hd), bool)
+        if len(b.hd):                                  # the domain's rows: few, exact
+            val = np.asarray(np.dot(b.Gd, num), dtype=object) - b.hd * den
+            pos[nu:], neg[nu:] = val > 0, val < 0
+        if not nu:
+            return pos, neg
+        if self.full is not None or not (np.all(np.isfinite(self.Hf)) and np.all(np.isfinite(self.gf))):
+            R, c = self.all()
+            val = np.asarray(np.dot(R[:nu], num), dtype=object) + c[:nu] * den
+            pos[:nu], neg[:nu] = val > 0, val < 0
+            return pos, neg
+        z = self.Hf @ point + self.gf
+        ax = np.abs(point)
+        # |z_i(v) - fl(H_i fl(v) + g_i)|: the rows' own rounding (eH, eg), the point's rounding
+        # (one unit of 2^-52 relative per coordinate) and the product's (gamma(d + 1))
+        err = (self.eH @ ax + self.eg + (np.abs(self.Hf) + self.eH) @ ax * 2.0 ** -52
+               + gamma(b.d + 1) * (np.abs(self.Hf) @ ax + np.abs(self.gf)))
+        sure = (np.abs(z) > 4.0 * err) & _FLOAT_SIGNS
+        pos[:nu], neg[:nu] = sure & (z > 0), sure & (z < 0)
+        for i in np.flatnonzero(~sure):                # near zero: exactly
+            a, c = self.row(int(i))
+            v = int(np.dot(a, num)) + int(c) * den
+            pos[i], neg[i] = v > 0, v < 0
+        return pos, neg
+
+
 class _Builder:
     """The faces of some regions of a result (`poset_part`); ``vt``: their vertices
     (`nncells.results.adjacency.region_vertices`)."""
@@ -286,36 +350,27 @@ class _Builder:
         for c0 in range(0, len(self.regions), _CHUNK):
             rs = self.regions[c0:c0 + _CHUNK]
             if L:
-                H, g, zero = cell_rows(self.net, P[rs], L)
+                H, g, zero, eH, eg = cell_rows(self.net, P[rs], L, bounds=True)
             else:
-                H, g, zero = np.zeros((len(rs), 0, d)), np.zeros((len(rs), 0)), np.zeros((len(rs), 0), bool)
+                H = eH = np.zeros((len(rs), 0, d))
+                g, eg, zero = np.zeros((len(rs), 0)), np.zeros((len(rs), 0)), np.zeros((len(rs), 0), bool)
             for k, r in enumerate(rs):
                 idx = order[starts[c0 + k]:stops[c0 + k]]
-                self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl])
+                self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])
         return {"keys": list(self.keys), "dim": self.dim, "points": self.points, "region": self.region,
                 "verts": self.verts, "inc": sorted(self.inc)}
 
     # -- one region: its exact vertices, then its face lattice ------------------------------------
-    def _region(self, r, Vf, Hf, gf, zf):
+    def _region(self, r, Vf, Hf, gf, zf, eH, eg):
         pattern = np.asarray(self.result.patterns[r], dtype=bool)
-        exact = []                                     # the region's exact rows, made on demand
-
-        def rows():
-            if not exact:
-                maps = self.exact.layer_maps(pattern)
-                Z = np.concatenate([M for M, _ in maps]) if maps else np.zeros((0, self.d), dtype=object)
-                z = np.concatenate([m for _, m in maps]) if maps else np.zeros(0, dtype=object)
-                # "expression = 0" constraints: units (Z x + z), domain (Gd x - hd)
-                exact.append(np.concatenate([Z[self.relu], self.Gd]) if len(self.Gd) else Z[self.relu])
-                exact.append(np.concatenate([z[self.relu], -self.hd]) if len(self.hd) else z[self.relu])
-            return exact
+        rows = _RegionRows(self, pattern, Hf, gf, eH, eg)
         # float64 rows only propose which rows meet at a vertex: the units' from the batched
         # pull-back (normals within its error bound of zero left out), the exact ones rescaled
         # row by row where those overflow
         Rf = np.concatenate([Hf, self.Ad]) if len(self.Ad) else Hf
         cf = np.concatenate([gf, -self.bd]) if len(self.bd) else gf
         if not (np.all(np.isfinite(Rf)) and np.all(np.isfinite(cf))):
-            Rf, cf = _float_rows(*rows(), self.d)
+            Rf, cf = _float_rows(*rows.all(), self.d)
         nrm = np.linalg.norm(Rf, axis=1)
         live = nrm > 0
         live[:len(zf)] &= ~zf
@@ -362,15 +417,15 @@ class _Builder:
                 raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
                                    "closure (float64 cannot resolve this complex)")
             return hit
-        R, c = rows()
         want = np.where(pattern[self.relu], 1, -1)
-        sol = combination(R[chosen].T, -c[chosen])
+        A = [rows.row(i) for i in chosen]
+        sol = combination(np.array([a for a, _ in A], dtype=object).T, -np.array([c for _, c in A], dtype=object))
         if sol is None:
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")
         num, den = np.array(sol[0], dtype=object), sol[1]
-        val = np.asarray(np.dot(R, num), dtype=object) + c * den       # exact, times den > 0
-        pos, neg = val > 0, val < 0
+        point = np.array([float(Fraction(int(v), den)) for v in num])
+        pos, neg = rows.signs(num, den, point)
         nu = int(self.relu.sum())
         if np.any(pos[:nu] & (want < 0)) or np.any(neg[:nu] & (want > 0)) or np.any(pos[nu:]):
             raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
@@ -378,7 +433,6 @@ class _Builder:
         key = (_bits(pos[:nu]), _bits(neg[:nu]), _bits(~neg[nu:]))    # units +, units -, on the domain's rows
         vid = self.keys.get(key)
         if vid is None:
-            point = np.array([float(Fraction(int(v), den)) for v in num])
             vid = self._add(key, 0, point, -1, None)
             self.verts[vid] = [vid]
         self.solved[memo] = out = (vid, key, _bits(~(pos | neg)))
