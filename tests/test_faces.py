@@ -230,3 +230,18 @@ def test_float_signs_at_vertices_change_nothing(make, monkeypatch):
     monkeypatch.setattr(faces_module, "_FLOAT_SIGNS", False)
     slow = face_poset(enumerate_regions(net, box, workers=1))
     assert _canonical(fast) == _canonical(slow)
+
+
+def test_faces_to_parquet_round_trip(tmp_path):
+    import pyarrow.parquet as pq
+    net, poset = _poset([3, 5, 4, 2], 0)
+    path = tmp_path / "faces.parquet"
+    poset.to_parquet(path)
+    t = pq.read_table(path).to_pydict()
+    assert t["face"] == list(range(len(poset))) and t["dim"] == poset.dim.tolist()
+    assert np.array_equal(np.array(t["signs"], dtype=np.int8), poset.signs)
+    assert np.array_equal(np.array(t["on_domain"]), poset.on_domain)
+    assert np.array_equal(np.array(t["point"]), poset.points) and t["region"] == poset.region.tolist()
+    inc = {(f, c) for c, fs in enumerate(t["faces"]) for f in fs}
+    assert inc == set(map(tuple, poset.incidence.tolist()))
+    assert [sorted(v) for v in t["vertices"]] == [sorted(v.tolist()) for v in poset.vertices]

@@ -154,6 +154,14 @@ def test_cli_topology_json(tmp_path):
     assert out["faces"][0] - out["faces"][1] + out["faces"][2] == 1
     text = run_nncells("topology", path, "--box", shape.lo, shape.hi, "--workers", "1")
     assert text.returncode == 0 and "boundary" in text.stdout
+    r = run_nncells("topology", path, "--box", shape.lo, shape.hi, "--faces", tmp_path / "f.parquet", "--json",
+                    "--workers", "1")
+    import pyarrow.parquet as pq
+    dims = pq.read_table(tmp_path / "f.parquet").column("dim").to_pylist()
+    assert r.returncode == 0 and [dims.count(k) for k in range(3)] == json.loads(r.stdout)["faces"]
+    for bad in ("f.csv", "missing/f.parquet"):
+        r = run_nncells("topology", path, "--box", shape.lo, shape.hi, "--faces", tmp_path / bad)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_cli_topology_bad_input(tmp_path):

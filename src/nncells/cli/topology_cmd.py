@@ -1,4 +1,5 @@
-"""``nncells topology MODEL --box LO HI [--persistence OUT [--barcode FILE]] [--json] [--workers N]``:
+"""``nncells topology MODEL --box LO HI [--persistence OUT [--barcode FILE]] [--faces FILE.parquet]
+[--json] [--workers N]``:
 the faces of every dimension of a classifier's complex (refined by its argmax) and the Betti
 numbers over GF(2) of each class's closed decision region and of the decision boundary, exactly
 (`nncells.analysis.topology`). ``--persistence`` adds the persistence bars of the sublevel sets of
@@ -8,7 +9,8 @@ class 1), ``--barcode FILE`` their picture (``.png``/``.svg``, both written).
 In ``--json`` output: ``faces`` (the number of k-faces, k = 0..d), ``betti`` (per class index as a
 string, b_0..b_d of its closed decision region), ``boundary_betti`` (the decision boundary's),
 ``euler_characteristic`` (of the whole complex: 1 in a box), ``regions`` (the network's own),
-``cells`` (the refined complex's d-faces), with ``--persistence`` ``persistence``: ``{"output":
+``cells`` (the refined complex's d-faces), with ``--faces FILE.parquet`` ``faces_file`` (its
+faces, one row each: `nncells.results.faces.FacePoset.to_parquet`), with ``--persistence`` ``persistence``: ``{"output":
 weights, "bars": [[dim, birth, death], ...]}`` (death null: the class never dies), and
 ``seconds``.
 """
@@ -29,6 +31,8 @@ def add_arguments(p):
                    help="persistence of the sublevel sets of output OUT (an index) or of a combination "
                         "of the outputs (comma-separated weights, one per output)")
     p.add_argument("--barcode", metavar="FILE", help="with --persistence: the barcode picture (.png and .svg)")
+    p.add_argument("--faces", metavar="FILE.parquet",
+                   help="write every face of the refined complex (dim, signs, point, its faces, ...) to Parquet")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -43,9 +47,18 @@ def run(args) -> int:
     if args.barcode and not args.persistence:
         raise NNCellsError("--barcode goes with --persistence")
     output = _output(args.persistence, net.output_dim) if args.persistence else None
+    if args.faces:
+        from pathlib import Path
+        if Path(args.faces).suffix.lower() != ".parquet":
+            raise NNCellsError(f"--faces {args.faces}: expected a .parquet file name")
+        if not Path(args.faces).resolve().parent.is_dir():
+            raise NNCellsError(f"--faces {args.faces}: its directory does not exist")
     t0 = time.perf_counter()
     top = decision_topology(net, domain, workers=args.workers)
     out = top.to_dict()
+    if args.faces:
+        top.poset.to_parquet(args.faces)
+        out["faces_file"] = str(args.faces)
     if output is not None:
         out["persistence"] = _persistence(args, net, domain, output)
     out["seconds"] = time.perf_counter() - t0

@@ -111,6 +111,50 @@ class FacePoset:
         top = int(self.dim.max()) if len(self.dim) else -1
         return np.bincount(self.dim, minlength=top + 1).astype(np.int64)
 
+    def to_parquet(self, path) -> None:
+        """Write the faces to the Parquet file ``path`` (atomically), one row per face: ``face``
+        (its index), ``dim``, ``signs`` (list of int8), ``on_domain`` (list of bool), ``point``
+        (list of float64), ``region`` (-1 below dimension d), ``faces`` (the indices of its
+        codimension-1 faces) and ``vertices`` (the indices of its vertices). pandas, polars and
+        duckdb read it as it is.
+
+        Examples
+        --------
+        >>> import os, tempfile, pandas as pd
+        >>> from nncells import Box, Network, enumerate_regions
+        >>> net = Network([[[1.0, 0.0]], [[1.0]]], [[0.0], [0.0]])
+        >>> poset = face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=2)))
+        >>> path = os.path.join(tempfile.mkdtemp(), "faces.parquet")
+        >>> poset.to_parquet(path)
+        >>> t = pd.read_parquet(path)
+        >>> t["dim"].value_counts().sort_index().tolist(), [len(f) for f in t["faces"][t["dim"] == 2]]
+        ([6, 7, 2], [4, 4])
+        """
+        import pyarrow as pa
+        from nncells.results.store import atomic_write_table
+        n = len(self.dim)
+        order = np.argsort(self.incidence[:, 1], kind="stable") if len(self.incidence) else np.zeros(0, np.int64)
+        lows = self.incidence[order, 0] if len(order) else np.zeros(0, np.int64)
+        counts = np.bincount(self.incidence[:, 1], minlength=n) if len(self.incidence) else np.zeros(n, np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        vcounts = np.array([len(v) for v in self.vertices], dtype=np.int64)
+        vflat = np.concatenate(self.vertices) if n else np.zeros(0, np.int64)
+
+        def lists(flat, widths, typ):
+            offsets = pa.array(np.concatenate([[0], np.cumsum(widths)]).astype(np.int32))
+            return pa.ListArray.from_arrays(offsets, pa.array(flat, type=typ))
+        table = pa.table({
+            "face": pa.array(np.arange(n, dtype=np.int64)),
+            "dim": pa.array(self.dim.astype(np.int64)),
+            "signs": lists(self.signs.reshape(-1), np.full(n, self.signs.shape[1]), pa.int8()),
+            "on_domain": lists(self.on_domain.reshape(-1), np.full(n, self.on_domain.shape[1]), pa.bool_()),
+            "point": lists(self.points.reshape(-1), np.full(n, self.points.shape[1]), pa.float64()),
+            "region": pa.array(self.region.astype(np.int64)),
+            "faces": lists(lows.astype(np.int64), np.diff(starts), pa.int64()),
+            "vertices": lists(vflat.astype(np.int64), vcounts, pa.int64()),
+        })
+        atomic_write_table(table, path)
+
     def euler_characteristic(self, mask=None) -> int:
         """``sum_k (-1)^k f_k`` over the faces (those of ``mask`` only, if given).
 
