@@ -214,7 +214,7 @@ def test_one_unit_row_is_its_row_of_the_layer_maps(dims, seed):
 @pytest.mark.parametrize("make", ["degenerate", "random3", "shape"])
 def test_float_signs_at_vertices_change_nothing(make, monkeypatch):
     # a vertex's signs are decided in float64 where the error bound allows; exactly everywhere: the same poset
-    from nncells.results import faces as faces_module
+    from nncells.results import _face_builder
     if make == "degenerate":
         W1 = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.0], [0.0, 0.0]]
         W2 = [[1.0, -1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, -1.0, 1.0, 0.0, 0.0]]
@@ -227,7 +227,7 @@ def test_float_signs_at_vertices_change_nothing(make, monkeypatch):
         net, box = shape.net, Box(shape.lo, shape.hi, dim=3)
     res = enumerate_regions(net, box, workers=1)
     fast = face_poset(res)
-    monkeypatch.setattr(faces_module, "_FLOAT_SIGNS", False)
+    monkeypatch.setattr(_face_builder, "FLOAT_SIGNS", False)
     slow = face_poset(enumerate_regions(net, box, workers=1))
     assert _canonical(fast) == _canonical(slow)
 
