@@ -84,8 +84,8 @@ def mlp_from_network(net):
     for k, (W, b) in enumerate(zip(net.weights, net.biases)):
         lin = nn.Linear(W.shape[1], W.shape[0])
         with torch.no_grad():
-            lin.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
-            lin.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+            lin.weight.copy_(torch.tensor(np.asarray(W, dtype=np.float32)))   # a copy: the weights are read-only
+            lin.bias.copy_(torch.tensor(np.asarray(b, dtype=np.float32)))
         layers += [lin] + ([nn.ReLU()] if k < len(net.weights) - 1 else [])
     return nn.Sequential(*layers)
 
