@@ -233,3 +233,40 @@ def test_cli_topology_persistence_and_barcode(tmp_path):
     for bad in (["--persistence", "2"], ["--persistence", "1,2,3"], ["--barcode", tmp_path / "x.png"]):
         r = run_nncells("topology", path, "--box", shape.lo, shape.hi, *bad)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (bad, r.stderr)
+
+
+def test_whole_space_two_wedges_meeting_far_away():
+    # f_0 - f_1 = |x1| - |x2 - 100|: class 0 is two wedges (left, right) meeting only at (0, 100),
+    # class 1 the two others (up, down) meeting there too: each one piece in the plane, while a box
+    # of [-10, 10]^2 holds no point of class 0 at all
+    W1 = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+    net = Network([W1, [[1.0, 1.0, -1.0, -1.0], [0.0] * 4]], [[0.0, 0.0, -100.0, 100.0], [0.0, 0.0]])
+    top = decision_topology(net, nncells.Space(), workers=1)
+    assert top.betti == {"0": [1, 0, 0], "1": [1, 0, 0]} and top.boundary_betti == [1, 0, 0]
+    assert top.box.lo[1] < 100.0 < top.box.hi[1]
+    small = decision_topology(net, Box(-10.0, 10.0, dim=2), workers=1)
+    assert small.betti["0"] == [0, 0, 0]
+    # cut the apex off: a box that misses the vertex splits both classes
+    cut = decision_topology(net, Box([-150.0, -50.0], [150.0, 90.0]), workers=1)
+    assert cut.betti["0"] == [2, 0, 0]
+
+
+@pytest.mark.parametrize("dims,seed", [([2, 8, 8, 3], 0), ([2, 8, 8, 3], 1), ([3, 6, 6, 2], 0)])
+def test_whole_space_equals_a_box_around_every_vertex(dims, seed):
+    net = nncells.random_network(dims, seed=seed)
+    top = decision_topology(net, nncells.Space(), workers=1)
+    assert top.euler_characteristic == 1
+    big = decision_topology(net, Box(top.box.lo * 4, top.box.hi * 4), workers=1)
+    assert (big.betti, big.boundary_betti) == (top.betti, top.boundary_betti)
+
+
+def test_whole_space_refusals(tmp_path):
+    flat = Network([[[1.0, 2.0], [2.0, 4.0]], [[1.0, -1.0], [0.0, 0.0]]], [[0.0, 1.0], [0.0, 0.0]])   # rank 1
+    with pytest.raises(NNCellsError, match="span"):
+        decision_topology(flat, nncells.Space(), workers=1)
+    path = tmp_path / "m.npz"
+    SHAPES_2D[0]().net.to_npz(path)
+    r = run_nncells("topology", path, "--whole-space", "--persistence", "0")
+    assert r.returncode == 2 and "--box" in r.stderr
+    r = run_nncells("topology", path, "--whole-space", "--json", "--workers", "1")
+    assert r.returncode == 0 and json.loads(r.stdout)["betti"] == {"0": [1, 0, 0], "1": [1, 1, 0]}

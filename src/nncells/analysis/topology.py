@@ -32,6 +32,7 @@ import numpy as np
 
 from nncells.analysis.homology import Persistence, betti_numbers, persistence
 from nncells.api import enumerate_regions
+from nncells.domains import Box, Space
 from nncells.errors import NNCellsError
 from nncells.network import Network
 from nncells.results.faces import FacePoset, face_poset, merge_parts, poset_part
@@ -183,6 +184,9 @@ class DecisionTopology:
         The classes reaching the maximum on each face.
     regions : int
         Regions of the network (before the refinement by the argmax).
+    box : Domain
+        The domain of the faces: the one given, or for the whole space a box holding every
+        vertex of the refined complex (`vertex_box`): the same homotopy types.
     """
 
     faces: list
@@ -192,13 +196,16 @@ class DecisionTopology:
     poset: FacePoset
     classes: np.ndarray
     regions: int
+    box: object = None
 
     def to_dict(self) -> dict:
         """The JSON-ready summary (``faces``, ``betti``, ``boundary_betti``,
-        ``euler_characteristic``, ``regions``, ``cells``)."""
+        ``euler_characteristic``, ``regions``, ``cells``, ``box``: ``[lo, hi]`` of the faces' box,
+        or None for a polytope)."""
+        box = [self.box.lo.tolist(), self.box.hi.tolist()] if isinstance(self.box, Box) else None
         return {"faces": list(self.faces), "betti": dict(self.betti), "boundary_betti": list(self.boundary_betti),
                 "euler_characteristic": self.euler_characteristic, "regions": self.regions,
-                "cells": int(self.faces[-1]) if self.faces else 0}
+                "cells": int(self.faces[-1]) if self.faces else 0, "box": box}
 
 
 def decision_topology(net: Network, domain, *, workers: int | None = None, tol: float | None = None) -> DecisionTopology:
@@ -209,7 +216,9 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
     Parameters
     ----------
     net : the classifier (its outputs are the logits).
-    domain : `Box` or `Polytope`.
+    domain : `Box`, `Polytope`, or `Space`: the whole space, whose class regions (unbounded) are
+        taken in a box holding every vertex of the refined complex (`vertex_box`): the same
+        homotopy types, so the Betti numbers of the sets themselves (no compactification).
     workers, tol : as in `nncells.enumerate_regions`.
 
     Raises
@@ -228,7 +237,13 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
     """
     aug, units = decision_network(net)
     base = enumerate_regions(net, domain, workers=workers, tol=tol, method="cells")
+    if isinstance(domain, Space):
+        domain = vertex_box(aug, workers=workers, tol=tol)
     result = enumerate_regions(aug, domain, workers=workers, tol=tol, method="cells")
+    if isinstance(base.domain, Space) and len(result.patterns) != len(
+            enumerate_regions(aug, Space(), workers=workers, tol=tol, method="cells").patterns):
+        raise NNCellsError("topology of the whole space: a region was missed by the box around the "
+                           "vertices (far regions thinner than the threshold); give a box instead")
     poset = faces(result, workers)
     K = net.output_dim
     classes = argmax_sets(poset.signs, units, K)
@@ -236,7 +251,63 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
     boundary = _betti(poset, classes.sum(axis=1) >= 2)
     return DecisionTopology(faces=poset.f_vector().tolist(), betti=betti, boundary_betti=boundary,
                             euler_characteristic=poset.euler_characteristic(), poset=poset,
-                            classes=classes, regions=len(base.patterns))
+                            classes=classes, regions=len(base.patterns), box=result.domain)
+
+
+def vertex_box(net: Network, *, workers: int | None = None, tol: float | None = None) -> Box:
+    """A box holding every vertex of ``net``'s complex of the whole space in its interior.
+
+    The vertices come from the whole space made bounded (`nncells.engine.lifting`: ``F(y, t) = t
+    f(lam y / t)`` in ``[-1, 1]^d x [0, 1]``, each region a cone): a vertex ``v`` of ``f``'s
+    complex is the ray through ``(v / lam, 1)``, an edge of the cones' complex at the origin, so
+    the faces of the lifted complex (`faces`) give every vertex as ``lam y / t`` of the edge's
+    far end. The box is their bounding box, widened by half its size and at least ``lam``.
+
+    Why it is enough: when the first layer's ReLU rows span the input space, no region contains
+    a line, so every face has a vertex; the box then meets every nonempty intersection of closed
+    cells, and (nerve lemma) every union of closed cells keeps its homotopy type inside it.
+
+    Raises
+    ------
+    NNCellsError
+        If the first layer's rows do not span the inputs, or ``d + 1`` exceeds
+        ``_config.VERTEX_MAX_DIM`` (the lifted complex's faces).
+
+    Examples
+    --------
+    Two lines crossing at (3, -4):
+
+    >>> from nncells import Network
+    >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[-3.0, 4.0], [0.0]])
+    >>> box = vertex_box(net, workers=1)
+    >>> bool(box.lo[0] < 3.0 < box.hi[0] and box.lo[1] < -4.0 < box.hi[1])
+    True
+    """
+    from nncells import _config
+    from nncells.engine.lifting import homogenize
+    from nncells.engine.tasks import network_length
+    d = net.input_dim
+    if d + 1 > _config.VERTEX_MAX_DIM:
+        raise NNCellsError(f"topology of the whole space works up to {_config.VERTEX_MAX_DIM - 1} inputs "
+                           f"(faces one dimension up); this network has {d}: give a box")
+    W1 = np.asarray(net.weights[0])[~np.asarray(net.linear[0], dtype=bool)]
+    if len(W1) == 0 or np.linalg.matrix_rank(W1) < d:
+        raise NNCellsError("topology of the whole space needs the first layer's rows to span the inputs "
+                           "(else regions contain lines); give a box")
+    lam = network_length(net)
+    lifted = enumerate_regions(homogenize(net, lam), Box([-1.0] * d + [0.0], [1.0] * (d + 1)),
+                               workers=workers, tol=tol, method="cells")
+    poset = faces(lifted, workers)
+    origin = np.flatnonzero((poset.dim == 0) & np.all(poset.points == 0.0, axis=1))
+    if len(origin) != 1:
+        raise NNCellsError("topology of the whole space: the lifted complex has no vertex at the origin")
+    edges = poset.incidence[(poset.incidence[:, 0] == origin[0]), 1]
+    ends = [int(v) for e in edges for v in poset.vertices[e] if v != origin[0]]
+    P = poset.points[ends]
+    V = lam * P[P[:, -1] > 0, :d] / P[P[:, -1] > 0, -1:]
+    lo, hi = (V.min(axis=0), V.max(axis=0)) if len(V) else (np.zeros(d), np.zeros(d))
+    pad = np.maximum(0.5 * (hi - lo), lam)
+    return Box(lo - pad, hi + pad)
 
 
 def betti(result, region: str = "class", k: int | None = None) -> list | dict:

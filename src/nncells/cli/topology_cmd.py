@@ -1,8 +1,9 @@
-"""``nncells topology MODEL --box LO HI [--persistence OUT [--barcode FILE]] [--faces FILE.parquet]
-[--json] [--workers N]``:
+"""``nncells topology MODEL (--box LO HI | --whole-space) [--persistence OUT [--barcode FILE]]
+[--faces FILE.parquet] [--json] [--workers N]``:
 the faces of every dimension of a classifier's complex (refined by its argmax) and the Betti
 numbers over GF(2) of each class's closed decision region and of the decision boundary, exactly
-(`nncells.analysis.topology`). ``--persistence`` adds the persistence bars of the sublevel sets of
+(`nncells.analysis.topology`); in the whole space, in a box holding every vertex (the same
+homotopy types: `nncells.analysis.topology.vertex_box`). ``--persistence`` adds the persistence bars of the sublevel sets of
 an output (``2``: logit 2; ``1,-1``: a combination of the outputs, here class 0's margin over
 class 1), ``--barcode FILE`` their picture (``.png``/``.svg``, both written).
 
@@ -18,14 +19,13 @@ from __future__ import annotations
 
 import time
 
-from nncells.cli.common import add_model_argument, load_model_arg, number_list, print_json
+from nncells.cli.common import add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, number_list, print_json
 from nncells.errors import NNCellsError
 
 
 def add_arguments(p):
     add_model_argument(p)
-    p.add_argument("--box", nargs=2, metavar=("LO", "HI"), required=True,
-                   help="box domain; LO and HI are a number or one value per input dimension (comma-separated)")
+    add_domain_arguments(p)
     p.add_argument("--workers", type=int, default=None, help="processes for the enumeration (default: all cores)")
     p.add_argument("--persistence", metavar="OUT",
                    help="persistence of the sublevel sets of output OUT (an index) or of a combination "
@@ -38,14 +38,14 @@ def add_arguments(p):
 
 def run(args) -> int:
     from nncells.analysis.topology import decision_topology
-    from nncells.domains import Box
     net = load_model_arg(args)
     if args.workers is not None and args.workers < 1:
         raise NNCellsError(f"--workers must be >= 1, got {args.workers}")
-    lo, hi = (number_list(v) for v in args.box)
-    domain = Box(lo, hi).resolve(net.input_dim)
+    domain = domain_from_args(args, net.input_dim)
     if args.barcode and not args.persistence:
         raise NNCellsError("--barcode goes with --persistence")
+    if args.persistence and args.whole_space:
+        raise NNCellsError("--persistence needs --box (an output's sublevel sets are filtered on a bounded complex)")
     output = _output(args.persistence, net.output_dim) if args.persistence else None
     if args.faces:
         from pathlib import Path
@@ -72,6 +72,8 @@ def run(args) -> int:
         print(f"class {c:<7} betti {b}" + ("  (nowhere the maximum)" if not any(b) else ""))
     print(f"boundary      betti {out['boundary_betti']}")
     print(f"euler char.   {out['euler_characteristic']} (of the {d}-D box: 1)")
+    if args.whole_space:
+        print(f"whole space   faces in the box {out['box'][0]} .. {out['box'][1]}, which holds every vertex")
     if output is not None:
         bars = out["persistence"]["bars"]
         for k in sorted({b[0] for b in bars}):
