@@ -270,3 +270,11 @@ def test_whole_space_refusals(tmp_path):
     assert r.returncode == 2 and "--box" in r.stderr
     r = run_nncells("topology", path, "--whole-space", "--json", "--workers", "1")
     assert r.returncode == 0 and json.loads(r.stdout)["betti"] == {"0": [1, 0, 0], "1": [1, 1, 0]}
+
+
+def test_progress_of_the_faces_reaches_every_region():
+    shape = SHAPES_2D[5]()
+    calls = []
+    top = decision_topology(shape.net, Box(shape.lo, shape.hi, dim=2), workers=1, progress=lambda k, n: calls.append((k, n)))
+    assert calls and calls[-1] == (top.faces[-1], top.faces[-1])
+    assert [k for k, _ in calls] == sorted(k for k, _ in calls)

@@ -40,34 +40,49 @@ from nncells.results.faces import FacePoset, face_poset, merge_parts, poset_part
 _PARALLEL_MIN = 2000   # regions below which the faces are found in this process
 
 
-def faces(result, workers: int | None = None) -> FacePoset:
+def faces(result, workers: int | None = None, progress=None) -> FacePoset:
     """`nncells.results.faces.face_poset` of ``result``, its regions shared among ``workers``
     processes (default: all cores; results of fewer than 2,000 regions stay in this process):
     each finds the faces of its regions (qhull, exact vertices, each region's checks), and the
-    parts are merged by the faces' sign vectors and checked as one. The same poset, up to the
-    order of its faces.
+    parts are merged, in order, by the faces' sign vectors and checked as one. The same poset.
+    ``progress(regions_done)`` is called as parts finish.
 
     Examples
     --------
     >>> from nncells import Box, enumerate_regions, random_network
     >>> res = enumerate_regions(random_network([2, 6, 4, 1], seed=0), Box(-1.0, 1.0, dim=2), workers=1)
-    >>> faces(res, workers=1).f_vector().tolist() == face_poset(res).f_vector().tolist()
+    >>> seen = []
+    >>> faces(res, workers=1, progress=seen.append).f_vector().tolist() == face_poset(res).f_vector().tolist()
+    True
+    >>> seen[-1] == len(res.patterns)
     True
     """
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
     import os
     from nncells.run.executors import available_cores, process_context, stop_pool
     n = len(result.patterns)
     workers = available_cores() if workers is None else int(workers)
     if workers < 1:
         raise NNCellsError(f"workers must be at least 1, got {workers}")
-    if workers == 1 or n < _PARALLEL_MIN:
+    if (workers == 1 or n < _PARALLEL_MIN) and progress is None:
         return face_poset(result)
-    chunks = np.array_split(np.arange(n), 4 * workers)
+    chunks = np.array_split(np.arange(n), max(4 * workers, -(-n // _PARALLEL_MIN)) if n else 1)
+    parts, done = [None] * len(chunks), 0
+    if workers == 1 or n < _PARALLEL_MIN:
+        for i, c in enumerate(chunks):
+            parts[i] = poset_part(result, c)
+            done += len(c)
+            progress(done)
+        return merge_parts(result, parts)
     with ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker,
                              initargs=(result, os.getpid())) as pool:
         try:
-            parts = list(pool.map(_part_worker, chunks))
+            futures = {pool.submit(_part_worker, c): i for i, c in enumerate(chunks)}
+            for f in as_completed(futures):
+                parts[futures[f]] = f.result()
+                done += len(chunks[futures[f]])
+                if progress is not None:
+                    progress(done)
         except BaseException:
             stop_pool(pool)
             raise
@@ -208,7 +223,8 @@ class DecisionTopology:
                 "cells": int(self.faces[-1]) if self.faces else 0, "box": box}
 
 
-def decision_topology(net: Network, domain, *, workers: int | None = None, tol: float | None = None) -> DecisionTopology:
+def decision_topology(net: Network, domain, *, workers: int | None = None, tol: float | None = None,
+                      progress=None) -> DecisionTopology:
     """The face counts of the class-refined complex of ``net`` in ``domain`` (a box or a bounded
     polytope, 2 to ``_config.VERTEX_MAX_DIM`` inputs) and the Betti numbers over GF(2) of every
     class's closed decision region and of the decision boundary, exactly (the module's docstring).
@@ -220,6 +236,7 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
         taken in a box holding every vertex of the refined complex (`vertex_box`): the same
         homotopy types, so the Betti numbers of the sets themselves (no compactification).
     workers, tol : as in `nncells.enumerate_regions`.
+    progress : optional ``progress(regions_done, total)``, called while the faces are found.
 
     Raises
     ------
@@ -244,7 +261,8 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
             enumerate_regions(aug, Space(), workers=workers, tol=tol, method="cells").patterns):
         raise NNCellsError("topology of the whole space: a region was missed by the box around the "
                            "vertices (far regions thinner than the threshold); give a box instead")
-    poset = faces(result, workers)
+    n = len(result.patterns)
+    poset = faces(result, workers, None if progress is None else (lambda k: progress(k, n)))
     K = net.output_dim
     classes = argmax_sets(poset.signs, units, K)
     betti = {str(c): _betti(poset, classes[:, c]) for c in range(K)}

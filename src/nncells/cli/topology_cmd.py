@@ -34,6 +34,7 @@ def add_arguments(p):
     p.add_argument("--faces", metavar="FILE.parquet",
                    help="write every face of the refined complex (dim, signs, point, its faces, ...) to Parquet")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
 
 
 def run(args) -> int:
@@ -53,8 +54,13 @@ def run(args) -> int:
             raise NNCellsError(f"--faces {args.faces}: expected a .parquet file name")
         if not Path(args.faces).resolve().parent.is_dir():
             raise NNCellsError(f"--faces {args.faces}: its directory does not exist")
+    from nncells.cli.progress import Progress
     t0 = time.perf_counter()
-    top = decision_topology(net, domain, workers=args.workers)
+    progress = Progress("topology: regions with their faces", enabled=False if args.quiet else None)
+    try:   # the faces are the slow part: a line on stderr (a terminal only)
+        top = decision_topology(net, domain, workers=args.workers, progress=lambda k, n: progress(k, f"of {n}"))
+    finally:
+        progress.close()
     out = top.to_dict()
     if args.faces:
         top.poset.to_parquet(args.faces)
