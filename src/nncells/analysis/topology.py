@@ -11,7 +11,9 @@ regions refine the network's by where the maximum changes hands; the sign vector
 the comparison units names the classes that reach the maximum there (`argmax_sets`), so every
 decision region and the boundary are unions of closed faces (subcomplexes) of
 `nncells.results.faces.face_poset`, and their homology is that of the subcomplex
-(`nncells.analysis.homology`: ranks of boundary matrices over GF(2)).
+(`nncells.analysis.homology`: ranks of boundary matrices over GF(2)). In the whole space the faces
+are taken in a box holding every vertex (`vertex_box`), which keeps every such union's homotopy
+type. `output_persistence` filters the network's own faces by an output's values.
 
 Examples
 --------
@@ -226,8 +228,9 @@ class DecisionTopology:
 def decision_topology(net: Network, domain, *, workers: int | None = None, tol: float | None = None,
                       progress=None) -> DecisionTopology:
     """The face counts of the class-refined complex of ``net`` in ``domain`` (a box or a bounded
-    polytope, 2 to ``_config.VERTEX_MAX_DIM`` inputs) and the Betti numbers over GF(2) of every
-    class's closed decision region and of the decision boundary, exactly (the module's docstring).
+    polytope, 2 to ``_config.VERTEX_MAX_DIM`` inputs, or the whole space, one input fewer) and the
+    Betti numbers over GF(2) of every class's closed decision region and of the decision boundary,
+    exactly (the module's docstring).
 
     Parameters
     ----------
