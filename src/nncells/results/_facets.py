@@ -49,9 +49,9 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
     Hs, gs, zs, eHs, egs = [], [], [], [], []
     for layer in range(n_layers):
         W, b, sl = net.weights[layer], net.biases[layer], net.layer_slices[layer]
-        H = np.einsum("ij,njk->nik", W, M)
+        H = np.matmul(W, M)                      # (n, width, d): BLAS, any order within eH
         g = m @ W.T + b
-        Habs = np.einsum("ij,njk->nik", np.abs(W), Mabs)
+        Habs = np.matmul(np.abs(W), Mabs)
         terms = net.input_dim + sum(net.widths[:layer]) + 1
         lin = net.linear[layer]
         drop = lin if lin.any() and not maps else None     # linear units' rows: 0 <= 0
