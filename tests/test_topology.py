@@ -12,7 +12,8 @@ import pytest
 import nncells
 from nncells import Box, Network, enumerate_regions
 from nncells.analysis import decision_components
-from nncells.analysis.topology import argmax_sets, betti, decision_network, decision_topology, output_persistence
+from nncells.analysis.topology import (argmax_sets, betti, decision_network, decision_topology, output_persistence,
+                                       unit_persistence)
 from nncells.errors import NNCellsError
 from cli_helpers import run_nncells
 from topology_shapes import SHAPES_2D, SHAPES_3D, grid_betti, grid_centres, scaled, voxel_betti
@@ -278,3 +279,22 @@ def test_progress_of_the_faces_reaches_every_region():
     top = decision_topology(shape.net, Box(shape.lo, shape.hi, dim=2), workers=1, progress=lambda k, n: calls.append((k, n)))
     assert calls and calls[-1] == (top.faces[-1], top.faces[-1])
     assert [k for k, _ in calls] == sorted(k for k, _ in calls)
+
+
+@pytest.mark.parametrize("seed,unit", [(0, 7), (3, 9), (1, 2)])
+def test_persistence_of_a_hidden_unit_against_voxel_sublevel_sets(seed, unit):
+    net = nncells.random_network([2, 5, 5, 2], seed=seed)
+    bars = unit_persistence(net, Box(-2.0, 2.0, dim=2), unit, workers=1)
+    n = 401
+    z = np.concatenate(net.preactivations(grid_centres(2, -2.0, 2.0, n)), axis=1)[:, unit].reshape(n, n)
+    ends = np.concatenate([bars.birth, bars.death[np.isfinite(bars.death)]])
+    grad = np.abs(np.gradient(z, 4.0 / n)).max()
+    checked = 0
+    for t in np.quantile(z, [0.2, 0.4, 0.6, 0.8]):
+        if np.min(np.abs(ends - t)) < 4 * grad * 4.0 / n:
+            continue
+        assert bars.betti_at(t).tolist()[:2] == voxel_betti(z <= t)[:2], t
+        checked += 1
+    assert checked >= 2
+    with pytest.raises(NNCellsError, match="out of range"):
+        unit_persistence(net, Box(-2.0, 2.0, dim=2), net.n_hidden, workers=1)

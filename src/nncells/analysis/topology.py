@@ -13,7 +13,8 @@ decision region and the boundary are unions of closed faces (subcomplexes) of
 `nncells.results.faces.face_poset`, and their homology is that of the subcomplex
 (`nncells.analysis.homology`: ranks of boundary matrices over GF(2)). In the whole space the faces
 are taken in a box holding every vertex (`vertex_box`), which keeps every such union's homotopy
-type. `output_persistence` filters the network's own faces by an output's values.
+type. `output_persistence` and `unit_persistence` filter the network's own faces by an output's
+or a hidden unit's values.
 
 Examples
 --------
@@ -402,10 +403,40 @@ def output_persistence(net: Network, domain, output=0, *, workers: int | None = 
         w = np.asarray(output, dtype=np.float64).reshape(-1)
         if w.shape != (net.output_dim,) or not np.all(np.isfinite(w)):
             raise NNCellsError(f"output weights must be {net.output_dim} finite numbers, got {np.ndim(output)}-D {w.shape}")
+    return _lower_star(net, domain, lambda X: net.forward(X) @ w, workers, tol)
+
+
+def unit_persistence(net: Network, domain, unit: int, *, workers: int | None = None,
+                     tol: float | None = None) -> Persistence:
+    """Persistent homology over GF(2) of the sublevel sets of hidden unit ``unit``'s
+    pre-activation (numbered over all hidden layers, as in patterns), as `output_persistence`
+    does for outputs: a pre-activation is affine on every face of the network's complex too.
+
+    Examples
+    --------
+    ``z = |x_1| + |x_2| - 1`` (a unit of the second layer): its sublevel sets are diamonds, then
+    the whole square: one bar in dimension 0, from -1 on.
+
+    >>> from nncells import Box, Network
+    >>> W1 = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+    >>> net = Network([W1, [[1.0, 1.0, 1.0, 1.0]], [[1.0]]], [[0.0] * 4, [-1.0], [0.0]])
+    >>> bars = unit_persistence(net, Box(-2.0, 2.0, dim=2), 4, workers=1)
+    >>> bars.dim.tolist(), bars.birth.tolist(), bars.death.tolist()
+    ([0], [-1.0], [inf])
+    """
+    if not 0 <= int(unit) < net.n_hidden:
+        raise NNCellsError(f"unit {unit} out of range: the network has {net.n_hidden} hidden units")
+    return _lower_star(net, domain, lambda X: np.concatenate(net.preactivations(X), axis=1)[:, int(unit)],
+                       workers, tol)
+
+
+def _lower_star(net, domain, value, workers, tol) -> Persistence:
+    """Persistence of ``value`` (a function affine on the faces, evaluated at vertices): each face
+    enters at the largest value at its vertices."""
     poset = faces(enumerate_regions(net, domain, workers=workers, tol=tol, method="cells"), workers)
     g = np.full(len(poset), np.nan)
     vertices = np.flatnonzero(poset.dim == 0)
-    g[vertices] = net.forward(poset.points[vertices]) @ w
+    g[vertices] = value(poset.points[vertices])
     values = np.array([g[v].max() for v in poset.vertices])
     return persistence(poset.dim, poset.incidence, values)
 
