@@ -245,3 +245,10 @@ def test_faces_to_parquet_round_trip(tmp_path):
     inc = {(f, c) for c, fs in enumerate(t["faces"]) for f in fs}
     assert inc == set(map(tuple, poset.incidence.tolist()))
     assert [sorted(v) for v in t["vertices"]] == [sorted(v.tolist()) for v in poset.vertices]
+
+
+def test_a_box_far_beyond_the_network_is_refused_in_one_line():
+    # such a box is lifted (engine.lifting); its regions' facets come without qhull's vertices
+    net = nncells.random_network([2, 8, 8, 3], seed=1)
+    with pytest.raises(NNCellsError, match="whole space"):
+        face_poset(enumerate_regions(net, Box(-1e12, 1e12, dim=2), workers=1))

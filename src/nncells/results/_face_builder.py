@@ -111,7 +111,9 @@ class Builder:
 
     def __init__(self, result, vt, regions):
         if len(vt["rays"]) or len(vt["lines"]):
-            raise NNCellsError("faces need a bounded domain: a region of this one is unbounded")
+            raise NNCellsError("faces: qhull could not give every region's vertices (a domain far beyond the "
+                               "network's own scale is lifted, and its regions' facets are found otherwise); "
+                               "use a smaller box, or the whole space (topology)")
         if len(vt["bad"]):
             raise NNCellsError(f"faces: {len(vt['bad'])} region(s) without an interior point")
         self.vt, self.regions = vt, np.asarray(regions, dtype=np.int64)
