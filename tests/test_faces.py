@@ -252,3 +252,12 @@ def test_a_box_far_beyond_the_network_is_refused_in_one_line():
     net = nncells.random_network([2, 8, 8, 3], seed=1)
     with pytest.raises(NNCellsError, match="whole space"):
         face_poset(enumerate_regions(net, Box(-1e12, 1e12, dim=2), workers=1))
+
+
+def test_forgetting_the_memos_changes_nothing(monkeypatch):
+    from nncells.results import _face_builder
+    net = nncells.random_network([3, 7, 6, 2], seed=3)
+    box = Box(-1.0, 1.0, dim=3)
+    full = face_poset(enumerate_regions(net, box, workers=1))
+    monkeypatch.setattr(_face_builder, "MEMO", 3)
+    assert _canonical(face_poset(enumerate_regions(net, box, workers=1))) == _canonical(full)

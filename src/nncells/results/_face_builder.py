@@ -15,6 +15,7 @@ from nncells.results._facets import cell_rows
 
 CHUNK = 1024   # regions whose float64 rows are pulled back at once
 FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
+MEMO = 200_000       # solved vertices and exact unit rows remembered (then forgotten at once)
 
 
 def bits(mask) -> int:
@@ -52,7 +53,6 @@ class _RegionRows:
     def __init__(self, b, pattern, Hf, gf, eH, eg):
         self.b, self.pattern, self.Hf, self.gf, self.eH, self.eg = b, pattern, Hf, gf, eH, eg
         self.units = np.flatnonzero(b.relu)
-        self.cache: dict = {}
         self.full = None
 
     def row(self, i):
@@ -60,9 +60,14 @@ class _RegionRows:
         nu = len(self.units)
         if i >= nu:
             return self.b.Gd[i - nu], -self.b.hd[i - nu]
-        if i not in self.cache:
-            self.cache[i] = self.b.exact.unit_row(self.pattern, int(self.units[i]))
-        return self.cache[i]
+        # a unit's row depends on the pattern of the layers before its own only: shared by regions
+        key = (i, self.pattern[:self.b.prefix[i]].tobytes())
+        row = self.b.rows.get(key)
+        if row is None:
+            if len(self.b.rows) > MEMO:
+                self.b.rows.clear()
+            row = self.b.rows[key] = self.b.exact.unit_row(self.pattern, int(self.units[i]))
+        return row
 
     def all(self):
         """Every constraint, exactly: ``(R, c)`` object arrays (the layer maps)."""
@@ -131,6 +136,7 @@ class Builder:
         self.dim, self.points, self.region, self.verts = [], [], [], []
         self.inc: set = set()
         self.solved: dict = {}          # (rows, pattern before their layers) -> a vertex's (id, key, zeros)
+        self.rows: dict = {}            # (unit, pattern before its layer) -> its exact row
         # per constraint (ReLU units, then domain rows): where the pattern bits its piece depends on end
         starts = np.concatenate([np.full(w, sl.start) for w, sl in zip(self.net.widths, self.net.layer_slices)]) \
             if self.net.widths else np.zeros(0, np.int64)
@@ -232,6 +238,8 @@ class Builder:
         if vid is None:
             vid = self._add(key, 0, point, -1, None)
             self.verts[vid] = [vid]
+        if len(self.solved) > MEMO:      # regions come in depth-first order: recent ones share vertices
+            self.solved.clear()
         self.solved[memo] = out = (vid, key, bits(~(pos | neg)))
         return out
 
