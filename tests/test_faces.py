@@ -261,3 +261,28 @@ def test_forgetting_the_memos_changes_nothing(monkeypatch):
     full = face_poset(enumerate_regions(net, box, workers=1))
     monkeypatch.setattr(_face_builder, "MEMO", 3)
     assert _canonical(face_poset(enumerate_regions(net, box, workers=1))) == _canonical(full)
+
+
+def test_exact_determinant_against_fractions():
+    from fractions import Fraction
+    from nncells.results._exact import det
+    rng = np.random.default_rng(0)
+    for n in range(1, 6):
+        for _ in range(50):
+            M = rng.integers(-9, 10, size=(n, n)).tolist()
+            if n > 1 and rng.random() < 0.3:
+                M[-1] = [3 * v for v in M[0]]                 # singular
+            F = [[Fraction(v) for v in row] for row in M]    # the reference: elimination in fractions
+            ref = Fraction(1)
+            for k in range(n):
+                p = next((i for i in range(k, n) if F[i][k] != 0), None)
+                if p is None:
+                    ref = Fraction(0)
+                    break
+                if p != k:
+                    F[k], F[p], ref = F[p], F[k], -ref
+                ref *= F[k][k]
+                for i in range(k + 1, n):
+                    f = F[i][k] / F[k][k]
+                    F[i] = [a - f * b for a, b in zip(F[i], F[k])]
+            assert det(M) == ref

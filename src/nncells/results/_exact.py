@@ -249,6 +249,30 @@ def combination(A, a):
     return num, den
 
 
+def det(M) -> int:
+    """The exact determinant of a square matrix of Python ints (Bareiss: every division exact).
+
+    Examples
+    --------
+    >>> det([[2, 1], [4, 2]]), det([[2, 1], [1, 3]]), det([[0, 1], [1, 0]])
+    (0, 5, -1)
+    """
+    R = [[int(v) for v in row] for row in M]
+    n, sign, prev = len(R), 1, 1
+    for k in range(n):
+        p = next((i for i in range(k, n) if R[i][k]), None)
+        if p is None:
+            return 0
+        if p != k:
+            R[k], R[p] = R[p], R[k]
+            sign = -sign
+        for i in range(k + 1, n):
+            for j in range(k + 1, n):
+                R[i][j] = (R[i][j] * R[k][k] - R[i][k] * R[k][j]) // prev
+        prev = R[k][k]
+    return sign * R[n - 1][n - 1] if n else 1
+
+
 def _combination_fractions(A, a):
     """`combination` in fractions (the reference; used only if an exact division failed)."""
     k, d = len(A), len(a)

@@ -10,7 +10,7 @@ import numpy as np
 
 from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
-from nncells.results._exact import ExactNetwork, combination, domain_rows
+from nncells.results._exact import ExactNetwork, combination, det, domain_rows
 from nncells.results._facets import cell_rows
 
 CHUNK = 1024   # regions whose float64 rows are pulled back at once
@@ -222,8 +222,9 @@ class Builder:
             return hit
         want = np.where(pattern[self.relu], 1, -1)
         A = [rows.row(i) for i in chosen]
-        sol = combination(np.array([a for a, _ in A], dtype=object).T, -np.array([c for _, c in A], dtype=object))
-        if sol is None:
+        M = np.array([a for a, _ in A], dtype=object)
+        sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if det(M) != 0 else None
+        if sol is None:                  # exactly dependent rows (float64 said otherwise): no vertex
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")
         num, den = np.array(sol[0], dtype=object), sol[1]
