@@ -1,25 +1,27 @@
 """``nncells topology MODEL (--box LO HI | --whole-space) [--persistence OUT [--barcode FILE]]
-[--faces FILE.parquet] [--json] [--workers N]``:
-the faces of every dimension of a classifier's complex (refined by its argmax) and the Betti
-numbers over GF(2) of each class's closed decision region and of the decision boundary, exactly
-(`nncells.analysis.topology`); in the whole space, in a box holding every vertex (the same
-homotopy types: `nncells.analysis.topology.vertex_box`). ``--persistence`` adds the persistence bars of the sublevel sets of
-an output (``2``: logit 2; ``1,-1``: a combination of the outputs, here class 0's margin over
-class 1), ``--barcode FILE`` their picture (``.png``/``.svg``, both written).
+[--faces FILE.parquet] [--json] [--workers N] [--quiet]``: the faces of every dimension of a
+classifier's complex (refined by its argmax) and the Betti numbers over GF(2) of each class's
+closed decision region and of the decision boundary, exactly (`nncells.analysis.topology`); in
+the whole space, in a box holding every vertex (the same homotopy types:
+`nncells.analysis.topology.vertex_box`). ``--persistence`` adds the persistence bars of the
+sublevel sets of an output (``2``: logit 2; ``1,-1``: a combination of the outputs, here class
+0's margin over class 1), ``--barcode FILE`` their picture (``.png`` and ``.svg``).
 
 In ``--json`` output: ``faces`` (the number of k-faces, k = 0..d), ``betti`` (per class index as a
 string, b_0..b_d of its closed decision region), ``boundary_betti`` (the decision boundary's),
 ``euler_characteristic`` (of the whole complex: 1 in a box), ``regions`` (the network's own),
-``cells`` (the refined complex's d-faces), with ``--faces FILE.parquet`` ``faces_file`` (its
-faces, one row each: `nncells.results.faces.FacePoset.to_parquet`), with ``--persistence`` ``persistence``: ``{"output":
-weights, "bars": [[dim, birth, death], ...]}`` (death null: the class never dies), and
-``seconds``.
+``cells`` (the refined complex's d-faces), ``box`` (``[lo, hi]`` of the faces' box), with
+``--faces FILE.parquet`` ``faces_file`` (its faces, one row each:
+`nncells.results.faces.FacePoset.to_parquet`), with ``--persistence`` ``persistence``:
+``{"output": weights, "bars": [[dim, birth, death], ...]}`` (death null: the class never dies),
+and ``seconds``.
 """
 from __future__ import annotations
 
 import time
 
-from nncells.cli.common import add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, number_list, print_json
+from nncells.cli.common import (add_domain_arguments, add_model_argument, domain_from_args, load_model_arg,
+                                number_list, print_json)
 from nncells.errors import NNCellsError
 
 
