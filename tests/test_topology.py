@@ -298,3 +298,20 @@ def test_persistence_of_a_hidden_unit_against_voxel_sublevel_sets(seed, unit):
     assert checked >= 2
     with pytest.raises(NNCellsError, match="out of range"):
         unit_persistence(net, Box(-2.0, 2.0, dim=2), net.n_hidden, workers=1)
+
+
+@pytest.mark.parametrize("dims,seed", [([2, 8, 8, 3], 2), ([2, 6, 6, 6, 2], 0), ([3, 6, 5, 2], 1)])
+def test_vertex_box_holds_every_vertex_a_large_box_sees(dims, seed):
+    # every vertex of the refined complex inside a box 500 times the network's length (not on its
+    # boundary) must lie in the vertex box, found from the lift alone
+    from nncells.analysis.topology import vertex_box
+    from nncells.engine.tasks import network_length
+    from nncells.results.faces import face_poset
+    net = nncells.random_network(dims, seed=seed)
+    aug, _ = decision_network(net)
+    box = vertex_box(aug, workers=1)
+    L = 500 * network_length(aug)
+    p = face_poset(enumerate_regions(aug, Box(-L, L, dim=dims[0]), workers=1))
+    inner = p.points[(p.dim == 0) & ~p.on_domain.any(axis=1)]
+    assert len(inner) > 0
+    assert np.all((inner > box.lo) & (inner < box.hi))
