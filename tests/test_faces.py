@@ -286,3 +286,28 @@ def test_exact_determinant_against_fractions():
                     f = F[i][k] / F[k][k]
                     F[i] = [a - f * b for a, b in zip(F[i], F[k])]
             assert det(M) == ref
+
+
+def test_linear_units_bound_nothing():
+    # x1 passes through a linear unit; only x2 = 0 cuts the square
+    net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, 0.0], [0.0]], linear=[[True, False]])
+    poset = face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=2), workers=1))
+    assert poset.f_vector().tolist() == [6, 7, 2]
+    assert np.all(poset.signs[:, 0] == 0)
+
+
+@pytest.mark.parametrize("dims", [[5, 4, 3, 1], [6, 3, 3, 1]])
+def test_five_and_six_inputs(dims):
+    net, poset = _poset(dims, 0)
+    assert poset.euler_characteristic() == 1
+    on = poset.on_domain.any(axis=1)
+    assert betti_numbers(poset.dim, poset.incidence, on).tolist() == [1] + [0] * (dims[0] - 2) + [1, 0]
+
+
+def test_a_polytope_in_three_dimensions():
+    net = nncells.random_network([3, 6, 5, 2], seed=4)
+    # the simplex x >= -1 (each), x1 + x2 + x3 <= 1
+    simplex = Polytope([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 1.0, 1.0]], [1.0, 1.0, 1.0, 1.0])
+    poset = face_poset(enumerate_regions(net, simplex, workers=1))
+    assert poset.euler_characteristic() == 1
+    assert betti_numbers(poset.dim, poset.incidence, poset.on_domain.any(axis=1)).tolist() == [1, 0, 1, 0]
