@@ -38,7 +38,7 @@ from nncells.api import enumerate_regions
 from nncells.domains import Box, Space
 from nncells.errors import NNCellsError
 from nncells.network import Network
-from nncells.results.faces import FacePoset, face_poset, merge_parts, poset_part
+from nncells.results.faces import FacePoset, Merger, face_poset, poset_part
 
 _PARALLEL_MIN = 2000   # regions below which the faces are found in this process
 
@@ -70,26 +70,30 @@ def faces(result, workers: int | None = None, progress=None) -> FacePoset:
     if (workers == 1 or n < _PARALLEL_MIN) and progress is None:
         return face_poset(result)
     chunks = np.array_split(np.arange(n), max(4 * workers, -(-n // _PARALLEL_MIN)) if n else 1)
-    parts, done = [None] * len(chunks), 0
+    merger, done = Merger(result), 0
     if workers == 1 or n < _PARALLEL_MIN:
-        for i, c in enumerate(chunks):
-            parts[i] = poset_part(result, c)
+        for c in chunks:
+            merger.add(poset_part(result, c))
             done += len(c)
             progress(done)
-        return merge_parts(result, parts)
+        return merger.poset()
+    waiting, nxt = {}, 0          # parts merged in order, each as soon as those before it are
     with ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker,
                              initargs=(result, os.getpid())) as pool:
         try:
             futures = {pool.submit(_part_worker, c): i for i, c in enumerate(chunks)}
             for f in as_completed(futures):
-                parts[futures[f]] = f.result()
+                waiting[futures[f]] = f.result()
+                while nxt in waiting:
+                    merger.add(waiting.pop(nxt))
+                    nxt += 1
                 done += len(chunks[futures[f]])
                 if progress is not None:
                     progress(done)
         except BaseException:
             stop_pool(pool)
             raise
-    return merge_parts(result, parts)
+    return merger.poset()
 
 
 _worker_result = None

@@ -160,8 +160,12 @@ class Builder:
             for k, r in enumerate(rs):
                 idx = order[starts[c0 + k]:stops[c0 + k]]
                 self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])
-        return {"keys": list(self.keys), "dim": self.dim, "points": self.points, "region": self.region,
-                "verts": self.verts, "inc": sorted(self.inc)}
+        vlen = np.array([len(v) for v in self.verts], dtype=np.int64)
+        return {"keys": list(self.keys), "dim": np.array(self.dim, dtype=np.int8),
+                "points": np.array(self.points, dtype=np.float64).reshape(-1, d),
+                "region": np.array(self.region, dtype=np.int64),
+                "vflat": np.fromiter((v for vs in self.verts for v in vs), dtype=np.int64, count=int(vlen.sum())),
+                "vlen": vlen, "inc": np.array(sorted(self.inc), dtype=np.int64).reshape(-1, 2)}
 
     # -- one region: its exact vertices, then its face lattice ------------------------------------
     def _region(self, r, Vf, Hf, gf, zf, eH, eg):

@@ -212,46 +212,75 @@ def poset_part(result, regions) -> dict:
 
 
 def merge_parts(result, parts) -> FacePoset:
-    """One `FacePoset` from the parts of `poset_part` (faces found in several parts are one face:
-    the same key; they must have one dimension, and a region is one part's), checked: a
-    (d-1)-face has two regions beside it, or one and the domain's boundary; an edge has two
-    endpoints."""
-    d = result.network.input_dim
-    ids: dict = {}
-    dim, points, region, verts, inc = [], [], [], [], set()
+    """One `FacePoset` from the parts of `poset_part`, in order (`Merger`)."""
+    m = Merger(result)
     for part in parts:
-        local = []
+        m.add(part)
+    return m.poset()
+
+
+class Merger:
+    """The parts of `poset_part` merged one at a time, in order (a part can be dropped once
+    added): faces found in several parts are one face (the same key; they must have one
+    dimension, and a region is one part's). `poset` checks the whole: a (d-1)-face has two
+    regions beside it, or one and the domain's boundary; an edge has two endpoints."""
+
+    def __init__(self, result):
+        self.result, self.d = result, result.network.input_dim
+        self.ids: dict = {}
+        self.dims: list = []                 # per face, for the checks while merging
+        self.chunks: dict = {k: [] for k in ("dim", "points", "region", "vflat", "vlen", "inc")}
+
+    def add(self, part) -> None:
+        """Merge the next part (`poset_part`)."""
+        keys, dim, region = part["keys"], part["dim"], part["region"]
+        local = np.empty(len(keys), dtype=np.int64)
         new = []
-        for i, (key, dm) in enumerate(zip(part["keys"], part["dim"])):
+        ids, dims, d = self.ids, self.dims, self.d
+        for i, key in enumerate(keys):
             g = ids.get(key)
             if g is None:
-                g = ids[key] = len(dim)
-                dim.append(dm)
-                points.append(part["points"][i])
-                region.append(part["region"][i])
-                verts.append(None)
+                g = ids[key] = len(dims)
+                dims.append(int(dim[i]))
                 new.append(i)
-            elif dim[g] != dm:
+            elif dims[g] != dim[i]:
                 raise NNCellsError("faces: a face has two dimensions (float64 cannot resolve this complex)")
-            elif dm == d:
-                raise NNCellsError(f"faces: regions {region[g]} and {part['region'][i]} are one face")
-            local.append(g)
-        for i in new:
-            verts[local[i]] = [local[v] for v in part["verts"][i]]
-        inc.update((local[a], local[b]) for a, b in part["inc"])
-    signs, on = key_arrays(result.network, list(ids), len(result.domain.halfspaces()[1]))
-    dim_a = np.array(dim, dtype=np.int64)
-    inc_a = np.array(sorted(inc), dtype=np.int64).reshape(-1, 2)
-    up = np.bincount(inc_a[dim_a[inc_a[:, 1]] == d, 0], minlength=len(dim_a)) if len(inc_a) else np.zeros(len(dim_a), np.int64)
-    need = np.where(on.any(axis=1), 1, 2)
-    bad = np.flatnonzero((dim_a == d - 1) & (up != need))
-    if bad.size:
-        f = bad[0]
-        raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
-                           "(a region is missing, or float64 cannot resolve this complex)")
-    ends = np.bincount(inc_a[dim_a[inc_a[:, 1]] == 1, 1], minlength=len(dim_a)) if len(inc_a) else 0
-    if np.any((dim_a == 1) & (ends != 2)):
-        raise NNCellsError("faces: an edge without two endpoints (float64 cannot resolve this complex)")
-    return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=np.array(points, dtype=np.float64).reshape(-1, d),
-                     incidence=inc_a, region=np.array(region, dtype=np.int64),
-                     vertices=[np.array(v, dtype=np.int64) for v in verts])
+            elif dim[i] == d:
+                raise NNCellsError(f"faces: region {int(region[i])} is one face with another region")
+            local[i] = g
+        new_a = np.asarray(new, dtype=np.int64)
+        vlen = part["vlen"]
+        vstart = np.concatenate([[0], np.cumsum(vlen)])
+        take = np.concatenate([np.arange(vstart[i], vstart[i + 1]) for i in new]) if new else np.zeros(0, np.int64)
+        c = self.chunks
+        c["dim"].append(dim[new_a])
+        c["points"].append(part["points"][new_a])
+        c["region"].append(region[new_a])
+        c["vflat"].append(local[part["vflat"][take]])
+        c["vlen"].append(vlen[new_a])
+        c["inc"].append(local[part["inc"]])
+
+    def poset(self) -> FacePoset:
+        """The merged poset, checked."""
+        d = self.d
+        cat = {k: np.concatenate(v) if v else None for k, v in self.chunks.items()}
+        n = len(self.dims)
+        dim_a = cat["dim"].astype(np.int64) if n else np.zeros(0, np.int64)
+        inc_a = np.unique(cat["inc"].reshape(-1, 2), axis=0) if n else np.zeros((0, 2), np.int64)
+        signs, on = key_arrays(self.result.network, list(self.ids), len(self.result.domain.halfspaces()[1]))
+        up = np.bincount(inc_a[dim_a[inc_a[:, 1]] == d, 0], minlength=n) if len(inc_a) else np.zeros(n, np.int64)
+        need = np.where(on.any(axis=1), 1, 2)
+        bad = np.flatnonzero((dim_a == d - 1) & (up != need))
+        if bad.size:
+            f = bad[0]
+            raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
+                               "(a region is missing, or float64 cannot resolve this complex)")
+        ends = np.bincount(inc_a[dim_a[inc_a[:, 1]] == 1, 1], minlength=n) if len(inc_a) else 0
+        if np.any((dim_a == 1) & (ends != 2)):
+            raise NNCellsError("faces: an edge without two endpoints (float64 cannot resolve this complex)")
+        if not n:
+            return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=np.zeros((0, d)), incidence=inc_a,
+                             region=np.zeros(0, np.int64), vertices=[])
+        return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=cat["points"].reshape(-1, d),
+                         incidence=inc_a, region=cat["region"].astype(np.int64),
+                         vertices=np.split(cat["vflat"], np.cumsum(cat["vlen"])[:-1]))
