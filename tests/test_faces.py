@@ -311,3 +311,15 @@ def test_a_polytope_in_three_dimensions():
     poset = face_poset(enumerate_regions(net, simplex, workers=1))
     assert poset.euler_characteristic() == 1
     assert betti_numbers(poset.dim, poset.incidence, poset.on_domain.any(axis=1)).tolist() == [1, 0, 1, 0]
+
+
+def test_key_arrays_by_blocks():
+    from nncells.results._face_builder import bits, key_arrays
+    net = nncells.random_network([2, 7, 5, 1], seed=0)
+    rng = np.random.default_rng(1)
+    S = rng.integers(-1, 2, size=(11, 12))
+    O = rng.random((11, 4)) < 0.3
+    keys = [(bits(s > 0), bits(s < 0), bits(o)) for s, o in zip(S, O)]
+    for block in (1, 3, 100):
+        signs, on = key_arrays(net, keys, 4, block=block)
+        assert np.array_equal(signs, S) and np.array_equal(on, O)

@@ -326,12 +326,17 @@ class Builder:
 
 
 
-def key_arrays(net, keys, n_domain):
+def key_arrays(net, keys, n_domain, block: int = 1 << 18):
     """Signs (n, n_hidden) int8 and on_domain (n, n_domain) bool from faces' keys (units +,
-    units -, on the domain's rows)."""
+    units -, on the domain's rows), filled a block of keys at a time (memory: the output)."""
     relu = ~np.asarray(net.linear_mask, dtype=bool)
     nu = int(relu.sum())
-    pos, neg = unbits([k[0] for k in keys], nu), unbits([k[1] for k in keys], nu)
     signs = np.zeros((len(keys), net.n_hidden), dtype=np.int8)
-    signs[:, relu] = pos.astype(np.int8) - neg.astype(np.int8)
-    return signs, unbits([k[2] for k in keys], n_domain)
+    on = np.zeros((len(keys), n_domain), dtype=bool)
+    cols = np.flatnonzero(relu)
+    for b0 in range(0, len(keys), block):
+        kb = keys[b0:b0 + block]
+        pos, neg = unbits([k[0] for k in kb], nu), unbits([k[1] for k in kb], nu)
+        signs[b0:b0 + len(kb), cols] = pos.view(np.int8) - neg.view(np.int8)
+        on[b0:b0 + len(kb)] = unbits([k[2] for k in kb], n_domain)
+    return signs, on
