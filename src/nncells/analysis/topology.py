@@ -77,17 +77,23 @@ def faces(result, workers: int | None = None, progress=None) -> FacePoset:
             done += len(c)
             progress(done)
         return merger.poset()
-    waiting, nxt = {}, 0          # parts merged in order, each as soon as those before it are
+    # parts merged in order, each as soon as those before it are; at most 2 per worker in flight,
+    # so that parts finished early do not pile up waiting for a slow one
+    waiting, nxt, sent, futures = {}, 0, 0, {}
     with ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker,
                              initargs=(result, os.getpid())) as pool:
         try:
-            futures = {pool.submit(_part_worker, c): i for i, c in enumerate(chunks)}
-            for f in as_completed(futures):
-                waiting[futures[f]] = f.result()
+            while nxt < len(chunks):
+                while sent < len(chunks) and len(futures) + len(waiting) < 2 * workers:
+                    futures[pool.submit(_part_worker, chunks[sent])] = sent
+                    sent += 1
+                f = next(as_completed(futures))
+                i = futures.pop(f)
+                waiting[i] = f.result()
                 while nxt in waiting:
                     merger.add(waiting.pop(nxt))
                     nxt += 1
-                done += len(chunks[futures[f]])
+                done += len(chunks[i])
                 if progress is not None:
                     progress(done)
         except BaseException:
