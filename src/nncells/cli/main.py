@@ -155,6 +155,7 @@ def _sigterm_as_interrupt():
 
 
 def main(argv=None) -> int:
+    program = argv is None and threading.current_thread() is threading.main_thread()   # not inside a program
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
@@ -173,7 +174,11 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM as `Terminated`
-        return report_interrupt(e)
+        status = report_interrupt(e)
+        if program:   # the run is stopped: a second signal during the interpreter's shutdown (its
+            for sig in (signal.SIGINT, signal.SIGTERM):   # threads are joined) prints no traceback
+                signal.signal(sig, signal.SIG_IGN)
+        return status
     except OSError as e:  # the operating system refused: a path, a full disk, a closed pipe
         where = f"{e.filename}: " if e.filename else ""
         print(f"nncells: error: {where}{e.strerror or e}", file=sys.stderr)
