@@ -45,4 +45,5 @@ if __name__ == "__main__":
     if "--no-prctl" in options:
         from nncells.run import lifeline
         lifeline._set_pdeathsig = lambda signum: False
-    sys.exit(main(sys.argv[sep + 1:]))
+    sys.argv = [sys.argv[0], *sys.argv[sep + 1:]]   # as `python -m nncells ARGS` runs it (a program)
+    sys.exit(main())
