@@ -194,9 +194,14 @@ def test_persistence_at_zero_is_the_decision_region(make):
 def test_persistence_of_a_logit_against_voxel_sublevel_sets(seed):
     net = nncells.random_network([2, 5, 5, 2], seed=seed)
     bars = output_persistence(net, Box(-2.0, 2.0, dim=2), 0, workers=1)
-    n = 401
-    f = net.forward(grid_centres(2, -2.0, 2.0, n))[:, 0].reshape(n, n)
-    # thresholds away from the critical values (the bars' ends) by more than the grid can blur
+    _against_voxel_sublevel_sets(bars, lambda X: net.forward(X)[:, 0])
+
+
+def _against_voxel_sublevel_sets(bars, value, n=401):
+    """The bars alive at a few thresholds against the Betti numbers of the voxels of ``[-2, 2]^2``
+    where ``value`` (a function of points) is at most the threshold; thresholds closer to a bar's
+    end (a critical value) than the grid can blur are skipped, at least two are checked."""
+    f = value(grid_centres(2, -2.0, 2.0, n)).reshape(n, n)
     ends = np.concatenate([bars.birth, bars.death[np.isfinite(bars.death)]])
     grad = np.abs(np.gradient(f, 4.0 / n)).max()
     checked = 0
@@ -285,17 +290,7 @@ def test_progress_of_the_faces_reaches_every_region():
 def test_persistence_of_a_hidden_unit_against_voxel_sublevel_sets(seed, unit):
     net = nncells.random_network([2, 5, 5, 2], seed=seed)
     bars = unit_persistence(net, Box(-2.0, 2.0, dim=2), unit, workers=1)
-    n = 401
-    z = np.concatenate(net.preactivations(grid_centres(2, -2.0, 2.0, n)), axis=1)[:, unit].reshape(n, n)
-    ends = np.concatenate([bars.birth, bars.death[np.isfinite(bars.death)]])
-    grad = np.abs(np.gradient(z, 4.0 / n)).max()
-    checked = 0
-    for t in np.quantile(z, [0.2, 0.4, 0.6, 0.8]):
-        if np.min(np.abs(ends - t)) < 4 * grad * 4.0 / n:
-            continue
-        assert bars.betti_at(t).tolist()[:2] == voxel_betti(z <= t)[:2], t
-        checked += 1
-    assert checked >= 2
+    _against_voxel_sublevel_sets(bars, lambda X: np.concatenate(net.preactivations(X), axis=1)[:, unit])
     with pytest.raises(NNCellsError, match="out of range"):
         unit_persistence(net, Box(-2.0, 2.0, dim=2), net.n_hidden, workers=1)
 

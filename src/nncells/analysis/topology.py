@@ -38,7 +38,8 @@ from nncells.api import enumerate_regions
 from nncells.domains import Box, Space
 from nncells.errors import NNCellsError
 from nncells.network import Network
-from nncells.results.faces import FacePoset, Merger, face_poset, poset_part
+from nncells.results.adjacency import contract_tol
+from nncells.results.faces import FacePoset, Merger, poset_part
 
 _PARALLEL_MIN = 2000   # regions below which the faces are found in this process
 
@@ -53,6 +54,7 @@ def faces(result, workers: int | None = None, progress=None) -> FacePoset:
     Examples
     --------
     >>> from nncells import Box, enumerate_regions, random_network
+    >>> from nncells.results.faces import face_poset
     >>> res = enumerate_regions(random_network([2, 6, 4, 1], seed=0), Box(-1.0, 1.0, dim=2), workers=1)
     >>> seen = []
     >>> faces(res, workers=1, progress=seen.append).f_vector().tolist() == face_poset(res).f_vector().tolist()
@@ -67,15 +69,15 @@ def faces(result, workers: int | None = None, progress=None) -> FacePoset:
     workers = available_cores() if workers is None else int(workers)
     if workers < 1:
         raise NNCellsError(f"workers must be at least 1, got {workers}")
-    if (workers == 1 or n < _PARALLEL_MIN) and progress is None:
-        return face_poset(result)
-    chunks = np.array_split(np.arange(n), max(4 * workers, -(-n // _PARALLEL_MIN)) if n else 1)
+    serial = workers == 1 or n < _PARALLEL_MIN
+    chunks = np.array_split(np.arange(n), max(1 if serial else 4 * workers, -(-n // _PARALLEL_MIN)))
     merger, done = Merger(result), 0
-    if workers == 1 or n < _PARALLEL_MIN:
+    if serial:
         for c in chunks:
             merger.add(poset_part(result, c))
             done += len(c)
-            progress(done)
+            if progress is not None:
+                progress(done)
         return merger.poset()
     # parts merged in order, each as soon as those before it are; at most 2 per worker in flight,
     # so that parts finished early do not pile up waiting for a slow one
@@ -370,8 +372,7 @@ def betti(result, region: str = "class", k: int | None = None) -> list | dict:
     K = result.network.output_dim
     if region == "class" and k is not None and not 0 <= k < K:
         raise NNCellsError(f"class {k} out of range: the network has {K} outputs")
-    tol = getattr(result.info, "tol", None) if result.info is not None else None
-    top = decision_topology(result.network, result.domain, workers=1, tol=tol)
+    top = decision_topology(result.network, result.domain, workers=1, tol=contract_tol(result))
     if region == "domain":
         return _betti(top.poset, np.ones(len(top.poset), dtype=bool))
     if region == "boundary":

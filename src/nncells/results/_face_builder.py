@@ -12,6 +12,7 @@ from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
 from nncells.results._exact import ExactNetwork, combination, det, domain_rows
 from nncells.results._facets import cell_rows
+from nncells.results.adjacency import unit_domain_rows
 
 CHUNK = 1024   # regions whose float64 rows are pulled back at once
 FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
@@ -42,6 +43,15 @@ def _float_rows(R, c, d):
         Rf[i] = [float(int(v) >> s) for v in row]
         cf[i] = float(int(ci) >> s)
     return Rf, cf
+
+
+def _in_closure(key, active, in_domain, r) -> None:
+    """Refuse a vertex (its key) outside the closure of region ``r`` (``active``: the bit set of
+    its active ReLU units): a unit positive where the region's is off, negative where it is on,
+    or a point outside the domain."""
+    if key[0] & ~active or key[1] & active or not in_domain:
+        raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
+                           "closure (float64 cannot resolve this complex)")
 
 
 class _RegionRows:
@@ -127,11 +137,8 @@ class Builder:
         self.exact = ExactNetwork(self.net)
         Gd, hd = domain_rows(result.domain)
         self.Gd, self.hd = Gd, hd
-        A, b = result.domain.halfspaces()
-        self.Ad = A / np.linalg.norm(A, axis=1)[:, None]
-        self.bd = b / np.linalg.norm(A, axis=1)
+        self.Ad, self.bd = unit_domain_rows(result.domain)
         self.relu = ~np.asarray(self.net.linear_mask, dtype=bool)
-        self.nd = len(self.hd)
         self.keys: dict = {}            # key (units +, units -, on the domain's rows) -> face id
         self.dim, self.points, self.region, self.verts = [], [], [], []
         self.inc: set = set()
@@ -196,10 +203,10 @@ class Builder:
         self._lattice(r, ids, keys, zero)
 
     def _vertex(self, order, rows, U, pattern, active, r):
-        """The exact vertex near the float vertex ``x`` of region ``r``: (face id, key, the bit set
-        of the constraints vanishing there). ``d`` independent rows nearly tight at ``x`` are
-        solved exactly, unless these rows with the same pattern before their layers (so the same
-        affine pieces) were solved already: the same point."""
+        """The exact vertex of region ``r`` where the rows ``order`` (nearest to a float vertex
+        first) meet: (face id, key, the bit set of the constraints vanishing there). The first
+        ``d`` independent rows are solved exactly, unless these rows with the same pattern before
+        their layers (so the same affine pieces) were solved already: the same point."""
         d = self.d
         chosen, Q = [], []
         for i in order:                 # the rows nearest first; d independent by Gram-Schmidt
@@ -219,12 +226,8 @@ class Builder:
         memo = (tuple(chosen), pattern[:max(self.prefix[i] for i in chosen)].tobytes())
         hit = self.solved.get(memo)
         if hit is not None:
-            vid, key, z = hit
-            if key[0] & ~active or key[1] & active:      # not in the region's closure
-                raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
-                                   "closure (float64 cannot resolve this complex)")
+            _in_closure(hit[1], active, True, r)
             return hit
-        want = np.where(pattern[self.relu], 1, -1)
         A = [rows.row(i) for i in chosen]
         M = np.array([a for a, _ in A], dtype=object)
         sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if det(M) != 0 else None
@@ -235,10 +238,8 @@ class Builder:
         point = np.array([float(Fraction(int(v), den)) for v in num])
         pos, neg = rows.signs(num, den, point)
         nu = int(self.relu.sum())
-        if np.any(pos[:nu] & (want < 0)) or np.any(neg[:nu] & (want > 0)) or np.any(pos[nu:]):
-            raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
-                               "closure (float64 cannot resolve this complex)")
         key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))    # units +, units -, on the domain's rows
+        _in_closure(key, active, not pos[nu:].any(), r)
         vid = self.keys.get(key)
         if vid is None:
             vid = self._add(key, 0, point, -1, None)
@@ -323,7 +324,6 @@ class Builder:
         self.region.append(region)
         self.verts.append(vids)
         return fid
-
 
 
 def key_arrays(net, keys, n_domain, block: int = 1 << 18):

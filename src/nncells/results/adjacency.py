@@ -50,7 +50,8 @@ def contract_tol(result) -> float:
     return float(_config.DEFAULT_TOL if t is None else t)
 
 
-def _domain_rows(domain):
+def unit_domain_rows(domain):
+    """The domain's half-spaces ``A x <= b`` with unit rows (a Euclidean ball refused)."""
     if isinstance(domain, Ball) and domain.norm == 2:
         raise NNCellsError("facets and adjacency need a polyhedral domain (box, polytope or the whole "
                            "space); a Euclidean ball's boundary is curved")
@@ -160,7 +161,7 @@ def _qhull_facets(result, sub, tol, vertices):
     point); with ``vertices`` also ``vertex``, ``vertex_region``, ``ray``, ``ray_region``, ``lines``."""
     net = result.network
     P, X = result.patterns[sub], result.points[sub]
-    Ad, bd = _domain_rows(result.domain)
+    Ad, bd = unit_domain_rows(result.domain)
     md, d, L = len(bd), net.input_dim, len(net.widths)
     n = len(P)
     cat = {"f_region": np.zeros(0, np.int64), "r_facet": np.zeros(0, np.int64), "r_member": np.zeros(0, np.int64),
@@ -250,7 +251,7 @@ def compute_facets(result, vertices: bool = False, _core: bool = True) -> dict:
         return cached
     t0, lp0 = time.perf_counter(), solvers.lp_count()
     tol = contract_tol(result)
-    md, d, n = len(_domain_rows(result.domain)[1]), result.network.input_dim, len(result.patterns)
+    md, d, n = len(unit_domain_rows(result.domain)[1]), result.network.input_dim, len(result.patterns)
     core = core_facets(result, tol, md) if _core and not vertices and n else None
     todo = np.ones(n, bool)
     if core is not None:

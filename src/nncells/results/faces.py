@@ -8,7 +8,7 @@ so the set of points with one sign vector is a relatively open convex polyhedron
 the set of points whose signs *conform* to it (each entry the same or 0), and the faces of a
 region's closed polytope are faces of the complex. The poset is built from the regions' vertices:
 
-1. each region's vertices come from `nncells.results.adjacency.compute_facets` (float64, qhull);
+1. each region's vertices come from qhull (`nncells.results.adjacency.region_vertices`, float64);
 2. each is made exact: ``d`` independent rows among those nearly tight there (the region's
    pulled-back rows and the domain's, as integers: `nncells.results._exact`) are solved in
    integers, and every unit's pre-activation and every domain row is evaluated there exactly.
@@ -51,7 +51,7 @@ from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
 from nncells.results._face_builder import Builder, key_arrays
-from nncells.results.adjacency import compute_facets, region_vertices
+from nncells.results.adjacency import region_vertices
 
 
 @dataclass(frozen=True)
@@ -182,12 +182,7 @@ def face_poset(result) -> FacePoset:
     >>> face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=2)))
     FacePoset(f_vector=[4, 5, 2])
     """
-    check_domain(result)
-    table = compute_facets(result, vertices=True)
-    part = Builder(result, {"vertex": table["_vertex"], "vertex_region": table["_vertex_region"],
-                             "rays": table["_ray_region"], "lines": table["_lines"], "bad": table["_no_interior"]},
-                    np.arange(len(result.patterns))).part()
-    return merge_parts(result, [part])
+    return merge_parts(result, [poset_part(result, np.arange(len(result.patterns)))])
 
 
 def check_domain(result) -> None:
