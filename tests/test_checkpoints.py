@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import nncells
-from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_regions
+from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_arrays
 from nncells.engine.tasks import Problem, run_task
 from nncells.errors import RunError
 from nncells.results.store import MANIFEST, ShardSink, read_manifest, write_manifest
@@ -39,7 +39,7 @@ def slow_ref():
 
 
 def _patterns(out):
-    return [bytes(r) for r in np.packbits(read_regions(out)["patterns"], axis=1)]
+    return [bytes(r) for r in np.packbits(read_arrays(out)["patterns"], axis=1)]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nncells import Box, Space, enumerate_regions, random_network
-from nncells.results.store import read_regions
+from nncells.results.store import read_arrays
 from cli_helpers import run_nncells, save_network
 
 
@@ -29,7 +29,7 @@ def test_enumerate_json_and_parquet(model, tmp_path):
     assert summary["regions"] == ref.count and summary["per_layer"] == ref.per_layer
     assert isinstance(summary["lp_solves"], int) and summary["seconds"] > 0
     assert r.stderr == ""  # no progress display when stderr is not a terminal
-    table = read_regions(out)
+    table = read_arrays(out)
     assert np.array_equal(table["patterns"], ref.patterns)
     assert np.array_equal(table["ranks"], ref.ranks)
     assert "parents" not in table  # parents are not stored: a region's parent is its pattern's prefix

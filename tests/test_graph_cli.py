@@ -42,7 +42,7 @@ def _pairs_of(regions_patterns, edges):
 
 
 def _patterns_of_table(table):
-    return nncells.read_regions(table)["patterns"]
+    return nncells.read_arrays(table)["patterns"]
 
 
 @pytest.mark.parametrize("out", [None, "r.parquet", "run"])

@@ -16,7 +16,7 @@ import pytest
 from scipy.optimize import linprog
 
 import nncells
-from nncells import Ball, Box, Network, Space, enumerate_regions, read_regions
+from nncells import Ball, Box, Network, Space, enumerate_regions, read_arrays
 from nncells.analysis import decision_components, global_bounds, rank_children, serra_upper_bound
 from nncells.local import (analyse_points, boundary_distance, count_in_ball, local_complexity,
                            preactivation_bounds, regions_in_ball, sampled_patterns_in_ball,
@@ -456,14 +456,14 @@ def test_parquet_roundtrip_keeps_linear_bits(tmp_path):
     res = result("residual3", method="cells")
     path = tmp_path / "r.parquet"
     res.to_parquet(path)
-    t = read_regions(path)
+    t = read_arrays(path)
     assert np.array_equal(t["patterns"], res.patterns) and t["patterns"].shape[1] == res.network.n_hidden
     assert t["meta"]["linear_units"] == np.flatnonzero(res.network.linear_mask).tolist()
     back = EnumerationResult.from_regions(res.network, Box(-2, 2), t)
     assert certify(back)["closed"]
     out = tmp_path / "run"
     nncells.enumerate_to_dir(res.network, Box(-2, 2), out, workers=1)
-    d = read_regions(out)
+    d = read_arrays(out)
     assert pset(d["patterns"]) == pset(res.patterns)
     assert d["meta"]["linear_units"] == np.flatnonzero(res.network.linear_mask).tolist()
 

@@ -215,7 +215,7 @@ def test_light_tasks_in_worker_processes_dask_and_a_resumed_run(tmp_path, monkey
     (a run interrupted after its first regions, then resumed): the same regions every way."""
     from nncells.api import enumerate_to_dir
     from nncells.run.driver import RunInterrupted
-    from nncells.results.store import MANIFEST, read_regions
+    from nncells.results.store import MANIFEST, read_arrays
     from nncells.run.executors import ProcessExecutor
     monkeypatch.setattr(_config, "WARMUP_S", 0.0)  # every task through the executor
     net = random_network([60, 6, 5, 1], seed=13)
@@ -232,7 +232,7 @@ def test_light_tasks_in_worker_processes_dask_and_a_resumed_run(tmp_path, monkey
     man = json.loads((out / MANIFEST).read_text())
     assert man["frontier"] and not man["finished"]  # light tasks were checkpointed
     s = enumerate_to_dir(net, Box(0, 1), out, workers=2, resume=True)
-    got = {tuple(map(bool, p)) for p in read_regions(out)["patterns"]}
+    got = {tuple(map(bool, p)) for p in read_arrays(out)["patterns"]}
     assert got == ref and s["regions"] == len(ref)
     pytest.importorskip("distributed")
     from nncells.run.executors import DaskExecutor

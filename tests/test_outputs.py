@@ -1,4 +1,4 @@
-"""Outputs on disk: a sharded run's directory is a Parquet dataset; `read_regions` reads files and
+"""Outputs on disk: a sharded run's directory is a Parquet dataset; `read_arrays` reads files and
 directories; old-style (``manifest.json``) directories are still read and resumed."""
 import json
 import subprocess
@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import nncells
-from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_regions
+from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_arrays
 from nncells.results.result import canonical_order
-from nncells.results.store import LEGACY_MANIFEST, MANIFEST
+from nncells.results.store import LEGACY_MANIFEST, MANIFEST, NETWORK_FILE
 from nncells.run import checkpoint
 from nncells.run.executors import SerialExecutor
 
@@ -53,7 +53,7 @@ def test_output_dir_is_a_parquet_dataset(tmp_path, ref, small_shards):
     enumerate_to_dir(NET, Box(-1, 1), out, workers=1)
     shards = sorted(out.glob("shard-*.parquet"))
     assert len(shards) > 1
-    assert sorted(f.name for f in out.iterdir() if f not in shards) == [checkpoint.LOCK, MANIFEST]
+    assert sorted(f.name for f in out.iterdir() if f not in shards) == [checkpoint.LOCK, MANIFEST, NETWORK_FILE]
     # every shard has the columns of a single file written by to_parquet
     ref.to_parquet(tmp_path / "one.parquet")
     single = pq.read_schema(tmp_path / "one.parquet")
@@ -79,31 +79,31 @@ def test_cli_output_dir_reads_with_pandas(tmp_path, ref):
     assert len(df) == ref.count and sorted(df["pattern"]) == _packed(ref.patterns)
 
 
-def test_read_regions_round_trips_a_file_and_a_directory(tmp_path, ref, small_shards):
+def test_read_arrays_round_trips_a_file_and_a_directory(tmp_path, ref, small_shards):
     ref.to_parquet(tmp_path / "r.parquet")
-    one = read_regions(tmp_path / "r.parquet")
+    one = read_arrays(tmp_path / "r.parquet")
     _assert_same_regions(one, ref, exact=True)
     assert np.array_equal(one["patterns"], ref.patterns)  # a file keeps the canonical order
     assert one["meta"]["network"] == NET.fingerprint
     enumerate_to_dir(NET, Box(-1, 1), tmp_path / "run", workers=1)
-    many = read_regions(str(tmp_path / "run"))
+    many = read_arrays(str(tmp_path / "run"))
     _assert_same_regions(many, ref)
     assert many["meta"]["finished"] and many["meta"]["regions"] == ref.count
-    assert nncells.read_regions is read_regions
+    assert nncells.read_arrays is read_arrays
 
 
-def test_read_regions_of_an_empty_directory_run(tmp_path):
+def test_read_arrays_of_an_empty_directory_run(tmp_path):
     nncells.count_regions(NET, Box(-1, 1), workers=1, out_dir=tmp_path / "run")
-    t = read_regions(tmp_path / "run")
+    t = read_arrays(tmp_path / "run")
     assert t["patterns"].shape == (0, 14) and t["points"].shape == (0, 3) and t["ranks"].shape == (0, 2)
 
 
-def test_read_regions_errors(tmp_path):
+def test_read_arrays_errors(tmp_path):
     with pytest.raises(nncells.NNCellsError, match="no _manifest.json"):
-        read_regions(tmp_path)
+        read_arrays(tmp_path)
     (tmp_path / "x.parquet").write_text("not parquet")
     with pytest.raises(nncells.NNCellsError, match="not a readable Parquet"):
-        read_regions(tmp_path / "x.parquet")
+        read_arrays(tmp_path / "x.parquet")
 
 
 def _interrupted_run(out, monkeypatch):
@@ -143,9 +143,9 @@ def test_interrupted_run_is_a_dataset_and_resumes(tmp_path, ref, monkeypatch, sm
     out = tmp_path / "run"
     man = _interrupted_run(out, monkeypatch)
     rows = sum(s["rows"] for s in man["shards"])
-    assert len(pd.read_parquet(out)) == rows == len(read_regions(out)["patterns"])
+    assert len(pd.read_parquet(out)) == rows == len(read_arrays(out)["patterns"])
     enumerate_to_dir(NET, Box(-1, 1), out, workers=1, resume=True)
-    _assert_same_regions(read_regions(out), ref)
+    _assert_same_regions(read_arrays(out), ref)
     assert len(pd.read_parquet(out)) == ref.count
 
 
@@ -162,8 +162,8 @@ def test_old_style_pickle_frontier_is_refused_unloaded(tmp_path, monkeypatch, sm
     out = tmp_path / "run"
     man = _interrupted_run(out, monkeypatch)
     _make_old_style(out, man, pickle.dumps([_Evil()]))
-    assert read_regions(out)["meta"]["frontier"].startswith("frontier-")
-    assert len(read_regions(out)["patterns"]) == man["regions"]
+    assert read_arrays(out)["meta"]["frontier"].startswith("frontier-")
+    assert len(read_arrays(out)["patterns"]) == man["regions"]
     with pytest.raises(nncells.RunError, match="older nncells.*pickle"):
         enumerate_to_dir(NET, Box(-1, 1), out, workers=1, resume=True)
     assert not (tmp_path / "pwned-by-a-pickle").exists()
@@ -174,6 +174,6 @@ def test_old_style_finished_directory_is_read(tmp_path, ref):
     out = tmp_path / "run"
     enumerate_to_dir(NET, Box(-1, 1), out, workers=1)
     _make_old_style(out, json.loads((out / MANIFEST).read_text()))
-    _assert_same_regions(read_regions(out), ref)
+    _assert_same_regions(read_arrays(out), ref)
     with pytest.raises(nncells.RunError, match="already finished"):
         enumerate_to_dir(NET, Box(-1, 1), out, workers=1, resume=True)

@@ -14,7 +14,7 @@ import pytest
 from nncells import Box, Network, Space, enumerate_regions, random_network
 from nncells.run.executors import ProcessExecutor, SerialExecutor
 from nncells.api import count_regions, enumerate_to_dir
-from nncells.results.store import MANIFEST, read_regions
+from nncells.results.store import MANIFEST, read_arrays
 from oracles import patterns_set
 
 @pytest.fixture(autouse=True)
@@ -125,7 +125,7 @@ def test_streaming_shards_equal_in_memory(tmp_path):
     net, domain = NETS[1]
     ref = enumerate_regions(net, domain, workers=1)
     summary = enumerate_to_dir(net, domain, tmp_path / "run", workers=2, checkpoint_s=0.05)
-    got = read_regions(tmp_path / "run")
+    got = read_arrays(tmp_path / "run")
     assert summary["regions"] == ref.count == len(got["patterns"])
     assert patterns_set(ref) == {tuple(p) for p in got["patterns"]}
     assert got["meta"]["finished"] and got["meta"]["frontier"] is None
@@ -166,7 +166,7 @@ def test_kill_driver_and_resume(tmp_path):
     r = _cli("enumerate", str(model), "--box", "-1", "1", "--out", str(out), "--resume", "--json", "--workers", "2")
     stdout, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr
-    got = read_regions(out)
+    got = read_arrays(out)
     pats = [tuple(p) for p in got["patterns"]]
     assert len(pats) == len(set(pats)) == ref.count == json.loads(stdout)["regions"]
     assert set(pats) == patterns_set(ref)

@@ -268,7 +268,7 @@ def test_checkpointed_reduced_run_resumes_exactly(tmp_path, monkeypatch, unreduc
     s = nncells.enumerate_to_dir(NET, Space(), out, workers=1, resume=True)
     assert s["reduced_dim"] == 5
     ref = unreduced(enumerate_regions, NET, Space(), workers=1)
-    got = nncells.read_regions(out)
+    got = nncells.read_arrays(out)
     pats = {tuple(map(bool, p)) for p in got["patterns"]}
     assert len(got["patterns"]) == len(pats) == ref.count == s["regions"]
     assert pats == patterns_set(ref)

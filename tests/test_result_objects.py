@@ -187,7 +187,7 @@ def test_read_result_of_a_sharded_directory(tmp_path, res6, small_shards):
     assert s["shards"] > 1
     back = nncells.read_result(out, NET6)
     _assert_same_result(back, res6)
-    assert np.array_equal(nncells.read_regions(out)["patterns"][back.source_rows], back.patterns)
+    assert np.array_equal(nncells.read_arrays(out)["patterns"][back.source_rows], back.patterns)
 
 
 def test_read_result_refuses_another_network(tmp_path, res2):
@@ -224,11 +224,11 @@ def test_a_single_shard_reads_its_width_from_the_manifest(tmp_path, small_shards
     out = tmp_path / "run"
     nncells.enumerate_to_dir(NET6, Box(-1, 1), out, workers=1)
     shard = out / "shard-000001.parquet"
-    t = nncells.read_regions(shard)
+    t = nncells.read_arrays(shard)
     assert t["patterns"].shape == (pq.read_metadata(shard).num_rows, NET6.n_hidden)
     assert t["meta"] == {}
     assert set(map(bytes, np.packbits(t["patterns"], axis=1))) <= set(
-        map(bytes, np.packbits(nncells.read_regions(out)["patterns"], axis=1)))
+        map(bytes, np.packbits(nncells.read_arrays(out)["patterns"], axis=1)))
 
 
 def test_a_shard_away_from_its_manifest_needs_n_hidden(tmp_path, small_shards):
@@ -237,10 +237,10 @@ def test_a_shard_away_from_its_manifest_needs_n_hidden(tmp_path, small_shards):
     alone = tmp_path / "alone.parquet"
     shutil.copy(out / "shard-000000.parquet", alone)
     with pytest.raises(NNCellsError, match="n_hidden"):
-        nncells.read_regions(alone)
-    t = nncells.read_regions(alone, n_hidden=NET6.n_hidden)
+        nncells.read_arrays(alone)
+    t = nncells.read_arrays(alone, n_hidden=NET6.n_hidden)
     assert t["patterns"].shape[1] == NET6.n_hidden == 16
     with pytest.raises(NNCellsError, match="bytes"):
-        nncells.read_regions(alone, n_hidden=40)
+        nncells.read_arrays(alone, n_hidden=40)
     with pytest.raises(NNCellsError, match="not n_hidden"):
-        nncells.read_regions(out / "shard-000000.parquet", n_hidden=15)
+        nncells.read_arrays(out / "shard-000000.parquet", n_hidden=15)

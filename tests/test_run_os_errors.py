@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nncells
-from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_regions
+from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_arrays
 from nncells.results.store import MANIFEST
 from nncells.results.verify import verify_run
 
@@ -95,7 +95,7 @@ def test_full_disk_mid_run_leaves_a_resumable_run(tmp_path, model):
         shutil.copytree(out, moved)
     r = _run("enumerate", model, "--box", "-1", "1", "--out", moved, "--resume", "--json", "--quiet", timeout=300)
     assert r.returncode == 0, r.stderr
-    pats = [bytes(p) for p in np.packbits(read_regions(moved)["patterns"], axis=1)]
+    pats = [bytes(p) for p in np.packbits(read_arrays(moved)["patterns"], axis=1)]
     assert len(pats) == len(set(pats)) == len(ref) and set(pats) == ref
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nncells import Box, enumerate_regions, random_network, read_regions
+from nncells import Box, enumerate_regions, random_network, read_arrays
 from nncells.results.store import read_manifest
 from nncells.results.verify import verify_run
 
@@ -164,7 +164,7 @@ def test_sigterm_checkpoints_like_ctrl_c(tmp_path, runs, clean, to_group):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["regions"] == clean.count
-    pats = {bytes(p) for p in np.packbits(read_regions(tmp_path / "run")["patterns"], axis=1)}
+    pats = {bytes(p) for p in np.packbits(read_arrays(tmp_path / "run")["patterns"], axis=1)}
     assert pats == {bytes(p) for p in np.packbits(clean.patterns, axis=1)}
     assert verify_run(tmp_path / "run")["ok"]
 

@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -33,16 +34,17 @@ _WHERE = {
     "NNCellsError": "nncells.errors", "RunError": "nncells.errors",
     "Network": "nncells.network", "random_network": "nncells.network",
     "EnumerationResult": "nncells.results.result", "Region": "nncells.results.result",
-    "read_regions": "nncells.results.store", "read_result": "nncells.results.reader",
+    "read_regions": "nncells.results.reader", "read_result": "nncells.results.reader",
+    "read_arrays": "nncells.results.store",
 }
 
 __all__ = ["Ball", "Box", "Polytope", "Space", "Network", "random_network", "load_model", "models",
-           "enumerate_regions", "count_regions", "enumerate_to_dir", "read_regions", "read_result",
+           "enumerate_regions", "count_regions", "enumerate_to_dir", "read_regions", "read_result", "read_arrays",
            "EnumerationResult", "Region", "NNCellsError", "ModelError", "DomainError", "RunError",
            "ModelWarning", "__version__"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     where = _WHERE.get(name)
     if where is None:  # a subpackage or module not imported yet (``nncells._config``, ``nncells.analysis``)
         try:
@@ -57,5 +59,5 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))

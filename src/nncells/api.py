@@ -145,9 +145,10 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
     ``checkpoint_s`` seconds; ``resume=True`` continues an interrupted run. Returns the summary.
 
     ``out_dir`` is a Parquet dataset: shards ``shard-NNNNNN.parquet`` with the columns of
-    `EnumerationResult.to_parquet`, beside ``_manifest.json`` and ``_frontier-*.pkl``, which dataset
-    readers skip. Read it back as a result with `read_result` (given the network), as arrays with
-    `read_regions`, or with ``pandas.read_parquet(out_dir)`` or ``pyarrow.dataset.dataset(out_dir)``.
+    `EnumerationResult.to_parquet`, beside ``_manifest.json``, ``_network.npz`` and
+    ``_frontier-*.npz``, which dataset readers skip. Read it back as a result with
+    `read_regions`, as arrays with `read_arrays`, or with ``pandas.read_parquet(out_dir)`` or
+    ``pyarrow.dataset.dataset(out_dir)``.
 
     Examples
     --------
@@ -155,9 +156,9 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
     >>> out = os.path.join(tempfile.mkdtemp(), "run")
     >>> net = nncells.random_network([3, 6, 1], seed=2)
     >>> s = nncells.enumerate_to_dir(net, nncells.Box(-1, 1), out, workers=1)
-    >>> len(nncells.read_regions(out)["patterns"]) == ds.dataset(out).count_rows() == s["regions"]
+    >>> len(nncells.read_arrays(out)["patterns"]) == ds.dataset(out).count_rows() == s["regions"]
     True
-    >>> nncells.read_result(out, net).count == s["regions"]
+    >>> nncells.read_regions(out).count == s["regions"]
     True
     """
     return _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress,
@@ -181,7 +182,7 @@ def _stream(network, domain, tol, method, workers, executor, out_dir, resume, pr
         return run_summary(network, problem.domain, info)
     try:
         header = checkpoint.run_header(problem, {"count_only": count_only, "method": method})
-        rd = checkpoint.open_run_dir(out_dir, header, resume, every_s, keep=not count_only)
+        rd = checkpoint.open_run_dir(out_dir, header, resume, every_s, keep=not count_only, network=network)
     except BaseException:
         executor.close()
         raise

@@ -20,7 +20,7 @@ from nncells.cli.progress import Progress
 from nncells.api import METHODS, count_regions, enumerate_regions, enumerate_to_dir
 from nncells.cli import graph_options
 from nncells.results.result import EnumerationResult
-from nncells.results.store import read_regions
+from nncells.results.store import read_arrays
 from nncells.cli.common import (add_domain_arguments, add_model_argument, domain_from_args, load_model_arg, print_json,
                                 report_interrupt)
 
@@ -94,7 +94,7 @@ def run(args) -> int:
             summary = enumerate_to_dir(net, domain, args.out, resume=args.resume,
                                        checkpoint_s=args.checkpoint_every, **common)
             if edges is not None or args.certify or net.tournaments:
-                result = EnumerationResult.from_regions(net, domain, read_regions(args.out))
+                result = EnumerationResult.from_regions(net, domain, read_arrays(args.out))
             if net.tournaments:   # max-pooling's argmax regions, from the patterns written
                 summary["argmax_regions"] = result.argmax_regions()
         else:

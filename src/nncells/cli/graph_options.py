@@ -3,7 +3,7 @@ decision regions' components, and a certificate, for runs in memory, to one file
 
 Edges name regions by their row in the region table the run produced: the canonical order of
 ``--out FILE.parquet`` (and of an in-memory result), or the read order of ``--out DIR`` (shards in
-the manifest's order, as `read_regions` and ``pandas.read_parquet(DIR)`` give them).
+the manifest's order, as `read_arrays` and ``pandas.read_parquet(DIR)`` give them).
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from nncells.domains import Domain
 from nncells.engine.tasks import Batch, Stats, prefix_ids
 from nncells.errors import DomainError
 from nncells.network import Network
+from nncells.results.summary import brief_domain, certificate_summary, run_summary
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -71,6 +72,24 @@ class RunInfo:
     reduced_dim: int | None = None  # the dimension the run was solved in, when reduced (`engine.reduction`)
 
 
+class _Stored:
+    """An array attribute of `EnumerationResult`: of a result read from disk (`from_stored`), read
+    on first use."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.key = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        obj._read()
+        return obj.__dict__[self.key]
+
+    def __set__(self, obj, value) -> None:
+        obj._read()
+        obj.__dict__[self.key] = value
+
+
 class EnumerationResult:
     """All regions of ``network`` in ``domain``, in canonical (pattern) order.
 
@@ -79,7 +98,7 @@ class EnumerationResult:
 
     A result is a sequence of `Region` objects: ``len(res)``, ``res[i]`` (negative ``i`` counts
     from the end) and ``for region in res``; `locate` finds the region of given points.
-    `nncells.read_result` reads one back from disk.
+    `nncells.read_regions` reads one back from disk.
 
     Examples
     --------
@@ -99,8 +118,15 @@ class EnumerationResult:
     ['backend', 'borderline', 'domain']
     """
 
+    patterns = _Stored()
+    points = _Stored()
+    radii = _Stored()
+    ranks = _Stored()
+    source_rows = _Stored()
+
     def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
                  info=None):
+        self._load = None      # of a result read from disk: reads its regions (`from_stored`)
         order = canonical_order(batch.patterns)
         self.source_rows: np.ndarray | None = None   # of a result read from disk: region i's row there
         self.certificate: dict | None = None   # what `certify` found, when asked (reported in the summary)
@@ -120,7 +146,7 @@ class EnumerationResult:
 
     def __repr__(self) -> str:
         n = self.count
-        return f"EnumerationResult({self.network!r}, {_brief(self.domain)}, {n} region{'' if n == 1 else 's'})"
+        return f"EnumerationResult({self.network!r}, {brief_domain(self.domain)}, {n} region{'' if n == 1 else 's'})"
 
     def _cached(self, name: str, make):
         """``make()``, computed once per ``patterns`` array (recomputed if it is replaced)."""
@@ -129,8 +155,23 @@ class EnumerationResult:
             hit = self._cache[name] = (self.patterns, make())
         return hit[1]
 
+    def _read(self) -> None:
+        """Read the regions of a result from disk (`from_stored`), if not yet read."""
+        load = self.__dict__.get("_load")
+        if load is not None:
+            self._load = None
+            whole = EnumerationResult.from_regions(self.network, self.domain, load())
+            for k in ("patterns", "points", "radii", "ranks", "source_rows"):
+                self.__dict__["_" + k] = getattr(whole, k)
+
+    def __getstate__(self) -> dict:
+        self._read()
+        return self.__dict__
+
     @property
     def count(self) -> int:
+        if self.__dict__.get("_load") is not None:
+            return self._count
         return len(self.radii)
 
     def __len__(self):
@@ -344,7 +385,7 @@ class EnumerationResult:
 
     @classmethod
     def from_regions(cls, network: Network, domain: Domain, regions: dict) -> "EnumerationResult":
-        """The result of a run read back from disk: ``regions`` is what `read_regions` returns for
+        """The result of a run read back from disk: ``regions`` is what `read_arrays` returns for
         a file or a sharded run's directory (or any dict of ``patterns``, ``points``, ``radii``,
         ``ranks``). ``source_rows[i]`` is region ``i``'s row there. ``domain`` is resolved against
         the network's input dimension (a scalar `Box` gets its dimension).
@@ -360,12 +401,12 @@ class EnumerationResult:
         >>> net = nncells.random_network([3, 6, 1], seed=2)
         >>> out = os.path.join(tempfile.mkdtemp(), "run")
         >>> _ = nncells.enumerate_to_dir(net, nncells.Box(-1, 1), out, workers=1)
-        >>> res = EnumerationResult.from_regions(net, nncells.Box(-1, 1), nncells.read_regions(out))
+        >>> res = EnumerationResult.from_regions(net, nncells.Box(-1, 1), nncells.read_arrays(out))
         >>> res.count == nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1).count
         True
         >>> res.domain.dim, res.certify()["closed"]
         (3, True)
-        >>> EnumerationResult.from_regions(net, nncells.Box(-1, 1, dim=2), nncells.read_regions(out))
+        >>> EnumerationResult.from_regions(net, nncells.Box(-1, 1, dim=2), nncells.read_arrays(out))
         Traceback (most recent call last):
         ...
         nncells.errors.DomainError: box has dimension 2 but the network has 3 inputs
@@ -378,6 +419,32 @@ class EnumerationResult:
         per_layer = meta.get("per_layer") or meta.get("summary", {}).get("per_layer") or [len(batch)]
         res = cls(network, domain, batch, Stats(per_layer=list(per_layer)), float(meta.get("seconds", 0.0)))
         res.source_rows = canonical_order(batch.patterns)
+        return res
+
+    @classmethod
+    def from_stored(cls, network: Network, domain: Domain, count: int, meta: dict, load) -> "EnumerationResult":
+        """A result whose ``count`` regions are read by ``load()`` (a `from_regions` dict) when one
+        of its arrays is first used; ``meta``: the run's metadata (``per_layer``, ``seconds``).
+
+        Examples
+        --------
+        >>> import nncells
+        >>> net = nncells.random_network([2, 3, 1], seed=0)
+        >>> res = nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1)
+        >>> calls = []
+        >>> def load():
+        ...     calls.append(1)
+        ...     return {"patterns": res.patterns, "points": res.points, "radii": res.radii, "ranks": res.ranks}
+        >>> lazy = EnumerationResult.from_stored(net, nncells.Box(-1, 1), res.count, {}, load)
+        >>> len(lazy) == res.count, calls
+        (True, [])
+        >>> bool((lazy.patterns == res.patterns).all()), calls
+        (True, [1])
+        """
+        empty = {"patterns": np.zeros((0, network.n_hidden), bool), "points": np.zeros((0, network.input_dim)),
+                 "radii": np.zeros(0), "ranks": np.zeros((0, len(network.widths)), np.int64), "meta": meta}
+        res = cls.from_regions(network, domain, empty)
+        res._count, res._load = int(count), load
         return res
 
     def to_parquet(self, path) -> None:
@@ -406,66 +473,3 @@ def _lookup(table, P: np.ndarray) -> np.ndarray:
                 break
             p += 1
     return out
-
-
-def _brief(domain) -> str:
-    """A short description of a domain for `EnumerationResult`'s repr.
-
-    Examples
-    --------
-    >>> from nncells.domains import Ball, Box, Polytope, Space
-    >>> _brief(Box(-1.0, [1.0, 2.0])), _brief(Box(0.0, 1.0, dim=3)), _brief(Space(4))
-    ('Box(lo=[-1, -1], hi=[1, 2])', 'Box(0, 1, dim=3)', 'Space(dim=4)')
-    >>> _brief(Ball([0.0, 0.0], 2.0)), _brief(Polytope([[1.0, 1.0]], [1.0]))
-    ('Ball(center=[0, 0], radius=2, norm=2)', 'Polytope(1 row, dim=2)')
-    """
-    def vec(v):
-        return np.array2string(np.asarray(v), separator=", ", threshold=8, edgeitems=3,
-                               formatter={"float_kind": lambda x: f"{x:g}"})
-    name = type(domain).__name__
-    d = domain.to_dict()
-    if d.get("type") == "box":
-        lo, hi = np.asarray(d["lo"]), np.asarray(d["hi"])
-        if (lo == lo[0]).all() and (hi == hi[0]).all():
-            return f"{name}({lo[0]:g}, {hi[0]:g}, dim={lo.size})"
-        return f"{name}(lo={vec(lo)}, hi={vec(hi)})"
-    if d.get("type") == "ball":
-        return f"{name}(center={vec(d['center'])}, radius={d['radius']:g}, norm={d.get('norm', 2)})"
-    if d.get("type") == "polytope":
-        m = len(d["b"])
-        return f"{name}({m} row{'' if m == 1 else 's'}, dim={domain.dim})"
-    return repr(domain)
-
-
-def certificate_summary(cert: dict) -> dict:
-    """The part of a certificate (`nncells.results.certify.certify`) the JSON summary reports."""
-    keys = ("exist", "of", "closed", "open_facets", "exact_fallbacks", "complete_regions", "unproven_rows",
-            "missed_facets", "thin_facets", "redundancy", "failures", "failures_total")
-    return {k: cert[k] for k in keys if k in cert}
-
-
-def run_summary(network, domain, info) -> dict:
-    """The JSON summary of a run."""
-    return {
-        "network": repr(network),
-        "linear_units": int(network.n_hidden - network.n_relu),
-        "ignored_output_ops": list(network.ignored_output_ops),
-        "domain": domain.to_dict(),
-        "regions": int(info.regions),
-        "per_layer": list(info.stats.per_layer),
-        "tol": info.tol,
-        "lp_solves": int(info.stats.lp_solves),
-        "lp_per_region": info.stats.lp_solves / max(info.regions, 1),
-        "lp_fallbacks": int(info.stats.lp_fallbacks),
-        "borderline": int(info.stats.borderline),
-        "repaired_points": int(info.stats.repaired),
-        "seconds": info.seconds,
-        "regions_per_second": info.regions / info.seconds if info.seconds > 0 else None,
-        "method": info.method,
-        "reduced_dim": getattr(info, "reduced_dim", None),
-        "backend": info.backend,
-        "executor": info.executor,
-        "workers": info.workers,
-        "tasks": info.stats.tasks,
-        "shards": len(info.shards),
-    }

@@ -1,7 +1,9 @@
 """Region tables on disk: Parquet (pyarrow), patterns bit-packed, written atomically."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -130,7 +132,8 @@ def file_checksum(path) -> str:
 
 def write_regions(path, result) -> None:
     """Write an `EnumerationResult` to one Parquet file: the columns of `batch_table` (the same as
-    every shard of a sharded run) and the run's metadata. Parents are not stored: a region's parent
+    every shard of a sharded run), the run's metadata (key ``nncells``) and the network (key
+    ``nncells.network``: its ``.npz`` archive, base64; `network_blob`). Parents are not stored: a region's parent
     is the region of the previous layer whose pattern is its pattern's prefix
     (`EnumerationResult.parents`). A network with linear (pass-through) units adds
     ``linear_units``: their positions in the patterns (their bits are always True).
@@ -142,7 +145,7 @@ def write_regions(path, result) -> None:
     >>> path = os.path.join(tempfile.mkdtemp(), "r.parquet")
     >>> nncells.enumerate_regions(net, nncells.Box(-1, 1), workers=1).to_parquet(path)
     >>> meta = json.loads(pq.read_schema(path).metadata[b"nncells"])
-    >>> meta["widths"], meta["linear_units"], nncells.read_regions(path)["patterns"].tolist()
+    >>> meta["widths"], meta["linear_units"], nncells.read_arrays(path)["patterns"].tolist()
     ([2], [0], [[True, False], [True, True]])
     """
     table = batch_table(result.patterns, result.points, result.radii, result.ranks)
@@ -156,8 +159,28 @@ def write_regions(path, result) -> None:
     }
     if net.has_linear:
         info["linear_units"] = np.flatnonzero(net.linear_mask).tolist()
-    meta = {"nncells": json.dumps(info)}
+    meta = {"nncells": json.dumps(info), NETWORK_KEY: base64.b64encode(network_blob(net))}
     atomic_write_table(table.replace_schema_metadata(meta), path)
+
+
+NETWORK_KEY = "nncells.network"   # a region file's metadata key for its network (`write_regions`)
+NETWORK_FILE = "_network.npz"     # the network of a sharded run, listed in its manifest
+
+
+def network_blob(net) -> bytes:
+    """The bytes of ``net``'s ``.npz`` archive (`Network.to_npz`), stored with its regions so that
+    `nncells.read_regions` needs no network.
+
+    Examples
+    --------
+    >>> import io, nncells
+    >>> net = nncells.random_network([2, 3, 1], seed=0)
+    >>> nncells.Network.from_npz(io.BytesIO(network_blob(net))) == net
+    True
+    """
+    buf = io.BytesIO()
+    net.to_npz(buf)
+    return buf.getvalue()
 
 
 def write_edges(path, edges: dict, meta: dict) -> None:
@@ -248,15 +271,15 @@ def table_arrays(table: pa.Table, n_hidden: int) -> dict:
     }
 
 
-def read_regions(path, n_hidden=None) -> dict:
-    """Read the regions of one Parquet file or of a sharded run's directory.
+def read_arrays(path, n_hidden=None) -> dict:
+    """Read the regions of one Parquet file or of a sharded run's directory as numpy arrays, in the
+    order they are stored (`nncells.read_regions` reads them as an `EnumerationResult`).
 
     Returns a dict of numpy arrays, ``patterns`` (unpacked to bool), ``points``, ``radii``,
     ``ranks``, and ``meta``: the file's metadata, or a directory's manifest (a shard has no
     metadata of its own: ``{}``). A directory is read through its manifest, so only the shards it
     lists count (of an interrupted run: the regions up to its last checkpoint). Shards come in
-    the order they were written, not in pattern order. `nncells.read_result` reads the same as an
-    `EnumerationResult`.
+    the order they were written, not in pattern order. Read a large run shard by shard this way.
 
     The width of the patterns (the network's hidden units) comes from the metadata; a single
     shard file takes it from the manifest of the run directory holding it, or from ``n_hidden``.
@@ -273,15 +296,15 @@ def read_regions(path, n_hidden=None) -> dict:
     >>> res = nncells.enumerate_regions(nncells.random_network([2, 4, 1], seed=0), nncells.Box(-1, 1), workers=1)
     >>> path = os.path.join(tempfile.mkdtemp(), "r.parquet")
     >>> res.to_parquet(path)
-    >>> t = nncells.read_regions(path)
+    >>> t = nncells.read_arrays(path)
     >>> bool(np.array_equal(t["patterns"], res.patterns))
     True
     >>> out = os.path.join(tempfile.mkdtemp(), "run")
     >>> _ = nncells.enumerate_to_dir(res.network, nncells.Box(-1, 1), out, workers=1)
-    >>> d = nncells.read_regions(out)
+    >>> d = nncells.read_arrays(out)
     >>> len(d["patterns"]) == res.count and d["meta"]["finished"]
     True
-    >>> nncells.read_regions(os.path.join(out, "shard-000000.parquet"))["patterns"].shape == res.patterns.shape
+    >>> nncells.read_arrays(os.path.join(out, "shard-000000.parquet"))["patterns"].shape == res.patterns.shape
     True
     """
     if Path(path).is_dir():
@@ -317,7 +340,7 @@ def shard_manifest(path) -> dict | None:
     return read_manifest(directory)
 
 
-read_shards = read_regions  # the former name of the directory reader
+read_shards = read_arrays  # the former name of the directory reader
 
 
 # --------------------------------------------------------------------------- streaming runs

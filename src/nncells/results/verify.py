@@ -20,10 +20,10 @@ _MAX_LISTED = 20  # problems listed in full; the rest are counted
 
 
 def listed_files(manifest: dict) -> list:
-    """The manifest's entries for the files of the run: its shards and its frontier (if any)."""
+    """The manifest's entries for the files of the run: its shards, its frontier and its network
+    (where it has them)."""
     out = list(manifest.get("shards", []))
-    if isinstance(manifest.get("frontier"), dict):
-        out.append(manifest["frontier"])
+    out += [manifest[k] for k in ("frontier", "network_file") if isinstance(manifest.get(k), dict)]
     return out
 
 
@@ -119,11 +119,11 @@ def verify_run(out_dir) -> dict:
     except NNCellsError as e:
         return _report(d, {}, problems=[str(e)])
     tables, rows = [], 0
-    frontier = man.get("frontier")
-    if isinstance(frontier, dict):
-        problem = check_file(d, frontier)
-        if problem:
-            problems.append(problem)
+    for key in ("frontier", "network_file"):
+        if isinstance(man.get(key), dict):
+            problem = check_file(d, man[key])
+            if problem:
+                problems.append(problem)
     for entry in man.get("shards", []):
         try:  # each shard is read once: checksum and table from the same bytes
             data = _read_to_arrow(d / entry["file"])

@@ -34,8 +34,9 @@ import filelock
 from nncells import _config
 from nncells.engine.tasks import Stats
 from nncells.errors import RunError
-from nncells.results.store import (FRONTIER_PREFIX, MANIFEST, LEGACY_MANIFEST, RUN_FORMAT, ShardSink,
-                                   atomic_write_bytes, checksum, read_manifest, write_manifest)
+from nncells.results.store import (FRONTIER_PREFIX, MANIFEST, LEGACY_MANIFEST, NETWORK_FILE, RUN_FORMAT,
+                                   ShardSink, atomic_write_bytes, checksum, network_blob, read_manifest,
+                                   write_manifest)
 from nncells.results.verify import check_listed
 from nncells.run.frontier import decode_tasks, encode_tasks
 
@@ -123,11 +124,15 @@ class RunDir:
         self.close()
 
 
-def open_run_dir(out_dir, header: dict, resume: bool, every_s: float, keep: bool = True) -> RunDir:
+def open_run_dir(out_dir, header: dict, resume: bool, every_s: float, keep: bool = True,
+                 network=None) -> RunDir:
     """Lock ``out_dir`` and make it ready: empty (a new run) or verified and cleaned (a resumed one).
 
     The directory of a new run is created and given a first manifest before any work starts, so
-    a path that cannot be written is refused at once. Errors are one-line `RunError`s.
+    a path that cannot be written is refused at once. ``network`` (the run's `Network`), when
+    given, is written to ``_network.npz`` and listed in the manifest (``network_file``, with its
+    size and checksum), so that `nncells.read_regions` needs no network; a resumed run of an
+    older version gets it then. Errors are one-line `RunError`s.
     """
     d = Path(out_dir)
     if d.exists() and not d.is_dir():
@@ -147,9 +152,12 @@ def open_run_dir(out_dir, header: dict, resume: bool, every_s: float, keep: bool
         raise RunError(f"{d}: cannot write ({e.strerror or e})") from None
     try:
         state = _resume_state(d, header) if resume else None
+        if state is None and not resume and any(f.name != LOCK for f in d.iterdir()):
+            raise RunError(f"{d}: output directory is not empty (use --resume to continue a run)")
+        if network is not None:   # before the first manifest, which lists it; a resumed run's is kept
+            listed = state[0].get("network_file") if state is not None else None
+            header = dict(header, network_file=listed if isinstance(listed, dict) else _write_network(d, network))
         if state is None:
-            if not resume and any(f.name != LOCK for f in d.iterdir()):
-                raise RunError(f"{d}: output directory is not empty (use --resume to continue a run)")
             sink = ShardSink(d, keep=keep)
             ckpt = Checkpointer(d, header, sink, every_s)
             stats = Stats(per_layer=[0] * len(header["widths"]))
@@ -170,6 +178,16 @@ def open_run_dir(out_dir, header: dict, resume: bool, every_s: float, keep: bool
         raise
 
 
+def _write_network(d: Path, network) -> dict:
+    """Write the run's network to ``d`` (atomically); its manifest entry."""
+    data = network_blob(network)
+    try:
+        atomic_write_bytes(d / NETWORK_FILE, data)
+    except OSError as e:
+        raise os_error(d, e, resumable=False) from None
+    return {"file": NETWORK_FILE, "bytes": len(data), "sha256": checksum(data)}
+
+
 def _clean(d: Path, keep_files=()) -> None:
     """Delete shards, frontiers and temporary files not in ``keep_files``."""
     for f in d.iterdir():
@@ -182,7 +200,8 @@ def _resume_state(d: Path, header: dict):
     """``(manifest, frontier tasks)`` of the interrupted run in ``d``, verified; None where the run
     never reached its first checkpoint (it starts over)."""
     if not (d / MANIFEST).exists() and not (d / LEGACY_MANIFEST).exists():
-        foreign = [f.name for f in d.iterdir() if f.name != LOCK and not f.name.startswith(("shard-", "."))]
+        foreign = [f.name for f in d.iterdir()
+                   if f.name not in (LOCK, NETWORK_FILE) and not f.name.startswith(("shard-", "."))]
         if foreign:
             raise RunError(f"{d}: no {MANIFEST}: not the directory of a sharded run, nothing to resume")
         man = None
