@@ -53,7 +53,8 @@ def test_edges_name_rows_of_the_written_table(tmp_path, model, ref, out):
         args += ["--out", tmp_path / out]
     edges_file = tmp_path / "_edges.parquet" if out != "run" else None
     args += ["--adjacency"] + ([edges_file] if edges_file else [])
-    r = _run(*args)
+    components = out != "r.parquet"   # only when asked
+    r = _run(*args, *(["--components"] if components else []))
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     path = edges_file or tmp_path / "run" / "_adjacency.parquet"
@@ -64,19 +65,31 @@ def test_edges_name_rows_of_the_written_table(tmp_path, model, ref, out):
     i, j, k = (np.array(edges[c]) for c in ("i", "j", "neuron"))
     assert (i < j).all() and (patterns[i, k] != patterns[j, k]).all()
     assert s["certified"]["exist"] == s["certified"]["of"] == res.count and s["certified"]["closed"]
-    comps = decision_components(res)["classes"]
-    assert s["decision_components"] == {str(c): n for c, n in comps.items()}
+    if components:
+        comps = decision_components(res)["classes"]
+        assert s["decision_components"] == {str(c): n for c, n in comps.items()}
+    else:
+        assert "decision_components" not in s
     if out == "run":  # the edge file is beside the shards, not among them
         assert len(pd.read_parquet(tmp_path / "run")) == res.count
         assert _run("verify", tmp_path / "run").returncode == 0
 
 
 def test_human_summary_and_whole_space(tmp_path, model):
-    r = _run("enumerate", model, "--whole-space", "--adjacency", tmp_path / "e.parquet", "--certify", "--workers", "1")
+    r = _run("enumerate", model, "--whole-space", "--adjacency", tmp_path / "e.parquet", "--certify", "--components",
+             "--workers", "1")
     assert r.returncode == 0, r.stderr
     assert "adjacency " in r.stdout and "components " in r.stdout and "dual graph closed" in r.stdout
     res = enumerate_regions(NET, nncells.Space(), workers=1)
     assert pq.read_metadata(tmp_path / "e.parquet").num_rows == len(res.adjacency()["i"])
+
+
+def test_components_alone(model, ref):
+    r = _run("enumerate", model, "--box", "-1", "1", "--json", "--components", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert "adjacency" not in s and "certified" not in s
+    assert s["decision_components"] == {str(c): n for c, n in decision_components(ref[0])["classes"].items()}
 
 
 @pytest.mark.parametrize("extra, words", [
@@ -84,6 +97,7 @@ def test_human_summary_and_whole_space(tmp_path, model):
     (["--adjacency", "e.txt"], "FILE.parquet"),
     (["--count-only", "--adjacency", "e.parquet"], "--count-only"),
     (["--count-only", "--certify"], "--count-only"),
+    (["--count-only", "--components"], "--components"),
     (["--adjacency", "{tmp}/no/such/e.parquet"], "does not exist"),
     (["--out", "{tmp}/run", "--adjacency", "{tmp}/run/edges.parquet"], "_edges.parquet"),
 ])

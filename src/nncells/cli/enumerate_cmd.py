@@ -93,7 +93,7 @@ def run(args) -> int:
         elif sharded:
             summary = enumerate_to_dir(net, domain, args.out, resume=args.resume,
                                        checkpoint_s=args.checkpoint_every, **common)
-            if edges is not None or args.certify or net.tournaments:
+            if edges is not None or args.certify or args.components or net.tournaments:
                 result = EnumerationResult.from_regions(net, domain, read_arrays(args.out))
             if net.tournaments:   # max-pooling's argmax regions, from the patterns written
                 summary["argmax_regions"] = result.argmax_regions()
@@ -103,7 +103,7 @@ def run(args) -> int:
             if single_file:
                 result.to_parquet(args.out)
             summary = result.summary()
-        status = graph_options.report(result, summary, edges, args.certify, net.fingerprint) if result else 0
+        status = graph_options.report(result, summary, edges, args, net.fingerprint) if result else 0
     except RunInterrupted as e:
         progress.close()
         where = f"; the run is checkpointed in {e.out_dir}: resume with --resume" if e.out_dir else ""

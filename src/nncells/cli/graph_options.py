@@ -1,5 +1,6 @@
-"""``--adjacency`` and ``--certify`` of ``nncells enumerate``: the dual graph of the regions, the
-decision regions' components, and a certificate, for runs in memory, to one file or to a directory.
+"""``--adjacency``, ``--components`` and ``--certify`` of ``nncells enumerate``: the dual graph of the
+regions, the decision regions' components, and a certificate, for runs in memory, to one file or
+to a directory.
 
 Edges name regions by their row in the region table the run produced: the canonical order of
 ``--out FILE.parquet`` (and of an in-memory result), or the read order of ``--out DIR`` (shards in
@@ -18,8 +19,11 @@ DIR_EDGES = "_adjacency.parquet"  # beside the shards; "_": Parquet dataset read
 
 def add_arguments(p):
     p.add_argument("--adjacency", nargs="?", const=True, default=None, metavar="FILE.parquet",
-                   help="write the regions' adjacency (edges i, j, neuron) to FILE.parquet and report "
-                        f"each class's decision components; with --out DIR the file defaults to DIR/{DIR_EDGES}")
+                   help="write the regions' adjacency (edges i, j, neuron) to FILE.parquet; with --out DIR "
+                        f"the file defaults to DIR/{DIR_EDGES}")
+    p.add_argument("--components", action="store_true",
+                   help="report how many connected pieces each class's decision region has (costs "
+                        "more than the adjacency: docs/benchmarks.md)")
     p.add_argument("--certify", action="store_true",
                    help="prove every region exists (exact rationals) and that the dual graph is closed; "
                         "exit status 1 if not")
@@ -47,8 +51,9 @@ def edges_path(args, sharded: bool):
 
 def check(args, sharded: bool):
     """Refuse bad ``--adjacency``/``--certify`` combinations before any work."""
-    if args.certify and args.count_only:
-        raise NNCellsError("--certify needs the regions: it cannot be used with --count-only")
+    for flag in ("certify", "components"):
+        if getattr(args, flag) and args.count_only:
+            raise NNCellsError(f"--{flag} needs the regions: it cannot be used with --count-only")
     path = edges_path(args, sharded)
     if path is not None and not (sharded and path.parent == Path(args.out)):
         from nncells.results.store import check_writable
@@ -58,17 +63,17 @@ def check(args, sharded: bool):
 
 def wants_facets(args, path) -> bool:
     """Whether an in-memory or single-file run should record its regions' facets as it goes
-    (``enumerate_regions(..., facets=True)``): with ``--adjacency`` (``path``) or ``--certify``.
-    A run to ``--out DIR`` reads its regions back and runs the core's facets mode once more."""
-    return path is not None or bool(args.certify)
+    (``enumerate_regions(..., facets=True)``): with ``--adjacency`` (``path``), ``--components``
+    or ``--certify``. A run to ``--out DIR`` reads its regions back and runs the core's facets
+    mode once more."""
+    return path is not None or bool(args.certify) or bool(args.components)
 
 
-def report(result, summary: dict, path, certify: bool, network_fingerprint: str) -> int:
-    """Add the graph's and the certificate's parts to ``summary``; write the edges. Returns the
-    exit status: 1 when a certificate fails, else 0."""
+def report(result, summary: dict, path, args, network_fingerprint: str) -> int:
+    """Add the graph's, the components' and the certificate's parts to ``summary``; write the
+    edges. Returns the exit status: 1 when a certificate fails, else 0."""
     status = 0
     if path is not None:
-        from nncells.analysis import decision_components
         from nncells.results.store import write_edges
         edges = result.adjacency()
         i, j = edges["i"], edges["j"]   # sorted by (i, j): a new pair wherever either changes
@@ -79,10 +84,12 @@ def report(result, summary: dict, path, certify: bool, network_fingerprint: str)
         write_edges(path, {"i": lo, "j": hi, "neuron": edges["neuron"]},
                     {"network": network_fingerprint, "regions": result.count,
                      "rows": "row numbers of the run's region table"})
-        comps = decision_components(result)
         summary["adjacency"] = {"file": str(path), "edges": int(len(lo)), "pairs": pairs}
+    if args.components:
+        from nncells.analysis import decision_components
+        comps = decision_components(result)
         summary["decision_components"] = {str(k): int(v) for k, v in sorted(comps["classes"].items())}
-    if certify:
+    if args.certify:
         from nncells.results.result import certificate_summary
         if result.certificate is None:
             result.certificate = result.certify()
@@ -97,8 +104,9 @@ def format_lines(summary: dict) -> list:
     lines = []
     if "adjacency" in summary:
         a = summary["adjacency"]
-        comps = ", ".join(f"class {k}: {v}" for k, v in summary["decision_components"].items())
         lines.append(f"adjacency    {a['pairs']:,} adjacent pairs ({a['edges']:,} edges) in {a['file']}")
+    if "decision_components" in summary:
+        comps = ", ".join(f"class {k}: {v}" for k, v in summary["decision_components"].items())
         lines.append(f"components   {comps}")
     if "certified" in summary:
         c = summary["certified"]
