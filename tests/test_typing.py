@@ -5,6 +5,10 @@ import __future__
 import functools
 import importlib
 import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,7 @@ MODULES = [
     "nncells.local",
     "nncells.analysis", "nncells.analysis.components", "nncells.analysis.estimate",
     "nncells.analysis.figures", "nncells.analysis.measures",
+    "nncells.analysis.homology", "nncells.analysis.topology", "nncells.results.faces",
     "nncells.planar.slices", "nncells.planar.plot", "nncells.planar.partition",
 ]
 
@@ -76,3 +81,14 @@ def test_annotations_are_not_evaluated(modname):
 def test_the_allow_list_is_current():
     names = {name for m in MODULES for name, _ in public_functions(m)}
     assert set(ALLOWED_WITHOUT_RETURN) <= names, set(ALLOWED_WITHOUT_RETURN) - names
+
+
+def test_mypy_strict_passes_on_the_public_modules():
+    """``mypy --strict`` on the modules listed in pyproject.toml (``[tool.mypy] files``), with the
+    project's configuration; no cache is written (``--cache-dir`` to the null device)."""
+    pytest.importorskip("mypy")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(root / "pyproject.toml"),
+                           "--cache-dir", os.devnull],
+                          cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, f"mypy found errors:\n{proc.stdout}{proc.stderr}"

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from math import comb
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nncells.domains import Ball
 from nncells.errors import NNCellsError
 from nncells.network import Network
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 # Relative widening of the propagated bounds: covers float rounding, far below the sliver
 # tolerance, so the upper bound stays sound.
@@ -25,7 +29,7 @@ _CHUNK_ENTRIES = 1 << 23
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_network(network):
+def _check_network(network: object) -> None:
     if not isinstance(network, Network):
         raise NNCellsError(f"expected a Network, got {type(network).__name__}")
 
@@ -46,7 +50,8 @@ def _check_points(network, points, name="centre") -> np.ndarray:
     return X
 
 
-def _check_balls(network, centers, radius, norm):
+def _check_balls(network: Network, centers: npt.ArrayLike, radius: npt.ArrayLike,
+                 norm: float | str) -> tuple[np.ndarray, np.ndarray, int | str]:
     """Validated ``(C (n, d), r (n,), norm)``; the checks of `Ball` apply to every ball."""
     C = _check_points(network, centers)
     try:
@@ -59,7 +64,7 @@ def _check_balls(network, centers, radius, norm):
     return C, r, norm
 
 
-def _chunks(n, per_point):
+def _chunks(n: int, per_point: int) -> list[slice]:
     step = max(1, _CHUNK_ENTRIES // max(per_point, 1))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
@@ -83,7 +88,7 @@ def _outputs(lo, hi, linear):
     return np.where(linear, lo, np.maximum(lo, 0.0)), np.where(linear, hi, np.maximum(hi, 0.0))
 
 
-def _dual_norms(network, Lam, norm, gram=None):
+def _dual_norms(network: Network, Lam: np.ndarray, norm: int | str, gram: np.ndarray | None = None) -> np.ndarray:
     """Row norms (dual to ``norm``) of ``Lam @ W1``, Lam (n, m, w1) being coefficients on layer 1's
     pre-activations; with a Gram matrix ``gram = W1 W1^T`` (Euclidean norm, wide input) the
     (n, m, d) product is never formed."""
@@ -98,7 +103,7 @@ def _dual_norms(network, Lam, norm, gram=None):
     return out.reshape(n, m)
 
 
-def _gram(network):
+def _gram(network: Network) -> np.ndarray | None:
     """``W1 W1^T`` when it is cheaper than the first layer itself (input wider than layer 1)."""
     W1 = network.weights[0]
     return W1 @ W1.T if W1.shape[1] > W1.shape[0] else None
@@ -196,7 +201,8 @@ def arrangement_regions(k: int, d: int) -> int:
     return sum(comb(k, j) for j in range(min(k, d) + 1))
 
 
-def upper_bound_in_ball(network, centers, radius, norm=2, method="crown"):
+def upper_bound_in_ball(network: Network, centers: npt.ArrayLike, radius: npt.ArrayLike, norm: float | str = 2,
+                        method: str = "crown") -> int | list[int]:
     """A provable upper bound on the number of regions meeting each ball (vectorised).
 
     Layer by layer, ``k_l`` ReLU units can change sign in the ball (`preactivation_bounds`) and

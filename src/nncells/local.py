@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,12 @@ from nncells.geometry.contract import gamma
 from nncells.run.executors import available_cores, process_context, stop_pool, worker_setup
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy.typing as npt
+
+    from nncells.domains.base import Seed
+    from nncells.network import Network
     from nncells.results.result import EnumerationResult
 
 __all__ = ["regions_in_ball", "count_in_ball", "preactivation_bounds", "arrangement_regions",
@@ -35,7 +41,9 @@ __all__ = ["regions_in_ball", "count_in_ball", "preactivation_bounds", "arrangem
 
 
 # ----------------------------------------------------------------------------- exact
-def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1, progress=None) -> EnumerationResult:
+def regions_in_ball(network: Network, center: npt.ArrayLike, radius: float, norm: float | str = 2, *,
+                    tol: float | None = None, workers: int | None = 1,
+                    progress: Callable[[int, str], object] | None = None) -> EnumerationResult:
     """Every activation region meeting the ball (an `EnumerationResult`; points lie in the ball).
     ``workers``: as in `enumerate_regions` (default 1: batches parallelise over balls instead);
     ``progress``: as in `enumerate_regions`, a callable ``progress(regions_found, extra_text)``.
@@ -55,7 +63,8 @@ def regions_in_ball(network, center, radius, norm=2, *, tol=None, workers=1, pro
                              workers=workers, progress=progress)
 
 
-def count_in_ball(network, center, radius, norm=2, *, tol=None, workers=1) -> int:
+def count_in_ball(network: Network, center: npt.ArrayLike, radius: float, norm: float | str = 2, *,
+                  tol: float | None = None, workers: int | None = 1) -> int:
     """Exact number of activation regions meeting the ball in a full-dimensional set.
 
     A region counts when its intersection with the ball contains a ball of radius
@@ -73,7 +82,7 @@ def count_in_ball(network, center, radius, norm=2, *, tol=None, workers=1) -> in
 
 
 # ----------------------------------------------------------------------------- distances
-def _pulled_back(network, X, G):
+def _pulled_back(network: Network, X: np.ndarray, G: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Pre-activations (n, H) at ``X`` and the norms (n, H) of their gradients on the region of
     each point (the pulled-back normals), with zero where the normal is numerically zero or the
     unit is linear (it bounds no region). ``G`` is `_gram`'s matrix (or None: gradients are then
@@ -83,13 +92,14 @@ def _pulled_back(network, X, G):
     d, w1 = W1.shape[1], W1.shape[0]
     gram = G is not None
     norms, L = [], None
-    scale = 1.0  # product of the previous layers' Frobenius norms: bounds the normal's norm
+    scale: float | np.floating[Any] = 1.0  # product of the previous layers' Frobenius norms: bounds the normal's norm
     for k, z in enumerate(zs):
         W = network.weights[k]
         if k == 0:
             L = np.broadcast_to(np.eye(w1) if gram else W1, (len(X),) + (w1, w1 if gram else d))
             nk = np.broadcast_to(np.linalg.norm(W1, axis=1), z.shape)
         else:
+            assert L is not None  # set at k == 0
             Ws = W[None, :, :] * ((zs[k - 1] > 0) | network.linear[k - 1])[:, None, :]
             L = Ws @ L if (k > 1 or not gram) else Ws
             nk = _dual_norms(network, L, 2, G) if gram else np.linalg.norm(L, axis=2)
@@ -101,7 +111,7 @@ def _pulled_back(network, X, G):
     return np.concatenate(zs, axis=1), np.concatenate(norms, axis=1)
 
 
-def boundary_distance(network, points) -> np.ndarray:
+def boundary_distance(network: Network, points: npt.ArrayLike) -> np.ndarray | float:
     """Euclidean distance from each point to the boundary of its activation region.
 
     Inside the region ``{G x <= h}`` of a point's pattern, the largest ball around ``x`` has radius
@@ -139,8 +149,8 @@ def boundary_distance(network, points) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- sampling
-def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *, seed=0,
-                             tol=None) -> np.ndarray:
+def sampled_patterns_in_ball(network: Network, center: npt.ArrayLike, radius: float, n_samples: int = 1000,
+                             norm: float | str = 2, *, seed: Seed = 0, tol: float | None = None) -> np.ndarray:
     """Distinct activation patterns among the centre and ``n_samples`` uniform points of the ball.
 
     A pattern is kept only when one of its points ``x`` has a ball of radius ``> tol ||x||_inf``
@@ -184,7 +194,7 @@ def sampled_patterns_in_ball(network, center, radius, n_samples=1000, norm=2, *,
     return patterns[ok]
 
 
-def local_complexity(network, centers, radius) -> np.ndarray:
+def local_complexity(network: Network, centers: npt.ArrayLike, radius: npt.ArrayLike) -> np.ndarray:
     """Neurons whose sign differs across the cross-polytope vertices ``centre +- radius e_i``
     (the local complexity of Humayun, Balestriero, Baraniuk 2024): (n,) ints. A linear unit's
     bit is always True, so only ReLU units count.
@@ -209,21 +219,24 @@ def local_complexity(network, centers, radius) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- batch
-_worker_net = None
+_worker_net: Network | None = None
 
 
-def _init_worker(network, driver_pid):
+def _init_worker(network: Network, driver_pid: int) -> None:
     global _worker_net
     worker_setup(driver_pid)
     _worker_net = network
 
 
-def _count_worker(center, radius, norm, tol):
+def _count_worker(center: np.ndarray, radius: float, norm: int | str, tol: float | None) -> int:
+    assert _worker_net is not None  # set by _init_worker in every worker process
     return count_in_ball(_worker_net, center, radius, norm, tol=tol)
 
 
-def analyse_points(network, points, radius, norm=2, *, exact=False, samples=1000, complexity=True,
-                   bound="crown", workers=None, seed=0, tol=None, progress=None) -> dict:
+def analyse_points(network: Network, points: npt.ArrayLike, radius: npt.ArrayLike, norm: float | str = 2, *,
+                   exact: bool = False, samples: int = 1000, complexity: bool = True, bound: str = "crown",
+                   workers: int | None = None, seed: int = 0, tol: float | None = None,
+                   progress: Callable[[int], object] | None = None) -> dict[str, Any]:
     """Local analysis of many points: one row per point.
 
     Parameters
@@ -251,7 +264,7 @@ def analyse_points(network, points, radius, norm=2, *, exact=False, samples=1000
     """
     C, r, norm = _check_balls(network, points, radius, norm)
     n = len(C)
-    cols = {"index": np.arange(n)}
+    cols: dict[str, Any] = {"index": np.arange(n)}
     if exact:
         cols["exact"] = _exact_counts(network, C, r, norm, tol, workers, progress)
     cols["upper_bound"] = upper_bound_in_ball(network, C, r, norm, bound)
@@ -269,7 +282,8 @@ def analyse_points(network, points, radius, norm=2, *, exact=False, samples=1000
     return cols
 
 
-def _exact_counts(network, C, r, norm, tol, workers, progress):
+def _exact_counts(network: Network, C: np.ndarray, r: np.ndarray, norm: int | str, tol: float | None,
+                  workers: int | None, progress: Callable[[int], object] | None) -> np.ndarray:
     n = len(C)
     workers = available_cores() if workers is None else int(workers)
     if workers < 1:

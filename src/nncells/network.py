@@ -9,9 +9,12 @@ relu(b - a)``). On a cell every unit is an affine function of the input, so only
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 
 import numpy as np
+import numpy.typing as npt
 
 from nncells import network_npz, network_pieces
 from nncells.errors import ModelError, NNCellsError
@@ -42,9 +45,8 @@ class Network(LocalMaps):
     pre-activation is > 0; a linear unit never cuts, and its bit in a pattern is always True.
     Activation patterns concatenate the hidden layers in order.
 
-    The arrays are copied to float64 and made read-only; the network is immutable and
-    compares equal to (and hashes like) another one with the same weights, biases and linear
-    units: the same `fingerprint`.
+    The arrays are copied to float64 and made read-only; the network is immutable and compares equal
+    to (and hashes like) another one with the same weights, biases and linear units: the same `fingerprint`.
 
     Raises
     ------
@@ -64,21 +66,22 @@ class Network(LocalMaps):
     (dtype('float64'), False)
     """
 
-    weights: tuple
-    biases: tuple
-    linear: tuple = ()
-    ignored_output_ops: tuple = field(default=(), compare=False)
-    tournaments: tuple = field(default=(), compare=False, repr=False)
+    weights: tuple[npt.NDArray[np.float64], ...]
+    biases: tuple[npt.NDArray[np.float64], ...]
+    linear: tuple[npt.NDArray[np.bool_], ...] = ()
+    ignored_output_ops: tuple[str, ...] = field(default=(), compare=False)
+    tournaments: tuple[network_pieces.Tournament, ...] = field(default=(), compare=False, repr=False)
     _fingerprint: str = field(default="", repr=False, compare=False)
 
-    def __init__(self, weights, biases, linear=None, ignored_output_ops=(), tournaments=()):
-        weights = list(weights)
-        biases = list(biases)
+    def __init__(self, weights: Iterable[npt.ArrayLike], biases: Iterable[npt.ArrayLike], linear: Iterable[npt.ArrayLike]
+                 | None = None, ignored_output_ops: Iterable[object] = (), tournaments: Iterable[object] = ()) -> None:
+        weights, biases = list(weights), list(biases)
         if len(weights) == 0:
             raise ModelError("empty network: at least one layer is needed")
         if len(weights) != len(biases):
             raise ModelError(f"{len(weights)} weight matrices but {len(biases)} bias vectors")
-        Ws, bs = [], []
+        Ws: list[npt.NDArray[np.float64]] = []
+        bs: list[npt.NDArray[np.float64]] = []
         for i, (W, b) in enumerate(zip(weights, biases)):
             W = np.array(W, dtype=np.float64, copy=True)
             b = np.array(b, dtype=np.float64, copy=True).reshape(-1)
@@ -128,7 +131,7 @@ class Network(LocalMaps):
         >>> random_network([3, 5, 2]).input_dim
         3
         """
-        return self.weights[0].shape[1]
+        return int(self.weights[0].shape[1])
 
     @property
     def output_dim(self) -> int:
@@ -139,7 +142,7 @@ class Network(LocalMaps):
         >>> random_network([3, 5, 2]).output_dim
         2
         """
-        return self.weights[-1].shape[0]
+        return int(self.weights[-1].shape[0])
 
     @property
     def widths(self) -> list[int]:
@@ -247,7 +250,7 @@ class Network(LocalMaps):
         """
         return self._fingerprint
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Network) and other._fingerprint == self._fingerprint
 
     def __hash__(self) -> int:
@@ -260,7 +263,7 @@ class Network(LocalMaps):
         return f"Network({'-'.join(map(str, dims))}{extra})"
 
     # ---------------------------------------------------------------- values
-    def _check_points(self, X) -> tuple[np.ndarray, bool]:
+    def _check_points(self, X: npt.ArrayLike) -> tuple[np.ndarray, bool]:
         X = np.asarray(X, dtype=np.float64)
         single = X.ndim == 1
         X = np.atleast_2d(X)
@@ -268,7 +271,7 @@ class Network(LocalMaps):
             raise NNCellsError(f"points have dimension {X.shape[1]}, the network expects {self.input_dim}")
         return X, single
 
-    def preactivations(self, X) -> list[np.ndarray]:
+    def preactivations(self, X: npt.ArrayLike) -> list[np.ndarray]:
         """Pre-activations of every hidden layer at points ``X`` (n, d): a list of (n, width).
 
         Parameters
@@ -296,7 +299,7 @@ class Network(LocalMaps):
             h = _activate(z, lin)
         return out
 
-    def forward(self, X) -> np.ndarray:
+    def forward(self, X: npt.ArrayLike) -> np.ndarray:
         """Network output at ``X``: (n, out), or (out,) for a single point.
 
         Calling the network, ``net(X)``, is the same as ``net.forward(X)``.
@@ -322,8 +325,7 @@ class Network(LocalMaps):
         >>> net([1.0, 2.0]).shape
         (1,)
         """
-        X, single = self._check_points(X)
-        h = X
+        h, single = self._check_points(X)
         for W, b, lin in zip(self.weights[:-1], self.biases[:-1], self.linear):
             h = _activate(h @ W.T + b, lin)
         y = h @ self.weights[-1].T + self.biases[-1]
@@ -331,7 +333,7 @@ class Network(LocalMaps):
 
     __call__ = forward
 
-    def pattern(self, X) -> np.ndarray:
+    def pattern(self, X: npt.ArrayLike) -> np.ndarray:
         """Activation patterns (n, n_hidden) bool at ``X`` (active iff pre-activation > 0).
 
         A single point gives a pattern of shape (n_hidden,). A pre-activation of exactly 0
@@ -352,7 +354,7 @@ class Network(LocalMaps):
 
     # -------------------------------------------------------------- storage
     @classmethod
-    def from_npz(cls, path) -> "Network":
+    def from_npz(cls, path: str | PathLike[str]) -> "Network":
         """Read a network saved by `to_npz` (keys ``W0, b0, W1, b1, ...``, W shaped (out, in)).
 
         Examples
@@ -366,7 +368,7 @@ class Network(LocalMaps):
         """
         return cls(*network_npz.read_arrays(path))
 
-    def argmax_patterns(self, patterns) -> np.ndarray:
+    def argmax_patterns(self, patterns: npt.ArrayLike) -> np.ndarray:
         """``patterns`` (n, n_hidden) with the comparison bits of max-pooling tournaments cleared
         off each winner's path (`nncells.network_pieces`): regions with equal results are pieces
         of one argmax region. Unchanged for a network without tournaments.
@@ -381,7 +383,7 @@ class Network(LocalMaps):
         P = np.asarray(patterns, dtype=bool)
         return network_pieces.argmax_patterns(self.tournaments, P) if self.tournaments else P
 
-    def to_npz(self, path) -> None:
+    def to_npz(self, path: str | PathLike[str]) -> None:
         """Save the network as an ``.npz`` archive readable by `from_npz` and `load_model`.
 
         Arrays are stored as ``W0, b0, W1, b1, ...`` (float64, W shaped (out, in)); a network
@@ -402,8 +404,8 @@ class Network(LocalMaps):
                                  network_pieces.encode(self.tournaments) if self.tournaments else None)
 
     def scaled(self, factor: float) -> "Network":
-        """A copy with every weight and bias multiplied by ``factor`` (the first
-        layer's hyperplanes are unchanged; used in numerical tests).
+        """A copy with every weight and bias multiplied by ``factor`` (the first layer's hyperplanes are
+        unchanged; used in numerical tests).
 
         For ``factor > 0`` the first hidden layer's activation pattern is unchanged.
 
@@ -421,7 +423,7 @@ class Network(LocalMaps):
         return Network([W * factor for W in self.weights], [b * factor for b in self.biases], self.linear,
                        self.ignored_output_ops, self.tournaments)
 
-    def compose_input(self, B, shift=None) -> "Network":
+    def compose_input(self, B: npt.ArrayLike, shift: npt.ArrayLike | None = None) -> "Network":
         """The network ``y -> f(B y + shift)``: new coordinates for the input (a plane, a subspace).
 
         ``B`` is (input_dim, k); ``shift`` (input_dim,), zero by default.
@@ -441,7 +443,7 @@ class Network(LocalMaps):
                        self.linear, self.ignored_output_ops, self.tournaments)
 
 
-def random_network(dims, seed=0, bias_scale=1.0) -> Network:
+def random_network(dims: Sequence[int], seed: int | np.random.Generator = 0, bias_scale: float = 1.0) -> Network:
     """A random network with layer sizes ``dims = [in, h1, ..., out]`` (Gaussian weights, He scale).
 
     Parameters
@@ -475,11 +477,9 @@ def random_network(dims, seed=0, bias_scale=1.0) -> Network:
     return Network(Ws, bs)
 
 
-def _linear_masks(linear, widths) -> tuple:
+def _linear_masks(linear: Iterable[npt.ArrayLike] | None, widths: list[int]) -> tuple[npt.NDArray[np.bool_], ...]:
     """Validated read-only masks of linear units, one per hidden layer."""
-    if linear is None:
-        linear = [np.zeros(w, dtype=bool) for w in widths]
-    linear = list(linear)
+    linear = [np.zeros(w, dtype=bool) for w in widths] if linear is None else list(linear)
     if len(linear) != len(widths):
         raise ModelError(f"{len(linear)} masks of linear units for {len(widths)} hidden layers")
     out = []
@@ -494,7 +494,7 @@ def _linear_masks(linear, widths) -> tuple:
 
 def _activate(z: np.ndarray, linear: np.ndarray) -> np.ndarray:
     """ReLU of the pre-activations ``z`` (n, width), linear units passed on unchanged."""
-    h = np.maximum(z, 0.0)
+    h: np.ndarray = np.maximum(z, 0.0)
     if linear.any():
         h[:, linear] = z[:, linear]
     return h

@@ -14,7 +14,12 @@ its argmax and every other unit its sign), so the distinct cleared patterns coun
 """
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
+
+# a tournament: (pattern position of its comparison unit, left subtree, right subtree); None: an entry
+Tournament: TypeAlias = "tuple[int, Tournament | None, Tournament | None]"
 
 
 def argmax_patterns(tournaments, patterns) -> np.ndarray:
@@ -71,7 +76,7 @@ def encode(tournaments) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def decode(codes) -> tuple:
+def decode(codes) -> tuple[Tournament, ...]:
     """The trees of `encode`."""
     codes = [int(v) for v in np.asarray(codes, dtype=np.int64).reshape(-1)]
     i = 0
@@ -91,7 +96,7 @@ def decode(codes) -> tuple:
     return tuple(trees)
 
 
-def check(tournaments, n_hidden: int, linear_mask) -> tuple:
+def check(tournaments, n_hidden: int, linear_mask) -> tuple[Tournament, ...]:
     """The trees as tuples of ints, each position a ReLU unit used once; ValueError otherwise."""
     seen = set()
 

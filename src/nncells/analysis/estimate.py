@@ -22,12 +22,17 @@ import math
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import numpy as np
 
 from nncells import _config
 from nncells.analysis.measures import global_bounds, montufar_upper_bound
 from nncells.domains import Ball, Box, Space
+
+if TYPE_CHECKING:
+    from nncells.domains import Domain
+    from nncells.network import Network
 
 #: Regions per second assumed by `run_note` (fast: the note speaks only when even a fast run of
 #: the proven bound would take longer than an hour).
@@ -45,7 +50,7 @@ VERIFY_MIN = 16
 SAFETY = 4.0
 
 
-def _div(count: int, rate: float):
+def _div(count: int, rate: float) -> int | float:
     """``count / rate`` as a float, or an int when it is beyond float range (JSON has no infinity).
 
     Examples
@@ -60,12 +65,12 @@ def _div(count: int, rate: float):
     return q if math.isfinite(q) else int(count) * 1000 // max(1, round(rate * 1000))
 
 
-def _box_network(network, box: Box):
+def _box_network(network: Network, box: Box) -> Network:
     """The network on the unit ``inf``-ball: ``y -> f(c + h * y)`` for the box ``c +- h``."""
     return network.compose_input(np.diag((box.hi - box.lo) / 2.0), (box.hi + box.lo) / 2.0)
 
 
-def upper_bound(network, domain=None, method: str = "crown") -> tuple[int, str]:
+def upper_bound(network: Network, domain: Domain | None = None, method: str = "crown") -> tuple[int, str]:
     """The tightest proven upper bound on the number of regions of ``network`` in ``domain``.
 
     Parameters
@@ -98,15 +103,17 @@ def upper_bound(network, domain=None, method: str = "crown") -> tuple[int, str]:
             best = (g[k], k)
     local = None
     if isinstance(domain, Box) and network.widths:
-        local = upper_bound_in_ball(_box_network(network, domain), np.zeros(network.input_dim), 1.0, "inf", method)
+        local = cast(int, upper_bound_in_ball(_box_network(network, domain), np.zeros(network.input_dim), 1.0, "inf",
+                                              method))  # (one centre: an int)
     elif isinstance(domain, Ball) and network.widths:
-        local = upper_bound_in_ball(network, domain.center, domain.radius, domain.norm, method)
+        local = cast(int, upper_bound_in_ball(network, domain.center, domain.radius, domain.norm, method))
     if local is not None and local < best[0]:
         best = (int(local), "local")
     return int(best[0]), best[1]
 
 
-def _sample(network, domain, n: int, rng):
+def _sample(network: Network, domain: Domain | None, n: int,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
     """``n`` points of ``domain`` (a box of the network's own length for the whole space) and each
     one's distance to the domain's boundary; None for a domain that cannot be sampled."""
     from nncells.engine.tasks import network_length
@@ -125,7 +132,7 @@ def _sample(network, domain, n: int, rng):
     return None
 
 
-def verify_budget(network) -> int:
+def verify_budget(network: Network) -> int:
     """How many sampled points `sampled_regions` checks at most (a fixed cost model, no timing).
 
     Examples
@@ -140,8 +147,8 @@ def verify_budget(network) -> int:
     return max(VERIFY_MIN, int(VERIFY_BUDGET // max(cost, 1)))
 
 
-def sampled_regions(network, domain=None, n_samples: int = 1000, *, seed: int = 0, tol: float | None = None,
-                    max_checked: int | None = None) -> dict:
+def sampled_regions(network: Network, domain: Domain | None = None, n_samples: int = 1000, *, seed: int = 0, tol: float | None = None,
+                    max_checked: int | None = None) -> dict[str, int]:
     """A lower bound of the number of regions: distinct patterns among ``n_samples`` random points
     of ``domain`` whose point is checked to lie deeper than ``SAFETY * tol * ||x||_inf`` in its
     region (`nncells.local.boundary_distance`) and in the domain.
@@ -189,8 +196,8 @@ class _Budget(KeyboardInterrupt):
     """The measurement's time is up (raised by its timer or its progress callback)."""
 
 
-def measure_rate(network, domain=None, seconds: float = 2.0, *, tol: float | None = None, method: str = "auto",
-                 backend: str | None = None) -> dict:
+def measure_rate(network: Network, domain: Domain | None = None, seconds: float = 2.0, *, tol: float | None = None, method: str = "auto",
+                 backend: str | None = None) -> dict[str, Any]:
     """Run the real enumeration (`nncells.api.count_regions`, one worker) for about ``seconds``.
 
     The run is stopped by a timer (``SIGALRM``, in the main thread; elsewhere only between tasks).
@@ -218,11 +225,11 @@ def measure_rate(network, domain=None, seconds: float = 2.0, *, tol: float | Non
     from nncells.run.driver import RunInterrupted
     fired = []
 
-    def stop(*_):
+    def stop(*_: object) -> NoReturn:
         fired.append(True)
         raise _Budget()
 
-    def progress(found, extra=""):
+    def progress(found: int, extra: str = "") -> None:
         if time.perf_counter() - t0 >= seconds:
             stop()
 
@@ -255,9 +262,9 @@ def measure_rate(network, domain=None, seconds: float = 2.0, *, tol: float | Non
             "rate": "measured" if measured else "not measured", "workers": 1, "method": used}
 
 
-def dry_run(network, domain=None, *, samples: int = 1000, seconds: float = 2.0, seed: int = 0,
+def dry_run(network: Network, domain: Domain | None = None, *, samples: int = 1000, seconds: float = 2.0, seed: int = 0,
             tol: float | None = None, method: str = "auto", backend: str | None = None,
-            bound_method: str = "crown") -> dict:
+            bound_method: str = "crown") -> dict[str, Any]:
     """The estimate of ``nncells enumerate --dry-run``: a JSON-ready dict.
 
     Keys: ``regions_upper_bound`` (proven, an int) and ``upper_bound_kind``; ``sampled_regions``
@@ -340,7 +347,7 @@ def format_count(n: int) -> str:
     return f"{m // 10}.{m % 10}e+{e:02d}"
 
 
-def run_note(network, domain=None, samples: int = 1000, seed: int = 0) -> tuple[str | None, int]:
+def run_note(network: Network, domain: Domain | None = None, samples: int = 1000, seed: int = 0) -> tuple[str | None, int]:
     """The cheap check before a run: ``(note or None, proven upper bound)``.
 
     Small networks stop at the Montufar bound (a product of a few binomial sums); only when it

@@ -9,11 +9,15 @@ GF(2) the boundary of a cell is the sum of its codimension-1 faces.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
-def _as_dims(dims) -> np.ndarray:
+
+def _as_dims(dims: npt.ArrayLike) -> np.ndarray:
     d = np.asarray(dims)
     if d.ndim != 1:
         raise ValueError(f"dims must be a 1-D array, got shape {d.shape}")
@@ -25,7 +29,7 @@ def _as_dims(dims) -> np.ndarray:
     return d
 
 
-def _as_mask(mask, n: int) -> np.ndarray:
+def _as_mask(mask: npt.ArrayLike | None, n: int) -> np.ndarray:
     if mask is None:
         return np.ones(n, dtype=bool)
     m = np.asarray(mask)
@@ -34,7 +38,7 @@ def _as_mask(mask, n: int) -> np.ndarray:
     return m
 
 
-def _as_incidence(incidence, dims: np.ndarray) -> np.ndarray:
+def _as_incidence(incidence: npt.ArrayLike, dims: np.ndarray) -> np.ndarray:
     inc = np.asarray(incidence)
     if inc.size == 0:
         inc = inc.reshape(0, 2)
@@ -68,7 +72,7 @@ def _check_closed(inc: np.ndarray, mask: np.ndarray) -> None:
         raise ValueError(f"mask is not closed: cell {c} is masked but its face {f} is not")
 
 
-def _find(parent: list, x: int) -> int:
+def _find(parent: list[int], x: int) -> int:
     root = x
     while parent[root] != root:
         root = parent[root]
@@ -163,7 +167,7 @@ def _pairs(dims: np.ndarray, inc: np.ndarray, order: np.ndarray) -> tuple[np.nda
     return np.asarray(births, np.int64), np.asarray(deaths, np.int64)
 
 
-def betti_numbers(dims, incidence, mask=None) -> np.ndarray:
+def betti_numbers(dims: npt.ArrayLike, incidence: npt.ArrayLike, mask: npt.ArrayLike | None = None) -> np.ndarray:
     """The Betti numbers over GF(2) of a regular CW complex, or of a closed subcomplex of it.
 
     Parameters
@@ -214,7 +218,7 @@ def betti_numbers(dims, incidence, mask=None) -> np.ndarray:
     return np.bincount(sd[~paired], minlength=top + 1).astype(np.int64)
 
 
-def euler_characteristic(dims, mask=None) -> int:
+def euler_characteristic(dims: npt.ArrayLike, mask: npt.ArrayLike | None = None) -> int:
     """The Euler characteristic ``sum_k (-1)^k n_k`` of a complex, or of the cells in ``mask``.
 
     Parameters
@@ -274,7 +278,7 @@ class Persistence:
         return np.bincount(self.dim[alive], minlength=self.top_dim + 1).astype(np.int64)
 
 
-def persistence(dims, incidence, values) -> Persistence:
+def persistence(dims: npt.ArrayLike, incidence: npt.ArrayLike, values: npt.ArrayLike) -> Persistence:
     """Persistent homology over GF(2) of the filtration of a regular CW complex by cell values.
 
     Cell ``i`` enters at ``values[i]``; cells are added in the order (value, dim, index) and the

@@ -17,12 +17,20 @@ NeurIPS 2014; Montufar, Notes on the number of linear regions of deep neural net
 from __future__ import annotations
 
 from math import comb
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nncells.errors import NNCellsError
 from nncells.local import arrangement_regions as _zaslavsky
 from nncells.network import Network
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    import numpy.typing as npt
+
+    from nncells.results.result import EnumerationResult
 
 RANK_COLUMNS = ("layer", "parent", "rank", "children", "width", "max_children")
 
@@ -52,7 +60,7 @@ def arrangement_max(k: int, d: int) -> int:
     return _zaslavsky(int(k), int(d))
 
 
-def _int_column(values) -> np.ndarray:
+def _int_column(values: Iterable[int]) -> np.ndarray:
     """Exact ints as int64 when they fit, else float64 (huge bounds only)."""
     values = list(values)
     if values and max(values) >= 2 ** 62:
@@ -61,7 +69,7 @@ def _int_column(values) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ rank vs children
-def rank_children(result) -> dict:
+def rank_children(result: EnumerationResult) -> dict[str, np.ndarray]:
     """Rank of each parent region's affine map against its number of child regions.
 
     For every hidden layer ``l >= 1`` and every region ``p`` of layer ``l - 1``'s partition:
@@ -100,7 +108,7 @@ def rank_children(result) -> dict:
     True
     """
     widths = result.network.relu_widths
-    cols = {c: [] for c in RANK_COLUMNS}
+    cols: dict[str, list[int]] = {c: [] for c in RANK_COLUMNS}
     if result.count == 0:
         return {c: np.zeros(0, dtype=np.int64) for c in RANK_COLUMNS}
     for layer in range(1, len(widths)):
@@ -118,7 +126,7 @@ def rank_children(result) -> dict:
     return {c: _int_column(v) for c, v in cols.items()}
 
 
-def rank_summary(table: dict, by=("layer", "rank")) -> dict:
+def rank_summary(table: Mapping[str, npt.ArrayLike], by: Sequence[str] = ("layer", "rank")) -> dict[str, np.ndarray]:
     """Aggregate a `rank_children` table (or several concatenated) by the columns ``by``.
 
     Returns
@@ -142,7 +150,7 @@ def rank_summary(table: dict, by=("layer", "rank")) -> dict:
     keys_cols = [np.asarray(table[c]) for c in by]
     ch, mx = np.asarray(table["children"], dtype=float), np.asarray(table["max_children"], dtype=float)
     keys = sorted(set(zip(*(k.tolist() for k in keys_cols))))
-    out = {k: [] for k in (*by, "parents", "mean_children", "max_observed", "max_children", "fill")}
+    out: dict[str, list[Any]] = {k: [] for k in (*by, "parents", "mean_children", "max_observed", "max_children", "fill")}
     for key in keys:
         m = np.ones(len(ch), dtype=bool)
         for col, v in zip(keys_cols, key):
@@ -157,7 +165,8 @@ def rank_summary(table: dict, by=("layer", "rank")) -> dict:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def concat_tables(tables, **constants) -> dict:
+def concat_tables(tables: Iterable[Mapping[str, np.ndarray | Sequence[Any]]],
+                  **constants: Sequence[object]) -> dict[str, np.ndarray]:
     """Concatenate tables (dicts of equal-length arrays); ``constants`` maps a new column name to
     one value per table (e.g. ``arch=["2-8-8", ...]``).
 
@@ -187,7 +196,7 @@ def concat_tables(tables, **constants) -> dict:
 
 
 # ------------------------------------------------------------------ runtime vs regions
-def fit_line(x, y) -> dict:
+def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> dict[str, float]:
     """Least-squares line ``y = slope x + intercept`` and its coefficient of determination.
 
     Returns
@@ -213,13 +222,14 @@ def fit_line(x, y) -> dict:
     return {"slope": float(slope), "intercept": float(intercept), "r2": r2, "n": int(len(x))}
 
 
-def _run_value(run, key):
+def _run_value(run: EnumerationResult | dict[str, Any], key: str) -> Any:
     if isinstance(run, dict):
         return run[key]
     return run.count if key == "regions" else getattr(run, key)
 
 
-def scaling_fits(runs, keys=("seconds", "lp_solves")) -> dict:
+def scaling_fits(runs: Iterable[EnumerationResult | dict[str, Any]],
+                 keys: Sequence[str] = ("seconds", "lp_solves")) -> dict[str, dict[str, float]]:
     """Fit each of ``keys`` against the number of regions over a set of runs.
 
     Parameters
@@ -242,10 +252,10 @@ def scaling_fits(runs, keys=("seconds", "lp_solves")) -> dict:
     1.0
     """
     runs = list(runs)
-    n = np.array([_run_value(r, "regions") for r in runs], dtype=float)
+    n = np.array([_run_value(r, "regions") for r in runs], dtype=np.float64)
     out = {}
     for key in keys:
-        y = np.array([_run_value(r, key) for r in runs], dtype=float)
+        y = np.array([_run_value(r, key) for r in runs], dtype=np.float64)
         fit = fit_line(n, y)
         pos = (n > 0) & (y > 0)
         if pos.sum() >= 2 and np.ptp(n[pos]) > 0:
@@ -258,7 +268,8 @@ def scaling_fits(runs, keys=("seconds", "lp_solves")) -> dict:
 
 
 # ------------------------------------------------------------------ global bounds
-def _dims(network_or_input_dim, widths, linear=None):
+def _dims(network_or_input_dim: Network | int, widths: Iterable[int] | None,
+          linear: Iterable[int] | None = None) -> tuple[int, list[int], list[int]]:
     """``(n_0, widths, linear)``: the input dimension, the hidden widths (every unit) and the
     number of linear (pass-through) units of each hidden layer."""
     if isinstance(network_or_input_dim, Network):
@@ -276,7 +287,8 @@ def _dims(network_or_input_dim, widths, linear=None):
     return n0, widths, linear
 
 
-def montufar_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
+def montufar_upper_bound(network_or_input_dim: Network | int, widths: Iterable[int] | None = None,
+                         linear: Iterable[int] | None = None) -> int:
     """``prod_l sum_{j <= d_l} C(k_l, j)`` with ``d_l = min(n_0, n_1, ..., n_{l-1})``.
 
     Each layer's ``k_l`` ReLU units cut every region of the previous layers like hyperplanes in
@@ -314,7 +326,7 @@ def montufar_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
     return total
 
 
-def montufar_max_lower_bound(network_or_input_dim, widths=None) -> int | None:
+def montufar_max_lower_bound(network_or_input_dim: Network | int, widths: Iterable[int] | None = None) -> int | None:
     """Montufar et al. (2014, Corollary 6): *some* network of this architecture has at least
     ``prod_{l<L} floor(n_l / n_0)^{n_0} * sum_{j <= n_0} C(n_L, j)`` regions (needs every
     ``n_l >= n_0``; None otherwise). A lower bound on the maximum, not a bound for a given network.
@@ -337,7 +349,8 @@ def montufar_max_lower_bound(network_or_input_dim, widths=None) -> int | None:
     return total * arrangement_max(widths[-1], n0)
 
 
-def serra_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
+def serra_upper_bound(network_or_input_dim: Network | int, widths: Iterable[int] | None = None,
+                      linear: Iterable[int] | None = None) -> int:
     """Serra, Tjandraatmadja, Ramalingam (2018), Theorem 1:
     ``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
     ``J = {0 <= j_l <= min(n_0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}``.
@@ -366,7 +379,7 @@ def serra_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
     states = {n0: 1}  # running min -> sum of products over the prefixes reaching it
     for n, lin in zip(widths, linear):
         k = n - lin
-        nxt = {}
+        nxt: dict[int, int] = {}
         for d, v in states.items():
             for j in range(min(d, k) + 1):
                 key = min(d, k - j + lin)
@@ -375,7 +388,8 @@ def serra_upper_bound(network_or_input_dim, widths=None, linear=None) -> int:
     return sum(states.values())
 
 
-def global_bounds(network_or_input_dim, widths=None, linear=None) -> dict:
+def global_bounds(network_or_input_dim: Network | int, widths: Iterable[int] | None = None,
+                  linear: Iterable[int] | None = None) -> dict[str, Any]:
     """All global bounds of an architecture: ``montufar``, ``serra``, ``trivial`` (2^ReLU units)
     and ``montufar_max_lower`` (None when it does not apply). ``linear``: the number of linear
     (pass-through) units of each hidden layer, with an input dimension and widths (a `Network`
@@ -398,7 +412,7 @@ def global_bounds(network_or_input_dim, widths=None, linear=None) -> dict:
             "montufar_max_lower": None if any(linear) else montufar_max_lower_bound(n0, widths)}
 
 
-def bounds_row(result) -> dict:
+def bounds_row(result: EnumerationResult) -> dict[str, Any]:
     """The exact count of an enumeration beside the global bounds of its network's architecture
     (meaningful against the bounds for the whole space, `nncells.Space`; the bounds hold in any
     domain). Adds ``serra_ratio`` = exact / serra.
@@ -417,7 +431,7 @@ def bounds_row(result) -> dict:
     0.2314
     """
     net = result.network
-    row = {"arch": "-".join(map(str, [net.input_dim] + net.widths)), "exact": int(result.count)}
+    row: dict[str, Any] = {"arch": "-".join(map(str, [net.input_dim] + net.widths)), "exact": int(result.count)}
     row.update(global_bounds(net))
     row["serra_ratio"] = row["exact"] / row["serra"]
     return row

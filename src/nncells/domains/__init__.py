@@ -1,6 +1,8 @@
 """Input domains: `Box`, `Polytope`, `Ball` and the whole space `Space`."""
 from __future__ import annotations
 
+from typing import Any
+
 from nncells.domains.ball import Ball
 from nncells.domains.base import Domain
 from nncells.domains.polyhedra import Box, Polytope, Space
@@ -9,7 +11,7 @@ from nncells.errors import DomainError
 __all__ = ["Domain", "Box", "Polytope", "Space", "Ball", "domain_from_dict"]
 
 
-def domain_from_dict(d: dict) -> Domain:
+def domain_from_dict(d: dict[str, Any]) -> Domain:
     """Inverse of ``Domain.to_dict``.
 
     Parameters

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nncells.errors import DomainError
 from nncells.domains.base import Domain, _vector
 from nncells.domains.polyhedra import Box
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from nncells.domains.base import Seed
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,12 +46,15 @@ class Ball(Domain):
     [True]
     """
 
-    center: object
+    center: npt.NDArray[np.float64]
     radius: float
-    norm: object = 2
+    norm: int | str = 2
     dim: int | None = None
 
-    def __post_init__(self):
+    if TYPE_CHECKING:  # the constructor takes an array_like centre; `__post_init__` makes it a float64 array
+        def __init__(self, center: npt.ArrayLike, radius: float, norm: float | str = 2, dim: int | None = None) -> None: ...
+
+    def __post_init__(self) -> None:
         c = _vector(self.center, "ball centre")
         try:
             r = float(self.radius)
@@ -53,7 +62,7 @@ class Ball(Domain):
             raise DomainError(f"ball radius is not a number: {self.radius!r}") from None
         if not (np.isfinite(r) and r > 0):
             raise DomainError(f"ball radius must be a positive finite number, got {self.radius!r}")
-        norm = str(self.norm).strip().lower()
+        norm: int | str = str(self.norm).strip().lower()
         if norm in ("2", "2.0", "l2"):
             norm = 2
         elif norm in ("inf", "infinity", "linf", "max"):
@@ -108,7 +117,7 @@ class Ball(Domain):
         """
         return 2.0 * self.radius
 
-    def contains(self, X, tol: float = 0.0) -> np.ndarray:
+    def contains(self, X: npt.ArrayLike, tol: float = 0.0) -> np.ndarray:
         """Which points satisfy ``||x - center|| <= radius + tol`` in the ball's norm.
 
         Examples
@@ -118,9 +127,10 @@ class Ball(Domain):
         """
         X = np.atleast_2d(np.asarray(X, dtype=np.float64)) - self.center
         dist = np.max(np.abs(X), axis=1) if self.norm == "inf" else np.linalg.norm(X, axis=1)
-        return dist <= self.radius + tol
+        inside: np.ndarray = dist <= self.radius + tol
+        return inside
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
+    def sample(self, n: int, rng: Seed = None) -> np.ndarray:
         """``n`` uniform points in the ball, shaped (n, dim).
 
         Examples
@@ -138,7 +148,7 @@ class Ball(Domain):
         g /= np.linalg.norm(g, axis=1, keepdims=True)
         return self.center + g * (self.radius * rng.random((n, 1)) ** (1.0 / d))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """``{"type": "ball", "center": [...], "radius": r, "norm": 2 or "inf"}``.
 
         Examples

@@ -1,12 +1,22 @@
 """The `Domain` interface and the argument checks shared by every domain."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeAlias
+
 import numpy as np
 
 from nncells.errors import DomainError
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def _vector(v, name) -> np.ndarray:
+    import numpy.typing as npt
+
+# a seed or generator, as `numpy.random.default_rng` takes it
+Seed: TypeAlias = "int | Sequence[int] | np.random.SeedSequence | np.random.Generator | None"
+
+
+def _vector(v: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
     try:
         a = np.atleast_1d(np.asarray(v, dtype=np.float64)).reshape(-1)
     except (TypeError, ValueError):
@@ -30,7 +40,9 @@ class Domain:
     (True, 2)
     """
 
-    dim: int | None
+    if TYPE_CHECKING:  # a field of each subclass (a property of `Polytope`), read-only as the domains are frozen
+        @property
+        def dim(self) -> int | None: ...
 
     def resolve(self, dim: int) -> "Domain":
         """This domain checked against (and broadcast to) input dimension ``dim``.
@@ -90,7 +102,7 @@ class Domain:
         """
         return 1.0
 
-    def contains(self, X, tol=0.0) -> np.ndarray:
+    def contains(self, X: npt.ArrayLike, tol: float = 0.0) -> np.ndarray:
         """Which of the points ``X`` lie in the domain (up to ``tol``).
 
         Parameters
@@ -113,9 +125,10 @@ class Domain:
         """
         A, b = self.halfspaces()
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        return np.all(X @ A.T <= b + tol, axis=1)
+        inside: np.ndarray = np.all(X @ A.T <= b + tol, axis=1)
+        return inside
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
+    def sample(self, n: int, rng: Seed = None) -> np.ndarray:
         """``n`` points drawn uniformly from the domain, shaped (n, dim).
 
         ``rng`` is anything `numpy.random.default_rng` accepts. Only `Box` and `Ball` can be
@@ -131,7 +144,7 @@ class Domain:
         """
         raise DomainError(f"{type(self).__name__} cannot be sampled uniformly")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the domain; `domain_from_dict` reads it back.
 
         Examples

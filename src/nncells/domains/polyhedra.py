@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nncells.errors import DomainError
 from nncells.domains.base import Domain, _vector
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from nncells.domains.base import Seed
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,11 +40,14 @@ class Box(Domain):
     [True, False]
     """
 
-    lo: object
-    hi: object
+    lo: npt.NDArray[np.float64]
+    hi: npt.NDArray[np.float64]
     dim: int | None = None
 
-    def __post_init__(self):
+    if TYPE_CHECKING:  # the constructor takes array_like bounds; `__post_init__` makes them float64 arrays
+        def __init__(self, lo: npt.ArrayLike, hi: npt.ArrayLike, dim: int | None = None) -> None: ...
+
+    def __post_init__(self) -> None:
         lo, hi = _vector(self.lo, "box lower bound"), _vector(self.hi, "box upper bound")
         if self.dim is not None:
             for name, v in (("lower", lo), ("upper", hi)):
@@ -115,7 +124,7 @@ class Box(Domain):
         """
         return float(np.prod(self.hi - self.lo))
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
+    def sample(self, n: int, rng: Seed = None) -> np.ndarray:
         """``n`` uniform points in the box, shaped (n, dim).
 
         Examples
@@ -128,7 +137,7 @@ class Box(Domain):
         rng = np.random.default_rng(rng)
         return self.lo + rng.random((n, self.lo.size)) * (self.hi - self.lo)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """``{"type": "box", "lo": [...], "hi": [...]}``.
 
         Examples
@@ -154,10 +163,13 @@ class Polytope(Domain):
     (2, True)
     """
 
-    A: object
-    b: object
+    A: npt.NDArray[np.float64]
+    b: npt.NDArray[np.float64]
 
-    def __post_init__(self):
+    if TYPE_CHECKING:  # the constructor takes array_like ``A`` and ``b``; `__post_init__` makes them float64 arrays
+        def __init__(self, A: npt.ArrayLike, b: npt.ArrayLike) -> None: ...
+
+    def __post_init__(self) -> None:
         A = np.atleast_2d(np.asarray(self.A, dtype=np.float64))
         b = _vector(self.b, "polytope right-hand side")
         if not np.all(np.isfinite(A)):
@@ -178,7 +190,7 @@ class Polytope(Domain):
         >>> Polytope([[1.0, 1.0, 1.0]], [1.0]).dim
         3
         """
-        return self.A.shape[1]
+        return int(self.A.shape[1])
 
     def resolve(self, dim: int) -> Polytope:
         """The polytope itself, after checking that it has dimension ``dim``.
@@ -205,7 +217,7 @@ class Polytope(Domain):
         return self.A, self.b
 
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """``{"type": "polytope", "A": [[...], ...], "b": [...]}``.
 
         Examples
@@ -249,9 +261,10 @@ class Space(Domain):
         >>> [a.shape for a in Space(2).halfspaces()]
         [(0, 2), (0,)]
         """
-        return np.zeros((0, self.dim)), np.zeros(0)
+        # (an unresolved Space, dim None, has no half-space form: np.zeros raises TypeError)
+        return np.zeros((0, self.dim)), np.zeros(0)  # type: ignore[arg-type]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """``{"type": "space", "dim": dim}``.
 
         Examples

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nncells.errors import ModelError, ModelWarning  # noqa: F401 (nncells.models.ModelWarning)
 from nncells.network import Network
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
-def load_model(path, input_shape=None) -> Network:
+
+def load_model(path: str | os.PathLike[str], input_shape: Sequence[int] | None = None) -> Network:
     """Load ``path`` as a `Network`; the format is chosen by the file extension.
 
     Supported: ``.npz`` (keys ``W0, b0, W1, b1, ...``); ``.pt`` / ``.pth`` (a TorchScript

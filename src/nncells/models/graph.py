@@ -26,6 +26,7 @@ A chain of layers has no carries and compiles to the layers the chain reader alw
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,6 +35,9 @@ from nncells.errors import ModelError
 from nncells.models.expr import Expr, broadcast, check_dense, concat_flat, gather, lincomb
 from nncells.models.layers import pool_windows
 from nncells.network import Network
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class GraphBuilder:
@@ -61,7 +65,7 @@ class GraphBuilder:
     [1.0, 6.5]
     """
 
-    def __init__(self, input_shape):
+    def __init__(self, input_shape: Sequence[int]) -> None:
         shape = tuple(int(s) for s in input_shape)
         if not shape or any(s <= 0 for s in shape):
             raise ModelError(f"input shape must be positive integers, got {tuple(input_shape)}")

@@ -12,6 +12,7 @@ The batch dimension is taken to be 1 while the graph is read (a fixed batch size
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -24,19 +25,26 @@ from nncells.models.onnx_ops import SMOOTH_OPS, SUPPORTED_OPS, apply_node
 from nncells.models.tensor_ops import FINAL_OPS, Final
 from nncells.models.verify import verify_conversion
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
+    import onnx
+
 _PASS = ("Identity", "Dropout")
 
 
-def _onnx():
+def _onnx() -> Any:  # the onnx module, imported on demand
     return import_optional("onnx", "onnx")
 
 
-def _attrs(node) -> dict:
+def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
     helper = _onnx().helper
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _input_shape(graph, consts, input_shape):
+def _input_shape(graph: onnx.GraphProto, consts: dict[str, Any],
+                 input_shape: Sequence[int] | None) -> tuple[str, tuple[int, ...]]:
     """The dynamic input's name and the shape of one sample (without the batch dimension)."""
     inputs = [v for v in graph.input if v.name not in consts]
     if len(inputs) != 1:
@@ -50,10 +58,10 @@ def _input_shape(graph, consts, input_shape):
     if len(dims) < 2 or any(d is None or d <= 0 for d in dims[1:]):
         raise ModelError(f"cannot infer the input size of the ONNX model (declared input shape {dims}): "
                            f"give the shape of one sample (API: input_shape=(1, 28, 28); CLI: --input-shape 1,28,28)")
-    return inputs[0].name, tuple(dims[1:])
+    return inputs[0].name, cast("tuple[int, ...]", tuple(dims[1:]))  # (no None left: checked above)
 
 
-def _fixed_batch(graph, name):
+def _fixed_batch(graph: onnx.GraphProto, name: str) -> int | None:
     """The batch size the input ``name`` declares, or None when it is symbolic (dynamic).
 
     Examples
@@ -70,7 +78,7 @@ def _fixed_batch(graph, name):
     return None
 
 
-def _fold(node, values, opset):
+def _fold(node: onnx.NodeProto, values: dict[str, Any], opset: Sequence[onnx.OperatorSetIdProto]) -> list[Any]:
     """Evaluate a node whose inputs are all constants."""
     onnx = _onnx()
     if node.op_type == "Constant":
@@ -82,10 +90,10 @@ def _fold(node, values, opset):
         onnx.helper.make_graph([node], "fold", [onnx.helper.make_tensor_value_info(n, 0, None) for n in feeds],
                                [onnx.helper.make_tensor_value_info(n, 0, None) for n in node.output]),
         opset_imports=opset)
-    return ReferenceEvaluator(model).run(None, feeds)
+    return cast("list[Any]", ReferenceEvaluator(model).run(None, feeds))  # (all outputs: a list)
 
 
-def onnx_to_network(model, input_shape=None) -> tuple[Network, tuple[int, ...]]:
+def onnx_to_network(model: onnx.ModelProto, input_shape: Sequence[int] | None = None) -> tuple[Network, tuple[int, ...]]:
     """Walk the graph of an ``onnx.ModelProto``; returns ``(network, input_shape)``.
 
     No check against the original graph is made (see `from_onnx`).
@@ -163,11 +171,11 @@ def onnx_to_network(model, input_shape=None) -> tuple[Network, tuple[int, ...]]:
 
 
 # ------------------------------------------------------------- verification
-def _float64_model(model):
+def _float64_model(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy of ``model`` computing in float64 (initializers, constants, declared types, casts)."""
     onnx = _onnx()
-    from onnx import TensorProto, numpy_helper
-    m = onnx.ModelProto()
+    from onnx import ModelProto, TensorProto, numpy_helper
+    m = ModelProto()
     m.CopyFrom(model)
     g = m.graph
     for t in g.initializer:
@@ -185,7 +193,7 @@ def _float64_model(model):
     return m
 
 
-def _logits_model(m):
+def _logits_model(m: onnx.ModelProto) -> onnx.ModelProto:
     """``m`` (modified in place) without its final Softmax / Sigmoid / LogSoftmax nodes (and
     Identity / Dropout after them): its output is what the first of them receives."""
     onnx = _onnx()
@@ -205,7 +213,7 @@ def _logits_model(m):
     return m
 
 
-def onnx_forward(model, logits: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def onnx_forward(model: onnx.ModelProto, logits: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """A numpy float64 forward function of the original graph: onnxruntime when it can run the
     float64 graph, else the ``onnx.reference`` evaluator. When the graph fixes its batch size
     (an export without dynamic axes), inputs are fed in batches of exactly that size. With
@@ -242,15 +250,15 @@ def onnx_forward(model, logits: bool = False) -> Callable[[np.ndarray], np.ndarr
     except Exception:  # noqa: BLE001 - not installed, or no float64 kernel (Conv): use the reference
         from onnx.reference import ReferenceEvaluator
         ref = ReferenceEvaluator(m)
-        run = lambda X: ref.run(None, {name: X})[0]  # noqa: E731
+        run = lambda X: cast("list[Any]", ref.run(None, {name: X}))[0]  # noqa: E731
 
-    def forward(X):
+    def forward(X: np.ndarray) -> np.ndarray:
         try:
             return _batched(X)
         except Exception as e:  # noqa: BLE001 - onnxruntime and onnx.reference raise many kinds
             raise ModelError(f"cannot run the ONNX graph to check the conversion ({' '.join(str(e).split())})") from None
 
-    def _batched(X):
+    def _batched(X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float64)
         if batch is None:
             return np.asarray(run(X)).reshape(len(X), -1)
@@ -263,7 +271,8 @@ def onnx_forward(model, logits: bool = False) -> Callable[[np.ndarray], np.ndarr
     return forward
 
 
-def from_onnx(model, input_shape=None, verify: bool = True, n_verify: int = 256) -> Network:
+def from_onnx(model: onnx.ModelProto, input_shape: Sequence[int] | None = None, verify: bool = True,
+              n_verify: int = 256) -> Network:
     """Convert an ONNX model (``onnx.ModelProto``) into the exact `Network` it computes.
 
     Parameters
@@ -307,7 +316,8 @@ def from_onnx(model, input_shape=None, verify: bool = True, n_verify: int = 256)
     return net
 
 
-def load_onnx(path, input_shape=None, verify=True) -> Network:
+def load_onnx(path: str | os.PathLike[str], input_shape: Sequence[int] | None = None,
+              verify: bool = True) -> Network:
     """Read an ``.onnx`` file (protobuf only: no code is run) and convert it with `from_onnx`.
 
     Raises

@@ -14,6 +14,7 @@ import contextlib
 import copy
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,11 @@ from nncells.models.torch_eval import ops_to_network
 from nncells.models.torch_read import fx_module, read_module, type_name
 from nncells.models.verify import verify_conversion
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import torch
+
 _DROPPED_FX = ("softmax", "log_softmax", "sigmoid", "dropout", "contiguous")
 _DROPPED_MODULES = ("Softmax", "LogSoftmax", "Sigmoid", "Identity", "Dropout", "Dropout1d", "Dropout2d",
                     "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
@@ -31,7 +37,7 @@ _DROPPED_ATEN = ("aten::softmax", "aten::log_softmax", "aten::sigmoid", "aten::s
                  "aten::dropout_", "aten::contiguous", "aten::feature_dropout")
 
 
-def _torch():
+def _torch() -> Any:  # the torch module, imported on demand
     return import_optional("torch", "torch")
 
 
@@ -60,7 +66,7 @@ def quiet_torch_warnings() -> Iterator[None]:
         yield
 
 
-def _fx_logits(m):
+def _fx_logits(m: torch.nn.Module) -> Any:
     """A ``torch.fx.GraphModule`` of ``m`` whose final Softmax / Sigmoid / LogSoftmax (and dropout
     after them) are removed: it computes what the model's last op receives."""
     torch = _torch()
@@ -83,7 +89,7 @@ def _fx_logits(m):
     return gm
 
 
-def _script_logits(m):
+def _script_logits(m: torch.jit.ScriptModule) -> Callable[[torch.Tensor], Any]:
     """A function of the TorchScript module ``m`` (inlined graph) without its final Softmax /
     Sigmoid / LogSoftmax (and dropout after them): called as ``f(m._c, x)``."""
     torch = _torch()
@@ -100,7 +106,7 @@ def _script_logits(m):
     return lambda x: fn(m._c, x)
 
 
-def torch_forward(module, logits: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def torch_forward(module: torch.nn.Module, logits: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """A numpy float64 forward function of a copy of ``module`` in eval mode.
 
     ``module`` itself is left as it is (unless it cannot be copied). With ``logits=True`` the
@@ -125,23 +131,25 @@ def torch_forward(module, logits: bool = False) -> Callable[[np.ndarray], np.nda
     torch = _torch()
     with quiet_torch_warnings():
         try:
-            m = copy.deepcopy(module)
+            m: Any = copy.deepcopy(module)
         except Exception:  # noqa: BLE001 - some modules cannot be copied: use the module itself
             m = module
         m = m.double().eval()
         if logits:
             m = _script_logits(m) if isinstance(m, torch.jit.ScriptModule) else _fx_logits(m)
 
-    def forward(X):
+    def forward(X: np.ndarray) -> np.ndarray:
         with torch.no_grad(), quiet_torch_warnings():
             y = m(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)))
         if not isinstance(y, torch.Tensor):
             raise ModelError(f"the model returns a {type(y).__name__}, not one tensor")
-        return y.cpu().numpy()
+        out: np.ndarray = y.cpu().numpy()
+        return out
     return forward
 
 
-def from_torch(module, input_shape=None, verify: bool = True, n_verify: int = 256) -> Network:
+def from_torch(module: torch.nn.Module, input_shape: Sequence[int] | None = None, verify: bool = True,
+               n_verify: int = 256) -> Network:
     """Convert a PyTorch module (or TorchScript module) into the exact `Network` it computes.
 
     Parameters

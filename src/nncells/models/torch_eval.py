@@ -7,6 +7,7 @@ numbers) are numpy arrays; an op whose inputs are all constants is computed with
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,12 @@ from nncells.models.expr import Expr
 from nncells.models.graph import GraphBuilder
 from nncells.models.tensor_ops import BATCH, Final
 from nncells.models.torch_read import DROPOUTS, SUPPORTED_LAYERS, Ref
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from nncells.models.torch_read import Op
+    from nncells.network import Network
 
 _SMOOTH = ("sigmoid", "tanh", "gelu", "silu", "elu", "selu", "celu", "softplus", "mish", "softmax", "log_softmax",
            "hardswish", "hardsigmoid", "logsigmoid", "softmin", "tanhshrink", "softsign", "exp", "log", "sqrt",
@@ -434,7 +441,7 @@ def infer_input_shape(ops):
     raise ModelError("cannot infer the input size of a model with no Linear layer: give input_shape")
 
 
-def ops_to_network(ops, out, input_shape=None):
+def ops_to_network(ops: list[Op], out: Ref, input_shape: Sequence[int] | None = None) -> tuple[Network, tuple[int, ...]]:
     """Build the `Network` of a model's ops (`nncells.models.torch_read`); returns
     ``(network, input_shape)``. A final Softmax, Sigmoid or LogSoftmax is dropped and named in
     the network's ``ignored_output_ops``.

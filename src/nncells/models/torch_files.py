@@ -9,12 +9,19 @@ import pickle
 import re
 import warnings
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nncells.errors import ModelError, ModelWarning
 from nncells.network import Network
 from nncells.models.chain import import_optional
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping, Sequence
+
+    import torch
 
 SAFE_EXPORT = ("export it safely instead: a state dict (torch.save(model.state_dict(), 'model.pt'), "
                "plain MLPs only), TorchScript (torch.jit.save(torch.jit.script(model), 'model.ts')) "
@@ -23,7 +30,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
 
 
-def is_torchscript(path) -> bool:
+def is_torchscript(path: str | os.PathLike[str]) -> bool:
     """True for a TorchScript archive (a zip holding ``code/`` and ``constants.pkl``).
 
     Examples
@@ -45,7 +52,8 @@ def is_torchscript(path) -> bool:
     return any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
 
 
-def load_torchscript(path, input_shape=None, verify=True) -> Network:
+def load_torchscript(path: str | os.PathLike[str], input_shape: Sequence[int] | None = None,
+                     verify: bool = True) -> Network:
     """Load a TorchScript archive with ``torch.jit.load`` and convert it with `from_torch`.
 
     With ``verify=True`` the network is checked against the archive's own forward pass.
@@ -72,7 +80,7 @@ def load_torchscript(path, input_shape=None, verify=True) -> Network:
         return from_torch(module, input_shape=input_shape, verify=verify)
 
 
-def state_dict_to_network(state, source="state dict") -> Network:
+def state_dict_to_network(state: Mapping[str, torch.Tensor], source: str = "state dict") -> Network:
     """A plain MLP from a state dict: Linear layers in key order, ReLU between them.
 
     Keys are grouped by prefix (``0.weight``, ``0.bias``, ``2.weight``, ... or ``fc1.weight``,
@@ -92,7 +100,7 @@ def state_dict_to_network(state, source="state dict") -> Network:
     ...
     nncells.errors.ModelError: state dict: layer '<root>' has a 4-D weight (2, 1, 3, 3); ...
     """
-    layers: dict[str, dict] = {}
+    layers: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in state.items():
         prefix, _, leaf = str(key).rpartition(".")
         layers.setdefault(prefix, {})[leaf] = value
@@ -117,7 +125,7 @@ def state_dict_to_network(state, source="state dict") -> Network:
     return Network(Ws, bs)
 
 
-def warn_state_dict(path) -> None:
+def warn_state_dict(path: str | os.PathLike[str]) -> None:
     """Warn (`nncells.models.ModelWarning`, one line) that the state dict at ``path`` is read as
     a Linear-ReLU chain, and how to keep the real architecture.
 
@@ -142,7 +150,7 @@ def warn_state_dict(path) -> None:
         ModelWarning, filename=str(path), lineno=0, module="nncells.models.torch_files")
 
 
-def _refusal_reason(error) -> str:
+def _refusal_reason(error: BaseException) -> str:
     """The short reason in torch's refusal of a pickle, on one line and without ANSI escapes.
 
     Examples
@@ -164,9 +172,9 @@ def _refusal_reason(error) -> str:
     return first[:80] + ("..." if len(first) > 80 else "") if first else "not plain tensors"
 
 
-def _find_state_dict(obj, torch):
+def _find_state_dict(obj: object, torch: Any) -> Any:
     """The dict of tensors in ``obj``: the object itself or a common checkpoint entry."""
-    def is_sd(d):
+    def is_sd(d: object) -> object:
         return isinstance(d, dict) and d and all(isinstance(v, torch.Tensor) for v in d.values())
     if is_sd(obj):
         return obj
@@ -177,7 +185,8 @@ def _find_state_dict(obj, torch):
     return None
 
 
-def load_torch_file(path, input_shape=None, verify=True) -> Network:
+def load_torch_file(path: str | os.PathLike[str], input_shape: Sequence[int] | None = None,
+                    verify: bool = True) -> Network:
     """A ``.pt`` / ``.pth`` file: a TorchScript archive, or a state dict read as a plain MLP.
 
     A state dict holds no architecture: it is read as Linear layers with ReLU between them, with

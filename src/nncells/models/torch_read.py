@@ -10,11 +10,14 @@ values of earlier ops (``Ref(i)``: op ``i``; ``Ref("input")``: the model's input
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from nncells.errors import ModelError, NNCellsError
 from nncells.models.chain import import_optional
 from nncells.models.torch_traced import script_layer
+
+if TYPE_CHECKING:
+    import torch
 
 SUPPORTED_LAYERS = ("Linear", "ReLU", "LeakyReLU", "PReLU", "ReLU6", "Hardtanh", "Flatten", "Unflatten",
                     "Dropout", "Identity", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "AvgPool1d",
@@ -51,7 +54,7 @@ def _emit(ops, label, kind, args, kwargs=None, fold=None) -> Ref:
     return Ref(len(ops) - 1)
 
 
-def read_module(module):
+def read_module(module: torch.nn.Module) -> tuple[list[Op], Ref]:
     """The ops of ``module`` and its output (a `Ref`).
 
     Examples

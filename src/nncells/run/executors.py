@@ -30,7 +30,7 @@ from nncells.run.lifeline import die_with_parent
 
 
 
-def process_context():
+def process_context() -> mp.context.BaseContext:
     """The one process policy of nncells: fork where the platform has it (workers start in
     milliseconds and share the network read-only), spawn elsewhere. A forked worker never uses
     its parent's HiGHS instance: `worker_setup` drops it, so HiGHS starts fresh in the child.
