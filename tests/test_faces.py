@@ -313,13 +313,45 @@ def test_a_polytope_in_three_dimensions():
     assert betti_numbers(poset.dim, poset.incidence, poset.on_domain.any(axis=1)).tolist() == [1, 0, 1, 0]
 
 
-def test_key_arrays_by_blocks():
-    from nncells.results._face_builder import bits, key_arrays
-    net = nncells.random_network([2, 7, 5, 1], seed=0)
+@pytest.mark.parametrize("linear", [False, True])
+def test_packed_keys_by_blocks(linear):
+    """Signs and domain rows packed in one row of bytes per face come back the same, by blocks
+    of any size, whole or a few units at a time (linear units: 0)."""
+    from nncells.results._face_builder import bits, key_domain, key_signs, pack_keys
     rng = np.random.default_rng(1)
-    S = rng.integers(-1, 2, size=(11, 12))
+    n_hidden = 12
+    relu = np.flatnonzero(rng.random(n_hidden) < 0.7) if linear else np.arange(n_hidden)
+    S = np.zeros((11, n_hidden), np.int64)
+    S[:, relu] = rng.integers(-1, 2, size=(11, len(relu)))
     O = rng.random((11, 4)) < 0.3
-    keys = [(bits(s > 0), bits(s < 0), bits(o)) for s, o in zip(S, O)]
+    packed = pack_keys([(bits(s[relu] > 0), bits(s[relu] < 0), bits(o)) for s, o in zip(S, O)], len(relu), 4)
+    assert packed.shape == (11, (2 * len(relu) + 4 + 7) // 8)
     for block in (1, 3, 100):
-        signs, on = key_arrays(net, keys, 4, block=block)
-        assert np.array_equal(signs, S) and np.array_equal(on, O)
+        assert np.array_equal(key_signs(packed, len(relu), relu, n_hidden, block=block), S)
+        assert np.array_equal(key_signs(packed, len(relu), relu, n_hidden, [5, 0, 11], block=block), S[:, [5, 0, 11]])
+    assert np.array_equal(key_domain(packed, len(relu), 4), O)
+
+
+def test_the_merge_numbers_faces_where_they_first_appear():
+    """Faces found by several parts are one face, numbered where it first appears in the parts'
+    order, with the data of that first occurrence; the same parts give the same poset."""
+    from nncells.results.faces import merge_parts, poset_part
+    res = enumerate_regions(nncells.random_network([2, 6, 5, 2], seed=3), Box(-1.0, 1.0, dim=2), workers=1)
+    parts = [poset_part(res, c) for c in np.array_split(np.arange(res.count), 5)]
+    merged = merge_parts(res, parts)
+    seen, order, points = set(), [], []
+    for p in parts:
+        for key, point in zip(p["keys"], p["points"]):
+            if key.tobytes() not in seen:
+                seen.add(key.tobytes())
+                order.append(key.tobytes())
+                points.append(point)
+    assert [r.tobytes() for r in merged.keys] == order and np.array_equal(merged.points, np.array(points))
+    assert sum(len(p["dim"]) for p in parts) > len(order)          # the parts did share faces
+    one = face_poset(res)
+    assert sorted(r.tobytes() for r in one.keys) == sorted(order)
+    assert np.array_equal(one.f_vector(), merged.f_vector()) and len(one.incidence) == len(merged.incidence)
+    again = merge_parts(res, parts)
+    for k in ("dim", "keys", "points", "incidence", "region"):
+        assert np.array_equal(getattr(merged, k), getattr(again, k))
+    assert np.array_equal(merged.vertices.flat, again.vertices.flat)

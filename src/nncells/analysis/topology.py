@@ -280,7 +280,7 @@ def decision_topology(net: Network, domain, *, workers: int | None = None, tol: 
     n = len(result.patterns)
     poset = faces(result, workers, None if progress is None else (lambda k: progress(k, n)))
     K = net.output_dim
-    classes = argmax_sets(poset.signs, units, K)
+    classes = argmax_sets(poset.unit_signs(units), np.arange(len(units)), K)
     betti = {str(c): _betti(poset, classes[:, c]) for c in range(K)}
     boundary = _betti(poset, classes.sum(axis=1) >= 2)
     return DecisionTopology(faces=poset.f_vector().tolist(), betti=betti, boundary_betti=boundary,
@@ -448,7 +448,8 @@ def _lower_star(net, domain, value, workers, tol) -> Persistence:
     g = np.full(len(poset), np.nan)
     vertices = np.flatnonzero(poset.dim == 0)
     g[vertices] = value(poset.points[vertices])
-    values = np.array([g[v].max() for v in poset.vertices])
+    V = poset.vertices                    # every face has a vertex: its maximum over them
+    values = np.maximum.reduceat(g[V.flat], V.offsets[:-1]) if len(V) else np.zeros(0)
     return persistence(poset.dim, poset.incidence, values)
 
 

@@ -24,14 +24,6 @@ def bits(mask) -> int:
     return int.from_bytes(np.packbits(np.asarray(mask, dtype=bool), bitorder="little").tobytes(), "little")
 
 
-def unbits(values, n) -> np.ndarray:
-    """Python ints (`bits`) back to a bool array (len(values), n)."""
-    nb = (n + 7) // 8
-    buf = b"".join(int(v).to_bytes(nb, "little") for v in values)
-    out = np.unpackbits(np.frombuffer(buf, dtype=np.uint8).reshape(len(values), nb), axis=1, bitorder="little")
-    return out[:, :n].astype(bool)
-
-
 def _float_rows(R, c, d):
     """The integer rows ``R x + c`` in float64, each scaled by its own power of two so that its
     largest entry has about 60 bits (a row's scale does not change where it vanishes)."""
@@ -168,7 +160,8 @@ class Builder:
                 idx = order[starts[c0 + k]:stops[c0 + k]]
                 self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])
         vlen = np.array([len(v) for v in self.verts], dtype=np.int64)
-        return {"keys": list(self.keys), "dim": np.array(self.dim, dtype=np.int8),
+        return {"keys": pack_keys(list(self.keys), int(self.relu.sum()), len(self.hd)),
+                "dim": np.array(self.dim, dtype=np.int8),
                 "points": np.array(self.points, dtype=np.float64).reshape(-1, d),
                 "region": np.array(self.region, dtype=np.int64),
                 "vflat": np.fromiter((v for vs in self.verts for v in vs), dtype=np.int64, count=int(vlen.sum())),
@@ -326,17 +319,40 @@ class Builder:
         return fid
 
 
-def key_arrays(net, keys, n_domain, block: int = 1 << 18):
-    """Signs (n, n_hidden) int8 and on_domain (n, n_domain) bool from faces' keys (units +,
-    units -, on the domain's rows), filled a block of keys at a time (memory: the output)."""
-    relu = ~np.asarray(net.linear_mask, dtype=bool)
-    nu = int(relu.sum())
-    signs = np.zeros((len(keys), net.n_hidden), dtype=np.int8)
-    on = np.zeros((len(keys), n_domain), dtype=bool)
-    cols = np.flatnonzero(relu)
-    for b0 in range(0, len(keys), block):
-        kb = keys[b0:b0 + block]
-        pos, neg = unbits([k[0] for k in kb], nu), unbits([k[1] for k in kb], nu)
-        signs[b0:b0 + len(kb), cols] = pos.view(np.int8) - neg.view(np.int8)
-        on[b0:b0 + len(kb)] = unbits([k[2] for k in kb], n_domain)
-    return signs, on
+def pack_keys(keys, nu: int, nd: int) -> np.ndarray:
+    """Faces' keys (units +, units -, on the domain's rows: `bits` of ``nu``, ``nu`` and ``nd``
+    bits) as rows of bytes, ``(n, ceil((2 nu + nd) / 8))`` uint8: the three bit sets one after
+    the other, little-endian (`key_signs`, `key_domain` read them)."""
+    nb = (2 * nu + nd + 7) // 8
+    buf = b"".join((p | (q << nu) | (o << (2 * nu))).to_bytes(nb, "little") for p, q, o in keys)
+    return np.frombuffer(buf, dtype=np.uint8).reshape(len(keys), nb).copy()
+
+
+def _key_bits(packed: np.ndarray, first: int, count: int) -> np.ndarray:
+    """Bits ``first .. first + count - 1`` of packed keys, as uint8 0/1 ``(n, count)``."""
+    b0, b1 = first // 8, (first + count + 7) // 8
+    raw = np.unpackbits(packed[:, b0:b1], axis=1, bitorder="little")
+    return raw[:, first - 8 * b0:first - 8 * b0 + count]
+
+
+def key_signs(packed: np.ndarray, nu: int, cols: np.ndarray, n_hidden: int, units=None,
+              block: int = 1 << 16) -> np.ndarray:
+    """Signs int8 from packed keys (`pack_keys`), a block of faces at a time: ``(n, n_hidden)``,
+    the ReLU units at ``cols`` (linear units 0); or only the hidden units ``units`` (positions
+    among all), ``(n, len(units))``."""
+    want = np.arange(n_hidden) if units is None else np.asarray(units, dtype=np.int64)
+    where = np.full(n_hidden, -1, dtype=np.int64)
+    where[cols] = np.arange(len(cols))
+    k = where[want]
+    relu = np.flatnonzero(k >= 0)
+    out = np.zeros((len(packed), len(want)), dtype=np.int8)
+    for s0 in range(0, len(packed), block):
+        pb = packed[s0:s0 + block]
+        pos, neg = _key_bits(pb, 0, nu), _key_bits(pb, nu, nu)
+        out[s0:s0 + len(pb), relu] = pos[:, k[relu]].view(np.int8) - neg[:, k[relu]].view(np.int8)
+    return out
+
+
+def key_domain(packed: np.ndarray, nu: int, nd: int) -> np.ndarray:
+    """On which of the domain's ``nd`` rows each face lies, from packed keys (`pack_keys`)."""
+    return _key_bits(packed, 2 * nu, nd).astype(bool)

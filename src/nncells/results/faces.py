@@ -43,6 +43,8 @@ midpoints of the sides, the origin), 12 edges, 4 squares.
 """
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +52,39 @@ import numpy as np
 from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
-from nncells.results._face_builder import Builder, key_arrays
+from nncells.results._face_builder import Builder, key_domain, key_signs
 from nncells.results.adjacency import region_vertices
+
+
+class Ragged(Sequence):
+    """A list of integer arrays stored flat: item ``i`` is ``flat[offsets[i]:offsets[i + 1]]``
+    (`FacePoset.vertices`: one small array per face would cost more than its contents).
+
+    Examples
+    --------
+    >>> r = Ragged(np.array([5, 6, 7, 8]), np.array([0, 1, 4]))
+    >>> len(r), r[1].tolist(), [v.tolist() for v in r], r[-1].tolist()
+    (2, [6, 7, 8], [[5], [6, 7, 8]], [6, 7, 8])
+    """
+
+    def __init__(self, flat: np.ndarray, offsets: np.ndarray) -> None:
+        self.flat, self.offsets = flat, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):
+        k = operator.index(i)
+        k = k + len(self) if k < 0 else k
+        if not 0 <= k < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} items")
+        return self.flat[self.offsets[k]:self.offsets[k + 1]]
+
+    def __iter__(self):
+        return (self.flat[a:b] for a, b in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist()))
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
 
 
 @dataclass(frozen=True)
@@ -62,8 +95,8 @@ class FacePoset:
     ----------
     dim : ndarray of int64, shape (n,)
         Each face's dimension, 0 to d.
-    signs : ndarray of int8, shape (n, n_hidden)
-        Each hidden unit's sign on the face's relative interior (0 for linear units).
+    keys : ndarray of uint8, shape (n, bytes)
+        Each face's sign vector, packed (`signs`, `unit_signs` and `on_domain` read it).
     on_domain : ndarray of bool, shape (n, m)
         Whether the face lies on each of the domain's rows (``Domain.halfspaces``).
     points : ndarray of float64, shape (n, d)
@@ -73,17 +106,42 @@ class FacePoset:
         coface's boundary.
     region : ndarray of int64, shape (n,)
         For a d-dimensional face, the index of its region in the result; -1 otherwise.
-    vertices : list of ndarray
+    vertices : Ragged
         For each face, the indices (into the poset) of its vertices.
+    relu : ndarray of int64
+        The positions of the ReLU units among the hidden units (the others are linear).
+    n_hidden : int
+        The number of hidden units.
     """
 
     dim: np.ndarray
-    signs: np.ndarray
+    keys: np.ndarray
     on_domain: np.ndarray
     points: np.ndarray
     incidence: np.ndarray
     region: np.ndarray
-    vertices: list
+    vertices: Ragged
+    relu: np.ndarray
+    n_hidden: int
+
+    @property
+    def signs(self) -> np.ndarray:
+        """Each hidden unit's sign on each face's relative interior, int8 ``(n, n_hidden)`` (0
+        for linear units); unpacked on each use (`unit_signs` for a few units)."""
+        return key_signs(self.keys, len(self.relu), self.relu, self.n_hidden)
+
+    def unit_signs(self, units) -> np.ndarray:
+        """The columns ``units`` of `signs` (positions among the hidden units), without the rest.
+
+        Examples
+        --------
+        >>> from nncells import Box, Network, enumerate_regions
+        >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, 0.0], [0.0]])
+        >>> poset = face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=2)))
+        >>> bool((poset.unit_signs([1]) == poset.signs[:, [1]]).all())
+        True
+        """
+        return key_signs(self.keys, len(self.relu), self.relu, self.n_hidden, units)
 
     def __len__(self) -> int:
         return len(self.dim)
@@ -130,16 +188,16 @@ class FacePoset:
         lows = self.incidence[order, 0] if len(order) else np.zeros(0, np.int64)
         counts = np.bincount(self.incidence[:, 1], minlength=n) if len(self.incidence) else np.zeros(n, np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)])
-        vcounts = np.array([len(v) for v in self.vertices], dtype=np.int64)
-        vflat = np.concatenate(self.vertices) if n else np.zeros(0, np.int64)
+        vcounts, vflat = self.vertices.lengths(), self.vertices.flat
 
         def lists(flat, widths, typ):
             offsets = pa.array(np.concatenate([[0], np.cumsum(widths)]).astype(np.int32))
             return pa.ListArray.from_arrays(offsets, pa.array(flat, type=typ))
+        signs = self.signs
         table = pa.table({
             "face": pa.array(np.arange(n, dtype=np.int64)),
             "dim": pa.array(self.dim.astype(np.int64)),
-            "signs": lists(self.signs.reshape(-1), np.full(n, self.signs.shape[1]), pa.int8()),
+            "signs": lists(signs.reshape(-1), np.full(n, signs.shape[1]), pa.int8()),
             "on_domain": lists(self.on_domain.reshape(-1), np.full(n, self.on_domain.shape[1]), pa.bool_()),
             "point": lists(self.points.reshape(-1), np.full(n, self.points.shape[1]), pa.float64()),
             "region": pa.array(self.region.astype(np.int64)),
@@ -215,67 +273,84 @@ def merge_parts(result, parts) -> FacePoset:
 
 
 class Merger:
-    """The parts of `poset_part` merged one at a time, in order (a part can be dropped once
-    added): faces found in several parts are one face (the same key; they must have one
-    dimension, and a region is one part's). `poset` checks the whole: a (d-1)-face has two
-    regions beside it, or one and the domain's boundary; an edge has two endpoints."""
+    """The parts of `poset_part` merged into one poset, in the order they are added: faces found
+    in several parts are one face (the same key), numbered where they first appear. Each part is
+    kept in compact arrays until `poset`, which merges them at once (by sorting the packed keys)
+    and checks the whole: a face has one dimension whichever part found it, a region is one
+    part's, a (d-1)-face has two regions beside it or one and the domain's boundary, an edge has
+    two endpoints."""
 
     def __init__(self, result):
         self.result, self.d = result, result.network.input_dim
-        self.ids: dict = {}
-        self.dims: list = []                 # per face, for the checks while merging
-        self.chunks: dict = {k: [] for k in ("dim", "points", "region", "vflat", "vlen", "inc")}
+        self.parts: list = []
 
     def add(self, part) -> None:
-        """Merge the next part (`poset_part`)."""
-        keys, dim, region = part["keys"], part["dim"], part["region"]
-        local = np.empty(len(keys), dtype=np.int64)
-        new = []
-        ids, dims, d = self.ids, self.dims, self.d
-        for i, key in enumerate(keys):
-            g = ids.get(key)
-            if g is None:
-                g = ids[key] = len(dims)
-                dims.append(int(dim[i]))
-                new.append(i)
-            elif dims[g] != dim[i]:
-                raise NNCellsError("faces: a face has two dimensions (float64 cannot resolve this complex)")
-            elif dim[i] == d:
-                raise NNCellsError(f"faces: region {int(region[i])} is one face with another region")
-            local[i] = g
-        new_a = np.asarray(new, dtype=np.int64)
-        vlen = part["vlen"]
-        vstart = np.concatenate([[0], np.cumsum(vlen)])
-        take = np.concatenate([np.arange(vstart[i], vstart[i + 1]) for i in new]) if new else np.zeros(0, np.int64)
-        c = self.chunks
-        c["dim"].append(dim[new_a])
-        c["points"].append(part["points"][new_a])
-        c["region"].append(region[new_a])
-        c["vflat"].append(local[part["vflat"][take]])
-        c["vlen"].append(vlen[new_a])
-        c["inc"].append(local[part["inc"]])
+        """Keep the next part (`poset_part`) for the merge."""
+        small = np.int32 if len(part["dim"]) < 2 ** 31 else np.int64
+        self.parts.append({"keys": part["keys"], "dim": part["dim"], "points": part["points"],
+                           "region": part["region"].astype(small), "vflat": part["vflat"].astype(small),
+                           "vlen": part["vlen"].astype(np.int32), "inc": part["inc"].astype(small)})
 
     def poset(self) -> FacePoset:
         """The merged poset, checked."""
-        d = self.d
-        cat = {k: np.concatenate(v) if v else None for k, v in self.chunks.items()}
-        n = len(self.dims)
-        dim_a = cat["dim"].astype(np.int64) if n else np.zeros(0, np.int64)
-        inc_a = np.unique(cat["inc"].reshape(-1, 2), axis=0) if n else np.zeros((0, 2), np.int64)
-        signs, on = key_arrays(self.result.network, list(self.ids), len(self.result.domain.halfspaces()[1]))
-        up = np.bincount(inc_a[dim_a[inc_a[:, 1]] == d, 0], minlength=n) if len(inc_a) else np.zeros(n, np.int64)
+        d, net = self.d, self.result.network
+        parts, self.parts = self.parts, []
+        sizes = np.array([len(p["dim"]) for p in parts], dtype=np.int64)
+        base = np.concatenate([[0], np.cumsum(sizes)])
+        nb = max([p["keys"].shape[1] for p in parts], default=1)
+        keys = np.concatenate([p["keys"] for p in parts]) if parts else np.zeros((0, nb), np.uint8)
+        dims = np.concatenate([p["dim"] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        row = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+        _, first, inv = np.unique(row, return_index=True, return_inverse=True)
+        del row
+        rank = np.empty(len(first), dtype=np.int64)          # faces numbered where they first appear
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        gid = rank[inv.ravel()]
+        del inv
+        first = np.sort(first)
+        n = len(first)
+        dim_a = dims[first]
+        if np.any(dim_a[gid] != dims):
+            raise NNCellsError("faces: a face has two dimensions (float64 cannot resolve this complex)")
+        twice = np.flatnonzero(np.bincount(gid[dims == d], minlength=n) > 1)
+        if twice.size:
+            regions = np.concatenate([p["region"] for p in parts])[(gid == twice[0]) & (dims == d)]
+            raise NNCellsError(f"faces: regions {int(regions[0])} and {int(regions[1])} are one face")
+        del dims
+        keys = keys[first]
+        points = np.concatenate([p["points"] for p in parts])[first] if parts else np.zeros((0, d))
+        region = np.concatenate([p["region"] for p in parts]).astype(np.int64)[first] if parts else np.zeros(0, np.int64)
+        vertices, inc = self._lists(parts, base, gid, first)
+        del parts, gid
+        nu = int((~np.asarray(net.linear_mask, dtype=bool)).sum())
+        on = key_domain(keys, nu, len(self.result.domain.halfspaces()[1]))
+        up = np.bincount(inc[dim_a[inc[:, 1]] == d, 0], minlength=n) if len(inc) else np.zeros(n, np.int64)
         need = np.where(on.any(axis=1), 1, 2)
         bad = np.flatnonzero((dim_a == d - 1) & (up != need))
         if bad.size:
             f = bad[0]
             raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
                                "(a region is missing, or float64 cannot resolve this complex)")
-        ends = np.bincount(inc_a[dim_a[inc_a[:, 1]] == 1, 1], minlength=n) if len(inc_a) else 0
+        ends = np.bincount(inc[dim_a[inc[:, 1]] == 1, 1], minlength=n) if len(inc) else 0
         if np.any((dim_a == 1) & (ends != 2)):
             raise NNCellsError("faces: an edge without two endpoints (float64 cannot resolve this complex)")
-        if not n:
-            return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=np.zeros((0, d)), incidence=inc_a,
-                             region=np.zeros(0, np.int64), vertices=[])
-        return FacePoset(dim=dim_a, signs=signs, on_domain=on, points=cat["points"].reshape(-1, d),
-                         incidence=inc_a, region=cat["region"].astype(np.int64),
-                         vertices=np.split(cat["vflat"], np.cumsum(cat["vlen"])[:-1]))
+        return FacePoset(dim=dim_a, keys=keys, on_domain=on, points=points.reshape(-1, d), incidence=inc,
+                         region=region, vertices=vertices,
+                         relu=np.flatnonzero(~np.asarray(net.linear_mask, dtype=bool)), n_hidden=net.n_hidden)
+
+    @staticmethod
+    def _lists(parts, base, gid, first):
+        """The faces' vertex lists (of each face's first occurrence) and the incidences (each
+        once), in the merged numbering."""
+        vlen = np.concatenate([p["vlen"] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        vflat = np.concatenate([gid[base[k] + p["vflat"]] for k, p in enumerate(parts)]) if parts \
+            else np.zeros(0, np.int64)
+        vstart = np.concatenate([[0], np.cumsum(vlen)])
+        lens = vlen[first]
+        offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        take = np.repeat(vstart[first] - offsets[:-1], lens) + np.arange(offsets[-1])
+        vertices = Ragged(vflat[take].astype(np.int64), offsets)
+        n = len(first)
+        pairs = [gid[base[k] + p["inc"].reshape(-1, 2)] for k, p in enumerate(parts)]
+        code = np.unique(np.concatenate([a[:, 0] * n + a[:, 1] for a in pairs])) if pairs else np.zeros(0, np.int64)
+        return vertices, np.stack([code // n, code % n], axis=1) if len(code) else np.zeros((0, 2), np.int64)
