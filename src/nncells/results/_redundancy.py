@@ -130,9 +130,9 @@ def check_regions(result, regions, table, tol) -> dict:
     rows as the facet table does: ``k`` for the domain's ``k``-th half-space, ``md + j`` for
     neuron ``j``.
     """
-    net, dom, P, X = result.network, result.domain, result.patterns, result.points
+    net, dom, P = result.network, result.domain, result.patterns
     Ad, bd = dom.halfspaces()
-    md, d, N, L = len(bd), net.input_dim, net.n_hidden, len(net.widths)
+    md, N, L = len(bd), net.n_hidden, len(net.widths)
     out = {"rows": 0, "box": 0, "float": 0, "exact": 0, "constant": 0, "lps": 0,
            "added": [], "open": [], "thin": [], "unproven": []}
     regions = np.asarray(regions, dtype=np.int64)
