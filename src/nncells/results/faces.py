@@ -130,6 +130,10 @@ class FacePoset:
         for linear units); unpacked on each use (`unit_signs` for a few units)."""
         return key_signs(self.keys, len(self.relu), self.relu, self.n_hidden)
 
+    def signs_of(self, start: int, stop: int) -> np.ndarray:
+        """The rows ``start:stop`` of `signs`, without the rest."""
+        return key_signs(self.keys[start:stop], len(self.relu), self.relu, self.n_hidden)
+
     def unit_signs(self, units) -> np.ndarray:
         """The columns ``units`` of `signs` (positions among the hidden units), without the rest.
 
@@ -162,8 +166,9 @@ class FacePoset:
         top = int(self.dim.max()) if len(self.dim) else -1
         return np.bincount(self.dim, minlength=top + 1).astype(np.int64)
 
-    def to_parquet(self, path) -> None:
-        """Write the faces to the Parquet file ``path`` (atomically), one row per face: ``face``
+    def to_parquet(self, path, block: int = 1 << 18) -> None:
+        """Write the faces to the Parquet file ``path`` (atomically, ``block`` faces at a time: a
+        row group each, so memory stays that of the poset), one row per face: ``face``
         (its index), ``dim``, ``signs`` (list of int8), ``on_domain`` (list of bool), ``point``
         (list of float64), ``region`` (-1 below dimension d), ``faces`` (the indices of its
         codimension-1 faces) and ``vertices`` (the indices of its vertices). pandas, polars and
@@ -182,29 +187,39 @@ class FacePoset:
         ([6, 7, 2], [4, 4])
         """
         import pyarrow as pa
-        from nncells.results.store import atomic_write_table
+        import pyarrow.parquet as pq
+        from nncells.results.store import atomic_write
         n = len(self.dim)
         order = np.argsort(self.incidence[:, 1], kind="stable") if len(self.incidence) else np.zeros(0, np.int64)
         lows = self.incidence[order, 0] if len(order) else np.zeros(0, np.int64)
         counts = np.bincount(self.incidence[:, 1], minlength=n) if len(self.incidence) else np.zeros(n, np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)])
-        vcounts, vflat = self.vertices.lengths(), self.vertices.flat
+        V = self.vertices
 
         def lists(flat, widths, typ):
             offsets = pa.array(np.concatenate([[0], np.cumsum(widths)]).astype(np.int32))
             return pa.ListArray.from_arrays(offsets, pa.array(flat, type=typ))
-        signs = self.signs
-        table = pa.table({
-            "face": pa.array(np.arange(n, dtype=np.int64)),
-            "dim": pa.array(self.dim.astype(np.int64)),
-            "signs": lists(signs.reshape(-1), np.full(n, signs.shape[1]), pa.int8()),
-            "on_domain": lists(self.on_domain.reshape(-1), np.full(n, self.on_domain.shape[1]), pa.bool_()),
-            "point": lists(self.points.reshape(-1), np.full(n, self.points.shape[1]), pa.float64()),
-            "region": pa.array(self.region.astype(np.int64)),
-            "faces": lists(lows.astype(np.int64), np.diff(starts), pa.int64()),
-            "vertices": lists(vflat.astype(np.int64), vcounts, pa.int64()),
-        })
-        atomic_write_table(table, path)
+
+        def rows(a, b):                 # faces a..b-1: a row group (the signs unpacked for them only)
+            signs = self.signs_of(a, b)
+            return pa.table({
+                "face": pa.array(np.arange(a, b, dtype=np.int64)),
+                "dim": pa.array(self.dim[a:b].astype(np.int64)),
+                "signs": lists(signs.reshape(-1), np.full(b - a, signs.shape[1]), pa.int8()),
+                "on_domain": lists(self.on_domain[a:b].reshape(-1), np.full(b - a, self.on_domain.shape[1]), pa.bool_()),
+                "point": lists(self.points[a:b].reshape(-1), np.full(b - a, self.points.shape[1]), pa.float64()),
+                "region": pa.array(self.region[a:b].astype(np.int64)),
+                "faces": lists(lows[starts[a]:starts[b]].astype(np.int64), counts[a:b], pa.int64()),
+                "vertices": lists(V.flat[V.offsets[a]:V.offsets[b]].astype(np.int64), V.lengths()[a:b], pa.int64()),
+            })
+
+        def write(tmp):
+            first = rows(0, min(n, block))
+            with pq.ParquetWriter(tmp, first.schema) as w:
+                w.write_table(first)
+                for a in range(block, n, block):
+                    w.write_table(rows(a, min(n, a + block)))
+        atomic_write(path, write)
 
     def euler_characteristic(self, mask=None) -> int:
         """``sum_k (-1)^k f_k`` over the faces (those of ``mask`` only, if given).
