@@ -30,6 +30,7 @@ Class 0 of ``f_0 = 1 - |x_1| - |x_2|``, ``f_1 = 0`` is a diamond (a disk); the b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,10 +42,20 @@ from nncells.network import Network
 from nncells.results.adjacency import contract_tol
 from nncells.results.faces import FacePoset, Merger, poset_part
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from concurrent.futures import Future
+
+    import numpy.typing as npt
+
+    from nncells.domains import Domain
+    from nncells.results.result import EnumerationResult
+
 _PARALLEL_MIN = 2000   # regions below which the faces are found in this process
 
 
-def faces(result, workers: int | None = None, progress=None) -> FacePoset:
+def faces(result: EnumerationResult, workers: int | None = None,
+          progress: Callable[[int], object] | None = None) -> FacePoset:
     """`nncells.results.faces.face_poset` of ``result``, its regions shared among ``workers``
     processes (default: all cores; results of fewer than 2,000 regions stay in this process):
     each finds the faces of its regions (qhull, exact vertices, each region's checks), and the
@@ -81,7 +92,9 @@ def faces(result, workers: int | None = None, progress=None) -> FacePoset:
         return merger.poset()
     # parts merged in order, each as soon as those before it are; at most 2 per worker in flight,
     # so that parts finished early do not pile up waiting for a slow one
-    waiting, nxt, sent, futures = {}, 0, 0, {}
+    waiting: dict[int, dict[str, np.ndarray]] = {}
+    futures: dict[Future[dict[str, np.ndarray]], int] = {}
+    nxt, sent = 0, 0
     with ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker,
                              initargs=(result, os.getpid())) as pool:
         try:
@@ -104,17 +117,18 @@ def faces(result, workers: int | None = None, progress=None) -> FacePoset:
     return merger.poset()
 
 
-_worker_result = None
+_worker_result: EnumerationResult | None = None
 
 
-def _init_worker(result, driver_pid):
+def _init_worker(result: EnumerationResult, driver_pid: int) -> None:
     global _worker_result
     from nncells.run.executors import worker_setup
     worker_setup(driver_pid)
     _worker_result = result
 
 
-def _part_worker(regions):
+def _part_worker(regions: np.ndarray) -> dict[str, np.ndarray]:
+    assert _worker_result is not None, "the pool's initializer sets it"
     return poset_part(_worker_result, regions)
 
 
@@ -219,16 +233,16 @@ class DecisionTopology:
         vertex of the refined complex (`vertex_box`): the same homotopy types.
     """
 
-    faces: list
-    betti: dict
-    boundary_betti: list
+    faces: list[int]
+    betti: dict[str, list[int]]
+    boundary_betti: list[int]
     euler_characteristic: int
     poset: FacePoset
     classes: np.ndarray
     regions: int
     box: object = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON-ready summary (``faces``, ``betti``, ``boundary_betti``,
         ``euler_characteristic``, ``regions``, ``cells``, ``box``: ``[lo, hi]`` of the faces' box,
         or None for a polytope)."""
@@ -238,8 +252,8 @@ class DecisionTopology:
                 "cells": int(self.faces[-1]) if self.faces else 0, "box": box}
 
 
-def decision_topology(net: Network, domain, *, workers: int | None = None, tol: float | None = None,
-                      progress=None) -> DecisionTopology:
+def decision_topology(net: Network, domain: Domain, *, workers: int | None = None, tol: float | None = None,
+                      progress: Callable[[int, int], object] | None = None) -> DecisionTopology:
     """The face counts of the class-refined complex of ``net`` in ``domain`` (a box or a bounded
     polytope, 2 to ``_config.VERTEX_MAX_DIM`` inputs, or the whole space, one input fewer) and the
     Betti numbers over GF(2) of every class's closed decision region and of the decision boundary,
@@ -344,7 +358,8 @@ def vertex_box(net: Network, *, workers: int | None = None, tol: float | None = 
     return Box(lo - pad, hi + pad)
 
 
-def betti(result, region: str = "class", k: int | None = None) -> list | dict:
+def betti(result: EnumerationResult, region: str = "class",
+          k: int | None = None) -> list[int] | dict[str, list[int]]:
     """Betti numbers over GF(2) of a decision region of ``result``'s network in its domain.
 
     Parameters
@@ -380,7 +395,7 @@ def betti(result, region: str = "class", k: int | None = None) -> list | dict:
     return top.betti if k is None else top.betti[str(k)]
 
 
-def output_persistence(net: Network, domain, output=0, *, workers: int | None = None,
+def output_persistence(net: Network, domain: Domain, output: int | Sequence[float] | np.ndarray = 0, *, workers: int | None = None,
                        tol: float | None = None) -> Persistence:
     """Persistent homology over GF(2) of the sublevel sets ``{x in domain : g(x) <= t}`` of an
     output of ``net``, as ``t`` grows: ``g = f_output`` (an int), or ``g = w . f`` for a vector
@@ -407,9 +422,10 @@ def output_persistence(net: Network, domain, output=0, *, workers: int | None = 
     """
     w = np.zeros(net.output_dim)
     if np.ndim(output) == 0:
-        if not 0 <= int(output) < net.output_dim:
-            raise NNCellsError(f"output {output} out of range: the network has {net.output_dim} outputs")
-        w[int(output)] = 1.0
+        k = int(np.asarray(output))
+        if not 0 <= k < net.output_dim:
+            raise NNCellsError(f"output {k} out of range: the network has {net.output_dim} outputs")
+        w[k] = 1.0
     else:
         w = np.asarray(output, dtype=np.float64).reshape(-1)
         if w.shape != (net.output_dim,) or not np.all(np.isfinite(w)):
@@ -417,7 +433,7 @@ def output_persistence(net: Network, domain, output=0, *, workers: int | None = 
     return _lower_star(net, domain, lambda X: net.forward(X) @ w, workers, tol)
 
 
-def unit_persistence(net: Network, domain, unit: int, *, workers: int | None = None,
+def unit_persistence(net: Network, domain: Domain, unit: int, *, workers: int | None = None,
                      tol: float | None = None) -> Persistence:
     """Persistent homology over GF(2) of the sublevel sets of hidden unit ``unit``'s
     pre-activation (numbered over all hidden layers, as in patterns), as `output_persistence`
@@ -441,7 +457,8 @@ def unit_persistence(net: Network, domain, unit: int, *, workers: int | None = N
                        workers, tol)
 
 
-def _lower_star(net, domain, value, workers, tol) -> Persistence:
+def _lower_star(net: Network, domain: Domain, value: Callable[[np.ndarray], np.ndarray], workers: int | None,
+                tol: float | None) -> Persistence:
     """Persistence of ``value`` (a function affine on the faces, evaluated at vertices): each face
     enters at the largest value at its vertices."""
     poset = faces(enumerate_regions(net, domain, workers=workers, tol=tol, method="cells"), workers)
@@ -453,5 +470,5 @@ def _lower_star(net, domain, value, workers, tol) -> Persistence:
     return persistence(poset.dim, poset.incidence, values)
 
 
-def _betti(poset: FacePoset, mask) -> list:
+def _betti(poset: FacePoset, mask: npt.ArrayLike) -> list[int]:
     return [int(v) for v in betti_numbers(poset.dim, poset.incidence, np.asarray(mask, dtype=bool))]

@@ -5,6 +5,7 @@ checks.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +14,11 @@ from nncells.geometry.contract import gamma
 from nncells.results._exact import ExactNetwork, combination, det, domain_rows
 from nncells.results._facets import cell_rows
 from nncells.results.adjacency import unit_domain_rows
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from nncells.results.result import EnumerationResult
 
 CHUNK = 1024   # regions whose float64 rows are pulled back at once
 FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
@@ -116,7 +122,7 @@ class Builder:
     """The faces of some regions of a result (`poset_part`); ``vt``: their vertices
     (`nncells.results.adjacency.region_vertices`)."""
 
-    def __init__(self, result, vt, regions):
+    def __init__(self, result: EnumerationResult, vt: dict[str, np.ndarray], regions: npt.ArrayLike) -> None:
         if len(vt["rays"]) or len(vt["lines"]):
             raise NNCellsError("faces: qhull could not give every region's vertices (a domain far beyond the "
                                "network's own scale is lifted, and its regions' facets are found otherwise); "

@@ -44,8 +44,9 @@ midpoints of the sides, the origin), 12 edges, 4 squares.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, SupportsIndex
 
 import numpy as np
 
@@ -55,8 +56,17 @@ from nncells.errors import NNCellsError
 from nncells.results._face_builder import Builder, key_domain, key_signs
 from nncells.results.adjacency import region_vertices
 
+if TYPE_CHECKING:
+    from os import PathLike
+    from pathlib import Path
 
-class Ragged(Sequence):
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    from nncells.results.result import EnumerationResult
+
+
+class Ragged(Sequence["np.ndarray"]):
     """A list of integer arrays stored flat: item ``i`` is ``flat[offsets[i]:offsets[i + 1]]``
     (`FacePoset.vertices`: one small array per face would cost more than its contents).
 
@@ -73,14 +83,14 @@ class Ragged(Sequence):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: SupportsIndex) -> np.ndarray:  # type: ignore[override]
         k = operator.index(i)
         k = k + len(self) if k < 0 else k
         if not 0 <= k < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} items")
         return self.flat[self.offsets[k]:self.offsets[k + 1]]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[np.ndarray]:
         return (self.flat[a:b] for a, b in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist()))
 
     def lengths(self) -> np.ndarray:
@@ -134,7 +144,7 @@ class FacePoset:
         """The rows ``start:stop`` of `signs`, without the rest."""
         return key_signs(self.keys[start:stop], len(self.relu), self.relu, self.n_hidden)
 
-    def unit_signs(self, units) -> np.ndarray:
+    def unit_signs(self, units: npt.ArrayLike) -> np.ndarray:
         """The columns ``units`` of `signs` (positions among the hidden units), without the rest.
 
         Examples
@@ -166,7 +176,7 @@ class FacePoset:
         top = int(self.dim.max()) if len(self.dim) else -1
         return np.bincount(self.dim, minlength=top + 1).astype(np.int64)
 
-    def to_parquet(self, path, block: int = 1 << 18) -> None:
+    def to_parquet(self, path: str | PathLike[str], block: int = 1 << 18) -> None:
         """Write the faces to the Parquet file ``path`` (atomically, ``block`` faces at a time: a
         row group each, so memory stays that of the poset), one row per face: ``face``
         (its index), ``dim``, ``signs`` (list of int8), ``on_domain`` (list of bool), ``point``
@@ -196,11 +206,11 @@ class FacePoset:
         starts = np.concatenate([[0], np.cumsum(counts)])
         V = self.vertices
 
-        def lists(flat, widths, typ):
+        def lists(flat: np.ndarray, widths: np.ndarray, typ: pa.DataType) -> pa.ListArray:
             offsets = pa.array(np.concatenate([[0], np.cumsum(widths)]).astype(np.int32))
             return pa.ListArray.from_arrays(offsets, pa.array(flat, type=typ))
 
-        def rows(a, b):                 # faces a..b-1: a row group (the signs unpacked for them only)
+        def rows(a: int, b: int) -> pa.Table:   # faces a..b-1: a row group (the signs unpacked for them only)
             signs = self.signs_of(a, b)
             return pa.table({
                 "face": pa.array(np.arange(a, b, dtype=np.int64)),
@@ -213,7 +223,7 @@ class FacePoset:
                 "vertices": lists(V.flat[V.offsets[a]:V.offsets[b]].astype(np.int64), V.lengths()[a:b], pa.int64()),
             })
 
-        def write(tmp):
+        def write(tmp: Path) -> None:
             first = rows(0, min(n, block))
             with pq.ParquetWriter(tmp, first.schema) as w:
                 w.write_table(first)
@@ -221,7 +231,7 @@ class FacePoset:
                     w.write_table(rows(a, min(n, a + block)))
         atomic_write(path, write)
 
-    def euler_characteristic(self, mask=None) -> int:
+    def euler_characteristic(self, mask: npt.ArrayLike | None = None) -> int:
         """``sum_k (-1)^k f_k`` over the faces (those of ``mask`` only, if given).
 
         Examples
@@ -237,7 +247,7 @@ class FacePoset:
         return int(np.sum(np.where(dims % 2 == 0, 1, -1)))
 
 
-def face_poset(result) -> FacePoset:
+def face_poset(result: EnumerationResult) -> FacePoset:
     """Every face of the polyhedral complex of ``result`` (an `EnumerationResult` of a box or a
     bounded polytope in 2 to ``_config.VERTEX_MAX_DIM`` inputs), exactly: the module's
     docstring says how and what is checked.
@@ -258,7 +268,7 @@ def face_poset(result) -> FacePoset:
     return merge_parts(result, [poset_part(result, np.arange(len(result.patterns)))])
 
 
-def check_domain(result) -> None:
+def check_domain(result: EnumerationResult) -> None:
     """Refuse what `face_poset` cannot do: an unbounded or curved domain, a dimension outside 2 to
     ``_config.VERTEX_MAX_DIM``."""
     dom, d = result.domain, result.network.input_dim
@@ -270,7 +280,7 @@ def check_domain(result) -> None:
                            f"(_config.VERTEX_MAX_DIM), this network has {d}")
 
 
-def poset_part(result, regions) -> dict:
+def poset_part(result: EnumerationResult, regions: npt.ArrayLike) -> dict[str, np.ndarray]:
     """The faces of the regions ``regions`` (indices into ``result``), for `merge_parts`: what a
     worker of a parallel face poset computes (`nncells.analysis.topology.faces`); their vertices
     come from qhull on these regions alone. Each region's own checks are made here."""
@@ -279,7 +289,7 @@ def poset_part(result, regions) -> dict:
     return Builder(result, region_vertices(result, regions), regions).part()
 
 
-def merge_parts(result, parts) -> FacePoset:
+def merge_parts(result: EnumerationResult, parts: Iterable[dict[str, np.ndarray]]) -> FacePoset:
     """One `FacePoset` from the parts of `poset_part`, in order (`Merger`)."""
     m = Merger(result)
     for part in parts:
@@ -295,11 +305,11 @@ class Merger:
     part's, a (d-1)-face has two regions beside it or one and the domain's boundary, an edge has
     two endpoints."""
 
-    def __init__(self, result):
+    def __init__(self, result: EnumerationResult) -> None:
         self.result, self.d = result, result.network.input_dim
-        self.parts: list = []
+        self.parts: list[dict[str, np.ndarray]] = []
 
-    def add(self, part) -> None:
+    def add(self, part: dict[str, np.ndarray]) -> None:
         """Keep the next part (`poset_part`) for the merge."""
         small = np.int32 if len(part["dim"]) < 2 ** 31 else np.int64
         self.parts.append({"keys": part["keys"], "dim": part["dim"], "points": part["points"],
@@ -354,7 +364,8 @@ class Merger:
                          relu=np.flatnonzero(~np.asarray(net.linear_mask, dtype=bool)), n_hidden=net.n_hidden)
 
     @staticmethod
-    def _lists(parts, base, gid, first):
+    def _lists(parts: list[dict[str, np.ndarray]], base: np.ndarray, gid: np.ndarray,
+               first: np.ndarray) -> tuple[Ragged, np.ndarray]:
         """The faces' vertex lists (of each face's first occurrence) and the incidences (each
         once), in the merged numbering."""
         vlen = np.concatenate([p["vlen"] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
