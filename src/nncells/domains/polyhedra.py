@@ -260,9 +260,14 @@ class Space(Domain):
         --------
         >>> [a.shape for a in Space(2).halfspaces()]
         [(0, 2), (0,)]
+        >>> Space().halfspaces()
+        Traceback (most recent call last):
+        ...
+        nncells.errors.DomainError: Space() has no dimension yet: give Space(dim), or resolve it against a network
         """
-        # (an unresolved Space, dim None, has no half-space form: np.zeros raises TypeError)
-        return np.zeros((0, self.dim)), np.zeros(0)  # type: ignore[arg-type]
+        if self.dim is None:
+            raise DomainError("Space() has no dimension yet: give Space(dim), or resolve it against a network")
+        return np.zeros((0, self.dim)), np.zeros(0)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": "space", "dim": dim}``.
