@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,15 +16,24 @@ from nncells.engine.tasks import Batch, Problem
 from nncells.errors import NNCellsError
 from nncells import _config
 from nncells.network import Network
-from nncells.results.result import EnumerationResult, run_summary
+from nncells.results.result import EnumerationResult
 from nncells.results.store import CountSink, MemorySink
+from nncells.results.summary import run_summary
 from nncells.run import checkpoint, driver
 from nncells.run.executors import make_executor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from os import PathLike
+
+    from nncells.run.executors import Executor
+
+    Progress = Callable[[int, str], object]   # ``progress(regions_found, extra_text)``
 
 METHODS = ("auto", "cells", "planar")
 
 
-def _problem(network, domain, tol, backend=None) -> Problem:
+def _problem(network: Network, domain: Domain | None, tol: float | None, backend: str | None = None) -> Problem:
     if not isinstance(network, Network):
         raise NNCellsError(f"expected a Network, got {type(network).__name__}")
     tol = _config.DEFAULT_TOL if tol is None else tol
@@ -32,14 +42,14 @@ def _problem(network, domain, tol, backend=None) -> Problem:
     return Problem.make(network, Space() if domain is None else domain, tol, backend)
 
 
-def _check_method(method):
+def _check_method(method: str) -> None:
     if method not in METHODS:
         raise NNCellsError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
 
 
 def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
-                      method: str = "auto", workers: int | None = None, executor=None,
-                      progress=None, backend: str | None = None, certify: bool = False,
+                      method: str = "auto", workers: int | None = None, executor: Executor | None = None,
+                      progress: Progress | None = None, backend: str | None = None, certify: bool = False,
                       facets: bool = False) -> EnumerationResult:
     """Enumerate every full-dimensional activation region of ``network`` inside ``domain``.
 
@@ -119,9 +129,10 @@ def enumerate_regions(network: Network, domain: Domain | None = None, *, tol: fl
 
 
 def count_regions(network: Network, domain: Domain | None = None, *, tol: float | None = None,
-                  method: str = "auto", workers: int | None = None, executor=None, out_dir=None,
-                  resume: bool = False, progress=None, checkpoint_s: float | None = None,
-                  backend: str | None = None) -> dict:
+                  method: str = "auto", workers: int | None = None, executor: Executor | None = None,
+                  out_dir: str | PathLike[str] | None = None, resume: bool = False,
+                  progress: Progress | None = None, checkpoint_s: float | None = None,
+                  backend: str | None = None) -> dict[str, Any]:
     """Count regions without keeping them (memory does not grow with the count); with
     ``out_dir`` the run is checkpointed there and can be resumed. Returns the JSON summary.
     The other arguments are those of `enumerate_regions`.
@@ -138,9 +149,10 @@ def count_regions(network: Network, domain: Domain | None = None, *, tol: float 
                    checkpoint_s, count_only=True, backend=backend)
 
 
-def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: float | None = None,
-                     method: str = "auto", workers: int | None = None, executor=None, resume: bool = False,
-                     progress=None, checkpoint_s: float | None = None, backend: str | None = None) -> dict:
+def enumerate_to_dir(network: Network, domain: Domain | None, out_dir: str | PathLike[str], *,
+                     tol: float | None = None, method: str = "auto", workers: int | None = None,
+                     executor: Executor | None = None, resume: bool = False, progress: Progress | None = None,
+                     checkpoint_s: float | None = None, backend: str | None = None) -> dict[str, Any]:
     """Stream regions to Parquet shards under ``out_dir`` with a manifest, checkpointed every
     ``checkpoint_s`` seconds; ``resume=True`` continues an interrupted run. Returns the summary.
 
@@ -165,8 +177,10 @@ def enumerate_to_dir(network: Network, domain: Domain | None, out_dir, *, tol: f
                    checkpoint_s, count_only=False, backend=backend)
 
 
-def _stream(network, domain, tol, method, workers, executor, out_dir, resume, progress, checkpoint_s,
-            count_only, backend=None):
+def _stream(network: Network, domain: Domain | None, tol: float | None, method: str, workers: int | None,
+            executor: Executor | None, out_dir: str | PathLike[str] | None, resume: bool,
+            progress: Progress | None, checkpoint_s: float | None, count_only: bool,
+            backend: str | None = None) -> dict[str, Any]:
     _check_method(method)
     problem = _problem(network, domain, tol, backend)
     if count_only:  # workers send back counts, not regions

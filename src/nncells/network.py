@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from os import PathLike
 
 import numpy as np
 import numpy.typing as npt
@@ -354,7 +353,7 @@ class Network(LocalMaps):
 
     # -------------------------------------------------------------- storage
     @classmethod
-    def from_npz(cls, path: str | PathLike[str]) -> "Network":
+    def from_npz(cls, path: network_npz.NpzFile) -> "Network":
         """Read a network saved by `to_npz` (keys ``W0, b0, W1, b1, ...``, W shaped (out, in)).
 
         Examples
@@ -383,7 +382,7 @@ class Network(LocalMaps):
         P = np.asarray(patterns, dtype=bool)
         return network_pieces.argmax_patterns(self.tournaments, P) if self.tournaments else P
 
-    def to_npz(self, path: str | PathLike[str]) -> None:
+    def to_npz(self, path: network_npz.NpzFile) -> None:
         """Save the network as an ``.npz`` archive readable by `from_npz` and `load_model`.
 
         Arrays are stored as ``W0, b0, W1, b1, ...`` (float64, W shaped (out, in)); a network

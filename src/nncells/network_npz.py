@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nncells import network_pieces
 from nncells.errors import ModelError, NNCellsError
 
+if TYPE_CHECKING:
+    from os import PathLike
+    from typing import IO, TypeAlias
 
-def read_arrays(path) -> tuple:
+    NpzFile: TypeAlias = "str | PathLike[str] | IO[bytes]"   # a path, or a binary file open for np.load / np.savez
+
+
+def read_arrays(path: NpzFile) -> tuple:
     """``(weights, biases, linear, ignored, tournaments)`` read from the archive ``path`` (``linear``
     None when it has no masks ``L0, L1, ...``: every hidden unit a ReLU; ``ignored`` always empty;
     ``tournaments`` from the array ``T``, see `nncells.network_pieces.encode`).

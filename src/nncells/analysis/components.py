@@ -1,6 +1,8 @@
 """Connected components of the decision regions (`decision_components`)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 
 from nncells import _config
@@ -8,8 +10,12 @@ from nncells.geometry import solvers
 from nncells.results._facets import cell_rows, lp_facet
 from nncells.results.adjacency import compute_facets, contract_tol
 
+if TYPE_CHECKING:
+    from nncells.network import Network
+    from nncells.results.result import EnumerationResult
 
-def _output_maps(net, P, chunk=4096):
+
+def _output_maps(net: Network, P: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """The network's affine map ``A[i] x + c[i]`` on every region (batched `Network.local_affine`)."""
     n, d, L = len(P), net.input_dim, len(net.widths)
     A = np.empty((n, net.output_dim, d))
@@ -28,7 +34,7 @@ def _output_maps(net, P, chunk=4096):
     return A, c
 
 
-def _class_rows(A, c, cls):
+def _class_rows(A: np.ndarray, c: np.ndarray, cls: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``R x <= r`` whose interior is where class ``cls`` strictly wins (one region's map)."""
     k = A.shape[0]
     if k == 1:
@@ -41,7 +47,7 @@ _T_STEPS = (0.5, 0.25, 0.75, 0.125)   # where candidate witnesses sit between a 
 _LOOSE = 1e4                          # a vertex this many tol ||x|| off a facet's plane may be on it
 
 
-def decision_components(result) -> dict:
+def decision_components(result: EnumerationResult) -> dict[str, Any]:
     """The connected components of each class's decision region.
 
     The class at ``x`` is the network's argmax (``y > 0`` for one output). The decision region of
@@ -145,7 +151,7 @@ def decision_components(result) -> dict:
                                       directed=False)
     parent = np.arange(ncc)       # then a union-find over those components for the facets asked
 
-    def find(x):
+    def find(x: int) -> int:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
@@ -164,23 +170,24 @@ def decision_components(result) -> dict:
             "lp_solves": solvers.lp_count() - lp0}
 
 
-def _lead(Y, cls):
+def _lead(Y: np.ndarray, cls: np.ndarray) -> np.ndarray:
     """How much class ``cls`` (per row) leads the best other class in the scores ``Y``."""
     Y = Y.copy()
     rows = np.arange(len(Y))
     own = Y[rows, cls]
     Y[rows, cls] = -np.inf
-    return own - Y.max(axis=1)
+    return cast("np.ndarray", own - Y.max(axis=1))
 
 
-def _segments(starts, counts):
+def _segments(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices of the segments ``[starts[i], starts[i] + counts[i])`` and each one's owner."""
     owner = np.repeat(np.arange(len(counts)), counts)
     off = np.cumsum(counts) - counts
     return starts[owner] + np.arange(len(owner)) - off[owner], owner
 
 
-def _class_depth(A, c, p, region, cls, Nrm, tol):
+def _class_depth(A: np.ndarray, c: np.ndarray, p: np.ndarray, region: np.ndarray, cls: np.ndarray,
+                 Nrm: np.ndarray, tol: float) -> np.ndarray:
     """A lower bound of the distance from points ``p`` (of regions ``region``) to where class
     ``cls`` stops winning (the class's inequalities, rows of norm ``Nrm``), the error bound off."""
     y = np.einsum("vod,vd->vo", A[region], p) + c[region]
@@ -191,10 +198,12 @@ def _class_depth(A, c, p, region, cls, Nrm, tol):
     with np.errstate(divide="ignore", invalid="ignore"):
         dist = np.where(nr > 0, lead / np.where(nr > 0, nr, 1.0), np.where(lead > 0, np.inf, -np.inf))
     dist[rows, cls] = np.inf
-    return dist.min(axis=1)
+    return cast("np.ndarray", dist.min(axis=1))
 
 
-def _cheap_presence(A, c, X, radii, Y, err, V, vr, vstart, nv, Nrm, cand, tol, present, known):
+def _cheap_presence(A: np.ndarray, c: np.ndarray, X: np.ndarray, radii: np.ndarray, Y: np.ndarray,
+                    err: np.ndarray, V: np.ndarray, vr: np.ndarray, vstart: np.ndarray, nv: np.ndarray,
+                    Nrm: np.ndarray, cand: np.ndarray, tol: float, present: np.ndarray, known: np.ndarray) -> None:
     """Settle, without LPs, which classes the bounded regions ``cand`` hold (in place): absent
     where another class wins at every vertex by the error margin, present where a witness ball
     of ``BORDERLINE`` times the threshold fits (the `decision_components` notes)."""
@@ -227,7 +236,9 @@ def _cheap_presence(A, c, X, radii, Y, err, V, vr, vstart, nv, Nrm, cand, tol, p
         known[reg[ask][ok], cls[ask][ok]] = True
 
 
-def _cheap_facets(T, A, c, Y, err, V, vstart, nv, Nrm, rows, regs, cls, tol):
+def _cheap_facets(T: dict[str, Any], A: np.ndarray, c: np.ndarray, Y: np.ndarray, err: np.ndarray, V: np.ndarray,
+                  vstart: np.ndarray, nv: np.ndarray, Nrm: np.ndarray, rows: np.ndarray, regs: np.ndarray,
+                  cls: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """For facet rows ``rows`` of bounded regions ``regs``: whether class ``cls`` surely wins on
     an in-plane ball of ``BORDERLINE`` times the threshold (``yes``), and whether another class
     surely beats it all over the facet (``no``), by the `decision_components` notes."""
@@ -262,7 +273,8 @@ def _cheap_facets(T, A, c, Y, err, V, vstart, nv, Nrm, rows, regs, cls, tol):
     return yes, no & ~yes
 
 
-def _on_facet(result, A, c, i, T, a, cls, tol):
+def _on_facet(result: EnumerationResult, A: np.ndarray, c: np.ndarray, i: int, T: dict[str, Any], a: int,
+              cls: int, tol: float) -> bool:
     """Whether class ``cls`` wins strictly somewhere on the relative interior of facet row ``a``
     of region ``i`` (one LP in the facet's hyperplane)."""
     G, h = result.halfspaces(i)

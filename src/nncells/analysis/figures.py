@@ -7,14 +7,24 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from nncells.errors import NNCellsError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from os import PathLike
+    from typing import TypeAlias
+
+    import numpy.typing as npt
     from matplotlib.figure import Figure
+
+    from nncells.analysis.homology import Persistence
+
+    # a table: a list of row dicts, or a dict of columns
+    Table: TypeAlias = "list[dict[str, Any]] | Mapping[str, npt.ArrayLike]"
 
 KIND_STYLE = {"train": ("-", "o"), "random": ("--", "s")}
 
@@ -30,7 +40,7 @@ def pyplot() -> ModuleType:
     return plt
 
 
-def save(fig, path, dpi: int = 110) -> list[Path]:
+def save(fig: Figure, path: str | PathLike[str], dpi: int = 110) -> list[Path]:
     """Write ``fig`` as ``<stem>.png`` and ``<stem>.svg``; returns the two paths.
 
     Parameters
@@ -64,19 +74,20 @@ def save(fig, path, dpi: int = 110) -> list[Path]:
     return out
 
 
-def finish(fig: Figure, path) -> Figure:
+def finish(fig: Figure, path: str | PathLike[str] | None) -> Figure:
     """``fig``, saved first as ``path`` (`save`) when a path is given."""
     if path is not None:
         save(fig, path)
     return fig
 
 
-def _col(table, key):
+def _col(table: Table, key: str) -> np.ndarray:
     return np.asarray([r[key] for r in table]) if isinstance(table, list) else np.asarray(table[key])
 
 
 # ------------------------------------------------------------------ rank vs children
-def plot_rank_children(table, path=None, panel="layer", title="Children per parent region against its rank") -> Figure:
+def plot_rank_children(table: Table, path: str | PathLike[str] | None = None, panel: str = "layer",
+                       title: str = "Children per parent region against its rank") -> Figure:
     """Children of each parent region against the rank of its affine map, one panel per value of
     the column ``panel`` (``"layer"``, or ``"width"`` for tables pooled over networks): every
     parent (jittered), the mean per rank, and the bound ``sum_{j<=r} C(k, j)``.
@@ -138,7 +149,8 @@ def plot_rank_children(table, path=None, panel="layer", title="Children per pare
 
 
 # ------------------------------------------------------------------ runtime vs regions
-def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain") -> Figure:
+def plot_scaling(runs: Table, fits: Mapping[str, Any] | None = None, path: str | PathLike[str] | None = None,
+                 group: str = "input_dim", split: str | None = "domain") -> Figure:
     """Seconds and LP solves against the number of regions (log-log): colour by ``group``,
     marker by ``split`` (when the runs have that column), and for each value ``v`` of ``split``
     with an entry ``fits[v]`` (from `nncells.analysis.scaling_fits`) its fitted line, labelled
@@ -169,7 +181,7 @@ def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain") 
     n = _col(runs, "regions").astype(float)
     groups = _col(runs, group)
     has_split = split is not None and (split in runs[0] if isinstance(runs, list) else split in runs)
-    splits = _col(runs, split) if has_split else np.full(len(n), "all")
+    splits = _col(runs, cast("str", split)) if has_split else np.full(len(n), "all")   # has_split: not None
     split_vals = sorted(set(splits.tolist()))
     markers = dict(zip(split_vals, "o^sDv"))
     colors = dict(zip(sorted(set(groups.tolist())), plt.cm.tab10.colors))
@@ -207,7 +219,7 @@ def plot_scaling(runs, fits=None, path=None, group="input_dim", split="domain") 
     return finish(fig, path)
 
 
-def plot_speedup(rows, path=None, max_workers: int = 2) -> Figure:
+def plot_speedup(rows: list[dict[str, Any]], path: str | PathLike[str] | None = None, max_workers: int = 2) -> Figure:
     """Parallel speed-up (serial seconds / parallel seconds) per architecture, with the ideal.
 
     Parameters
@@ -247,7 +259,7 @@ def plot_speedup(rows, path=None, max_workers: int = 2) -> Figure:
 
 
 # ------------------------------------------------------------------ global bounds
-def plot_bounds(rows, path=None) -> Figure:
+def plot_bounds(rows: list[dict[str, Any]], path: str | PathLike[str] | None = None) -> Figure:
     """Exact region counts beside the Serra et al. and Montufar et al. bounds, per architecture.
 
     Parameters
@@ -292,7 +304,8 @@ def plot_bounds(rows, path=None) -> Figure:
 
 
 # ------------------------------------------------------------------ training dynamics
-def plot_training_dynamics(summary, checkpoints=None, path=None, title: str = "") -> Figure:
+def plot_training_dynamics(summary: Table, checkpoints: Table | None = None, path: str | PathLike[str] | None = None,
+                           title: str = "") -> Figure:
     """Local measures against the epoch: mean exact count in balls, mean upper bound, median
     distance to the nearest region boundary (around training vs random points), and the
     number of regions in the data's bounding box with the training accuracy.
@@ -369,7 +382,8 @@ def plot_training_dynamics(summary, checkpoints=None, path=None, title: str = ""
 
 
 # ------------------------------------------------------------------ topology
-def plot_barcode(bars, path=None, title: str = "", xlabel: str = "threshold t") -> Figure:
+def plot_barcode(bars: Persistence, path: str | PathLike[str] | None = None, title: str = "",
+                 xlabel: str = "threshold t") -> Figure:
     """The persistence barcode of ``bars`` (`nncells.analysis.homology.Persistence`): one
     horizontal bar per class, from its birth to its death (an arrow to the right edge for a
     class that never dies), grouped by dimension, with a legend.
@@ -413,7 +427,7 @@ def plot_barcode(bars, path=None, title: str = "", xlabel: str = "threshold t") 
     return finish(fig, path)
 
 
-def plot_betti_curves(rows, path=None, title: str = "") -> Figure:
+def plot_betti_curves(rows: list[dict[str, Any]], path: str | PathLike[str] | None = None, title: str = "") -> Figure:
     """Betti numbers of each class's decision region against the epoch (one panel per
     homology dimension up to d - 1), from rows with ``epoch``, ``class`` (a class index, or a
     name such as ``"boundary"``) and ``b0``, ``b1``, ...

@@ -17,7 +17,7 @@ from nncells import _config, kernels
 from nncells.domains import Box, Domain
 from nncells.engine import compiled, lp_core
 from nncells.engine.ball import refine
-from nncells.engine.cells import Batch, Cell, Stats, Task  # noqa: F401 (re-exported)
+from nncells.engine.cells import Batch as Batch, Cell as Cell, Stats as Stats, Task as Task  # re-exported
 from nncells.engine.split import split_cell
 from nncells.engine.vertex import box_vertices
 from nncells.errors import DomainError

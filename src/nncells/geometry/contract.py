@@ -244,7 +244,8 @@ class Rule:
         """`witness` for many balls at once (rows of ``points``)."""
         return radii > self.tol * np.max(np.abs(points), axis=1, initial=0.0)
 
-    def deepest(self, A, c, scale=None, bounds=None):
+    def deepest(self, A: np.ndarray, c: np.ndarray, scale: float | None = None,
+                bounds: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray | None, float]:
         """``(x, depth)`` proving that ``{A x <= c}`` (within the box ``bounds``, when given)
         counts, or ``(None, -inf)`` (a sliver)."""
         return deepest_point(A, c, self.tol, scale, bounds=bounds)

@@ -8,6 +8,8 @@ the LP modules beside it (`depth_lps`, `box_depth`) talk to HiGHS.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import highspy
@@ -15,6 +17,9 @@ import highspy
 from nncells import _config
 from nncells._stdout import silenced_stdout
 from nncells.geometry.norms import power_of_two
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _INF = highspy.kHighsInf
 _SMALL_ENTRY = 1e-12      # HiGHS's lowest `small_matrix_value`: smaller matrix entries are dropped
@@ -149,7 +154,8 @@ def _solve(cost, A, b, col_lo, col_hi):
     return "failed", None, None
 
 
-def chebyshev_center(A, b, cap=1.0):
+def chebyshev_center(A: npt.ArrayLike, b: npt.ArrayLike,
+                     cap: float = 1.0) -> tuple[npt.NDArray[np.float64] | None, float]:
     """Centre and radius of the largest ball (radius capped at ``cap``) inside ``A x <= b``.
 
     Rows of ``A`` must be non-zero; they are normalised here. Returns ``(None, -inf)`` when

@@ -3,21 +3,34 @@ layout, legends outside the axes, and `_fit_layout`, which wraps long titles and
 grows a figure only when its text cannot fit, so that nothing overlaps (docs/planar.md)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 import numpy as np
 
 from nncells.errors import NNCellsError
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import numpy.typing as npt
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.legend import Legend
+
+_Dpi = TypeVar("_Dpi", bound="float | None")
+
 FIGSIZE = (7.0, 6.0)  # inches, the default of `plot_partition` and `save_figure`
 
 
-def _plt():
+def _plt() -> ModuleType:
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
 
 
-def _figure_options(figsize, dpi):
+def _figure_options(figsize: npt.ArrayLike | None, dpi: _Dpi) -> tuple[tuple[float, float] | None, _Dpi]:
     """Checked ``(figsize, dpi)``: two positive inches (or None) and a positive dpi (or None)."""
     if figsize is not None:
         try:
@@ -31,7 +44,8 @@ def _figure_options(figsize, dpi):
     return figsize, dpi
 
 
-def _new_figure(figsize=None, dpi=None, ncols=1, default=FIGSIZE):
+def _new_figure(figsize: npt.ArrayLike | None = None, dpi: float | None = None, ncols: int = 1,
+                default: tuple[float, float] = FIGSIZE) -> tuple[Figure, np.ndarray]:
     """A figure with constrained layout (title, colour bar, legend and labels never overlap)."""
     figsize, dpi = _figure_options(figsize, dpi)
     fig, axes = _plt().subplots(1, ncols, figsize=figsize or default, dpi=dpi, squeeze=False,
@@ -39,7 +53,7 @@ def _new_figure(figsize=None, dpi=None, ncols=1, default=FIGSIZE):
     return fig, axes[0]
 
 
-def _points(size) -> float:
+def _points(size: float | str) -> float:
     from matplotlib.font_manager import FontProperties
     return FontProperties(size=size).get_size_in_points()
 
@@ -53,7 +67,7 @@ def _text_width(text, size) -> float:
                for line in text.split("\n"))
 
 
-def _wrap(text, size, room) -> str:
+def _wrap(text: str, size: float, room: float) -> str:
     """``text`` broken between words into lines no wider than ``room`` points at font ``size``
     (a word wider than that keeps a line to itself)."""
     out = []
@@ -70,7 +84,7 @@ def _wrap(text, size, room) -> str:
     return "\n".join(out)
 
 
-def _legend(ax, handles, below: bool, strip: bool = False):
+def _legend(ax: Axes, handles: list[Artist], below: bool, strip: bool = False) -> Legend:
     """The legend outside the axes: on the right, or below (in as many columns as fit) when
     ``below`` or when the right would leave the axes less than 60 % of the figure. Below, it
     goes in a strip along the bottom of the figure kept free of the constrained layout
@@ -107,7 +121,7 @@ def _reserve_bottom(fig, fraction) -> bool:
     return True
 
 
-def _fit_layout(fig, tries: int = 12, min_axes_in: float = 1.4) -> None:
+def _fit_layout(fig: Figure, tries: int = 12, min_axes_in: float = 1.4) -> None:
     """Make the constrained layout of a figure of ours fit. If the layout fails, or leaves a
     picture smaller than ``min_axes_in`` inches, the figure grows by 15 %; then axis labels
     longer than their axes and titles wider than the figure are wrapped between words, and

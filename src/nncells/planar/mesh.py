@@ -115,7 +115,7 @@ class _Mesh:
         self.start[:self.nf] = offs
         self.garbage = 0
 
-    def geometry(self):
+    def geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per face: area, centroid (cx, cy), and the max distance of a vertex from the centroid."""
         self.compact()
         lens = self.length[:self.nf]
@@ -196,7 +196,8 @@ def _split(mesh: _Mesh, faces, a, b, c):
         mesh.compact()
 
 
-def _candidates(Lx, Ly, Lc, err, cx, cy, rad, first):
+def _candidates(Lx: np.ndarray, Ly: np.ndarray, Lc: np.ndarray, err: float, cx: np.ndarray, cy: np.ndarray,
+                rad: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(neuron, face, a, b, c) for the lines that may cut each face: those passing within the
     face's circumscribed disc (centroid, rad), normalised to unit normals; faces number from
     ``first``. A line whose normal's entries are both at most ``err`` (their error bound) is

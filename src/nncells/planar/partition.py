@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from nncells.network import Network
 from nncells.planar.mesh import _candidates, _cut_layer, _Mesh, split_layers
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from nncells.engine.cells import Batch
 
 
@@ -64,11 +66,11 @@ class PlanarPartition:
     ranks: np.ndarray
     A: np.ndarray
     c: np.ndarray
-    per_layer: list
+    per_layer: list[int]
     tol: float
     seconds: float = 0.0
     bound: float = 1.0  # bounds ||W_L| ... |W_1||_F: error bounds of the output maps' entries
-    _edges: tuple = field(default=None, repr=False)
+    _edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_faces(self) -> int:
@@ -85,10 +87,10 @@ class PlanarPartition:
         """
         return len(self.areas)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.n_faces
 
-    def face(self, f: int) -> np.ndarray:
+    def face(self, f: int | np.integer[Any]) -> np.ndarray:
         """The (k, 2) vertices of face ``f``, counter-clockwise.
 
         Examples
@@ -106,9 +108,9 @@ class PlanarPartition:
         >>> bool(np.isclose(area, part.areas[0]))
         True
         """
-        return self.vertices[self.face_vertices[self.face_start[f]:self.face_start[f + 1]]]
+        return cast("np.ndarray", self.vertices[self.face_vertices[self.face_start[f]:self.face_start[f + 1]]])
 
-    def polygons(self) -> list:
+    def polygons(self) -> list[np.ndarray]:
         """Every face's vertex array (for plotting).
 
         Returns
@@ -194,10 +196,10 @@ class PlanarPartition:
         [2, 16]
         """
         y = np.einsum("fok,fk->fo", self.A, self.centroids) + self.c
-        return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0).astype(np.int64)
+        return cast("np.ndarray", y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0).astype(np.int64))
 
 
-def _loop_edges(face_start, face_vertices):
+def _loop_edges(face_start: np.ndarray, face_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every directed loop edge: (face, from-vertex, to-vertex)."""
     v = face_vertices
     starts, lens = face_start[:-1], np.diff(face_start)
@@ -206,7 +208,8 @@ def _loop_edges(face_start, face_vertices):
     return np.repeat(np.arange(len(lens)), lens), v, v[nxt]
 
 
-def _shared_edges(vertices, face_start, face_vertices):
+def _shared_edges(vertices: np.ndarray, face_start: np.ndarray,
+                  face_vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edges shared by two faces, matched exactly by their vertex-id pairs (the mesh gives both
     faces of an edge the same vertex ids): ``(face_a, face_b, segments (m, 2, 2))``."""
     face, u, w = _loop_edges(face_start, face_vertices)
@@ -218,7 +221,7 @@ def _shared_edges(vertices, face_start, face_vertices):
     return face[i], face[j], np.stack([vertices[u[i]], vertices[w[i]]], axis=1)
 
 
-def class_pieces(part: "PlanarPartition") -> tuple:
+def class_pieces(part: PlanarPartition) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The faces cut where the predicted class changes: every face is cut by the lines where two
     classes' affine maps tie (``k > 1`` outputs) or by the zero line of its output (one output),
     and each piece takes the class at its centroid (argmax, or ``y > 0``).
@@ -266,7 +269,7 @@ def class_pieces(part: "PlanarPartition") -> tuple:
     return verts, np.append(mesh.start[:mesh.nf], mesh.nl), mesh.loops[:mesh.nl].copy(), par, cls
 
 
-def decision_boundary(part: "PlanarPartition") -> tuple[np.ndarray, np.ndarray]:
+def decision_boundary(part: PlanarPartition) -> tuple[np.ndarray, np.ndarray]:
     """The exact decision boundary: for ``k > 1`` outputs where the predicted class (argmax)
     changes, for one output the zero level set; the edges between `class_pieces` of different
     classes, inside faces and across them.
@@ -299,7 +302,7 @@ def decision_boundary(part: "PlanarPartition") -> tuple[np.ndarray, np.ndarray]:
     return seg[diff], np.stack([cls[fa], cls[fb]], axis=1)[diff]
 
 
-def _polygon(vertices) -> np.ndarray:
+def _polygon(vertices: npt.ArrayLike) -> np.ndarray:
     P = np.asarray(vertices, dtype=np.float64)
     if P.ndim != 2 or P.shape[1] != 2 or len(P) < 3:
         raise NNCellsError(f"the domain polygon must be a (k >= 3, 2) array of vertices, got shape {P.shape}")
@@ -318,7 +321,7 @@ def _polygon(vertices) -> np.ndarray:
     return P
 
 
-def planar_partition(network: Network, polygon_vertices, tol: float | None = None,
+def planar_partition(network: Network, polygon_vertices: npt.ArrayLike, tol: float | None = None,
                      backend: str | None = None) -> PlanarPartition:
     """Exact activation regions of a 2-input ``network`` inside a convex polygon.
 
@@ -361,8 +364,8 @@ def planar_partition(network: Network, polygon_vertices, tol: float | None = Non
                            time.perf_counter() - t0, bound)
 
 
-def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None,
-                 backend: str | None = None) -> "Batch":
+def planar_batch(network: Network, box_lo: npt.ArrayLike, box_hi: npt.ArrayLike, tol: float | None = None,
+                 backend: str | None = None) -> Batch:
     """The regions of a 2-input ``network`` in the box ``[box_lo, box_hi]`` as an engine `Batch`
     (``backend``: as in `planar_partition`).
 
@@ -402,7 +405,7 @@ def planar_batch(network: Network, box_lo, box_hi, tol: float | None = None,
     return Batch(part.patterns[keep], points[keep], r[keep], part.ranks[keep])
 
 
-def _face_rows(poly: np.ndarray):
+def _face_rows(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit-normal half-spaces ``A x <= c`` of a CCW convex polygon."""
     d = np.roll(poly, -1, axis=0) - poly
     A = np.stack([d[:, 1], -d[:, 0]], axis=1)

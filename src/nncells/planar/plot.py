@@ -2,7 +2,7 @@
 points, and how each layer refines the partition."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -13,8 +13,16 @@ from nncells.planar._layout import FIGSIZE, _figure_options, _fit_layout, _legen
 from nncells.planar.slices import output_classes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from os import PathLike
+
+    import numpy.typing as npt
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    Points = np.ndarray | Sequence[Sequence[float]]   # (n, 2) points in plane coordinates
+    RGBA = np.ndarray | tuple[float, float, float, float]   # a colormap's colours (a tuple for a scalar)
 
 COLOR_BY = ("pattern", "class", "gradient")
 ANCHORS_LABEL = "anchor points (the plane through them)"
@@ -25,7 +33,7 @@ def _ids_colors(ids: np.ndarray, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = int(ids.max()) + 1 if len(ids) else 0
     palette = 0.35 + 0.6 * rng.random((max(n, 1), 3))
-    return palette[ids]
+    return cast("np.ndarray", palette[ids])
 
 
 def face_colors(part: PlanarPartition, color_by: str = "pattern") -> np.ndarray:
@@ -61,21 +69,23 @@ def face_colors(part: PlanarPartition, color_by: str = "pattern") -> np.ndarray:
         return _ids_colors(prefix_ids(part.patterns, part.patterns.shape[1]))
     if color_by == "class":  # the class at the centroid (`plot_partition` paints exact pieces)
         import matplotlib
-        return matplotlib.colormaps["tab10"](part.predicted() % 10)
+        return cast("np.ndarray", matplotlib.colormaps["tab10"](part.predicted() % 10))   # of an array: an array
     if color_by == "gradient":
         import matplotlib
         g = np.sqrt((part.A ** 2).sum(axis=(1, 2)))
         span = g.max() - g.min()
-        return matplotlib.colormaps["viridis"]((g - g.min()) / span if span > 0 else np.zeros_like(g))
+        return cast("np.ndarray",
+                    matplotlib.colormaps["viridis"]((g - g.min()) / span if span > 0 else np.zeros_like(g)))
     raise NNCellsError(f"unknown colouring {color_by!r}; choose one of {', '.join(COLOR_BY)}")
 
 
-def _class_color(k):
+def _class_color(k: npt.ArrayLike) -> RGBA:
     import matplotlib
-    return matplotlib.colormaps["tab10"](np.asarray(k) % 10)
+    return cast("RGBA", matplotlib.colormaps["tab10"](np.asarray(k) % 10))
 
 
-def _per_point(values, n, name, dtype=np.float64):
+def _per_point(values: npt.ArrayLike | None, n: int, name: str,
+               dtype: npt.DTypeLike = np.float64) -> np.ndarray | None:
     if values is None:
         return None
     values = np.asarray(values).astype(dtype).reshape(-1)
@@ -84,7 +94,9 @@ def _per_point(values, n, name, dtype=np.float64):
     return values
 
 
-def _draw_points(ax, part, points, labels=None, distances=None, predicted=None, max_distance=None):
+def _draw_points(ax: Axes, part: PlanarPartition, points: npt.ArrayLike, labels: npt.ArrayLike | None = None,
+                 distances: npt.ArrayLike | None = None, predicted: npt.ArrayLike | None = None,
+                 max_distance: float | None = None) -> list[Artist]:
     """Data points (plane coordinates), fainter the farther they are from the plane; labelled
     ones judged by ``predicted`` (the class at the point itself). Returns the legend handles."""
     from matplotlib.colors import to_rgba_array
@@ -99,11 +111,11 @@ def _draw_points(ax, part, points, labels=None, distances=None, predicted=None, 
     if max_distance is not None and not (np.isfinite(max_distance) and max_distance >= 0):
         raise NNCellsError(f"the largest distance to the plane must be a number >= 0, got {max_distance!r}")
     keep = np.ones(n, bool) if max_distance is None else d <= max_distance
-    handles = []
+    handles: list[Artist] = []
     ref = float(max_distance) if max_distance else (float(d[keep].max()) if keep.any() else 0.0)
     alpha = 1 - 0.75 * d / ref if ref > 0 else np.ones(n)
 
-    def rgba(colors, sel):
+    def rgba(colors: str | RGBA, sel: np.ndarray) -> np.ndarray:
         c = to_rgba_array(colors, alpha=None)
         c = np.broadcast_to(c, (int(sel.sum()), 4)).copy()
         c[:, 3] = alpha[sel]
@@ -111,7 +123,8 @@ def _draw_points(ax, part, points, labels=None, distances=None, predicted=None, 
 
     if labels is None:
         if keep.any():
-            ax.scatter(points[keep, 0], points[keep, 1], s=12, c=rgba("k", keep), edgecolors=rgba("w", keep),
+            ax.scatter(points[keep, 0], points[keep, 1], s=12, c=rgba("k", keep),
+                       edgecolors=rgba("w", keep),  # type: ignore[arg-type]  # an (n, 4) array: the stub lacks it
                        linewidths=0.4, zorder=3)
             handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="k", mec="w", label="data points"))
     else:
@@ -124,7 +137,8 @@ def _draw_points(ax, part, points, labels=None, distances=None, predicted=None, 
             sel = (wrong == bad) & keep
             if sel.any():
                 ax.scatter(points[sel, 0], points[sel, 1], s=size, marker=marker, c=rgba(_class_color(labels[sel]), sel),
-                           edgecolors=rgba("k", sel), linewidths=0.6 if bad else 0.4, zorder=4 if bad else 3)
+                           edgecolors=rgba("k", sel),  # type: ignore[arg-type]  # an (n, 4) array, as above
+                           linewidths=0.6 if bad else 0.4, zorder=4 if bad else 3)
                 handles.append(Line2D([], [], ls="none", marker=marker, ms=7 if bad else 4.5,
                                       mfc="lightgray", mec="k", label=text))
     if (d[keep] > 0).any():
@@ -137,11 +151,13 @@ def _draw_points(ax, part, points, labels=None, distances=None, predicted=None, 
     return handles
 
 
-def _draw(ax, part, colors, edge_mask=None, boundary=True, points=None, anchors=None, **point_options):
+def _draw(ax: Axes, part: PlanarPartition, colors: str | np.ndarray,
+          edge_mask: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, boundary: bool = True,
+          points: Points | None = None, anchors: npt.ArrayLike | None = None, **point_options: Any) -> list[Artist]:
     """Draw faces, edges, boundary, points and anchors; return the legend handles."""
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.lines import Line2D
-    handles = []
+    handles: list[Artist] = []
     ax.add_collection(PolyCollection(part.polygons(), facecolors=colors, edgecolors="none",
                                      antialiaseds=False))
     fa, fb, seg = part.interior_edges()
@@ -150,7 +166,8 @@ def _draw(ax, part, colors, edge_mask=None, boundary=True, points=None, anchors=
     handles.append(Line2D([], [], color="k", lw=0.6, alpha=0.6, label="region edges"))
     if boundary:
         db, _ = decision_boundary(part)
-        ax.add_collection(LineCollection(db, colors="crimson", linewidths=1.5))
+        # a (m, 2, 2) array, as matplotlib documents; its stub asks for a sequence
+        ax.add_collection(LineCollection(db, colors="crimson", linewidths=1.5))  # type: ignore[arg-type]
         handles.append(Line2D([], [], color="crimson", lw=1.5, label="decision boundary"))
     if points is not None and len(points):
         handles += _draw_points(ax, part, points, **point_options)
@@ -166,11 +183,13 @@ def _draw(ax, part, colors, edge_mask=None, boundary=True, points=None, anchors=
     return handles
 
 
-def plot_partition(part: PlanarPartition, ax=None, color_by: str = "pattern", boundary: bool = True,
-                   points=None, labels=None, title: str | None = None,
+def plot_partition(part: PlanarPartition, ax: Axes | None = None, color_by: str = "pattern", boundary: bool = True,
+                   points: Points | None = None, labels: npt.ArrayLike | None = None, title: str | None = None,
                    xlabel: str = "u (plane coordinate 1)", ylabel: str = "v (plane coordinate 2)",
-                   legend: bool = True, class_names=None, *, distances=None, predicted=None,
-                   max_distance: float | None = None, anchors=None, figsize=None, dpi=None) -> Axes:
+                   legend: bool = True, class_names: Sequence[str] | None = None, *,
+                   distances: npt.ArrayLike | None = None, predicted: npt.ArrayLike | None = None,
+                   max_distance: float | None = None, anchors: npt.ArrayLike | None = None,
+                   figsize: npt.ArrayLike | None = None, dpi: float | None = None) -> Axes:
     """Draw the regions (coloured by ``color_by``), their edges, the decision boundary (red),
     optional data ``points`` (plane coordinates, (n, 2)) with class ``labels`` and optional
     ``anchors``, with axis labels, a title, a legend (outside the axes: on the right, below them
@@ -246,21 +265,23 @@ def plot_partition(part: PlanarPartition, ax=None, color_by: str = "pattern", bo
     if own_figure:
         _, (ax,) = _new_figure(figsize, dpi)
     else:
+        assert ax is not None   # not own_figure
         figsize, dpi = _figure_options(figsize, dpi)
         if figsize is not None:
-            ax.figure.set_size_inches(figsize)
+            ax.figure.set_size_inches(figsize)  # type: ignore[union-attr]  # an axes of a SubFigure: unsupported
         if dpi is not None:
             ax.figure.set_dpi(dpi)
-    handles = []
+    handles: list[Artist] = []
     if color_by == "class":  # paint the pieces of faces the decision boundary cuts, not whole faces
         from matplotlib.collections import PolyCollection
         verts, start, loops, _, cls = class_pieces(part)
         ax.add_collection(PolyCollection(np.split(verts[loops], start[1:-1]), edgecolors="none",
                                          facecolors=_class_color(cls), antialiaseds=False))
-        colors = "none"
+        colors: str | np.ndarray = "none"
         for k in np.unique(cls):
             name = class_names[k] if class_names is not None and k < len(class_names) else f"class {k}"
-            handles.append(Patch(facecolor=_class_color(k), edgecolor="none", label=str(name)))
+            handles.append(Patch(facecolor=cast("tuple[float, float, float, float]", _class_color(k)),   # k: a scalar
+                                 edgecolor="none", label=str(name)))
     else:
         colors = face_colors(part, color_by)
     handles += _draw(ax, part, colors, boundary=boundary, points=points, labels=labels, distances=distances,
@@ -288,19 +309,21 @@ def plot_partition(part: PlanarPartition, ax=None, color_by: str = "pattern", bo
     rc = matplotlib.rcParams
     # wrapped to the figure's width; above the top y tick label (half of it sticks out above
     # the axes) and the colour bar's
-    ax.set_title(_wrap(title, _points(rc["axes.titlesize"]), 0.9 * ax.figure.get_size_inches()[0] * 72),
+    ax.set_title(_wrap(title, _points(rc["axes.titlesize"]),
+                       0.9 * ax.figure.get_size_inches()[0] * 72),  # type: ignore[union-attr]  # as above
                  pad=rc["axes.titlepad"] + 0.6 * _points(rc["ytick.labelsize"]))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if legend and handles:  # with a colour bar on the right, the legend goes below the x label
         _legend(ax, handles, below=color_by == "gradient", strip=own_figure)
     if own_figure:
-        _fit_layout(ax.figure)
+        _fit_layout(cast("Figure", ax.figure))   # own_figure: `_new_figure`'s
     return ax
 
 
 def plot_layers(part: PlanarPartition, boundary: bool = True, xlabel: str = "u (plane coordinate 1)",
-                ylabel: str = "v (plane coordinate 2)", *, title: str | None = None, figsize=None, dpi=None) -> Figure:
+                ylabel: str = "v (plane coordinate 2)", *, title: str | None = None,
+                figsize: npt.ArrayLike | None = None, dpi: float | None = None) -> Figure:
     """One panel per hidden layer: the partition after that layer (faces coloured by their
     pattern prefix, edges drawn only between different prefixes; the last panel also shows the
     decision boundary and a legend), in constrained layout. Returns the figure.
@@ -354,8 +377,8 @@ def plot_layers(part: PlanarPartition, boundary: bool = True, xlabel: str = "u (
     return fig
 
 
-def save_figure(part: PlanarPartition, path, *, layers: bool = False, dpi: float = 150, figsize=None,
-                **kwargs) -> None:
+def save_figure(part: PlanarPartition, path: str | PathLike[str], *, layers: bool = False, dpi: float = 150,
+                figsize: npt.ArrayLike | None = None, **kwargs: Any) -> None:
     """Write a PNG, SVG or PDF (by ``path``'s suffix) of `plot_partition` (or `plot_layers`).
 
     The file is ``figsize`` inches exactly (PDF and SVG are vector files: paste them into a
@@ -399,7 +422,7 @@ def save_figure(part: PlanarPartition, path, *, layers: bool = False, dpi: float
     if layers:
         fig = plot_layers(part, figsize=figsize, dpi=dpi, **kwargs)
     else:
-        fig = plot_partition(part, figsize=figsize, dpi=dpi, **kwargs).figure
+        fig = plot_partition(part, figsize=figsize, dpi=dpi, **kwargs).figure  # type: ignore[assignment]  # as above
     try:
         fig.savefig(path, dpi=dpi)  # the figure's own size: `_fit_layout` made everything fit
     except OSError as e:

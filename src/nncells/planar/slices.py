@@ -7,7 +7,7 @@ plane; `nncells.planar` does the rest. Also here: the adjacency graph of a plana
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -17,9 +17,10 @@ from nncells.planar.partition import PlanarPartition, planar_partition
 
 if TYPE_CHECKING:
     import networkx as nx
+    import numpy.typing as npt
 
 
-def _vec(v, name, dim=None) -> np.ndarray:
+def _vec(v: npt.ArrayLike, name: str, dim: int | None = None) -> np.ndarray:
     try:
         a = np.asarray(v, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -54,7 +55,7 @@ class Plane:
     origin: np.ndarray
     basis: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         o = _vec(self.origin, "plane origin")
         B = np.asarray(self.basis, dtype=np.float64)
         if B.ndim != 2 or B.shape != (o.size, 2):
@@ -80,7 +81,7 @@ class Plane:
         return self.origin.size
 
     @classmethod
-    def from_directions(cls, origin, u, v) -> "Plane":
+    def from_directions(cls, origin: npt.ArrayLike, u: npt.ArrayLike, v: npt.ArrayLike) -> Plane:
         """The plane through ``origin`` spanned by ``u`` and ``v`` (used as given, not normalised).
 
         Examples
@@ -97,7 +98,7 @@ class Plane:
                                axis=1))
 
     @classmethod
-    def through_points(cls, p0, p1, p2) -> "Plane":
+    def through_points(cls, p0: npt.ArrayLike, p1: npt.ArrayLike, p2: npt.ArrayLike) -> Plane:
         """The plane through three points, with origin ``p0`` and an orthonormal basis (so
         distances and angles in the slice are those of the input space).
 
@@ -117,12 +118,12 @@ class Plane:
         nu = np.linalg.norm(u)
         w = v - (v @ u) / nu ** 2 * u if nu > 0 else v
         nw = np.linalg.norm(w)
-        scale = max(nu, np.linalg.norm(v), 1e-300)
+        scale = cast("float", max(nu, np.linalg.norm(v), 1e-300))   # norms of float64 arrays: np.float64
         if nu <= 1e-12 * scale or nw <= 1e-9 * scale:
             raise NNCellsError("the three points are collinear (or repeated): they span no plane")
         return cls(p0, np.stack([u / nu, w / nw], axis=1))
 
-    def to_input(self, st) -> np.ndarray:
+    def to_input(self, st: npt.ArrayLike) -> np.ndarray:
         """Input-space points of plane coordinates ``st`` (n, 2) (or one pair): (n, d).
 
         Examples
@@ -132,9 +133,9 @@ class Plane:
         >>> plane.to_input([[1, 2], [3, 4]]).tolist()
         [[1.0, 2.0, 5.0], [3.0, 4.0, 5.0]]
         """
-        return self.origin + np.atleast_2d(st) @ self.basis.T
+        return cast("np.ndarray", self.origin + np.atleast_2d(st) @ self.basis.T)
 
-    def coordinates(self, X) -> np.ndarray:
+    def coordinates(self, X: npt.ArrayLike) -> np.ndarray:
         """Plane coordinates of input points ``X`` (n, d): exact on the plane, else the
         least-squares projection.
 
@@ -152,9 +153,9 @@ class Plane:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         if X.shape[1] != self.dim:
             raise NNCellsError(f"points have dimension {X.shape[1]}, the plane lives in {self.dim}")
-        return np.linalg.lstsq(self.basis, (X - self.origin).T, rcond=None)[0].T
+        return cast("np.ndarray", np.linalg.lstsq(self.basis, (X - self.origin).T, rcond=None)[0].T)
 
-    def distance(self, X) -> np.ndarray:
+    def distance(self, X: npt.ArrayLike) -> np.ndarray:
         """Euclidean distances (n,) of input points ``X`` (n, d) to the plane: the length of
         ``X`` minus its projection `to_input(coordinates(X))`.
 
@@ -166,7 +167,7 @@ class Plane:
         [0.0, 3.0]
         """
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        return np.linalg.norm(X - self.to_input(self.coordinates(X)), axis=1)
+        return cast("np.ndarray", np.linalg.norm(X - self.to_input(self.coordinates(X)), axis=1))
 
 
 def slice_network(network: Network, plane: Plane) -> Network:
@@ -194,7 +195,7 @@ def slice_network(network: Network, plane: Plane) -> Network:
     return network.compose_input(plane.basis, plane.origin)
 
 
-def rectangle(lo, hi) -> np.ndarray:
+def rectangle(lo: npt.ArrayLike, hi: npt.ArrayLike) -> np.ndarray:
     """The 4 vertices (counter-clockwise) of ``[lo0, hi0] x [lo1, hi1]``; scalars broadcast.
 
     Examples
@@ -205,13 +206,12 @@ def rectangle(lo, hi) -> np.ndarray:
     >>> rectangle([0, 0], [2, 1]).tolist()
     [[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [0.0, 1.0]]
     """
-    lo = np.broadcast_to(_vec(lo, "lower corner"), 2) if np.size(lo) in (1, 2) else None
-    hi = np.broadcast_to(_vec(hi, "upper corner"), 2) if np.size(hi) in (1, 2) else None
-    if lo is None or hi is None:
+    if np.size(lo) not in (1, 2) or np.size(hi) not in (1, 2):
         raise NNCellsError("a rectangle in the plane needs 1 or 2 values for each corner")
-    if np.any(lo >= hi):
-        raise NNCellsError(f"empty rectangle: lo >= hi ({lo.tolist()} >= {hi.tolist()})")
-    return np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    a, b = np.broadcast_to(_vec(lo, "lower corner"), 2), np.broadcast_to(_vec(hi, "upper corner"), 2)
+    if np.any(a >= b):
+        raise NNCellsError(f"empty rectangle: lo >= hi ({a.tolist()} >= {b.tolist()})")
+    return np.array([[a[0], a[1]], [b[0], a[1]], [b[0], b[1]], [a[0], b[1]]])
 
 
 @dataclass
@@ -242,7 +242,7 @@ class Slice:
     plane: Plane
     partition: PlanarPartition
 
-    def place(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def place(self, X: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where input points ``X`` (n, d) go in a picture of the slice.
 
         Returns
@@ -269,7 +269,7 @@ class Slice:
                 output_classes(self.network.forward(X)))
 
 
-def output_classes(y) -> np.ndarray:
+def output_classes(y: npt.ArrayLike) -> np.ndarray:
     """The class of each output row: argmax, or ``output > 0`` for one output (the rule of
     `PlanarPartition.predicted`).
 
@@ -282,10 +282,10 @@ def output_classes(y) -> np.ndarray:
     [0, 1]
     """
     y = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0).astype(np.int64)
+    return cast("np.ndarray", y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0).astype(np.int64))
 
 
-def slice_partition(network: Network, plane: Plane | None = None, polygon=None, *,
+def slice_partition(network: Network, plane: Plane | None = None, polygon: npt.ArrayLike | None = None, *,
                     tol: float | None = None) -> Slice:
     """Exact regions of ``network`` on ``plane`` inside ``polygon`` (plane coordinates).
 

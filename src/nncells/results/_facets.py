@@ -248,7 +248,8 @@ def polar_batch(mask, G, s, pts, tol):
     return out, sorted(failed)
 
 
-def lp_facet(G, s, p, group, k, tol):
+def lp_facet(G: np.ndarray, s: np.ndarray, p: np.ndarray, group: np.ndarray, k: int,
+             tol: float) -> tuple[bool, np.ndarray, float]:
     """Whether row ``k`` (with the rows of ``group`` on its hyperplane) is a facet of
     ``{G x <= G p + s}``: a (d-1)-ball in its hyperplane that clears the other rows must exceed
     ``tol ||x||_inf`` (the contract's rule in the hyperplane, in coordinates centred at the foot

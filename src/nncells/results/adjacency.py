@@ -29,6 +29,7 @@ region across it is *open* (`nncells.results.certify` reports it).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from nncells.geometry import solvers
 from nncells.results._core_facets import core_facets, pattern_index, ranges
 from nncells.results._facets import across_pattern, cell_rows, lp_facets, polar_batch
 from nncells.results.store import pattern_words
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _CHUNK = 2048
 
@@ -462,7 +466,7 @@ def _flipped(P, i, j):
     return e[order], k[order]
 
 
-def adjacency_graph(result):
+def adjacency_graph(result) -> nx.Graph:
     """The dual graph as a `networkx.Graph`: one node per region (attribute ``pattern``, a bool
     array) and one edge per adjacent pair (attribute ``neurons``: the tuple of neurons whose sign
     changes across their common facet).

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import numpy.typing as npt
-    import pyarrow as pa
 
     from nncells.results.result import EnumerationResult
 

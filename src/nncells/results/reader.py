@@ -11,6 +11,7 @@ import base64
 import io
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow.parquet as pq
 
@@ -20,8 +21,11 @@ from nncells.network import Network
 from nncells.results.result import EnumerationResult
 from nncells.results.store import NETWORK_KEY, read_arrays, read_manifest, shard_manifest
 
+if TYPE_CHECKING:
+    from os import PathLike
 
-def run_metadata(path) -> tuple[dict | None, bool]:
+
+def run_metadata(path: str | PathLike[str]) -> tuple[dict[str, Any] | None, bool]:
     """The metadata describing the run stored at ``path`` and whether ``path`` holds all of its
     regions: a file's own metadata (complete), a directory's manifest (complete once its run
     finished), or for a shard the manifest of the directory holding it (complete only as the
@@ -53,7 +57,8 @@ def run_metadata(path) -> tuple[dict | None, bool]:
     return manifest, only and manifest.get("finished") is not False
 
 
-def read_regions(path, network: Network | None = None, *, partial: bool = False) -> EnumerationResult:
+def read_regions(path: str | PathLike[str], network: Network | None = None, *,
+                 partial: bool = False) -> EnumerationResult:
     """Read the regions stored at ``path`` as an `EnumerationResult`: the same object
     `nncells.enumerate_regions` returns (regions in canonical order, its network and domain,
     ``per_layer`` and ``seconds`` of its summary), with ``source_rows[i]`` region ``i``'s row in
@@ -132,7 +137,7 @@ def read_regions(path, network: Network | None = None, *, partial: bool = False)
     if "domain" not in meta:
         raise NNCellsError(f"{path}: its metadata records no domain")
 
-    def load():
+    def load() -> dict[str, Any]:
         regions = read_arrays(path, network.n_hidden)
         if complete and not regions["meta"]:   # the one shard of a run: the run's counters are its own
             regions["meta"] = meta
@@ -144,7 +149,7 @@ def read_regions(path, network: Network | None = None, *, partial: bool = False)
 read_result = read_regions   # its former name
 
 
-def stored_network(path, meta: dict) -> Network | None:
+def stored_network(path: str | PathLike[str], meta: dict[str, Any]) -> Network | None:
     """The network stored with the regions at ``path`` (``meta``: `run_metadata`'s), or None
     where there is none (tables written by earlier versions).
 
@@ -173,5 +178,5 @@ def stored_network(path, meta: dict) -> Network | None:
         raise NNCellsError(f"{where}: its stored network cannot be read ({str(e).split(': ', 1)[-1]})") from None
 
 
-def _rows(path) -> int:
-    return pq.read_metadata(path).num_rows
+def _rows(path: str | PathLike[str]) -> int:
+    return cast("int", pq.read_metadata(path).num_rows)

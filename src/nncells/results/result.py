@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, SupportsIndex, TypeVar, cast, overload
 
 import numpy as np
 
@@ -14,7 +14,16 @@ from nncells.network import Network
 from nncells.results.summary import brief_domain, certificate_summary, run_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from os import PathLike
+
     import networkx as nx
+    import numpy.typing as npt
+
+    # packed patterns, their hash keys sorted, the permutation sorting them (`_lookup_table`)
+    _Table = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64], npt.NDArray[np.intp]]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +49,7 @@ class Region:
     ranks: np.ndarray    # rank of the affine map from the input to each hidden layer's output
     parent: int          # index of the parent in the previous layer's partition (-1 for layer 0)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Region):
             return NotImplemented
         return (self.index == other.index and self.radius == other.radius and self.parent == other.parent
@@ -65,27 +74,33 @@ class RunInfo:
     executor: str = "serial"
     workers: int = 1
     method: str = "cells"
-    shards: list = field(default_factory=list)
+    shards: list[dict[str, Any]] = field(default_factory=list)
     tol: float | None = None
     backend: str = "numpy"
     facets: bool = False  # stats.facets holds the compiled core's facets of its regions (`Problem.facets`)
     reduced_dim: int | None = None  # the dimension the run was solved in, when reduced (`engine.reduction`)
 
 
-class _Stored:
+class _Stored(Generic[_T]):
     """An array attribute of `EnumerationResult`: of a result read from disk (`from_stored`), read
     on first use."""
 
-    def __set_name__(self, owner, name: str) -> None:
+    def __set_name__(self, owner: type[EnumerationResult], name: str) -> None:
         self.key = "_" + name
 
-    def __get__(self, obj, objtype=None):
+    @overload
+    def __get__(self, obj: None, objtype: type[EnumerationResult] | None = None) -> _Stored[_T]: ...
+    @overload
+    def __get__(self, obj: EnumerationResult, objtype: type[EnumerationResult] | None = None) -> _T: ...
+
+    def __get__(self, obj: EnumerationResult | None,
+                objtype: type[EnumerationResult] | None = None) -> _Stored[_T] | _T:
         if obj is None:
             return self
         obj._read()
-        return obj.__dict__[self.key]
+        return cast("_T", obj.__dict__[self.key])
 
-    def __set__(self, obj, value) -> None:
+    def __set__(self, obj: EnumerationResult, value: _T) -> None:
         obj._read()
         obj.__dict__[self.key] = value
 
@@ -118,18 +133,20 @@ class EnumerationResult:
     ['backend', 'borderline', 'domain']
     """
 
-    patterns = _Stored()
-    points = _Stored()
-    radii = _Stored()
-    ranks = _Stored()
-    source_rows = _Stored()
+    patterns: _Stored[npt.NDArray[np.bool_]] = _Stored()
+    points: _Stored[npt.NDArray[np.float64]] = _Stored()
+    radii: _Stored[npt.NDArray[np.float64]] = _Stored()
+    ranks: _Stored[npt.NDArray[np.int64]] = _Stored()
+    source_rows: _Stored[npt.NDArray[np.intp] | None] = _Stored()
+    _count: int   # of a result read from disk: its number of regions (`from_stored`)
 
     def __init__(self, network: Network, domain: Domain, batch: Batch, stats: Stats, seconds: float,
-                 info=None):
-        self._load = None      # of a result read from disk: reads its regions (`from_stored`)
+                 info: RunInfo | None = None):
+        # of a result read from disk: reads its regions (`from_stored`)
+        self._load: Callable[[], dict[str, Any]] | None = None
         order = canonical_order(batch.patterns)
-        self.source_rows: np.ndarray | None = None   # of a result read from disk: region i's row there
-        self.certificate: dict | None = None   # what `certify` found, when asked (reported in the summary)
+        self.source_rows = None   # of a result read from disk: region i's row there
+        self.certificate: dict[str, Any] | None = None   # what `certify` found, when asked (reported in the summary)
         self.network = network
         self.domain = domain
         self.patterns = batch.patterns[order]
@@ -142,18 +159,19 @@ class EnumerationResult:
         self.borderline = int(stats.borderline)  # regions within BORDERLINE x the threshold
         self.seconds = float(seconds)
         self.info = info
-        self._cache: dict[str, tuple] = {}  # name -> (the patterns it was computed from, value): `_cached`
+        # name -> (the patterns it was computed from, value): `_cached`
+        self._cache: dict[str, tuple[np.ndarray, Any]] = {}
 
     def __repr__(self) -> str:
         n = self.count
         return f"EnumerationResult({self.network!r}, {brief_domain(self.domain)}, {n} region{'' if n == 1 else 's'})"
 
-    def _cached(self, name: str, make):
+    def _cached(self, name: str, make: Callable[[], _T]) -> _T:
         """``make()``, computed once per ``patterns`` array (recomputed if it is replaced)."""
         hit = self._cache.get(name)
         if hit is None or hit[0] is not self.patterns:
             hit = self._cache[name] = (self.patterns, make())
-        return hit[1]
+        return cast("_T", hit[1])
 
     def _read(self) -> None:
         """Read the regions of a result from disk (`from_stored`), if not yet read."""
@@ -164,7 +182,7 @@ class EnumerationResult:
             for k in ("patterns", "points", "radii", "ranks", "source_rows"):
                 self.__dict__["_" + k] = getattr(whole, k)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         self._read()
         return self.__dict__
 
@@ -174,7 +192,7 @@ class EnumerationResult:
             return self._count
         return len(self.radii)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.count
 
     def layer_ids(self, layer: int) -> np.ndarray:
@@ -201,17 +219,17 @@ class EnumerationResult:
         n_layers = len(self.network.widths)
         if n_layers <= 1 or self.count == 0:
             return np.full(self.count, -1, dtype=np.int64)
-        return self.parents()[self.layer_ids(n_layers - 1)]
+        return cast("np.ndarray", self.parents()[self.layer_ids(n_layers - 1)])
 
     def _region(self, i: int, parents: np.ndarray) -> Region:
         return Region(i, self.patterns[i], self.points[i], float(self.radii[i]), self.ranks[i], int(parents[i]))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Region]:
         parents = self._cached("parents", self._region_parents)
         for i in range(self.count):
             yield self._region(i, parents)
 
-    def __getitem__(self, i) -> Region:
+    def __getitem__(self, i: SupportsIndex) -> Region:
         """Region ``i`` (an integer; negative counts from the end).
 
         Raises
@@ -242,7 +260,7 @@ class EnumerationResult:
             raise IndexError(f"region index {k} out of range for {n} region{'' if n == 1 else 's'}")
         return self._region(k % n, self._cached("parents", self._region_parents))
 
-    def locate(self, X) -> np.ndarray | int:
+    def locate(self, X: npt.ArrayLike) -> npt.NDArray[np.int64] | int:
         """The index of the region holding each point: ``X`` (n, d) gives an int64 array (n,),
         one point (d,) an int.
 
@@ -280,7 +298,7 @@ class EnumerationResult:
             out[inside] = _lookup(self._cached("lookup", self._lookup_table), P[inside])
         return int(out[0]) if single else out
 
-    def _lookup_table(self):
+    def _lookup_table(self) -> _Table:
         """Packed patterns, their hash keys sorted, and the permutation sorting them."""
         from nncells.results.store import pattern_keys, pattern_words
         packed = np.packbits(self.patterns, axis=1)
@@ -292,7 +310,7 @@ class EnumerationResult:
         """The network's affine map ``(A, c)`` on region ``i``."""
         return self.network.local_affine(self.patterns[i])
 
-    def chebyshev(self, i: int) -> tuple[np.ndarray, float]:
+    def chebyshev(self, i: int) -> tuple[npt.NDArray[np.float64] | None, float]:
         """Centre and radius of the largest ball inside region ``i`` (one LP; the radius is
         capped on unbounded regions at the larger of the domain's size, the region's point's
         coordinates and ``radii[i]``). ``radii[i]`` is a certified lower bound of this radius,
@@ -309,7 +327,7 @@ class EnumerationResult:
         A, b = self.domain.halfspaces()
         return np.vstack([A, G]), np.concatenate([b, h])
 
-    def adjacency(self) -> dict:
+    def adjacency(self) -> dict[str, npt.NDArray[np.int64]]:
         """Adjacent pairs ``i < j`` and the neurons that change sign between them (arrays ``i``,
         ``j``, ``neuron``); see `nncells.results.adjacency.adjacency`.
 
@@ -338,7 +356,7 @@ class EnumerationResult:
         from nncells.results.adjacency import adjacency_graph
         return adjacency_graph(self)
 
-    def certify(self, max_failures: int = 20, complete: bool | None = None) -> dict:
+    def certify(self, max_failures: int = 20, complete: bool | None = None) -> dict[str, Any]:
         """Prove every region exists (exact arithmetic) and check that the dual graph is closed,
         proving the facet sets complete where ``complete`` says; see
         `nncells.results.certify.certify` for what is proven and what is assumed.
@@ -373,7 +391,7 @@ class EnumerationResult:
             return self.count
         return len(np.unique(self.network.argmax_patterns(self.patterns), axis=0))
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         info = self.info or RunInfo(
             self.count, Stats(self.lp_solves, self.lp_fallbacks, self.per_layer, borderline=self.borderline), self.seconds)
         out = run_summary(self.network, self.domain, info)
@@ -384,7 +402,7 @@ class EnumerationResult:
         return out
 
     @classmethod
-    def from_regions(cls, network: Network, domain: Domain, regions: dict) -> "EnumerationResult":
+    def from_regions(cls, network: Network, domain: Domain, regions: dict[str, Any]) -> EnumerationResult:
         """The result of a run read back from disk: ``regions`` is what `read_arrays` returns for
         a file or a sharded run's directory (or any dict of ``patterns``, ``points``, ``radii``,
         ``ranks``). ``source_rows[i]`` is region ``i``'s row there. ``domain`` is resolved against
@@ -422,7 +440,8 @@ class EnumerationResult:
         return res
 
     @classmethod
-    def from_stored(cls, network: Network, domain: Domain, count: int, meta: dict, load) -> "EnumerationResult":
+    def from_stored(cls, network: Network, domain: Domain, count: int, meta: dict[str, Any],
+                    load: Callable[[], dict[str, Any]]) -> EnumerationResult:
         """A result whose ``count`` regions are read by ``load()`` (a `from_regions` dict) when one
         of its arrays is first used; ``meta``: the run's metadata (``per_layer``, ``seconds``).
 
@@ -447,12 +466,12 @@ class EnumerationResult:
         res._count, res._load = int(count), load
         return res
 
-    def to_parquet(self, path) -> None:
+    def to_parquet(self, path: str | PathLike[str]) -> None:
         from nncells.results.store import write_regions
         write_regions(path, self)
 
 
-def _lookup(table, P: np.ndarray) -> np.ndarray:
+def _lookup(table: _Table, P: np.ndarray) -> npt.NDArray[np.int64]:
     """Index of each pattern of ``P`` among the table's patterns (`EnumerationResult._lookup_table`),
     -1 where absent. Keys of more than 64 bits are hashes: equal keys are confirmed byte by byte,
     and a run of equal keys (a collision) is searched in full."""

@@ -7,6 +7,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -14,8 +15,37 @@ import pyarrow.parquet as pq
 
 from nncells.errors import NNCellsError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from os import PathLike
+    from typing import Protocol
 
-def batch_table(patterns, points, radii, ranks) -> pa.Table:
+    import numpy.typing as npt
+
+    from nncells.domains import Domain
+    from nncells.engine.tasks import Batch
+    from nncells.network import Network
+
+    class _Regions(Protocol):
+        """What `write_regions` reads of a `nncells.results.result.EnumerationResult` (not
+        imported here: `result` imports this module)."""
+
+        @property
+        def patterns(self) -> np.ndarray: ...
+        @property
+        def points(self) -> np.ndarray: ...
+        @property
+        def radii(self) -> np.ndarray: ...
+        @property
+        def ranks(self) -> np.ndarray: ...
+        @property
+        def network(self) -> Network: ...
+        @property
+        def domain(self) -> Domain: ...
+        def summary(self) -> dict[str, Any]: ...
+
+
+def batch_table(patterns: np.ndarray, points: np.ndarray, radii: np.ndarray, ranks: np.ndarray) -> pa.Table:
     """A pyarrow table of regions: ``pattern`` (bit-packed bytes, numpy's ``packbits`` order),
     ``point`` (list of float64), ``radius``, ``ranks`` (list of int16, one per hidden layer).
 
@@ -37,7 +67,7 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def atomic_write(path, write) -> None:
+def atomic_write(path: str | PathLike[str], write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` for a temporary name beside ``path`` and rename it to ``path`` only on
     success, so no half-written file ever carries the final name. Errors of the operating system
     (a full disk, a read-only directory) propagate as ``OSError`` with the temporary file removed."""
@@ -71,7 +101,7 @@ def _sync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def check_writable(path) -> None:
+def check_writable(path: str | PathLike[str]) -> None:
     """Refuse, before any work, an output file ``path`` that cannot be written: its directory is
     missing or not a directory, it is a directory, or the directory is read-only or full.
 
@@ -100,7 +130,7 @@ def check_writable(path) -> None:
         raise NNCellsError(f"{path}: cannot write here ({e.strerror or e})") from None
 
 
-def atomic_write_table(table: pa.Table, path) -> None:
+def atomic_write_table(table: pa.Table, path: str | PathLike[str]) -> None:
     """Write ``table`` to the Parquet file ``path`` atomically; an error of the operating system
     (a full disk) is a one-line `NNCellsError`, with nothing left behind."""
     try:
@@ -113,7 +143,7 @@ def table_bytes(table: pa.Table) -> bytes:
     """``table`` as the bytes of a Parquet file."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    return sink.getvalue().to_pybytes()
+    return cast("bytes", sink.getvalue().to_pybytes())
 
 
 def checksum(data: bytes) -> str:
@@ -121,7 +151,7 @@ def checksum(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def file_checksum(path) -> str:
+def file_checksum(path: str | PathLike[str]) -> str:
     """`checksum` of the contents of the file ``path``, read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -130,7 +160,7 @@ def file_checksum(path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def write_regions(path, result) -> None:
+def write_regions(path: str | PathLike[str], result: _Regions) -> None:
     """Write an `EnumerationResult` to one Parquet file: the columns of `batch_table` (the same as
     every shard of a sharded run), the run's metadata (key ``nncells``) and the network (key
     ``nncells.network``: its ``.npz`` archive, base64; `network_blob`). Parents are not stored: a region's parent
@@ -167,7 +197,7 @@ NETWORK_KEY = "nncells.network"   # a region file's metadata key for its network
 NETWORK_FILE = "_network.npz"     # the network of a sharded run, listed in its manifest
 
 
-def network_blob(net) -> bytes:
+def network_blob(net: Network) -> bytes:
     """The bytes of ``net``'s ``.npz`` archive (`Network.to_npz`), stored with its regions so that
     `nncells.read_regions` needs no network.
 
@@ -183,7 +213,7 @@ def network_blob(net) -> bytes:
     return buf.getvalue()
 
 
-def write_edges(path, edges: dict, meta: dict) -> None:
+def write_edges(path: str | PathLike[str], edges: Mapping[str, npt.ArrayLike], meta: dict[str, Any]) -> None:
     """Write an adjacency edge table (int64 columns ``i``, ``j``, ``neuron``: the row numbers of
     two adjacent regions in their region table and a neuron that changes sign between them) to
     the Parquet file ``path`` atomically, with ``meta`` under the schema metadata key ``nncells``.
@@ -200,18 +230,18 @@ def write_edges(path, edges: dict, meta: dict) -> None:
     atomic_write_table(table.replace_schema_metadata({"nncells": json.dumps(meta)}), path)
 
 
-def _read_table(path) -> pa.Table:
+def _read_table(path: str | PathLike[str]) -> pa.Table:
     try:
         return pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as e:
         raise NNCellsError(f"{path}: not a readable Parquet region table ({e})") from None
 
 
-def _lists(column: pa.ChunkedArray, n: int, dtype) -> np.ndarray:
+def _lists(column: pa.ChunkedArray, n: int, dtype: npt.DTypeLike) -> np.ndarray:
     """A column of fixed-size lists (or of empty lists) as an ``(n, width)`` array."""
     arr = column.combine_chunks()
     width = arr.type.list_size if pa.types.is_fixed_size_list(arr.type) else 0
-    return arr.flatten().to_numpy(zero_copy_only=False).astype(dtype).reshape(n, width)
+    return cast("np.ndarray", arr.flatten().to_numpy(zero_copy_only=False).astype(dtype).reshape(n, width))
 
 
 def packed_patterns(table: pa.Table) -> np.ndarray:
@@ -258,7 +288,7 @@ def pattern_keys(words: np.ndarray) -> np.ndarray:
     return h
 
 
-def table_arrays(table: pa.Table, n_hidden: int) -> dict:
+def table_arrays(table: pa.Table, n_hidden: int) -> dict[str, np.ndarray]:
     """The columns of a region table as numpy arrays, ``patterns`` unpacked to bool."""
     n = table.num_rows
     packed = packed_patterns(table)
@@ -271,7 +301,7 @@ def table_arrays(table: pa.Table, n_hidden: int) -> dict:
     }
 
 
-def read_arrays(path, n_hidden=None) -> dict:
+def read_arrays(path: str | PathLike[str], n_hidden: int | None = None) -> dict[str, Any]:
     """Read the regions of one Parquet file or of a sharded run's directory as numpy arrays, in the
     order they are stored (`nncells.read_regions` reads them as an `EnumerationResult`).
 
@@ -313,7 +343,7 @@ def read_arrays(path, n_hidden=None) -> dict:
         table = pa.concat_tables(tables) if tables else batch_table(
             np.zeros((0, 0), bool), np.zeros((0, meta["input_dim"])), np.zeros(0),
             np.zeros((0, len(meta["widths"])), np.int64))
-        run = meta
+        run: dict[str, Any] | None = meta
     else:
         table = _read_table(path)
         meta = json.loads((table.schema.metadata or {}).get(b"nncells", b"{}"))
@@ -325,13 +355,14 @@ def read_arrays(path, n_hidden=None) -> dict:
     if n_hidden is not None and known is not None and int(n_hidden) != known:
         raise NNCellsError(f"{path}: its patterns have {known} bits (hidden units), not n_hidden={n_hidden}")
     n_hidden = known if n_hidden is None else int(n_hidden)
+    assert n_hidden is not None   # both None was refused above
     nb = packed_patterns(table).shape[1]
     if table.num_rows and nb != -(-n_hidden // 8):
         raise NNCellsError(f"{path}: its patterns have {nb} bytes, {n_hidden} hidden units need {-(-n_hidden // 8)}")
     return dict(table_arrays(table, n_hidden), meta=meta)
 
 
-def shard_manifest(path) -> dict | None:
+def shard_manifest(path: str | PathLike[str]) -> dict[str, Any] | None:
     """The manifest of the run directory holding the shard file ``path``, or None where there is
     none (a file elsewhere). A manifest that is there but unreadable or damaged is an error."""
     directory = Path(path).parent
@@ -353,11 +384,11 @@ FRONTIER_PREFIX = "_frontier-"    # checkpointed frontiers: _frontier-NNNNNN.npz
 class MemorySink:
     """Keeps every batch in memory (for `EnumerationResult`)."""
 
-    def __init__(self):
-        self.batches = []
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
         self.count = 0
 
-    def add(self, batch) -> None:
+    def add(self, batch: Batch) -> None:
         if len(batch):
             self.batches.append(batch)
             self.count += len(batch)
@@ -369,10 +400,10 @@ class MemorySink:
 class CountSink:
     """Counts regions and keeps nothing."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
 
-    def add(self, batch) -> None:
+    def add(self, batch: Batch) -> None:
         self.count += len(batch)
 
     def flush(self) -> None:
@@ -386,16 +417,17 @@ class ShardSink:
     ``keep=False`` regions are only counted (a checkpointed count-only run).
     """
 
-    def __init__(self, out_dir, shard_rows=500_000, shards=None, count=0, keep=True):
+    def __init__(self, out_dir: str | PathLike[str], shard_rows: int = 500_000,
+                 shards: Iterable[dict[str, Any]] | None = None, count: int = 0, keep: bool = True) -> None:
         self.dir = Path(out_dir)
         self.keep = keep
         self.shard_rows = shard_rows
-        self.buffer = []
+        self.buffer: list[Batch] = []
         self.buffered = 0
         self.shards = list(shards or [])
         self.count = count
 
-    def add(self, batch) -> None:
+    def add(self, batch: Batch) -> None:
         self.count += len(batch)
         if len(batch) and self.keep:
             self.buffer.append(batch)
@@ -417,8 +449,8 @@ class ShardSink:
         return name
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    def write(tmp):
+def atomic_write_bytes(path: str | PathLike[str], data: bytes) -> None:
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
@@ -426,12 +458,12 @@ def atomic_write_bytes(path, data: bytes) -> None:
     atomic_write(path, write)
 
 
-def _manifest_checksum(manifest: dict) -> str:
+def _manifest_checksum(manifest: dict[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != "checksum"}
     return checksum(json.dumps(body, sort_keys=True).encode())
 
 
-def write_manifest(out_dir, manifest: dict) -> None:
+def write_manifest(out_dir: str | PathLike[str], manifest: dict[str, Any]) -> None:
     """Write the manifest of a sharded run atomically, with a checksum of its own contents (and
     drop a legacy ``manifest.json``, which dataset readers would take for a data file)."""
     manifest = dict(manifest, checksum=_manifest_checksum(manifest))
@@ -439,7 +471,7 @@ def write_manifest(out_dir, manifest: dict) -> None:
     (Path(out_dir) / LEGACY_MANIFEST).unlink(missing_ok=True)
 
 
-def read_manifest(out_dir) -> dict:
+def read_manifest(out_dir: str | PathLike[str]) -> dict[str, Any]:
     """The manifest of a sharded run: ``_manifest.json``, or ``manifest.json`` of an older run.
     A manifest whose checksum does not match its contents (edited or damaged) is refused."""
     for name in (MANIFEST, LEGACY_MANIFEST):

@@ -1,10 +1,35 @@
 """The words and numbers a result reports of itself: its JSON summary and its repr's domain."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from typing import Protocol
 
-def brief_domain(domain) -> str:
+    import numpy.typing as npt
+
+    from nncells.domains import Domain
+    from nncells.engine.cells import Stats
+    from nncells.network import Network
+
+    class _RunCounters(Protocol):
+        """What `run_summary` reads of a run's counters: a `nncells.results.result.RunInfo`
+        (not imported here: `result` imports this module)."""
+
+        regions: int
+        stats: Stats
+        seconds: float
+        executor: str
+        workers: int
+        method: str
+        shards: list[dict[str, Any]]
+        tol: float | None
+        backend: str
+
+
+def brief_domain(domain: Domain) -> str:
     """A short description of a domain for `EnumerationResult`'s repr.
 
     Examples
@@ -15,7 +40,7 @@ def brief_domain(domain) -> str:
     >>> brief_domain(Ball([0.0, 0.0], 2.0)), brief_domain(Polytope([[1.0, 1.0]], [1.0]))
     ('Ball(center=[0, 0], radius=2, norm=2)', 'Polytope(1 row, dim=2)')
     """
-    def vec(v):
+    def vec(v: npt.ArrayLike) -> str:
         return np.array2string(np.asarray(v), separator=", ", threshold=8, edgeitems=3,
                                formatter={"float_kind": lambda x: f"{x:g}"})
     name = type(domain).__name__
@@ -33,14 +58,14 @@ def brief_domain(domain) -> str:
     return repr(domain)
 
 
-def certificate_summary(cert: dict) -> dict:
+def certificate_summary(cert: dict[str, Any]) -> dict[str, Any]:
     """The part of a certificate (`nncells.results.certify.certify`) the JSON summary reports."""
     keys = ("exist", "of", "closed", "open_facets", "exact_fallbacks", "complete_regions", "unproven_rows",
             "missed_facets", "thin_facets", "redundancy", "failures", "failures_total")
     return {k: cert[k] for k in keys if k in cert}
 
 
-def run_summary(network, domain, info) -> dict:
+def run_summary(network: Network, domain: Domain, info: _RunCounters) -> dict[str, Any]:
     """The JSON summary of a run."""
     return {
         "network": repr(network),

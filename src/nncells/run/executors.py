@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 from multiprocessing.connection import wait as mp_wait
 
 from threadpoolctl import threadpool_limits
@@ -27,6 +28,11 @@ from nncells.engine.tasks import run_task
 from nncells.errors import RunError
 from nncells.geometry import solvers
 from nncells.run.lifeline import die_with_parent
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Executor: TypeAlias = "SerialExecutor | ProcessExecutor | DaskExecutor"   # what `make_executor` returns
 
 
 
@@ -127,7 +133,7 @@ class SerialExecutor:
     def in_flight(self):
         return [t for tasks in self.queue for t in tasks]
 
-    def close(self):
+    def close(self) -> None:
         self.queue.clear()
 
 
@@ -214,7 +220,7 @@ class ProcessExecutor:
     def in_flight(self):
         return [t for w in self.procs if w[2] is not None for t in w[2]]
 
-    def close(self):
+    def close(self) -> None:
         """Ask every worker to stop, give them `_config.WORKER_CLOSE_S` seconds together to finish
         the task at hand, then kill those still running."""
         for p, conn, _ in self.procs:
@@ -302,7 +308,7 @@ class DaskExecutor:
     def in_flight(self):
         return [t for tasks in self.futures.values() for t in tasks]
 
-    def close(self):
+    def close(self) -> None:
         for fut in self.futures:
             fut.cancel()
         self.futures = {}
@@ -311,7 +317,8 @@ class DaskExecutor:
             self.cluster.close()
 
 
-def make_executor(workers=None, dask_scheduler=None, dask_local=None, budget_s=None):
+def make_executor(workers: int | None = None, dask_scheduler: str | None = None, dask_local: int | None = None,
+                  budget_s: float | None = None) -> Executor:
     """The executor the options ask for: Dask if an address or a local cluster size is given,
     otherwise processes (``workers`` > 1, default all cores) or serial (``workers == 1``)."""
     if dask_scheduler or dask_local:
