@@ -178,3 +178,10 @@ def test_a_stray_network_file_does_not_block_a_fresh_resume(tmp_path, ref):
     enumerate_to_dir(NET, Box(-1, 1), out, workers=1, resume=True)
     _same(nncells.read_regions(out), ref)
     shutil.rmtree(out)
+
+
+def test_a_count_only_run_has_no_regions_to_read(tmp_path, ref):
+    out = tmp_path / "run"
+    assert nncells.count_regions(NET, Box(-1, 1), out_dir=out, workers=1)["regions"] == ref.count
+    with pytest.raises(NNCellsError, match=f"count-only run \\({ref.count} regions counted\\)"):
+        nncells.read_regions(out)

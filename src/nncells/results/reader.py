@@ -136,6 +136,9 @@ def read_regions(path: str | PathLike[str], network: Network | None = None, *,
                            "resume the run, read its directory, or pass partial=True")
     if "domain" not in meta:
         raise NNCellsError(f"{path}: its metadata records no domain")
+    if meta.get("options", {}).get("count_only"):
+        raise NNCellsError(f"{path}: a count-only run ({meta.get('regions', 0):,} regions counted): "
+                           "it keeps no regions to read")
 
     def load() -> dict[str, Any]:
         regions = read_arrays(path, network.n_hidden)
