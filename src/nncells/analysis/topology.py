@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nncells.analysis.homology import Persistence, betti_numbers, persistence
+from nncells.analysis.homology import Persistence, ball_betti_numbers, betti_numbers, persistence
 from nncells.api import enumerate_regions
 from nncells.domains import Box, Space
 from nncells.errors import NNCellsError
@@ -471,4 +471,9 @@ def _lower_star(net: Network, domain: Domain, value: Callable[[np.ndarray], np.n
 
 
 def _betti(poset: FacePoset, mask: npt.ArrayLike) -> list[int]:
-    return [int(v) for v in betti_numbers(poset.dim, poset.incidence, np.asarray(mask, dtype=bool))]
+    """The Betti numbers of the closed subcomplex ``mask``: in 2-D and 3-D by components alone
+    (the poset subdivides a box or a polytope: `ball_betti_numbers`), above by reduction."""
+    m = np.asarray(mask, dtype=bool)
+    if len(poset) and int(poset.dim.max()) in (2, 3):
+        return [int(v) for v in ball_betti_numbers(poset.dim, poset.incidence, m, poset.on_domain.any(axis=1))]
+    return [int(v) for v in betti_numbers(poset.dim, poset.incidence, m)]
