@@ -88,7 +88,8 @@ def _pairs(dims: np.ndarray, inc: np.ndarray, order: np.ndarray) -> tuple[np.nda
     The columns of dimension ``k`` are reduced from the top dimension down; a column whose cell is
     the pivot (lowest row) of a reduced column one dimension up is zero after reduction and is
     skipped (clearing). Columns are Python ints used as bitsets over the positions, in filtration
-    order, of the cells one dimension down. Columns of 1-cells that have two faces each are reduced
+    order, of the cells one dimension down, from the column's lowest position on (so an int holds
+    the column's span, not every position below it). Columns of 1-cells that have two faces each are reduced
     by union-find, which gives the same pairs (the elder rule)."""
     n = len(dims)
     if n == 0:
@@ -134,32 +135,41 @@ def _pairs(dims: np.ndarray, inc: np.ndarray, order: np.ndarray) -> tuple[np.nda
                     cleared[young] = True
             continue
         piv_cell = [-1] * len(rows)                   # the column that owns each pivot row
-        piv_col: dict[int, int] = {}                   # its reduced column, built when first needed
+        piv_col: dict[int, tuple[int, int]] = {}       # its reduced column, built when first needed
 
-        def column(c: int) -> int:
+        def column(c: int) -> tuple[int, int]:
+            ps = fpos[start[c]:start[c + 1]]
+            base = min(ps)
             x = 0
-            for p in fpos[start[c]:start[c + 1]]:
-                x ^= 1 << p
-            return x
+            for p in ps:
+                x ^= 1 << (p - base)
+            return base, x
 
         for j, c in enumerate(cols):
             if skip[j] or low0[c] < 0:
                 continue
             low = low0[c]
             if piv_cell[low] >= 0:
-                x = column(c)
+                base, x = column(c)                  # rows base + (bits of x): its span only
                 while x:
-                    low = x.bit_length() - 1
+                    low = base + x.bit_length() - 1
                     owner = piv_cell[low]
                     if owner < 0:
                         break
-                    y = piv_col.get(low)
-                    if y is None:
-                        y = piv_col[low] = column(owner)
-                    x ^= y
+                    got = piv_col.get(low)
+                    if got is None:
+                        got = piv_col[low] = column(owner)
+                    yb, y = got
+                    if yb >= base:
+                        x ^= y << (yb - base)
+                    else:
+                        x, base = (x << (base - yb)) ^ y, yb
+                    if x:
+                        tz = (x & -x).bit_length() - 1
+                        x, base = x >> tz, base + tz
                 if not x:
                     continue
-                piv_col[low] = x
+                piv_col[low] = (base, x)
             piv_cell[low] = c
             births.append(rows[low])
             deaths.append(c)
