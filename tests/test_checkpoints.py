@@ -1,7 +1,6 @@
 """Checkpoints that can be trusted (issue 14): the frontier is no pickle, every listed file is
 verified before a resume, each corruption is refused naming the file, `nncells verify` checks a
 directory, a run killed at any moment resumes to exactly the regions of a clean run."""
-import functools
 import json
 import os
 import random
@@ -15,14 +14,13 @@ import numpy as np
 import pytest
 
 import nncells
-from nncells import _config, Box, enumerate_regions, enumerate_to_dir, random_network, read_arrays
+from nncells import Box, enumerate_regions, enumerate_to_dir, random_network, read_arrays
 from nncells.engine.tasks import Problem, run_task
 from nncells.errors import RunError
-from nncells.results.store import MANIFEST, ShardSink, read_manifest, write_manifest
+from nncells.results.store import MANIFEST, read_manifest, write_manifest
 from nncells.results.verify import verify_run
-from nncells.run import checkpoint
-from nncells.run.executors import SerialExecutor
 from nncells.run.frontier import decode_tasks, encode_tasks
+from run_helpers import interrupt_run
 
 NET = random_network([3, 8, 6, 1], seed=4)
 SLOW = random_network([4, 20, 16, 1], seed=5)  # about 16k regions: seconds with the numpy backend
@@ -46,21 +44,8 @@ def _patterns(out):
 def interrupted(tmp_path_factory):
     """A run stopped (as by Ctrl-C) with several shards and a frontier: copied by each test."""
     out = tmp_path_factory.mktemp("interrupted") / "run"
-    mp = pytest.MonkeyPatch()
-    mp.setattr(checkpoint, "ShardSink", functools.partial(ShardSink, shard_rows=7))
-    mp.setattr(_config, "WARMUP_S", 0.0)
-
-    def progress(count, text):
-        if count > 40:
-            raise KeyboardInterrupt
-
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            enumerate_to_dir(NET, Box(-1, 1), out, executor=SerialExecutor(1e-4), progress=progress)
-    finally:
-        mp.undo()
-    man = read_manifest(out)
-    assert not man["finished"] and len(man["shards"]) >= 3 and man["frontier"]["tasks"] > 0
+    man = interrupt_run(NET, out)
+    assert len(man["shards"]) >= 3 and man["frontier"]["tasks"] > 0
     return out
 
 

@@ -1,7 +1,6 @@
 """Regions on disk carry their network: `nncells.read_regions(path)` returns the `EnumerationResult`
 with no other argument, reads its regions on first use, and refuses a network that is not theirs."""
 import base64
-import functools
 import pickle
 import shutil
 
@@ -13,10 +12,9 @@ import nncells
 from nncells import Box, EnumerationResult, enumerate_regions, enumerate_to_dir, random_network
 from nncells.errors import NNCellsError
 from nncells.results import reader
-from nncells.results.store import MANIFEST, NETWORK_FILE, NETWORK_KEY, ShardSink, read_manifest, write_manifest
+from nncells.results.store import MANIFEST, NETWORK_FILE, NETWORK_KEY, read_manifest, write_manifest
 from nncells.results.verify import verify_run
-from nncells.run import checkpoint
-from nncells.run.executors import SerialExecutor
+from run_helpers import interrupt_run
 
 NET = random_network([3, 8, 6, 1], seed=4)
 OTHER = random_network([3, 8, 6, 1], seed=5)
@@ -136,29 +134,13 @@ def test_a_network_that_is_not_theirs_is_refused(tmp_path, ref):
         nncells.read_regions(out, NET.n_hidden)
 
 
-def _interrupt(out):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(checkpoint, "ShardSink", functools.partial(ShardSink, shard_rows=7))
-    mp.setattr(nncells._config, "WARMUP_S", 0.0)
-
-    def progress(count, text):
-        if count > 40:
-            raise KeyboardInterrupt
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            enumerate_to_dir(NET, Box(-1, 1), out, executor=SerialExecutor(1e-4), progress=progress)
-    finally:
-        mp.undo()
-    assert not read_manifest(out)["finished"]
-
-
 @pytest.mark.parametrize("earlier", [False, True], ids=["listed", "earlier-version"])
 def test_a_resumed_run_keeps_or_gains_its_network(tmp_path, ref, earlier):
     """A resumed run keeps the network file its manifest lists (rewriting it would break the
     listed checksum were the resume stopped before its next checkpoint); a run of an earlier
     version gains one."""
     out = tmp_path / "run"
-    _interrupt(out)
+    interrupt_run(NET, out)
     if earlier:
         _strip_run(out)
     before = read_manifest(out).get("network_file")
