@@ -358,3 +358,25 @@ def test_the_merge_numbers_faces_where_they_first_appear():
     for k in ("dim", "keys", "points", "incidence", "region"):
         assert np.array_equal(getattr(merged, k), getattr(again, k))
     assert np.array_equal(merged.vertices.flat, again.vertices.flat)
+
+
+def test_a_vertex_whose_nearest_rows_meet_off_the_region_is_found_from_the_next_ones(monkeypatch):
+    """Where the d rows nearest to a float vertex meet outside the region (another row passes
+    within float64's reach), the vertex comes from the next nearest: forced here by putting first
+    a row whose hyperplane lies outside the box (x = 5): the same poset as without."""
+    from nncells.results import _face_builder
+    net = nncells.Network([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]], [[1.0, 1.0, 1.0, 1.0]]],
+                          [[0.0, 0.0, -0.5, -5.0], [0.0]])
+    res = enumerate_regions(net, Box(-1.0, 1.0, dim=2), workers=1)
+    plain = face_poset(res)
+    real = _face_builder.Builder._vertex
+    calls = []
+
+    def far_first(self, order, *a):
+        calls.append(1)
+        return real(self, [3] + [i for i in order if i != 3], *a)
+    monkeypatch.setattr(_face_builder.Builder, "_vertex", far_first)
+    forced = face_poset(res)
+    assert calls and forced.f_vector().tolist() == plain.f_vector().tolist()
+    assert sorted(r.tobytes() for r in forced.keys) == sorted(r.tobytes() for r in plain.keys)
+    assert np.array_equal(np.sort(forced.points, axis=0), np.sort(plain.points, axis=0))

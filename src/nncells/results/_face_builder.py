@@ -5,6 +5,7 @@ checks.
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import combinations
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 CHUNK = 1024   # regions whose float64 rows are pulled back at once
 FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
 MEMO = 200_000       # solved vertices and exact unit rows remembered (then forgotten at once)
+_SPARE = 3           # rows beyond d tried where the d nearest to a float vertex meet off the region
 
 
 def bits(mask) -> int:
@@ -43,11 +45,16 @@ def _float_rows(R, c, d):
     return Rf, cf
 
 
+def _closed(key, active, in_domain) -> bool:
+    """Whether a point (its key) lies in the closure of the region whose active ReLU units are the
+    bit set ``active``: no unit positive where the region's is off or negative where it is on,
+    and the point in the domain."""
+    return not (key[0] & ~active or key[1] & active or not in_domain)
+
+
 def _in_closure(key, active, in_domain, r) -> None:
-    """Refuse a vertex (its key) outside the closure of region ``r`` (``active``: the bit set of
-    its active ReLU units): a unit positive where the region's is off, negative where it is on,
-    or a point outside the domain."""
-    if key[0] & ~active or key[1] & active or not in_domain:
+    """Refuse a vertex (its key) outside the closure of region ``r`` (`_closed`)."""
+    if not _closed(key, active, in_domain):
         raise NNCellsError(f"faces: a vertex of region {r} found by qhull is not in the region's "
                            "closure (float64 cannot resolve this complex)")
 
@@ -224,29 +231,46 @@ class Builder:
                                "(float64 cannot separate its rows)")
         memo = (tuple(chosen), pattern[:max(self.prefix[i] for i in chosen)].tobytes())
         hit = self.solved.get(memo)
-        if hit is not None:
-            _in_closure(hit[1], active, True, r)
+        if hit is not None and _closed(hit[1], active, True):
             return hit
+        got = self._solve(chosen, rows, active)
+        greedy = got is not None and _closed(*got[2:])
+        if not greedy:
+            # the nearest rows are not the vertex's (another row passes within float64's reach
+            # of it): every d of the few nearest, nearest first, until one meets in the closure
+            near = [int(i) for i in order[:d + _SPARE]]
+            got = next((g for c in combinations(near, d) if list(c) != chosen
+                        for g in [self._solve(list(c), rows, active)] if g is not None and _closed(*g[2:])), got)
+        if got is None:                  # exactly dependent rows (float64 said otherwise): no vertex
+            raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
+                               "(float64 cannot separate its rows)")
+        point, (pos, neg), key, _, in_domain = got
+        _in_closure(key, active, in_domain, r)
+        vid = self.keys.get(key)
+        if vid is None:
+            vid = self._add(key, 0, point, -1, None)
+            self.verts[vid] = [vid]
+        out = (vid, key, bits(~(pos | neg)))
+        if greedy:                       # (the point where these rows meet: the memo's promise)
+            if len(self.solved) > MEMO:  # regions come in depth-first order: recent ones share vertices
+                self.solved.clear()
+            self.solved[memo] = out
+        return out
+
+    def _solve(self, chosen, rows, active):
+        """The exact point where the rows ``chosen`` meet, None if they are dependent: ``(point,
+        (pos, neg), key, active, in_domain)`` (`_closed` takes the last three)."""
         A = [rows.row(i) for i in chosen]
         M = np.array([a for a, _ in A], dtype=object)
         sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if det(M) != 0 else None
-        if sol is None:                  # exactly dependent rows (float64 said otherwise): no vertex
-            raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
-                               "(float64 cannot separate its rows)")
+        if sol is None:
+            return None
         num, den = np.array(sol[0], dtype=object), sol[1]
         point = np.array([float(Fraction(int(v), den)) for v in num])
         pos, neg = rows.signs(num, den, point)
         nu = int(self.relu.sum())
         key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))    # units +, units -, on the domain's rows
-        _in_closure(key, active, not pos[nu:].any(), r)
-        vid = self.keys.get(key)
-        if vid is None:
-            vid = self._add(key, 0, point, -1, None)
-            self.verts[vid] = [vid]
-        if len(self.solved) > MEMO:      # regions come in depth-first order: recent ones share vertices
-            self.solved.clear()
-        self.solved[memo] = out = (vid, key, bits(~(pos | neg)))
-        return out
+        return point, (pos, neg), key, active, not pos[nu:].any()
 
     def _lattice(self, r, ids, keys, zero):
         """The faces of region ``r``'s closed polytope from its vertices' keys and the bit sets of
