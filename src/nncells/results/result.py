@@ -290,7 +290,8 @@ class EnumerationResult:
         """
         X = np.asarray(X, dtype=np.float64)
         single = X.ndim == 1
-        P = np.atleast_2d(self.network.pattern(X))   # checks the dimension
+        with np.errstate(invalid="ignore", over="ignore"):   # NaN and inf points: -1 below, no warning
+            P = np.atleast_2d(self.network.pattern(X))   # checks the dimension
         X = np.atleast_2d(X)
         out = np.full(len(X), -1, dtype=np.int64)
         inside = np.isfinite(X).all(axis=1) & self.domain.contains(X)
