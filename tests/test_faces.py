@@ -338,7 +338,7 @@ def test_packed_keys_by_blocks(linear):
 def test_the_merge_numbers_faces_where_they_first_appear():
     """Faces found by several parts are one face, numbered where it first appears in the parts'
     order, with the data of that first occurrence; the same parts give the same poset."""
-    from nncells.results.faces import merge_parts, poset_part
+    from nncells.results.faces import Merger, merge_parts, poset_part
     res = enumerate_regions(nncells.random_network([2, 6, 5, 2], seed=3), Box(-1.0, 1.0, dim=2), workers=1)
     parts = [poset_part(res, c) for c in np.array_split(np.arange(res.count), 5)]
     merged = merge_parts(res, parts)
@@ -355,9 +355,13 @@ def test_the_merge_numbers_faces_where_they_first_appear():
     assert sorted(r.tobytes() for r in one.keys) == sorted(order)
     assert np.array_equal(one.f_vector(), merged.f_vector()) and len(one.incidence) == len(merged.incidence)
     again = merge_parts(res, parts)
-    for k in ("dim", "keys", "points", "incidence", "region"):
-        assert np.array_equal(getattr(merged, k), getattr(again, k))
-    assert np.array_equal(merged.vertices.flat, again.vertices.flat)
+    backwards = Merger(res)              # parts that finish out of order are merged in their order
+    for i in reversed(range(len(parts))):
+        backwards.add(parts[i], i)
+    for other in (again, backwards.poset()):
+        for k in ("dim", "keys", "points", "incidence", "region"):
+            assert np.array_equal(getattr(merged, k), getattr(other, k))
+        assert np.array_equal(merged.vertices.flat, other.vertices.flat)
 
 
 def test_a_vertex_whose_nearest_rows_meet_off_the_region_is_found_from_the_next_ones(monkeypatch):

@@ -44,7 +44,6 @@ from nncells.results.faces import FacePoset, Merger, poset_part
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from concurrent.futures import Future
 
     import numpy.typing as npt
 
@@ -90,25 +89,13 @@ def faces(result: EnumerationResult, workers: int | None = None,
             if progress is not None:
                 progress(done)
         return merger.poset()
-    # parts merged in order, each as soon as those before it are; at most 2 per worker in flight,
-    # so that parts finished early do not pile up waiting for a slow one
-    waiting: dict[int, dict[str, np.ndarray]] = {}
-    futures: dict[Future[dict[str, np.ndarray]], int] = {}
-    nxt, sent = 0, 0
     with ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker,
                              initargs=(result, os.getpid())) as pool:
-        try:
-            while nxt < len(chunks):
-                while sent < len(chunks) and len(futures) + len(waiting) < 2 * workers:
-                    futures[pool.submit(_part_worker, chunks[sent])] = sent
-                    sent += 1
-                f = next(as_completed(futures))
-                i = futures.pop(f)
-                waiting[i] = f.result()
-                while nxt in waiting:
-                    merger.add(waiting.pop(nxt))
-                    nxt += 1
-                done += len(chunks[i])
+        try:                     # parts kept as they finish; merged in their order (`Merger`)
+            futures = {pool.submit(_part_worker, c): i for i, c in enumerate(chunks)}
+            for f in as_completed(futures):
+                merger.add(f.result(), futures[f])
+                done += len(chunks[futures[f]])
                 if progress is not None:
                     progress(done)
         except BaseException:

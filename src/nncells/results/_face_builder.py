@@ -144,6 +144,7 @@ class Builder:
         self.Gd, self.hd = Gd, hd
         self.Ad, self.bd = unit_domain_rows(result.domain)
         self.relu = ~np.asarray(self.net.linear_mask, dtype=bool)
+        self.nu = int(self.relu.sum())
         self.keys: dict = {}            # key (units +, units -, on the domain's rows) -> face id
         self.dim, self.points, self.region, self.verts = [], [], [], []
         self.inc: set = set()
@@ -173,7 +174,7 @@ class Builder:
                 idx = order[starts[c0 + k]:stops[c0 + k]]
                 self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])
         vlen = np.array([len(v) for v in self.verts], dtype=np.int64)
-        return {"keys": pack_keys(list(self.keys), int(self.relu.sum()), len(self.hd)),
+        return {"keys": pack_keys(list(self.keys), self.nu, len(self.hd)),
                 "dim": np.array(self.dim, dtype=np.int8),
                 "points": np.array(self.points, dtype=np.float64).reshape(-1, d),
                 "region": np.array(self.region, dtype=np.int64),
@@ -233,18 +234,20 @@ class Builder:
         hit = self.solved.get(memo)
         if hit is not None and _closed(hit[1], active, True):
             return hit
-        got = self._solve(chosen, rows, active)
-        greedy = got is not None and _closed(*got[2:])
+        got = self._solve(chosen, rows)
+        greedy = got is not None and _closed(got[3], active, got[4])
         if not greedy:
             # the nearest rows are not the vertex's (another row passes within float64's reach
             # of it): every d of the few nearest, nearest first, until one meets in the closure
-            near = [int(i) for i in order[:d + _SPARE]]
-            got = next((g for c in combinations(near, d) if list(c) != chosen
-                        for g in [self._solve(list(c), rows, active)] if g is not None and _closed(*g[2:])), got)
+            for c in combinations([int(i) for i in order[:d + _SPARE]], d):
+                other = self._solve(list(c), rows) if list(c) != chosen else None
+                if other is not None and _closed(other[3], active, other[4]):
+                    got = other
+                    break
         if got is None:                  # exactly dependent rows (float64 said otherwise): no vertex
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")
-        point, (pos, neg), key, _, in_domain = got
+        point, pos, neg, key, in_domain = got
         _in_closure(key, active, in_domain, r)
         vid = self.keys.get(key)
         if vid is None:
@@ -257,9 +260,9 @@ class Builder:
             self.solved[memo] = out
         return out
 
-    def _solve(self, chosen, rows, active):
+    def _solve(self, chosen, rows):
         """The exact point where the rows ``chosen`` meet, None if they are dependent: ``(point,
-        (pos, neg), key, active, in_domain)`` (`_closed` takes the last three)."""
+        pos, neg, key, in_domain)`` (the signs of every constraint there, the face key)."""
         A = [rows.row(i) for i in chosen]
         M = np.array([a for a, _ in A], dtype=object)
         sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if det(M) != 0 else None
@@ -268,9 +271,9 @@ class Builder:
         num, den = np.array(sol[0], dtype=object), sol[1]
         point = np.array([float(Fraction(int(v), den)) for v in num])
         pos, neg = rows.signs(num, den, point)
-        nu = int(self.relu.sum())
+        nu = self.nu
         key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))    # units +, units -, on the domain's rows
-        return point, (pos, neg), key, active, not pos[nu:].any()
+        return point, pos, neg, key, not pos[nu:].any()
 
     def _lattice(self, r, ids, keys, zero):
         """The faces of region ``r``'s closed polytope from its vertices' keys and the bit sets of

@@ -137,7 +137,7 @@ class FacePoset:
     def signs(self) -> np.ndarray:
         """Each hidden unit's sign on each face's relative interior, int8 ``(n, n_hidden)`` (0
         for linear units); unpacked on each use (`unit_signs` for a few units)."""
-        return key_signs(self.keys, len(self.relu), self.relu, self.n_hidden)
+        return self.signs_of(0, len(self))
 
     def signs_of(self, start: int, stop: int) -> np.ndarray:
         """The rows ``start:stop`` of `signs`, without the rest."""
@@ -297,7 +297,7 @@ def merge_parts(result: EnumerationResult, parts: Iterable[dict[str, np.ndarray]
 
 
 class Merger:
-    """The parts of `poset_part` merged into one poset, in the order they are added: faces found
+    """The parts of `poset_part` merged into one poset, in the order of their indices: faces found
     in several parts are one face (the same key), numbered where they first appear. Each part is
     kept in compact arrays until `poset`, which merges them at once (by sorting the packed keys)
     and checks the whole: a face has one dimension whichever part found it, a region is one
@@ -306,19 +306,20 @@ class Merger:
 
     def __init__(self, result: EnumerationResult) -> None:
         self.result, self.d = result, result.network.input_dim
-        self.parts: list[dict[str, np.ndarray]] = []
+        self.parts: dict[int, dict[str, np.ndarray]] = {}
 
-    def add(self, part: dict[str, np.ndarray]) -> None:
-        """Keep the next part (`poset_part`) for the merge."""
+    def add(self, part: dict[str, np.ndarray], index: int | None = None) -> None:
+        """Keep a part (`poset_part`) for the merge: the ``index``-th (default: the next), so parts
+        may come in any order and are merged in the order of their indices."""
         small = np.int32 if len(part["dim"]) < 2 ** 31 else np.int64
-        self.parts.append({"keys": part["keys"], "dim": part["dim"], "points": part["points"],
-                           "region": part["region"].astype(small), "vflat": part["vflat"].astype(small),
-                           "vlen": part["vlen"].astype(np.int32), "inc": part["inc"].astype(small)})
+        self.parts[len(self.parts) if index is None else index] = {
+            "keys": part["keys"], "dim": part["dim"], "points": part["points"], "region": part["region"].astype(small),
+            "vflat": part["vflat"].astype(small), "vlen": part["vlen"].astype(np.int32), "inc": part["inc"].astype(small)}
 
     def poset(self) -> FacePoset:
         """The merged poset, checked."""
         d, net = self.d, self.result.network
-        parts, self.parts = self.parts, []
+        parts, self.parts = [self.parts[k] for k in sorted(self.parts)], {}
         sizes = np.array([len(p["dim"]) for p in parts], dtype=np.int64)
         base = np.concatenate([[0], np.cumsum(sizes)])
         nb = max([p["keys"].shape[1] for p in parts], default=1)
@@ -346,8 +347,8 @@ class Merger:
         region = np.concatenate([p["region"] for p in parts]).astype(np.int64)[first] if parts else np.zeros(0, np.int64)
         vertices, inc = self._lists(parts, base, gid, first)
         del parts, gid
-        nu = int((~np.asarray(net.linear_mask, dtype=bool)).sum())
-        on = key_domain(keys, nu, len(self.result.domain.halfspaces()[1]))
+        relu = np.flatnonzero(~np.asarray(net.linear_mask, dtype=bool))
+        on = key_domain(keys, len(relu), len(self.result.domain.halfspaces()[1]))
         up = np.bincount(inc[dim_a[inc[:, 1]] == d, 0], minlength=n) if len(inc) else np.zeros(n, np.int64)
         need = np.where(on.any(axis=1), 1, 2)
         bad = np.flatnonzero((dim_a == d - 1) & (up != need))
@@ -359,8 +360,7 @@ class Merger:
         if np.any((dim_a == 1) & (ends != 2)):
             raise NNCellsError("faces: an edge without two endpoints (float64 cannot resolve this complex)")
         return FacePoset(dim=dim_a, keys=keys, on_domain=on, points=points.reshape(-1, d), incidence=inc,
-                         region=region, vertices=vertices,
-                         relu=np.flatnonzero(~np.asarray(net.linear_mask, dtype=bool)), n_hidden=net.n_hidden)
+                         region=region, vertices=vertices, relu=relu, n_hidden=net.n_hidden)
 
     @staticmethod
     def _lists(parts: list[dict[str, np.ndarray]], base: np.ndarray, gid: np.ndarray,
