@@ -46,8 +46,10 @@ struct LpInterrupted {};  // thrown out of lp_refine when `interrupted` said so
 // Bits of LpSettings::off. Each switched-off path turns its answers into "unsure" (balls, rays
 // and certificates then leave the side to the LP; an LP's point or Farkas bound that is refused
 // defers the split), so tests can show that every path is used and that none is needed for the
-// right answer.
-constexpr int kOffBalls = 1, kOffRays = 2, kOffCertificates = 4, kOffWitness = 8, kOffFarkas = 16;
+// right answer. kOffCutoff: no LP stops at its dual bound's cutoff (lp_decide.hpp); kOffCutoffProof:
+// the certificate of one so stopped counts as unverified (the LP then runs on to its optimum).
+constexpr int kOffBalls = 1, kOffRays = 2, kOffCertificates = 4, kOffWitness = 8, kOffFarkas = 16,
+              kOffCutoff = 32, kOffCutoffProof = 64;
 
 // Counters of one call: how the (sub-cell, side) pairs were decided.
 struct LpCounts {

@@ -153,6 +153,37 @@ def test_refutations_need_the_farkas_bound(monkeypatch, backend):
         assert lp_core.counts()["deferred"] > deferred
 
 
+@pytest.mark.skipif(not kernels.native_available(), reason="the box LP's cutoff is the compiled solver's")
+def test_numpy_twin_runs_unverified_cutoffs_on(monkeypatch):
+    """The numpy twin of the splits (its box LPs compiled) stops a refuting LP at its cutoff
+    too; where the certificate found there does not verify (refused here, every time right
+    after a stop at the cutoff), the LP runs on to its optimum and refutes the side there: the
+    same answer with no fallback."""
+    from nncells.geometry import box_lp
+    net = random_network([12, 6, 5, 1], seed=9)
+    monkeypatch.setattr(_config, "COMPILED_LP", False)
+    base = enumerate_regions(net, Box(-1, 1), workers=1)
+    solve, bound, last, refused = box_lp.solve_shrunk, box_depth.farkas_bound, [None], [0]
+
+    def solve_shrunk(*a, **k):
+        out = solve(*a, **k)
+        last[0] = out[0]
+        return out
+
+    def farkas_bound(*a):
+        if last[0] == "cutoff":
+            refused[0] += 1
+            return np.inf, 0.0
+        return bound(*a)
+
+    monkeypatch.setattr(box_lp, "solve_shrunk", solve_shrunk)
+    monkeypatch.setattr(box_depth, "farkas_bound", farkas_bound)
+    res = enumerate_regions(net, Box(-1, 1), workers=1)
+    assert refused[0] > 0
+    assert _patterns(res) == _patterns(base) == set(_reference(net, Box(-1, 1).resolve(12))[0])
+    assert base.summary()["lp_fallbacks"] == 0 == res.summary()["lp_fallbacks"]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_witnesses_are_checked(monkeypatch, backend):
     """With every witness refused (its certified depth taken as 0), no side is proven by the

@@ -310,6 +310,29 @@ def test_unverified_answers_are_deferred(monkeypatch, paths_base, bit, counter):
     _check_points(net, box, batch)
 
 
+def test_refuting_lps_stop_at_their_cutoff(monkeypatch, paths_base):
+    """An LP that ends in a "no" stops once its dual bound is below 0: never stopping there
+    (OFF_CUTOFF) gives the same regions and decisions in more simplex iterations."""
+    net, box, (regions, per_layer, _, _, base) = paths_base
+    got, layers, batch, _, c = _run(net, box, "native", off=klp.OFF_CUTOFF, monkeypatch=monkeypatch)
+    assert got == regions and layers == per_layer
+    assert c["lp_no"] > 0 and c["deferred"] == 0
+    assert c["iterations"] > base["iterations"]
+
+
+def test_unverified_cutoffs_run_on(monkeypatch, paths_base):
+    """Where the certificate of an LP stopped at its cutoff does not verify (OFF_CUTOFF_PROOF),
+    the same LP runs on to its optimum and refutes the side there: no split is deferred, no LP
+    is added, and the answer is the same."""
+    net, box, (regions, per_layer, _, _, base) = paths_base
+    got, layers, batch, stats, c = _run(net, box, "native", off=klp.OFF_CUTOFF_PROOF, monkeypatch=monkeypatch)
+    assert got == regions and layers == per_layer
+    assert c["deferred"] == 0 and c["lp_no"] > 0
+    assert c["lp_solves"] == c["lp_yes"] + c["lp_no"] + c["recentred"]
+    assert c["iterations"] > base["iterations"]
+    _check_points(net, box, batch)
+
+
 # ------------------------------------------------------------------------- 6. LP counts
 @pytest.mark.parametrize("dims,seed,box", CASES, ids=IDS)
 def test_lp_count_matches_numpy(dims, seed, box):

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nncells import _config
 from nncells.geometry import box_lp
 from nncells.geometry.box_lp import farkas_bound
 from nncells.geometry.contract import certified_depth
@@ -137,12 +138,16 @@ class BoxDepth:
         on = [int(i) for i in on]
         A = np.vstack([self.A, self.E[on]])
         c = np.concatenate([self.c, self.f[on]])
+        # A "no" needs only a dual bound below 0: the solver may stop there. Where that bound's
+        # certificate does not verify, the LP runs on from where it stopped to its optimum.
         status, y, z, dual, basis = box_lp.solve_shrunk(A, c / self.unit, self._lo, self._hi, 1.0,
-                                                        self._warm(on))
-        if basis is not None:
-            self._bases[tuple(on)] = basis
-            if basis[-1] == box_lp.BASIC:  # a start for the same sub-cell with another last row
-                self._sibling[tuple(on[:-1])] = basis
+                                                        self._warm(on), cutoff=-_config.LP_FEASIBILITY_TOL)
+        if status == "cutoff":
+            if self._refuted(A, c, dual, on):
+                self._keep(on, basis)
+                return "no", None, -np.inf
+            status, y, z, dual, basis = box_lp.solve_shrunk(A, c / self.unit, self._lo, self._hi, 1.0, basis)
+        self._keep(on, basis)
         if status != "optimal":
             return "unsure", None, -np.inf
         x = np.clip(y * self.unit, self.lo, self.hi)
@@ -151,11 +156,25 @@ class BoxDepth:
             for p in (anchors if anchors is not None and len(anchors) else [self.deep])[:4]:
                 x, r = self._deepen(A, c, x, r, p)
             return "yes", x, r
-        value, err = farkas_bound(A, c, self.lo, self.hi, dual)
-        if value + err <= 0:
-            self.support = np.asarray(on, dtype=np.int64)[dual[len(self.c):] != 0]
+        if self._refuted(A, c, dual, on):
             return "no", None, -np.inf
         return "unsure", None, -np.inf
+
+    def _refuted(self, A, c, dual, on):
+        """Whether the row duals ``dual`` verify as a Farkas certificate (`farkas_bound`); then
+        ``support`` holds the extra rows of ``on`` it needs."""
+        value, err = farkas_bound(A, c, self.lo, self.hi, dual)
+        if not value + err <= 0:
+            return False
+        self.support = np.asarray(on, dtype=np.int64)[dual[len(self.c):] != 0]
+        return True
+
+    def _keep(self, on, basis):
+        """Keep the final ``basis`` of the LP with the extra rows ``on``: a warm start for later ones."""
+        if basis is not None:
+            self._bases[tuple(on)] = basis
+            if basis[-1] == box_lp.BASIC:  # a start for the same sub-cell with another last row
+                self._sibling[tuple(on[:-1])] = basis
 
     def _deepen(self, A, c, x, r, p):
         """``(x, r)`` or a deeper point of the segment from ``x`` to ``p`` (the LP's answer sits

@@ -34,6 +34,8 @@ from nncells.kernels import _native
 # the side is left to the LP, or the split deferred to the numpy twin). None is needed for the
 # right answer; each must be used.
 OFF_BALLS, OFF_RAYS, OFF_CERTIFICATES, OFF_WITNESS, OFF_FARKAS = 1, 2, 4, 8, 16
+# (and: an LP never stopped at its cutoff; the certificate of an LP so stopped taken as unverified)
+OFF_CUTOFF, OFF_CUTOFF_PROOF = 32, 64
 _OFF = 0
 
 
