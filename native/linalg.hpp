@@ -115,6 +115,33 @@ inline void triangular_factor(std::vector<double>& u, int rows, int cols) {
     u.resize(static_cast<std::size_t>(cols) * cols);
 }
 
+// The (rows x rows) factor of a = L Q (Householder reflections of the rows, in place), rows <=
+// cols, returned transposed: an upper-triangular R with the same singular values as a. The rows
+// stay contiguous (the transpose's QR, `triangular_factor`, walks a wide matrix by columns).
+inline std::vector<double> row_factor(std::vector<double>& u, int rows, int cols) {
+    for (int k = 0; k < rows; ++k) {
+        double* uk = &u[static_cast<std::size_t>(k) * cols];
+        const double tail = dot(uk + k + 1, uk + k + 1, cols - k - 1);
+        const double norm = std::sqrt(uk[k] * uk[k] + tail);
+        if (norm == 0.0) continue;
+        const double alpha = uk[k] > 0 ? -norm : norm;
+        const double v0 = uk[k] - alpha;  // v = (v0, uk[k+1:])
+        const double vv = v0 * v0 + tail;
+        if (vv == 0.0) continue;
+        for (int j = k + 1; j < rows; ++j) {
+            double* uj = &u[static_cast<std::size_t>(j) * cols];
+            const double f = 2.0 * (v0 * uj[k] + dot(uk + k + 1, uj + k + 1, cols - k - 1)) / vv;
+            uj[k] -= f * v0;
+            for (int c = k + 1; c < cols; ++c) uj[c] -= f * uk[c];
+        }
+        uk[k] = alpha;
+    }
+    std::vector<double> r(static_cast<std::size_t>(rows) * rows, 0.0);
+    for (int i = 0; i < rows; ++i)
+        for (int j = i; j < rows; ++j) r[static_cast<std::size_t>(i) * rows + j] = u[static_cast<std::size_t>(j) * cols + i];
+    return r;
+}
+
 // Whether the square upper-triangular r (n x n) has every singular value above rel * max(sv):
 // sigma_min >= 1 / ||r^-1||_F and sigma_max <= ||r||_F, so this test never says yes when the
 // SVD would say no (a filter: when it says no, the caller computes the singular values).
@@ -139,8 +166,9 @@ inline bool certainly_full_rank(const double* r, int n, double rel) {
 }
 
 // numpy.linalg.matrix_rank: singular values above max(sv) * max(rows, cols) * eps, or above `tol`
-// when `tol` >= 0. Zero rows are dropped first and a tall matrix is reduced to its triangular
-// factor (same singular values), so the Jacobi sweeps run on at most cols x cols.
+// when `tol` >= 0. Zero rows are dropped first and the matrix is reduced to a square triangular
+// factor with the same singular values (of its columns when tall, of its rows when wide), so the
+// Jacobi sweeps run on at most min(rows, cols) squared.
 inline int matrix_rank(const double* a, int rows, int cols, double tol = -1.0) {
     if (rows == 0 || cols == 0) return 0;
     std::vector<double> u;
@@ -157,10 +185,11 @@ inline int matrix_rank(const double* a, int rows, int cols, double tol = -1.0) {
     if (n >= cols) {
         triangular_factor(u, n, cols);
         n = cols;
-        if (tol < 0 && certainly_full_rank(u.data(), cols, static_cast<double>(std::max(rows, cols)) * kEps))
-            return cols;
+    } else {
+        u = row_factor(u, n, cols);
     }
-    std::vector<double> sv = singular_values(u.data(), n, cols);
+    if (tol < 0 && certainly_full_rank(u.data(), n, static_cast<double>(std::max(rows, cols)) * kEps)) return n;
+    std::vector<double> sv = singular_values(u.data(), n, n);
     const double smax = *std::max_element(sv.begin(), sv.end());
     if (smax == 0.0) return 0;
     const double t = tol >= 0 ? tol : smax * std::max(rows, cols) * kEps;

@@ -72,23 +72,9 @@ inline void masked(const Layer& L, int d, const uint8_t* s, std::vector<double>&
     mask(std::vector<uint8_t>(s, s + L.k), d, M, m, Mabs);
 }
 
-// tasks._rank: the rank of the k x d map (numpy.linalg.matrix_rank), on its transpose when wide
-// (the same singular values; the Jacobi sweeps then run on k columns, not d).
-// Zero rows (inactive neurons) are dropped first; the tolerance's max(rows, cols) is d either way.
-inline int64_t rank_of(const std::vector<double>& M, int k, int d) {
-    if (k >= d) return matrix_rank(M.data(), k, d);
-    std::vector<int> live;
-    for (int i = 0; i < k; ++i) {
-        const double* row = &M[static_cast<size_t>(i) * d];
-        if (std::any_of(row, row + d, [](double v) { return v != 0.0; })) live.push_back(i);
-    }
-    const int n = static_cast<int>(live.size());
-    if (n == 0) return 0;
-    std::vector<double> T(static_cast<size_t>(n) * d);
-    for (int q = 0; q < n; ++q)
-        for (int c = 0; c < d; ++c) T[static_cast<size_t>(c) * n + q] = M[static_cast<size_t>(live[q]) * d + c];
-    return matrix_rank(T.data(), d, n);
-}
+// tasks._rank: the rank of the k x d map (numpy.linalg.matrix_rank; zero rows dropped, a wide
+// map reduced to its rows' triangular factor: the tolerance's max(rows, cols) is d either way).
+inline int64_t rank_of(const std::vector<double>& M, int k, int d) { return matrix_rank(M.data(), k, d); }
 
 }  // namespace lp_detail
 }  // namespace nncells
