@@ -914,6 +914,13 @@ BoxLpResult solve_box_lp(const BoxLp& lp, const int8_t* basis, const BoxLpOption
 
 double certified_margin(const double* A, const double* c0, const double* lo0, const double* hi0,
                         const double* x, int m, int d, double error_factor) {
+    std::vector<const double*> rows(m);
+    for (int i = 0; i < m; ++i) rows[i] = A + static_cast<size_t>(i) * d;
+    return certified_margin(rows.data(), c0, lo0, hi0, x, m, d, error_factor);
+}
+
+double certified_margin(const double* const* rows, const double* c0, const double* lo0, const double* hi0,
+                        const double* x, int m, int d, double error_factor) {
     std::vector<double> xc(d);
     double best = kInf;
     const double g1 = error_factor * kMachEps;
@@ -929,7 +936,7 @@ double certified_margin(const double* A, const double* c0, const double* lo0, co
     std::vector<double> ax(d), aa(d);
     for (int j = 0; j < d; ++j) ax[j] = std::abs(xc[j]);
     for (int i = 0; i < m; ++i) {
-        const double* a = A + static_cast<size_t>(i) * d;
+        const double* a = rows[i];
         for (int j = 0; j < d; ++j) aa[j] = std::abs(a[j]);
         const double mag = dot(aa.data(), ax.data(), d);
         best = std::min(best, (c0[i] - dot(a, xc.data(), d)) - g * (std::abs(c0[i]) + mag));

@@ -67,6 +67,9 @@ BoxLpResult solve_box_lp(const BoxLp& lp, const int8_t* basis, const BoxLpOption
 // When positive, the point x is at least this far inside every row and inside the box.
 double certified_margin(const double* A, const double* c0, const double* lo0, const double* hi0,
                         const double* x, int m, int d, double error_factor);
+// The same over rows given by pointers (each of d entries): no copy of a cell's rows.
+double certified_margin(const double* const* rows, const double* c0, const double* lo0, const double* hi0,
+                        const double* x, int m, int d, double error_factor);
 
 // The Farkas (weak duality) bound of y >= 0 (negatives clipped, then normalised to sum 1):
 // every x in [lo0, hi0] has min_i (c0_i - A_i x) <= U(y) = y.c0 - sum_j min(g_j lo0_j, g_j hi0_j),

@@ -363,18 +363,19 @@ private:
         const double v = vals[o], Ro = W.R[o];
         const double* n = hn(i);
         const double g = gn(i);
-        // the rows: the cell's, then the sub-cell's extra rows
+        // the rows (not copied): the cell's, then the sub-cell's extra rows
         const int m = C.m + static_cast<int>(sub_rows.size());
-        rows_A_.assign(C.A.begin(), C.A.end());
+        rows_p_.clear();
         rows_c_.assign(C.c.begin(), C.c.end());
+        for (int j = 0; j < C.m; ++j) rows_p_.push_back(&C.A[static_cast<size_t>(j) * d]);
         for (int q : sub_rows) {
-            rows_A_.insert(rows_A_.end(), E_.begin() + static_cast<size_t>(q) * d, E_.begin() + static_cast<size_t>(q + 1) * d);
+            rows_p_.push_back(&E_[static_cast<size_t>(q) * d]);
             rows_c_.push_back(f_[q]);
         }
-        const double* A = rows_A_.data();
+        const double* const* A = rows_p_.data();
         const double* c = rows_c_.data();
         std::vector<double> slack(m);
-        for (int j = 0; j < m; ++j) slack[j] = c[j] - dot(&A[static_cast<size_t>(j) * d], p, d);
+        for (int j = 0; j < m; ++j) slack[j] = c[j] - dot(A[j], p, d);
         // directions: the normal first, then toward each target (unit rows; a zero row stays zero)
         const size_t nq = 1 + Q.size();
         std::vector<double> U(nq * d);
@@ -396,7 +397,7 @@ private:
             const double t_c = -sgn * v / rate;
             double t_e = kInf;
             for (int j = 0; j < m; ++j) {
-                au[j] = dot(u, &A[static_cast<size_t>(j) * d], d);
+                au[j] = dot(u, A[j], d);
                 if (au[j] > 0) t_e = std::min(t_e, slack[j] / au[j]);
             }
             for (int cc = 0; cc < d; ++cc) {
@@ -452,7 +453,8 @@ private:
     BoxDecider* box_ = nullptr;
     int d_ = 0;
     std::vector<int> slot_;
-    std::vector<double> E_, f_, cen_, rows_A_, rows_c_;
+    std::vector<double> E_, f_, cen_, rows_c_;
+    std::vector<const double*> rows_p_;
     std::vector<uint8_t> on_mask_;
     std::vector<std::vector<int>> certs_[2];
 };
