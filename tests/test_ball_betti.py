@@ -86,3 +86,30 @@ def test_what_is_not_a_ball_is_refused():
         ball_betti_numbers(dims, inc, None, np.zeros(8, bool))
     with pytest.raises(ValueError, match="not closed"):
         ball_betti_numbers(dims, inc, np.array([0, 0, 0, 0, 0, 0, 1, 0], bool), np.zeros(8, bool))
+
+
+@pytest.mark.parametrize("where", ["box2", "box3"])
+def test_many_masks_check_the_incidences_once(monkeypatch, where):
+    """`subcomplex_betti_numbers` gives each mask's numbers (by components with the boundary
+    given, by reduction without) and checks the incidences once for all of them."""
+    from nncells.analysis import homology
+    d, dom = DOMAINS[where]
+    net = nncells.random_network([d, 6, 5, 3], seed=4)
+    aug, units = decision_network(net)
+    poset = face_poset(enumerate_regions(aug, dom, workers=1))
+    masks = np.stack(list(_masks(poset, np.random.default_rng(4), units, 3)))
+    want = [betti_numbers(poset.dim, poset.incidence, m).tolist() for m in masks]
+    checks = []
+    real = homology._as_incidence
+    monkeypatch.setattr(homology, "_as_incidence", lambda *a: checks.append(1) or real(*a))
+    edge = poset.on_domain.any(axis=1)
+    assert homology.subcomplex_betti_numbers(poset.dim, poset.incidence, masks, edge).tolist() == want
+    assert homology.subcomplex_betti_numbers(poset.dim, poset.incidence, masks).tolist() == want
+    assert len(checks) == 2
+    with pytest.raises(ValueError, match="masks must have shape"):
+        homology.subcomplex_betti_numbers(poset.dim, poset.incidence, masks[:, :-1])
+    bad = masks.copy()
+    bad[0] = False
+    bad[0, np.flatnonzero(poset.dim == d)[0]] = True      # a region without its faces
+    with pytest.raises(ValueError, match="not closed"):
+        homology.subcomplex_betti_numbers(poset.dim, poset.incidence, bad, edge)

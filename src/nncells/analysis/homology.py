@@ -213,8 +213,11 @@ def betti_numbers(dims: npt.ArrayLike, incidence: npt.ArrayLike, mask: npt.Array
     [1, 0]
     """
     d = _as_dims(dims)
-    inc = _as_incidence(incidence, d)
-    m = _as_mask(mask, len(d))
+    return _betti_numbers(d, _as_incidence(incidence, d), _as_mask(mask, len(d)))
+
+
+def _betti_numbers(d: np.ndarray, inc: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """`betti_numbers` of arrays already checked (`_as_dims`, `_as_incidence`, `_as_mask`)."""
     _check_closed(inc, m)
     top = int(d.max()) if d.size else -1
     sub = np.flatnonzero(m)
@@ -272,12 +275,15 @@ def ball_betti_numbers(dims: npt.ArrayLike, incidence: npt.ArrayLike, mask: npt.
     >>> ball_betti_numbers(p.dim, p.incidence, edge, edge).tolist(), betti_numbers(p.dim, p.incidence, edge).tolist()
     ([1, 1, 0], [1, 1, 0])
     """
+    d = _as_dims(dims)
+    return _ball_betti_numbers(d, _as_incidence(incidence, d), _as_mask(mask, len(d)),
+                               _as_mask(on_boundary, len(d)))
+
+
+def _ball_betti_numbers(d: np.ndarray, inc: np.ndarray, m: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """`ball_betti_numbers` of arrays already checked (`_as_dims`, `_as_incidence`, `_as_mask`)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    d = _as_dims(dims)
-    inc = _as_incidence(incidence, d)
-    m = _as_mask(mask, len(d))
-    edge = _as_mask(on_boundary, len(d))
     _check_closed(inc, m)
     top = int(d.max()) if d.size else -1
     if top not in (2, 3):
@@ -311,6 +317,56 @@ def ball_betti_numbers(dims: npt.ArrayLike, incidence: npt.ArrayLike, mask: npt.
             raise ValueError(f"b1 = {b1} < 0 from the Euler characteristic: the complex does not subdivide a ball")
         betti = [b0, b1, b_top1, 0]
     return np.array(betti, dtype=np.int64)
+
+
+def subcomplex_betti_numbers(dims: npt.ArrayLike, incidence: npt.ArrayLike, masks: npt.ArrayLike,
+                             on_boundary: npt.ArrayLike | None = None) -> np.ndarray:
+    """The Betti numbers of several closed subcomplexes of one complex, its arrays checked once.
+
+    Parameters
+    ----------
+    dims, incidence : as in `betti_numbers`.
+    masks : array of bool, shape (s, n)
+        One closed subcomplex a row.
+    on_boundary : array of bool, shape (n,), optional
+        Given for a complex that subdivides a closed ball of dimension 2 or 3: its cells on the
+        ball's boundary; the numbers then come from `ball_betti_numbers` (components alone),
+        else from `betti_numbers` (reduction).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (s, D + 1)
+
+    Examples
+    --------
+    The square cut into 4 of `ball_betti_numbers`: the whole square, its boundary, and one
+    quarter.
+
+    >>> from nncells import Box, Network, enumerate_regions
+    >>> from nncells.results.faces import face_poset
+    >>> net = Network([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.0, 0.0], [0.0]])
+    >>> p = face_poset(enumerate_regions(net, Box(-1.0, 1.0, dim=2)))
+    >>> edge = p.on_domain.any(axis=1)
+    >>> q = int(np.flatnonzero(p.dim == 2)[0])                                 # a square,
+    >>> e = p.incidence[p.incidence[:, 1] == q, 0]                              # its edges,
+    >>> v = p.incidence[np.isin(p.incidence[:, 1], e), 0]                       # their vertices
+    >>> quarter = np.isin(np.arange(len(p)), np.concatenate([[q], e, v]))
+    >>> masks = np.stack([np.ones(len(p), bool), edge, quarter])
+    >>> subcomplex_betti_numbers(p.dim, p.incidence, masks, edge).tolist()
+    [[1, 0, 0], [1, 1, 0], [1, 0, 0]]
+    """
+    d = _as_dims(dims)
+    inc = _as_incidence(incidence, d)
+    ms = np.asarray(masks)
+    if ms.ndim != 2 or ms.shape[1] != len(d):
+        raise ValueError(f"masks must have shape (s, {len(d)}), got {ms.shape}")
+    top = int(d.max()) if d.size else -1
+    if on_boundary is not None and top in (2, 3):
+        edge = _as_mask(on_boundary, len(d))
+        out = [_ball_betti_numbers(d, inc, _as_mask(m, len(d)), edge) for m in ms]
+    else:
+        out = [_betti_numbers(d, inc, _as_mask(m, len(d))) for m in ms]
+    return np.array(out, dtype=np.int64).reshape(len(ms), top + 1)
 
 
 def euler_characteristic(dims: npt.ArrayLike, mask: npt.ArrayLike | None = None) -> int:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nncells.analysis.homology import Persistence, ball_betti_numbers, betti_numbers, persistence
+from nncells.analysis.homology import Persistence, persistence, subcomplex_betti_numbers
 from nncells.api import enumerate_regions
 from nncells.domains import Box, Space
 from nncells.errors import NNCellsError
@@ -282,8 +282,9 @@ def decision_topology(net: Network, domain: Domain, *, workers: int | None = Non
     poset = faces(result, workers, None if progress is None else (lambda k: progress(k, n)))
     K = net.output_dim
     classes = argmax_sets(poset.unit_signs(units), np.arange(len(units)), K)
-    betti = {str(c): _betti(poset, classes[:, c]) for c in range(K)}
-    boundary = _betti(poset, classes.sum(axis=1) >= 2)
+    numbers = _betti(poset, np.vstack([classes.T, classes.sum(axis=1) >= 2]))  # the incidences checked once
+    betti = {str(c): numbers[c] for c in range(K)}
+    boundary = numbers[K]
     return DecisionTopology(faces=poset.f_vector().tolist(), betti=betti, boundary_betti=boundary,
                             euler_characteristic=poset.euler_characteristic(), poset=poset,
                             classes=classes, regions=len(base.patterns), box=result.domain)
@@ -376,7 +377,7 @@ def betti(result: EnumerationResult, region: str = "class",
         raise NNCellsError(f"class {k} out of range: the network has {K} outputs")
     top = decision_topology(result.network, result.domain, workers=1, tol=contract_tol(result))
     if region == "domain":
-        return _betti(top.poset, np.ones(len(top.poset), dtype=bool))
+        return _betti(top.poset, np.ones((1, len(top.poset)), dtype=bool))[0]
     if region == "boundary":
         return top.boundary_betti
     return top.betti if k is None else top.betti[str(k)]
@@ -457,10 +458,10 @@ def _lower_star(net: Network, domain: Domain, value: Callable[[np.ndarray], np.n
     return persistence(poset.dim, poset.incidence, values)
 
 
-def _betti(poset: FacePoset, mask: npt.ArrayLike) -> list[int]:
-    """The Betti numbers of the closed subcomplex ``mask``: in 2-D and 3-D by components alone
-    (the poset subdivides a box or a polytope: `ball_betti_numbers`), above by reduction."""
-    m = np.asarray(mask, dtype=bool)
-    if len(poset) and int(poset.dim.max()) in (2, 3):
-        return [int(v) for v in ball_betti_numbers(poset.dim, poset.incidence, m, poset.on_domain.any(axis=1))]
-    return [int(v) for v in betti_numbers(poset.dim, poset.incidence, m)]
+def _betti(poset: FacePoset, masks: npt.ArrayLike) -> list[list[int]]:
+    """The Betti numbers of the closed subcomplexes ``masks`` (one a row), the poset's incidences
+    checked once: in 2-D and 3-D by components alone (the poset subdivides a box or a polytope:
+    `ball_betti_numbers`), above by reduction."""
+    ball = len(poset) > 0 and int(poset.dim.max()) in (2, 3)
+    edge = poset.on_domain.any(axis=1) if ball else None
+    return [[int(v) for v in row] for row in subcomplex_betti_numbers(poset.dim, poset.incidence, masks, edge)]
