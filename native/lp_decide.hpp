@@ -166,6 +166,20 @@ private:
             sx_[m + d + j] = hi_[j] - x[j];
             slope_[m + d + j] = (hi_[j] - p[j]) - sx_[m + d + j];
         }
+        // Only lines that can be least somewhere on [0, 1] matter: none whose least value there
+        // exceeds U, the least of the lines' greatest values (the minimum never exceeds it).
+        double U = kInf;
+        for (size_t i = 0; i < sx_.size(); ++i) U = std::min(U, std::max(sx_[i], sx_[i] + slope_[i]));
+        const double keep_below = U + 1e-9 * std::abs(U);  // (rounding of the grid's values)
+        size_t kept = 0;
+        for (size_t i = 0; i < sx_.size(); ++i) {
+            const bool keep = !(std::min(sx_[i], sx_[i] + slope_[i]) > keep_below);  // (NaN kept)
+            sx_[kept] = sx_[i];
+            slope_[kept] = slope_[i];
+            kept += keep;
+        }
+        sx_.resize(kept);
+        slope_.resize(kept);
         double lo_t = 0.0, width = 1.0, t = 0.0;
         double ts[kDeepenGrid], v[kDeepenGrid];
         for (int round = 0; round < 2; ++round) {

@@ -3,6 +3,8 @@
 // Internal to lp_mode.cpp.
 #pragma once
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <utility>
@@ -15,6 +17,7 @@
 namespace nncells {
 namespace lp_detail {
 
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kTargets = 6;                        // split._TARGETS
 constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
 
@@ -89,6 +92,66 @@ private:
     const double* hn(int i) const { return &C_->L->Hn[static_cast<size_t>(i) * d_]; }
     double gn(int i) const { return C_->L->gn[i]; }
 
+    // Where the ray p + t u (t >= 0) leaves the box: the least (bound - p_c) / u_c over u_c != 0
+    // (+inf when u = 0). Free of branches, four minima at a time.
+    double box_exit(const double* p, const double* u) const {
+        double e[4] = {kInf, kInf, kInf, kInf};
+        const int d = d_;
+        int c = 0;
+        auto one = [&](int k, double& acc) {  // (the division unconditional, its result masked)
+            const double w = u[k];
+            const double t = ((w > 0 ? hi_[k] : lo_[k]) - p[k]) / w;
+            acc = (w != 0 && t < acc) ? t : acc;
+        };
+        for (; c + 4 <= d; c += 4)
+            for (int l = 0; l < 4; ++l) one(c + l, e[l]);
+        for (; c < d; ++c) one(c, e[0]);
+        return std::min(std::min(e[0], e[1]), std::min(e[2], e[3]));
+    }
+
+    // dep[g] = min(dep[g], the box depth of p + ts[g] u) for the three grid points, one pass.
+    void box_depths(const double* p, const double* u, const double* ts, double* dep) const {
+        double a0 = kInf, a1 = kInf, a2 = kInf, b0 = kInf, b1 = kInf, b2 = kInf;
+        const int d = d_;
+        for (int c = 0; c < d; ++c) {
+            const double lo = p[c] - lo_[c], hi = hi_[c] - p[c], w = u[c];
+            const double l0 = lo + ts[0] * w, l1 = lo + ts[1] * w, l2 = lo + ts[2] * w;
+            const double h0 = hi - ts[0] * w, h1 = hi - ts[1] * w, h2 = hi - ts[2] * w;
+            a0 = l0 < a0 ? l0 : a0;
+            a1 = l1 < a1 ? l1 : a1;
+            a2 = l2 < a2 ? l2 : a2;
+            b0 = h0 < b0 ? h0 : b0;
+            b1 = h1 < b1 ? h1 : b1;
+            b2 = h2 < b2 ? h2 : b2;
+        }
+        dep[0] = std::min({dep[0], a0, b0});
+        dep[1] = std::min({dep[1], a1, b1});
+        dep[2] = std::min({dep[2], a2, b2});
+    }
+
+    // A column of the split's caches: the cell's row j (j < C.m), else the normal of the
+    // hyperplane in slot j - C.m.
+    const double* cache_row(int j) const {
+        return j < C_->m ? &C_->A[static_cast<size_t>(j) * d_] : hn(todo_[j - C_->m]);
+    }
+
+    // hn(i) . cache_row(j), computed once a split
+    double gram(int i, int j) {
+        double& g = gram_[static_cast<size_t>(slot_[i]) * (C_->m + todo_.size()) + j];
+        if (std::isnan(g)) g = dot(hn(i), cache_row(j), d_);
+        return g;
+    }
+
+    // ball b's centre . cache_row(j), computed once while W keeps its balls (rv_ is cleared
+    // where W is rebuilt)
+    double ball_value(const Balls& W, size_t b, int j) {
+        if (rv_.size() < W.n()) rv_.resize(W.n());
+        std::vector<double>& r = rv_[b];
+        if (r.empty()) r.assign(C_->m + todo_.size(), kNaN);
+        if (std::isnan(r[j])) r[j] = dot(cache_row(j), W.at(b), d_);
+        return r[j];
+    }
+
     // split._value_error for ball b and hyperplane i
     double value_error(const Balls& W, size_t b, int i) const {
         const double* x = W.at(b);
@@ -125,6 +188,9 @@ private:
         C_ = &C;
         const int d = d_, k = C.L->k, t = static_cast<int>(todo.size());
         slot_.assign(k, -1);
+        todo_ = todo;
+        gram_.assign(static_cast<size_t>(t) * (C.m + t), kNaN);
+        rv_.clear();
         E_.clear();
         f_.clear();
         for (int s = 0; s < t; ++s) {
@@ -194,7 +260,7 @@ private:
             const size_t n_sub = sub_signs.size();
             std::vector<double> best_pos(n_sub, -kInf), best_neg(n_sub, -kInf);
             std::vector<uint8_t> wit_pos(n_sub, 0), wit_neg(n_sub, 0);
-            std::vector<const double*> targets[2];
+            std::vector<size_t> targets[2];  // balls of W
             for (size_t b = 0; b < W.n(); ++b) {
                 const int o = W.own[b];
                 best_pos[o] = std::max(best_pos[o], cap(W, b, vals[b], 0.0, i, true, nullptr));
@@ -202,8 +268,8 @@ private:
                 const double ve = value_error(W, b, i);
                 if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
                 if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
-                if (vals[b] > 0 && targets[0].size() < kTargets) targets[0].push_back(W.at(b));
-                if (vals[b] < 0 && targets[1].size() < kTargets) targets[1].push_back(W.at(b));
+                if (vals[b] > 0 && targets[0].size() < kTargets) targets[0].push_back(b);
+                if (vals[b] < 0 && targets[1].size() < kTargets) targets[1].push_back(b);
             }
             Balls fresh;
             fresh.d = d;
@@ -256,10 +322,11 @@ private:
                 Balls next;
                 next.d = d;
                 std::vector<size_t> moved;
-                for (size_t b = 0; b < W.n(); ++b) {
+                for (size_t b = 0; b < W.n(); ++b)
                     if (split_of[W.own[b]] >= 0) moved.push_back(b);
-                    else next.push(W.at(b), W.R[b], W.own[b]);
-                }
+                next.P.reserve((W.n() + moved.size()) * static_cast<size_t>(d));  // the moved twice
+                for (size_t b = 0; b < W.n(); ++b)
+                    if (split_of[W.own[b]] < 0) next.push(W.at(b), W.R[b], W.own[b]);
                 std::vector<double> ve(moved.size());
                 for (size_t q = 0; q < moved.size(); ++q) ve[q] = value_error(W, moved[q], i);
                 cen_.resize(d);
@@ -271,12 +338,16 @@ private:
                     }
                 }
                 W = std::move(next);
+                rv_.clear();
             }
-            Balls kept;  // only balls of positive radius stay
-            kept.d = d;
-            for (size_t b = 0; b < W.n(); ++b)
-                if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
-            W = std::move(kept);
+            if (std::any_of(W.R.begin(), W.R.end(), [](double r) { return !(r > 0); })) {
+                Balls kept;  // only balls of positive radius stay
+                kept.d = d;
+                for (size_t b = 0; b < W.n(); ++b)
+                    if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
+                W = std::move(kept);
+                rv_.clear();
+            }
         }
 
         std::vector<Child> out;
@@ -304,7 +375,7 @@ private:
     // _Sides.find: a ball proving that side `side` of h_i counts in the sub-cell with the extra
     // rows `sub_rows` (its witness balls `mine` of W), or none; throws Deferred when unsure.
     Shot find(int i, bool side, const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
-              const std::vector<double>& vals, const std::vector<const double*>& Q) {
+              const std::vector<double>& vals, const std::vector<size_t>& Q) {
         poll();
         std::vector<int> on = sub_rows;
         on.push_back(row(i, side));
@@ -350,9 +421,12 @@ private:
         }
     }
 
-    // split._shoot over the cell's rows plus the extra rows `sub_rows`, from the deepest ball.
+    // split._shoot over the cell's rows plus the extra rows `sub_rows`, from the deepest ball
+    // (toward the targets Q, balls of W). The rows' values at balls and their products with the
+    // hyperplanes' normals come from the split's caches (`ball_value`, `gram`): a ray costs O(d)
+    // for its direction, not O(m d).
     Shot shoot(const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
-               const std::vector<double>& vals, const std::vector<const double*>& Q, int i, bool positive) {
+               const std::vector<double>& vals, const std::vector<size_t>& Q, int i, bool positive) {
         const int d = d_;
         const Ctx& C = *C_;
         const double sgn = positive ? 1.0 : -1.0;
@@ -363,7 +437,8 @@ private:
         const double v = vals[o], Ro = W.R[o];
         const double* n = hn(i);
         const double g = gn(i);
-        // the rows (not copied): the cell's, then the sub-cell's extra rows
+        // the rows (not copied): the cell's, then the sub-cell's extra rows (E row e: the sign
+        // (e odd: +, even: -) times hyperplane slot e / 2)
         const int m = C.m + static_cast<int>(sub_rows.size());
         rows_p_.clear();
         rows_c_.assign(C.c.begin(), C.c.end());
@@ -374,18 +449,28 @@ private:
         }
         const double* const* A = rows_p_.data();
         const double* c = rows_c_.data();
-        std::vector<double> slack(m);
-        for (int j = 0; j < m; ++j) slack[j] = c[j] - dot(A[j], p, d);
+        auto cached = [&](int j) { return j < C.m ? j : C.m + sub_rows[j - C.m] / 2; };  // a cache column
+        auto sign_of = [&](int j) { return j < C.m ? 1.0 : (sub_rows[j - C.m] % 2 ? 1.0 : -1.0); };
+        std::vector<double> slack(m), at_p(m);
+        for (int j = 0; j < m; ++j) {
+            at_p[j] = sign_of(j) * ball_value(W, o, cached(j));
+            slack[j] = c[j] - at_p[j];
+        }
         // directions: the normal first, then toward each target (unit rows; a zero row stays zero)
         const size_t nq = 1 + Q.size();
-        std::vector<double> U(nq * d);
+        std::vector<double> U(nq * d), unorm(nq);
         for (int cc = 0; cc < d; ++cc) U[cc] = sgn * n[cc];
-        for (size_t q = 0; q < Q.size(); ++q)
-            for (int cc = 0; cc < d; ++cc) U[(q + 1) * d + cc] = Q[q][cc] - p[cc];
+        for (size_t q = 0; q < Q.size(); ++q) {
+            const double* x = W.at(Q[q]);
+            for (int cc = 0; cc < d; ++cc) U[(q + 1) * d + cc] = x[cc] - p[cc];
+        }
         for (size_t q = 0; q < nq; ++q) {
             const double nrm = norm2(&U[q * d], d);
-            if (nrm > 0)
-                for (int cc = 0; cc < d; ++cc) U[q * d + cc] /= nrm;
+            unorm[q] = nrm;
+            if (nrm > 0) {
+                const double inv = 1.0 / nrm;
+                for (int cc = 0; cc < d; ++cc) U[q * d + cc] *= inv;
+            }
         }
         double best_rho = -kInf, best_t = 0.0;
         size_t best_q = 0;
@@ -396,27 +481,27 @@ private:
             const double rate = sgn * dot(u, n, d);
             const double t_c = -sgn * v / rate;
             double t_e = kInf;
-            for (int j = 0; j < m; ++j) {
-                au[j] = dot(u, A[j], d);
+            for (int j = 0; j < m; ++j) {  // a_j . u, from the caches
+                const double nrm = unorm[q];
+                if (!(nrm > 0)) au[j] = 0.0;
+                else if (q == 0) au[j] = sgn * sign_of(j) * gram(i, cached(j)) / nrm;
+                else au[j] = (sign_of(j) * ball_value(W, Q[q - 1], cached(j)) - at_p[j]) / nrm;
                 if (au[j] > 0) t_e = std::min(t_e, slack[j] / au[j]);
             }
-            for (int cc = 0; cc < d; ++cc) {
-                if (u[cc] > 0) t_e = std::min(t_e, (hi_[cc] - p[cc]) / u[cc]);
-                else if (u[cc] < 0) t_e = std::min(t_e, (lo_[cc] - p[cc]) / u[cc]);
-            }
+            t_e = std::min(t_e, box_exit(p, u));
             if (!(t_e < kInf)) t_e = t_c + 2 * std::max(std::abs(v), Ro);
             const double t_0 = std::max(t_c, 0.0);
             if (!(rate > 0 && t_e > t_0)) continue;
-            for (double gq : kRayGrid) {
-                const double ts = t_0 + (t_e - t_0) * gq;
-                double dep = kInf;
-                for (int j = 0; j < m; ++j) dep = std::min(dep, slack[j] - au[j] * ts);
-                for (int cc = 0; cc < d; ++cc) {
-                    const double X = p[cc] + ts * u[cc];
-                    dep = std::min({dep, X - lo_[cc], hi_[cc] - X});
-                }
-                const double rho = std::min(dep, (ts - t_c) * rate);
-                if (!any || rho > best_rho) best_rho = rho, best_t = ts, best_q = q, any = true;
+            double ts[3], dep[3];
+            for (int gq = 0; gq < 3; ++gq) {
+                ts[gq] = t_0 + (t_e - t_0) * kRayGrid[gq];
+                dep[gq] = kInf;
+                for (int j = 0; j < m; ++j) dep[gq] = std::min(dep[gq], slack[j] - au[j] * ts[gq]);
+            }
+            box_depths(p, u, ts, dep);
+            for (int gq = 0; gq < 3; ++gq) {
+                const double rho = std::min(dep[gq], (ts[gq] - t_c) * rate);
+                if (!any || rho > best_rho) best_rho = rho, best_t = ts[gq], best_q = q, any = true;
             }
         }
         if (!any || !(best_rho > 0)) return {{}, -kInf};
@@ -455,6 +540,9 @@ private:
     std::vector<int> slot_;
     std::vector<double> E_, f_, cen_, rows_c_;
     std::vector<const double*> rows_p_;
+    std::vector<int> todo_;                // the split's hyperplanes by slot
+    std::vector<double> gram_;             // slots x cache columns (`gram`); NaN: not yet
+    std::vector<std::vector<double>> rv_;  // per ball of W: its cache columns (`ball_value`)
     std::vector<uint8_t> on_mask_;
     std::vector<std::vector<int>> certs_[2];
 };
