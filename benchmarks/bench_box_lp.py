@@ -67,7 +67,7 @@ def _highs(A, c, lo, hi, zcap):
     return h
 
 
-def _highs_basis(basis, d, m):
+def _highs_basis(basis, d):
     """The core's column statuses as a HiGHS basis (columns x then z; rows' slacks)."""
     S = highspy.HighsBasisStatus
     b = highspy.HighsBasis()
@@ -105,7 +105,7 @@ def solve_all(lps):
         hw = _highs(A, c, lo, hi, zcap)
         t_hw = float("nan")
         if basis is not None:
-            hw.setBasis(_highs_basis(basis, d, m))
+            hw.setBasis(_highs_basis(basis, d))
             t = time.perf_counter()
             hw.run()
             t_hw = time.perf_counter() - t

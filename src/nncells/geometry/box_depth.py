@@ -140,13 +140,14 @@ class BoxDepth:
         c = np.concatenate([self.c, self.f[on]])
         # A "no" needs only a dual bound below 0: the solver may stop there. Where that bound's
         # certificate does not verify, the LP runs on from where it stopped to its optimum.
-        status, y, z, dual, basis = box_lp.solve_shrunk(A, c / self.unit, self._lo, self._hi, 1.0,
-                                                        self._warm(on), cutoff=-_config.LP_FEASIBILITY_TOL)
+        cu = c / self.unit
+        status, y, z, dual, basis = box_lp.solve_shrunk(A, cu, self._lo, self._hi, 1.0, self._warm(on),
+                                                        cutoff=-_config.LP_FEASIBILITY_TOL)
         if status == "cutoff":
             if self._refuted(A, c, dual, on):
                 self._keep(on, basis)
                 return "no", None, -np.inf
-            status, y, z, dual, basis = box_lp.solve_shrunk(A, c / self.unit, self._lo, self._hi, 1.0, basis)
+            status, y, z, dual, basis = box_lp.solve_shrunk(A, cu, self._lo, self._hi, 1.0, basis)
         self._keep(on, basis)
         if status != "optimal":
             return "unsure", None, -np.inf
