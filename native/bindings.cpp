@@ -133,12 +133,14 @@ std::vector<nncells::Task> tasks_from_list(const nncells::Net& net, nb::list tas
 
 }  // namespace
 
+void bind_homology(nb::module_& m); // GF(2) persistence pairs' bindings, at the end of this file
 void bind_planar(nb::module_& m);  // the planar mesh's bindings, at the end of this file
 void bind_lp(nb::module_& m);      // the box LP's bindings, at the end of this file
 void bind_lp_mode(nb::module_& m); // LP mode's bindings, at the end of this file
 
 NB_MODULE(_native, m) {
     m.doc() = "The compiled core of nncells (see src/nncells/kernels/__init__.py).";
+    bind_homology(m);
     bind_planar(m);
     bind_lp(m);
     bind_lp_mode(m);
@@ -233,6 +235,35 @@ void bind_planar(nb::module_& m) {
         },
         "polygon"_a, "weights"_a, "biases"_a, "line_err"_a, "gamma3"_a,
         "The exact planar partition of a convex CCW polygon by a 2-input network (see kernels.planar).");
+}
+// ------------------------------------------------------------------------------------------------
+// Persistence pairs over GF(2) (homology.hpp; Python side: src/nncells/kernels/homology.py).
+#include "homology.hpp"
+
+void bind_homology(nb::module_& m) {
+    m.def(
+        "gf2_pairs",
+        [](In1<int64_t> dims, In1<int64_t> order, In1<int64_t> start, In1<int64_t> faces) {
+            const int64_t n = static_cast<int64_t>(dims.shape(0));
+            if (order.shape(0) != dims.shape(0) || start.shape(0) != dims.shape(0) + 1)
+                throw nb::value_error("gf2_pairs: order has n entries, start n + 1");
+            const int64_t* s = start.data();
+            if (s[0] != 0 || s[n] != static_cast<int64_t>(faces.shape(0)))
+                throw nb::value_error("gf2_pairs: start must run from 0 to len(faces)");
+            for (int64_t c = 0; c < n; ++c)
+                if (s[c + 1] < s[c]) throw nb::value_error("gf2_pairs: start must not decrease");
+            for (size_t e = 0; e < faces.shape(0); ++e)
+                if (faces.data()[e] < 0 || faces.data()[e] >= n) throw nb::value_error("gf2_pairs: a face out of range");
+            nncells::Gf2Pairs r;
+            {
+                nb::gil_scoped_release release;
+                r = nncells::gf2_pairs(n, dims.data(), order.data(), s, faces.data());
+            }
+            const size_t k = r.births.size();
+            return nb::make_tuple(to_numpy(std::move(r.births), {k}), to_numpy(std::move(r.deaths), {k}), r.additions);
+        },
+        "dims"_a, "order"_a, "start"_a, "faces"_a,
+        "Persistence pairs over GF(2) by column reduction with clearing (see kernels.homology).");
 }
 // ------------------------------------------------------------------------------------------------
 // The box LP of LP mode (lp.hpp; Python side: src/nncells/geometry/box_lp.py).
