@@ -134,6 +134,7 @@ std::vector<nncells::Task> tasks_from_list(const nncells::Net& net, nb::list tas
 }  // namespace
 
 void bind_homology(nb::module_& m); // GF(2) persistence pairs' bindings, at the end of this file
+void bind_lattice(nb::module_& m);  // the face lattice's bindings, at the end of this file
 void bind_planar(nb::module_& m);  // the planar mesh's bindings, at the end of this file
 void bind_lp(nb::module_& m);      // the box LP's bindings, at the end of this file
 void bind_lp_mode(nb::module_& m); // LP mode's bindings, at the end of this file
@@ -141,6 +142,7 @@ void bind_lp_mode(nb::module_& m); // LP mode's bindings, at the end of this fil
 NB_MODULE(_native, m) {
     m.doc() = "The compiled core of nncells (see src/nncells/kernels/__init__.py).";
     bind_homology(m);
+    bind_lattice(m);
     bind_planar(m);
     bind_lp(m);
     bind_lp_mode(m);
@@ -264,6 +266,23 @@ void bind_homology(nb::module_& m) {
         },
         "dims"_a, "order"_a, "start"_a, "faces"_a,
         "Persistence pairs over GF(2) by column reduction with clearing (see kernels.homology).");
+}
+// ------------------------------------------------------------------------------------------------
+// The face lattice of a polytope (lattice.hpp; Python side: src/nncells/kernels/lattice.py).
+#include "lattice.hpp"
+
+void bind_lattice(nb::module_& m) {
+    m.def(
+        "face_lattice",
+        [](In2<uint64_t> zero, int d) {
+            if (zero.shape(0) > 64) throw nb::value_error("face_lattice: at most 64 vertices");
+            nncells::Lattice r = nncells::face_lattice(d, static_cast<int>(zero.shape(0)),
+                                                       static_cast<int>(zero.shape(1)), zero.data());
+            const size_t f = r.faces.size(), e = r.inc.size() / 2;
+            return nb::make_tuple(to_numpy(std::move(r.faces), {f}), to_numpy(std::move(r.dims), {f}),
+                                  to_numpy(std::move(r.inc), {e, 2}), r.chi, static_cast<int>(r.status));
+        },
+        "zero"_a, "d"_a, "The face lattice of a polytope from its vertices' vanishing constraints (see kernels.lattice).");
 }
 // ------------------------------------------------------------------------------------------------
 // The box LP of LP mode (lp.hpp; Python side: src/nncells/geometry/box_lp.py).
