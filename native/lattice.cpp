@@ -73,6 +73,10 @@ Lattice face_lattice(int d, int k, int words, const uint64_t* zero) {
                     id.emplace(G, g);
                     out.faces.push_back(G);
                     out.dims.push_back(dim);
+                    if ((G & (G - 1)) == 0 && dim != 0) {
+                        out.status = LatticeStatus::vertex_above_0;
+                        return out;
+                    }
                     out.chi += dim % 2 == 0 ? 1 : -1;
                     next.push_back(G);
                 } else {

@@ -13,6 +13,7 @@ enum class LatticeStatus : int {
     too_few_vertices = 1,   // fewer than d + 1 vertices
     not_graded = 2,         // a face reached at two levels
     not_a_polytope = 3,     // Euler characteristic other than 1, or a face of dimension 0 with several vertices
+    vertex_above_0 = 4,     // a single vertex as a face of dimension > 0 (the last face)
 };
 
 struct Lattice {

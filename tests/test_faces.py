@@ -320,7 +320,8 @@ def test_a_polytope_in_three_dimensions():
 def test_packed_keys_by_blocks(linear):
     """Signs and domain rows packed in one row of bytes per face come back the same, by blocks
     of any size, whole or a few units at a time (linear units: 0)."""
-    from nncells.results._face_builder import bits, key_domain, key_signs, pack_keys
+    from nncells.results._face_builder import bits
+    from nncells.results._face_keys import key_domain, key_signs, pack_keys
     rng = np.random.default_rng(1)
     n_hidden = 12
     relu = np.flatnonzero(rng.random(n_hidden) < 0.7) if linear else np.arange(n_hidden)

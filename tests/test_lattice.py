@@ -107,6 +107,9 @@ def test_statuses():
     pent = [0b10001, 0b00011, 0b00110, 0b01100, 0b11000]
     assert both(pent, 2)[4] == _lattice.OK
     assert both(pent[:4] + [0], 2)[4] != _lattice.OK
+    # a constraint vanishing at one vertex only, contained in no other set: a vertex as an edge
+    faces, dims, _, _, status = both([0b001, 0b001, 0b010, 0b100], 2)
+    assert status == _lattice.VERTEX_ABOVE_0 and dims[-1] == 1 and bin(faces[-1]).count("1") == 1
 
 
 @native

@@ -1,6 +1,7 @@
 """The construction behind `nncells.results.faces`: one region's exact vertices and its face
 lattice (`Builder`), faces keyed by bit sets; see that module's docstring for the method and the
-checks.
+checks. In two dimensions a region whose proposed vertices do not make a polygon is made again
+from its rows, exactly (`Builder._polygon_vertices`, `nncells.results._polygon`).
 """
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nncells import kernels
 from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
+from nncells.results import _lattice, _polygon
 from nncells.results._exact import ExactNetwork, combination, det, domain_rows
+from nncells.results._face_keys import pack_keys
 from nncells.results._facets import cell_rows
 from nncells.results.adjacency import unit_domain_rows
 
@@ -149,7 +153,10 @@ class Builder:
         self.dim, self.points, self.region, self.verts = [], [], [], []
         self.inc: set = set()
         self.solved: dict = {}          # (rows, pattern before their layers) -> a vertex's (id, key, zeros)
+        self.near: dict = {}            # a float vertex's grid cell -> the exact vertices found there
+        self.native = kernels.backend() == "native"
         self.rows: dict = {}            # (unit, pattern before its layer) -> its exact row
+        self._bound = None              # the domain inside (-m, m)^2 (`_domain_bound`)
         # per constraint (ReLU units, then domain rows): where the pattern bits its piece depends on end
         starts = np.concatenate([np.full(w, sl.start) for w, sl in zip(self.net.widths, self.net.layer_slices)]) \
             if self.net.widths else np.zeros(0, np.int64)
@@ -158,6 +165,10 @@ class Builder:
     def part(self) -> dict:
         """The faces of the regions, keyed for `merge_parts`."""
         V, VR = self.vt["vertex"], self.vt["vertex_region"]
+        # the grid of `near`: 2^30 cells across the part's extent (a cell only proposes a point)
+        self.origin = V.min(axis=0) if len(V) else np.zeros(self.d)
+        extent = float(np.max(V.max(axis=0) - self.origin)) if len(V) else 0.0
+        self.grid = 2.0 ** 30 / extent if extent > 0 and np.isfinite(extent) else 1.0
         P = np.asarray(self.result.patterns, dtype=bool)
         order = np.argsort(VR, kind="stable")
         starts = np.searchsorted(VR[order], self.regions)
@@ -198,25 +209,109 @@ class Builder:
         active = bits(pattern[self.relu])
         U = Rf[live] / nrm[live, None]                 # unit rows; their distances to the vertices
         rank = np.argsort(np.abs(U @ Vf.T + (cf[live] / nrm[live])[:, None]), axis=0, kind="stable")
-        rank = np.flatnonzero(live)[rank].T.tolist()
+        rank = np.flatnonzero(live)[rank].T
         U = Rf / np.where(live, nrm, 1.0)[:, None]
+        # the d nearest rows of every vertex at once: independent where a QR of them finds each
+        # beyond 1e-8 of the span of those before it (the test `_vertex` makes row by row)
+        d = self.d
+        first = [None] * len(rank)
+        if rank.shape[1] >= d:
+            near = rank[:, :d]
+            Rq = np.linalg.qr(np.swapaxes(U[near], 1, 2), mode="r")
+            ok = (np.abs(np.diagonal(Rq, axis1=1, axis2=2)) > 1e-8).all(axis=1)
+            first = [row if good else None for row, good in zip(near.tolist(), ok.tolist())]
+        rank = rank.tolist()
+        try:
+            ids, keys, zero = [], [], []
+            for order, chosen, x in zip(rank, first, Vf):
+                vid, key, z = self._vertex(order, chosen, x, rows, U, pattern, active, r)
+                if vid not in ids:
+                    ids.append(vid)
+                    keys.append(key)
+                    zero.append(z)
+            lattice = self._lattice(r, zero)
+        except NNCellsError:
+            if self.d != 2:
+                raise
+            # qhull's vertices are not the polygon's (two a short edge apart merged into one):
+            # the polygon itself, exactly, from the rows near them (`_polygon_vertices`)
+            ids, keys, zero = self._polygon_vertices(r, rank, rows, pattern, active)
+            lattice = self._lattice(r, zero)
+        self._commit(r, ids, keys, lattice)
+
+    def _polygon_vertices(self, r, rank, rows, pattern, active):
+        """The vertices of region ``r`` (2 inputs), exactly, for `_region` where qhull's are not
+        its vertices: its polygon as the intersection of the domain's rows and the rows nearest
+        to qhull's vertices (`nncells.results._polygon`); a vertex of it outside the region's
+        closure adds the rows it violates, until none does. Then the polygon holds the region
+        (their rows are the region's) and lies in its closure (its vertices do): it is the
+        region's closure. Returns ``(ids, keys, zero)`` as `_vertex` gives them, in order."""
+        nu, units = self.nu, pattern[self.relu]
+
+        def inward(i):                 # the row as a line >= 0 on the region, integers
+            a, c = rows.row(i)
+            s = -1 if i >= nu or not units[i] else 1
+            return s * int(a[0]), s * int(a[1]), s * int(c)
+
+        lines: dict = {}
+        poly = _polygon.square(self._domain_bound())
+        todo = sorted(set(range(nu, nu + len(self.hd))).union(*(o[:self.d + _SPARE] for o in rank)))
+        while todo:
+            for i in todo:
+                line = lines[i] = inward(i)
+                if line[0] == 0 and line[1] == 0:           # constant on the plane
+                    if line[2] < 0:
+                        poly = None
+                elif poly is not None:
+                    poly = _polygon.clip(poly, line, i, lines)
+                if poly is None:
+                    raise NNCellsError(f"faces: region {r} has no interior in exact arithmetic")
+            got, todo = [], set()
+            for (X, Y, W), _ in poly:
+                num = np.array([X, Y], dtype=object)
+                point = np.array([float(Fraction(X, W)), float(Fraction(Y, W))])
+                pos, neg = rows.signs(num, W, point)
+                key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))
+                if not _closed(key, active, not pos[nu:].any()):
+                    todo.update(np.flatnonzero(np.concatenate([pos[:nu] & ~units, neg[:nu] & units,
+                                                               pos[nu:]])).tolist())
+                got.append((point, pos, neg, key))
+            if todo & set(lines):      # a row already cut violated: cannot be, refuse
+                raise NNCellsError(f"faces: region {r}'s polygon could not be resolved exactly")
+            todo = sorted(todo)
         ids, keys, zero = [], [], []
-        for order in rank:
-            vid, key, z = self._vertex(order, rows, U, pattern, active, r)
+        for point, pos, neg, key in got:
+            vid = self._vertex_id(key, point)
             if vid not in ids:
                 ids.append(vid)
                 keys.append(key)
-                zero.append(z)
-        self._lattice(r, ids, keys, zero)
+                zero.append(bits(~(pos | neg)))
+        return ids, keys, zero
 
-    def _vertex(self, order, rows, U, pattern, active, r):
-        """The exact vertex of region ``r`` where the rows ``order`` (nearest to a float vertex
-        first) meet: (face id, key, the bit set of the constraints vanishing there). The first
-        ``d`` independent rows are solved exactly, unless these rows with the same pattern before
-        their layers (so the same affine pieces) were solved already: the same point."""
+    def _domain_bound(self) -> int:
+        """An integer ``m`` with the domain inside the open square ``(-m, m)^2``: beyond every
+        point where two of its rows meet (its vertices among them)."""
+        if self._bound is None:
+            rows = [(int(a[0]), int(a[1]), -int(h)) for a, h in zip(self.Gd, self.hd)]
+            m = 1
+            for p, q in combinations(rows, 2):
+                w = _polygon.meet(p, q)
+                if w is not None:
+                    m = max(m, -(-abs(w[0]) // w[2]), -(-abs(w[1]) // w[2]))
+            self._bound = m + 1
+        return self._bound
+
+    def _vertex(self, order, chosen, x, rows, U, pattern, active, r):
+        """The exact vertex of region ``r`` where the rows ``order`` (nearest to the float vertex
+        ``x`` first) meet: (face id, key, the bit set of the constraints vanishing there). The
+        first ``d`` independent rows (``chosen``, where `_region` found the ``d`` nearest so) are
+        solved exactly, unless these rows with the same pattern before their layers (so the same
+        affine pieces) were solved already, or an exact vertex found near ``x`` (by any region)
+        lies on them and in this region's closure and they are independent (an exact
+        determinant): the same point, whose signs are the same whichever region reaches it."""
         d = self.d
-        chosen, Q = [], []
-        for i in order:                 # the rows nearest first; d independent by Gram-Schmidt
+        chosen, Q = chosen or [], []
+        for i in order if not chosen else ():   # the rows nearest first; d independent by Gram-Schmidt
             u = U[i].tolist()
             for q in Q:
                 t = sum(a * b for a, b in zip(u, q))
@@ -234,6 +329,14 @@ class Builder:
         hit = self.solved.get(memo)
         if hit is not None and _closed(hit[1], active, True):
             return hit
+        cell = tuple(np.floor((x - self.origin) * self.grid).astype(np.int64).tolist())
+        near = self.near.get(cell)
+        if near:
+            A = [rows.row(i) for i in chosen]
+            for vid, key, z, num, den, in_domain in near:
+                if _closed(key, active, in_domain) and all(int(np.dot(a, num)) + int(c) * den == 0 for a, c in A) \
+                        and det(np.array([a for a, _ in A], dtype=object)) != 0:
+                    return vid, key, z
         got = self._solve(chosen, rows)
         greedy = got is not None and _closed(got[3], active, got[4])
         if not greedy:
@@ -247,22 +350,32 @@ class Builder:
         if got is None:                  # exactly dependent rows (float64 said otherwise): no vertex
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")
-        point, pos, neg, key, in_domain = got
+        point, pos, neg, key, in_domain, num, den = got
         _in_closure(key, active, in_domain, r)
-        vid = self.keys.get(key)
-        if vid is None:
-            vid = self._add(key, 0, point, -1, None)
-            self.verts[vid] = [vid]
-        out = (vid, key, bits(~(pos | neg)))
+        out = (self._vertex_id(key, point), key, bits(~(pos | neg)))
+        if len(self.near) > MEMO:
+            self.near.clear()
+        there = self.near.setdefault(cell, [])
+        if all(e[0] != out[0] for e in there):
+            there.append(out + (num, den, in_domain))
         if greedy:                       # (the point where these rows meet: the memo's promise)
             if len(self.solved) > MEMO:  # regions come in depth-first order: recent ones share vertices
                 self.solved.clear()
             self.solved[memo] = out
         return out
 
+    def _vertex_id(self, key, point):
+        """The global id of the vertex with ``key`` at ``point`` (new or found)."""
+        vid = self.keys.get(key)
+        if vid is None:
+            vid = self._add(key, 0, point, -1, None)
+            self.verts[vid] = [vid]
+        return vid
+
     def _solve(self, chosen, rows):
         """The exact point where the rows ``chosen`` meet, None if they are dependent: ``(point,
-        pos, neg, key, in_domain)`` (the signs of every constraint there, the face key)."""
+        pos, neg, key, in_domain, num, den)`` (the signs of every constraint there, the face key,
+        the point as ``num / den``)."""
         A = [rows.row(i) for i in chosen]
         M = np.array([a for a, _ in A], dtype=object)
         sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if det(M) != 0 else None
@@ -273,61 +386,57 @@ class Builder:
         pos, neg = rows.signs(num, den, point)
         nu = self.nu
         key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))    # units +, units -, on the domain's rows
-        return point, pos, neg, key, not pos[nu:].any()
+        return point, pos, neg, key, not pos[nu:].any(), num, den
 
-    def _lattice(self, r, ids, keys, zero):
-        """The faces of region ``r``'s closed polytope from its vertices' keys and the bit sets of
-        the constraints (ReLU units, then domain rows) vanishing at each: level by level, faces
-        as bit sets of the region's vertices."""
-        k, d = len(ids), self.d
-        if k < d + 1:
+    def _lattice(self, r, zero):
+        """The faces of region ``r``'s closed polytope from the bit sets of the constraints (ReLU
+        units, then domain rows) vanishing at each of its vertices (`nncells.results._lattice`,
+        in the compiled core when the backend is ``native`` and the region has at most 64
+        vertices): ``(faces, dims, incidences)``, the faces as vertex sets, the incidences as
+        pairs of their positions. Refuses (`NNCellsError`) what is not a polytope's lattice;
+        nothing global is touched (`_commit` numbers them)."""
+        k, d = len(zero), self.d
+        if self.native and k <= 64:
+            from nncells.kernels.lattice import lattice
+            faces, dims, inc, chi, status = lattice(zero, d)
+        else:
+            faces, dims, inc, chi, status = _lattice.lattice(zero, d)
+        if status == _lattice.TOO_FEW_VERTICES:
             raise NNCellsError(f"faces: region {r} has {k} vertices, fewer than {d + 1}")
-        full = (1 << k) - 1
-        by_row: dict = {}
-        for i, z in enumerate(zero):          # for each constraint: the vertices where it vanishes
-            while z:
-                low = z & -z
-                by_row[low] = by_row.get(low, 0) | (1 << i)
-                z ^= low
-        sets = {b for b in by_row.values() if b != full}
-        facets = [s for s in sets if not any(s != t and s & t == s for t in sets)]
-        level = [full]
-        face_id = {full: self._face(full, ids, keys, d, r)}
-        chi = 1 if d % 2 == 0 else -1
-        for lev in range(1, d + 1):
-            nxt: dict = {}
-            for F in level:
-                subs = {F & g for g in facets if F & g and F & g != F}
-                for G in subs:
-                    if any(G != H and G & H == G for H in subs):
-                        continue
-                    if G in face_id and G not in nxt:
-                        raise NNCellsError(f"faces: region {r}'s face lattice is not graded "
-                                           "(float64 cannot resolve this complex)")
-                    if G not in nxt:
-                        nxt[G] = None
-                        face_id[G] = self._face(G, ids, keys, d - lev, r)
-                        chi += 1 if (d - lev) % 2 == 0 else -1
-                    self.inc.add((face_id[G], face_id[F]))
-            level = list(nxt)
-        if chi != 1 or any(G & (G - 1) for G in level):
+        if status == _lattice.NOT_GRADED:
+            raise NNCellsError(f"faces: region {r}'s face lattice is not graded "
+                               "(float64 cannot resolve this complex)")
+        if status == _lattice.VERTEX_ABOVE_0:
+            raise NNCellsError(f"faces: region {r} has a vertex at dimension {dims[-1]} "
+                               "(float64 cannot resolve this complex)")
+        if status != _lattice.OK:
             raise NNCellsError(f"faces: region {r}'s faces do not make a polytope (Euler "
                                f"characteristic {chi}; float64 cannot resolve this complex)")
+        return faces, dims, inc
+
+    def _commit(self, r, ids, keys, lattice):
+        """Region ``r``'s faces (`_lattice`) as global faces (`_face`) of the vertices ``ids``
+        with keys ``keys``."""
+        faces, dims, inc = lattice
+        fid = [self._face(G, ids, keys, dim, r) for G, dim in zip(faces, dims)]
+        self.inc.update((fid[g], fid[c]) for g, c in inc)
 
     def _face(self, vset, ids, keys, dim, r):
         """The global id of the face of a region with vertex set ``vset`` (new or found): its key
         is the join of its vertices' (signs or-ed, domain rows and-ed)."""
-        members = [i for i in range(len(ids)) if vset >> i & 1]
-        if len(members) == 1:
-            if dim != 0:
-                raise NNCellsError(f"faces: region {r} has a vertex at dimension {dim} "
-                                   "(float64 cannot resolve this complex)")
-            return ids[members[0]]
+        if not vset & (vset - 1):                     # one vertex (at dimension 0: `_lattice`)
+            return ids[vset.bit_length() - 1]
+        members = []
         pos = neg = 0
         on = -1
-        for i in members:
+        v = vset
+        while v:                                      # its vertices: the set bits
+            low = v & -v
+            i = low.bit_length() - 1
+            members.append(i)
             p, n, o = keys[i]
             pos, neg, on = pos | p, neg | n, on & o
+            v ^= low
         if pos & neg:
             raise NNCellsError("faces: the vertices of a face disagree on a sign")
         key = (pos, neg, on)
@@ -350,42 +459,3 @@ class Builder:
         self.region.append(region)
         self.verts.append(vids)
         return fid
-
-
-def pack_keys(keys, nu: int, nd: int) -> np.ndarray:
-    """Faces' keys (units +, units -, on the domain's rows: `bits` of ``nu``, ``nu`` and ``nd``
-    bits) as rows of bytes, ``(n, ceil((2 nu + nd) / 8))`` uint8: the three bit sets one after
-    the other, little-endian (`key_signs`, `key_domain` read them)."""
-    nb = (2 * nu + nd + 7) // 8
-    buf = b"".join((p | (q << nu) | (o << (2 * nu))).to_bytes(nb, "little") for p, q, o in keys)
-    return np.frombuffer(buf, dtype=np.uint8).reshape(len(keys), nb).copy()
-
-
-def _key_bits(packed: np.ndarray, first: int, count: int) -> np.ndarray:
-    """Bits ``first .. first + count - 1`` of packed keys, as uint8 0/1 ``(n, count)``."""
-    b0, b1 = first // 8, (first + count + 7) // 8
-    raw = np.unpackbits(packed[:, b0:b1], axis=1, bitorder="little")
-    return raw[:, first - 8 * b0:first - 8 * b0 + count]
-
-
-def key_signs(packed: np.ndarray, nu: int, cols: np.ndarray, n_hidden: int, units=None,
-              block: int = 1 << 16) -> np.ndarray:
-    """Signs int8 from packed keys (`pack_keys`), a block of faces at a time: ``(n, n_hidden)``,
-    the ReLU units at ``cols`` (linear units 0); or only the hidden units ``units`` (positions
-    among all), ``(n, len(units))``."""
-    want = np.arange(n_hidden) if units is None else np.asarray(units, dtype=np.int64)
-    where = np.full(n_hidden, -1, dtype=np.int64)
-    where[cols] = np.arange(len(cols))
-    k = where[want]
-    relu = np.flatnonzero(k >= 0)
-    out = np.zeros((len(packed), len(want)), dtype=np.int8)
-    for s0 in range(0, len(packed), block):
-        pb = packed[s0:s0 + block]
-        pos, neg = _key_bits(pb, 0, nu), _key_bits(pb, nu, nu)
-        out[s0:s0 + len(pb), relu] = pos[:, k[relu]].view(np.int8) - neg[:, k[relu]].view(np.int8)
-    return out
-
-
-def key_domain(packed: np.ndarray, nu: int, nd: int) -> np.ndarray:
-    """On which of the domain's ``nd`` rows each face lies, from packed keys (`pack_keys`)."""
-    return _key_bits(packed, 2 * nu, nd).astype(bool)

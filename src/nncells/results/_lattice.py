@@ -4,9 +4,9 @@ twin of the compiled core's (`nncells.kernels.lattice`), for `nncells.results._f
 A polytope's faces are sets of its vertices: a facet is a maximal proper set of vertices on which
 one constraint vanishes, and the faces of a face ``F`` one level down are the maximal proper
 non-empty intersections of ``F`` with the facets (taken in increasing order of their bit masks,
-so both implementations number the faces alike). A face reached at two levels, an Euler
-characteristic other than 1 or a last level of faces with several vertices each is reported in
-``status``, which the caller turns into a refusal.
+so both implementations number the faces alike). A face reached at two levels, a single vertex
+as a face above dimension 0, an Euler characteristic other than 1 or a last level of faces with
+several vertices each is reported in ``status``, which the caller turns into a refusal.
 
 Examples
 --------
@@ -18,7 +18,7 @@ A square: vertices 0..3, the constraint bits ``x = 0``, ``x = 1``, ``y = 0``, ``
 """
 from __future__ import annotations
 
-OK, TOO_FEW_VERTICES, NOT_GRADED, NOT_A_POLYTOPE = 0, 1, 2, 3
+OK, TOO_FEW_VERTICES, NOT_GRADED, NOT_A_POLYTOPE, VERTEX_ABOVE_0 = 0, 1, 2, 3, 4
 
 
 def _maximal(sets: list[int]) -> list[int]:
@@ -35,7 +35,8 @@ def lattice(zero: list[int], d: int) -> tuple[list[int], list[int], list[tuple[i
     dims : each face's dimension.
     inc : pairs ``(face, coface)`` of positions in ``faces``.
     chi : the Euler characteristic of the faces found.
-    status : `OK`, `TOO_FEW_VERTICES`, `NOT_GRADED` or `NOT_A_POLYTOPE`.
+    status : `OK`, `TOO_FEW_VERTICES`, `NOT_GRADED`, `NOT_A_POLYTOPE` or `VERTEX_ABOVE_0` (a
+        single vertex as a face of higher dimension, the last of ``faces``).
     """
     k = len(zero)
     if k < d + 1:
@@ -62,6 +63,8 @@ def lattice(zero: list[int], d: int) -> tuple[list[int], list[int], list[tuple[i
                     g = face_id[G] = len(faces)
                     faces.append(G)
                     dims.append(dim)
+                    if not G & (G - 1) and dim:
+                        return faces, dims, inc, chi, VERTEX_ABOVE_0
                     chi += 1 if dim % 2 == 0 else -1
                     nxt.append(G)
                 elif dims[g] != dim:

@@ -12,7 +12,11 @@ region's closed polytope are faces of the complex. The poset is built from the r
 2. each is made exact: ``d`` independent rows among those nearly tight there (the region's
    pulled-back rows and the domain's, as integers: `nncells.results._exact`) are solved in
    integers, and every unit's pre-activation and every domain row is evaluated there exactly.
-   The point must lie in the region's closure (checked exactly); its sign vector is then exact;
+   The point must lie in the region's closure (checked exactly); its sign vector is then exact.
+   With two inputs, where these points fail a check of step 3 (qhull proposes two vertices a
+   short edge apart as one, where the contract's threshold drops the edge), the region's polygon
+   is made instead as the exact intersection of its rows near them and of every row one of its
+   vertices violates, until none does (`nncells.results._polygon`);
 3. a face of a region is the set of its vertices on which a set of its rows vanish: the
    region's facets are the maximal such vertex sets, and the facets of a face are the maximal
    proper intersections of it with the region's facets (the lattice, level by level, so a face's
@@ -53,7 +57,8 @@ import numpy as np
 from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
-from nncells.results._face_builder import Builder, key_domain, key_signs
+from nncells.results._face_builder import Builder
+from nncells.results._face_keys import key_domain, key_signs
 from nncells.results.adjacency import region_vertices
 
 if TYPE_CHECKING:
@@ -355,7 +360,9 @@ class Merger:
         if bad.size:
             f = bad[0]
             raise NNCellsError(f"faces: a (d-1)-face has {up[f]} region(s) beside it, not {need[f]} "
-                               "(a region is missing, or float64 cannot resolve this complex)")
+                               f"(at {points.reshape(-1, d)[f].tolist()}: a region is missing, as one "
+                               "thinner than the contract's threshold, which a smaller tol keeps; or "
+                               "float64 cannot resolve this complex)")
         ends = np.bincount(inc[dim_a[inc[:, 1]] == 1, 1], minlength=n) if len(inc) else 0
         if np.any((dim_a == 1) & (ends != 2)):
             raise NNCellsError("faces: an edge without two endpoints (float64 cannot resolve this complex)")
