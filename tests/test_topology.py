@@ -310,3 +310,21 @@ def test_vertex_box_holds_every_vertex_a_large_box_sees(dims, seed):
     inner = p.points[(p.dim == 0) & ~p.on_domain.any(axis=1)]
     assert len(inner) > 0
     assert np.all((inner > box.lo) & (inner < box.hi))
+
+
+def test_cli_topology_tol_keeps_a_sliver(tmp_path):
+    """A triangle thinner than the default threshold: the face poset is refused in one line that
+    names a smaller tol, and ``--tol`` keeps it."""
+    net = nncells.Network([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]],
+                          [[-0.5, -0.5, -1.0 - 1e-10], [0.0, 0.5]])
+    path = tmp_path / "m.npz"
+    net.to_npz(path)
+    r = run_nncells("topology", path, "--box", "-1", "1", "--json", "--workers", "1")
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+    assert "region is missing" in r.stderr and "tol" in r.stderr
+    r = run_nncells("topology", path, "--box", "-1", "1", "--json", "--workers", "1", "--tol", "1e-13")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["euler_characteristic"] == 1
+    r = run_nncells("topology", path, "--box", "-1", "1", "--tol", "-1")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1

@@ -94,8 +94,9 @@ def faces(result: EnumerationResult, workers: int | None = None,
         try:                     # parts kept as they finish; merged in their order (`Merger`)
             futures = {pool.submit(_part_worker, c): i for i, c in enumerate(chunks)}
             for f in as_completed(futures):
-                merger.add(f.result(), futures[f])
-                done += len(chunks[futures[f]])
+                i = futures.pop(f)          # (a finished future holds its part: let it go)
+                merger.add(f.result(), i)
+                done += len(chunks[i])
                 if progress is not None:
                     progress(done)
         except BaseException:

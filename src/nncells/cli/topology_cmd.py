@@ -1,5 +1,5 @@
 """``nncells topology MODEL (--box LO HI | --whole-space) [--persistence OUT [--barcode FILE]]
-[--faces FILE.parquet] [--json] [--workers N] [--quiet]``: the faces of every dimension of a
+[--faces FILE.parquet] [--tol T] [--json] [--workers N] [--quiet]``: the faces of every dimension of a
 classifier's complex (refined by its argmax) and the Betti numbers over GF(2) of each class's
 closed decision region and of the decision boundary, exactly (`nncells.analysis.topology`); in
 the whole space, in a box holding every vertex (the same homotopy types:
@@ -35,6 +35,9 @@ def add_arguments(p):
     p.add_argument("--barcode", metavar="FILE", help="with --persistence: the barcode picture (.png and .svg)")
     p.add_argument("--faces", metavar="FILE.parquet",
                    help="write every face of the refined complex (dim, signs, point, its faces, ...) to Parquet")
+    p.add_argument("--tol", type=float, default=None,
+                   help="the contract's threshold (default 1e-9; see docs/numerics.md): a smaller one keeps the "
+                        "slivers a face poset refuses as missing regions")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
 
@@ -60,7 +63,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     progress = Progress("topology: regions with their faces", enabled=False if args.quiet else None)
     try:   # the faces are the slow part: a line on stderr (a terminal only)
-        top = decision_topology(net, domain, workers=args.workers, progress=lambda k, n: progress(k, f"of {n}"))
+        top = decision_topology(net, domain, workers=args.workers, tol=args.tol,
+                                progress=lambda k, n: progress(k, f"of {n}"))
     finally:
         progress.close()
     out = top.to_dict()
@@ -106,7 +110,7 @@ def _output(text, n_out):
 
 def _persistence(args, net, domain, output) -> dict:
     from nncells.analysis.topology import output_persistence
-    bars = output_persistence(net, domain, output, workers=args.workers)
+    bars = output_persistence(net, domain, output, workers=args.workers, tol=args.tol)
     if args.barcode:
         from nncells.analysis.figures import plot_barcode, pyplot
         from pathlib import Path

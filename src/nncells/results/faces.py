@@ -13,14 +13,17 @@ region's closed polytope are faces of the complex. The poset is built from the r
    pulled-back rows and the domain's, as integers: `nncells.results._exact`) are solved in
    integers, and every unit's pre-activation and every domain row is evaluated there exactly.
    The point must lie in the region's closure (checked exactly); its sign vector is then exact.
-   With two inputs, where these points fail a check of step 3 (qhull proposes two vertices a
+   An exact vertex found before (by any region) near the float vertex is taken instead of a
+   solve where the chosen rows vanish there exactly and are independent (an exact determinant):
+   the same point. With two inputs, where these points fail a check of step 3 (qhull proposes two vertices a
    short edge apart as one, where the contract's threshold drops the edge), the region's polygon
    is made instead as the exact intersection of its rows near them and of every row one of its
    vertices violates, until none does (`nncells.results._polygon`);
 3. a face of a region is the set of its vertices on which a set of its rows vanish: the
    region's facets are the maximal such vertex sets, and the facets of a face are the maximal
    proper intersections of it with the region's facets (the lattice, level by level, so a face's
-   dimension is ``d`` minus its level); a face's sign vector is the join of its vertices'.
+   dimension is ``d`` minus its level: `nncells.results._lattice`, in the compiled core when
+   the backend is ``native``); a face's sign vector is the join of its vertices'.
 
 Checks (each failure raises `NNCellsError`, nothing is dropped): every region's faces have Euler
 characteristic 1 (a closed polytope), a face has one dimension whichever region reaches it, a
@@ -329,7 +332,7 @@ class Merger:
         base = np.concatenate([[0], np.cumsum(sizes)])
         nb = max([p["keys"].shape[1] for p in parts], default=1)
         keys = np.concatenate([p["keys"] for p in parts]) if parts else np.zeros((0, nb), np.uint8)
-        dims = np.concatenate([p["dim"] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
+        dims = np.concatenate([p["dim"] for p in parts]) if parts else np.zeros(0, np.int8)
         row = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
         _, first, inv = np.unique(row, return_index=True, return_inverse=True)
         del row
@@ -339,8 +342,8 @@ class Merger:
         del inv
         first = np.sort(first)
         n = len(first)
-        dim_a = dims[first]
-        if np.any(dim_a[gid] != dims):
+        dim_a = dims[first].astype(np.int64)
+        if np.any(dims[first][gid] != dims):
             raise NNCellsError("faces: a face has two dimensions (float64 cannot resolve this complex)")
         twice = np.flatnonzero(np.bincount(gid[dims == d], minlength=n) > 1)
         if twice.size:
@@ -348,9 +351,12 @@ class Merger:
             raise NNCellsError(f"faces: regions {int(regions[0])} and {int(regions[1])} are one face")
         del dims
         keys = keys[first]
-        points = np.concatenate([p["points"] for p in parts])[first] if parts else np.zeros((0, d))
-        region = np.concatenate([p["region"] for p in parts]).astype(np.int64)[first] if parts else np.zeros(0, np.int64)
-        vertices, inc = self._lists(parts, base, gid, first)
+        bounds = np.searchsorted(first, base)              # the faces first seen in part k: first[bounds[k]:bounds[k + 1]]
+        own = [first[bounds[k]:bounds[k + 1]] - base[k] for k in range(len(parts))]
+        points = np.concatenate([p["points"][f] for p, f in zip(parts, own)]) if parts else np.zeros((0, d))
+        region = np.concatenate([p["region"][f] for p, f in zip(parts, own)]).astype(np.int64) if parts \
+            else np.zeros(0, np.int64)
+        vertices, inc = self._lists(parts, base, gid, own)
         del parts, gid
         relu = np.flatnonzero(~np.asarray(net.linear_mask, dtype=bool))
         on = key_domain(keys, len(relu), len(self.result.domain.halfspaces()[1]))
@@ -371,18 +377,31 @@ class Merger:
 
     @staticmethod
     def _lists(parts: list[dict[str, np.ndarray]], base: np.ndarray, gid: np.ndarray,
-               first: np.ndarray) -> tuple[Ragged, np.ndarray]:
-        """The faces' vertex lists (of each face's first occurrence) and the incidences (each
-        once), in the merged numbering."""
-        vlen = np.concatenate([p["vlen"] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
-        vflat = np.concatenate([gid[base[k] + p["vflat"]] for k, p in enumerate(parts)]) if parts \
-            else np.zeros(0, np.int64)
-        vstart = np.concatenate([[0], np.cumsum(vlen)])
-        lens = vlen[first]
-        offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        take = np.repeat(vstart[first] - offsets[:-1], lens) + np.arange(offsets[-1])
-        vertices = Ragged(vflat[take].astype(np.int64), offsets)
-        n = len(first)
-        pairs = [gid[base[k] + p["inc"].reshape(-1, 2)] for k, p in enumerate(parts)]
-        code = np.unique(np.concatenate([a[:, 0] * n + a[:, 1] for a in pairs])) if pairs else np.zeros(0, np.int64)
+               own: list[np.ndarray]) -> tuple[Ragged, np.ndarray]:
+        """The faces' vertex lists (of each face's first occurrence: ``own[k]``, the faces first
+        seen in part ``k``, by their index there) and the incidences (each once), in the merged
+        numbering; part by part, each part's arrays released once read (the peak of the merge)."""
+        n = sum(len(f) for f in own)
+        chunks, lens = [], []
+        for k, (p, f) in enumerate(zip(parts, own)):
+            vlen = p["vlen"].astype(np.int64)
+            vstart = np.concatenate([[0], np.cumsum(vlen)])
+            L = vlen[f]
+            at = np.repeat(vstart[f] - np.concatenate([[0], np.cumsum(L)[:-1]]), L) + np.arange(int(L.sum()))
+            chunks.append(gid[base[k] + p["vflat"][at]])
+            lens.append(L)
+            p["vflat"] = p["vlen"] = None
+        offsets = np.concatenate([[0], np.cumsum(np.concatenate(lens))]).astype(np.int64) if parts else np.zeros(1, np.int64)
+        vertices = Ragged(np.concatenate(chunks).astype(np.int64) if parts else np.zeros(0, np.int64), offsets)
+        del chunks
+        code = np.empty(sum(p["inc"].size // 2 for p in parts), dtype=np.int64)
+        at0 = 0
+        for k, p in enumerate(parts):
+            a = p["inc"].reshape(-1, 2)
+            code[at0:at0 + len(a)] = gid[base[k] + a[:, 0]] * n + gid[base[k] + a[:, 1]]
+            at0 += len(a)
+            p["inc"] = None
+        code.sort()                                   # in place; then each pair once
+        if len(code):
+            code = code[np.concatenate([[True], code[1:] != code[:-1]])]
         return vertices, np.stack([code // n, code % n], axis=1) if len(code) else np.zeros((0, 2), np.int64)
