@@ -390,7 +390,7 @@ class Merger:
             at = np.repeat(vstart[f] - np.concatenate([[0], np.cumsum(L)[:-1]]), L) + np.arange(int(L.sum()))
             chunks.append(gid[base[k] + p["vflat"][at]])
             lens.append(L)
-            p["vflat"] = p["vlen"] = None
+            del p["vflat"], p["vlen"]
         offsets = np.concatenate([[0], np.cumsum(np.concatenate(lens))]).astype(np.int64) if parts else np.zeros(1, np.int64)
         vertices = Ragged(np.concatenate(chunks).astype(np.int64) if parts else np.zeros(0, np.int64), offsets)
         del chunks
@@ -400,7 +400,7 @@ class Merger:
             a = p["inc"].reshape(-1, 2)
             code[at0:at0 + len(a)] = gid[base[k] + a[:, 0]] * n + gid[base[k] + a[:, 1]]
             at0 += len(a)
-            p["inc"] = None
+            del p["inc"]
         code.sort()                                   # in place; then each pair once
         if len(code):
             code = code[np.concatenate([[True], code[1:] != code[:-1]])]
