@@ -22,7 +22,12 @@ import sys
 NETWORKS = {"2-200-200-2": 1.0, "3-40-40-2": 2.0, "4-16-16-2": 2.0}
 
 CHILD = r"""
-import json, sys, time, numpy as np, nncells
+import json, sys, time
+src = sys.argv[4]
+if src:  # the package from another source tree (not the installed one)
+    sys.meta_path = [f for f in sys.meta_path if "nncells" not in repr(f) and "editable" not in repr(type(f)).lower()]
+    sys.path.insert(0, src)
+import numpy as np, nncells
 from nncells.analysis.topology import decision_network
 from nncells.results.faces import poset_part
 dims, box, n = [int(v) for v in sys.argv[1].split("-")], float(sys.argv[2]), int(sys.argv[3])
@@ -31,17 +36,18 @@ res = nncells.enumerate_regions(refined, nncells.Box(-box, box, dim=dims[0]), wo
 regions = np.arange(min(n, len(res.patterns)))
 t = time.process_time()
 part = poset_part(res, regions)
-print(json.dumps({"cpu": time.process_time() - t, "regions": len(regions), "faces": len(part["dim"])}))
+print(json.dumps({"cpu": time.process_time() - t, "regions": len(regions), "faces": len(part["dim"]),
+                  "where": nncells.__file__}))
 """
 
 
 def _run(src, name, box, n):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    if src:
-        env["PYTHONPATH"] = src
-    out = subprocess.run([sys.executable, "-c", CHILD, name, str(box), str(n)], env=env, check=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, name, str(box), str(n), src or ""], env=env, check=True,
                          capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    got = json.loads(out.strip().splitlines()[-1])
+    assert not src or got["where"].startswith(os.path.abspath(src)), f"the baseline ran {got['where']}"
+    return got
 
 
 def main(argv=None):

@@ -15,10 +15,10 @@ region's closed polytope are faces of the complex. The poset is built from the r
    The point must lie in the region's closure (checked exactly); its sign vector is then exact.
    An exact vertex found before (by any region) near the float vertex is taken instead of a
    solve where the chosen rows vanish there exactly and are independent (an exact determinant):
-   the same point. With two inputs, where these points fail a check of step 3 (qhull proposes two vertices a
-   short edge apart as one, where the contract's threshold drops the edge), the region's polygon
-   is made instead as the exact intersection of its rows near them and of every row one of its
-   vertices violates, until none does (`nncells.results._polygon`);
+   the same point. With two inputs, where these points fail a check of step 3 (qhull proposes
+   two vertices a short edge apart as one, where the contract's threshold drops the edge), the
+   region's polygon is made instead as the exact intersection of its rows near them and of every
+   row one of its vertices violates, until none does (`nncells.results._polygon`);
 3. a face of a region is the set of its vertices on which a set of its rows vanish: the
    region's facets are the maximal such vertex sets, and the facets of a face are the maximal
    proper intersections of it with the region's facets (the lattice, level by level, so a face's
@@ -351,7 +351,7 @@ class Merger:
             raise NNCellsError(f"faces: regions {int(regions[0])} and {int(regions[1])} are one face")
         del dims
         keys = keys[first]
-        bounds = np.searchsorted(first, base)              # the faces first seen in part k: first[bounds[k]:bounds[k + 1]]
+        bounds = np.searchsorted(first, base)     # the faces first seen in part k: first[bounds[k]:bounds[k + 1]]
         own = [first[bounds[k]:bounds[k + 1]] - base[k] for k in range(len(parts))]
         points = np.concatenate([p["points"][f] for p, f in zip(parts, own)]) if parts else np.zeros((0, d))
         region = np.concatenate([p["region"][f] for p, f in zip(parts, own)]).astype(np.int64) if parts \
@@ -391,7 +391,8 @@ class Merger:
             chunks.append(gid[base[k] + p["vflat"][at]])
             lens.append(L)
             del p["vflat"], p["vlen"]
-        offsets = np.concatenate([[0], np.cumsum(np.concatenate(lens))]).astype(np.int64) if parts else np.zeros(1, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(np.concatenate(lens))]).astype(np.int64) if parts \
+            else np.zeros(1, np.int64)
         vertices = Ragged(np.concatenate(chunks).astype(np.int64) if parts else np.zeros(0, np.int64), offsets)
         del chunks
         code = np.empty(sum(p["inc"].size // 2 for p in parts), dtype=np.int64)
