@@ -275,7 +275,6 @@ void bind_lattice(nb::module_& m) {
     m.def(
         "face_lattice",
         [](In2<uint64_t> zero, int d) {
-            if (zero.shape(0) > 64) throw nb::value_error("face_lattice: at most 64 vertices");
             nncells::Lattice r = nncells::face_lattice(d, static_cast<int>(zero.shape(0)),
                                                        static_cast<int>(zero.shape(1)), zero.data());
             const size_t f = r.faces.size(), e = r.inc.size() / 2;

@@ -84,9 +84,7 @@ def test_a_lattice_refused_is_a_one_line_error(monkeypatch, status, message, bac
     def refused(zero, d):
         return [(1 << len(zero)) - 1, 1], [d, 1], [], 0, status
     monkeypatch.setattr(_lattice, "lattice", refused)
-    if kernels.native_available():
-        from nncells.kernels import lattice as kl
-        monkeypatch.setattr(kl, "lattice", refused)
+    monkeypatch.setattr(_face_builder, "compiled_lattice", refused)
     with pytest.raises(NNCellsError, match=message) as e:
         face_poset(res)
     assert "\n" not in str(e.value)

@@ -14,6 +14,7 @@ import numpy as np
 from nncells import kernels
 from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
+from nncells.kernels.lattice import MAX_VERTICES, lattice as compiled_lattice
 from nncells.results import _lattice, _polygon
 from nncells.results._exact import ExactNetwork, combination, det, domain_rows
 from nncells.results._face_keys import pack_keys
@@ -271,8 +272,8 @@ class Builder:
                 num = np.array([X, Y], dtype=object)
                 point = np.array([float(Fraction(X, W)), float(Fraction(Y, W))])
                 pos, neg = rows.signs(num, W, point)
-                key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))
-                if not _closed(key, active, not pos[nu:].any()):
+                key, in_domain = self._key(pos, neg)
+                if not _closed(key, active, in_domain):
                     todo.update(np.flatnonzero(np.concatenate([pos[:nu] & ~units, neg[:nu] & units,
                                                                pos[nu:]])).tolist())
                 got.append((point, pos, neg, key))
@@ -384,9 +385,14 @@ class Builder:
         num, den = np.array(sol[0], dtype=object), sol[1]
         point = np.array([float(Fraction(int(v), den)) for v in num])
         pos, neg = rows.signs(num, den, point)
+        key, in_domain = self._key(pos, neg)
+        return point, pos, neg, key, in_domain, num, den
+
+    def _key(self, pos, neg):
+        """A point's face key from the signs of every constraint there (units +, units -, on the
+        domain's rows) and whether it lies in the domain."""
         nu = self.nu
-        key = (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:]))    # units +, units -, on the domain's rows
-        return point, pos, neg, key, not pos[nu:].any(), num, den
+        return (bits(pos[:nu]), bits(neg[:nu]), bits(~neg[nu:])), not pos[nu:].any()
 
     def _lattice(self, r, zero):
         """The faces of region ``r``'s closed polytope from the bit sets of the constraints (ReLU
@@ -396,9 +402,8 @@ class Builder:
         pairs of their positions. Refuses (`NNCellsError`) what is not a polytope's lattice;
         nothing global is touched (`_commit` numbers them)."""
         k, d = len(zero), self.d
-        if self.native and k <= 64:
-            from nncells.kernels.lattice import lattice
-            faces, dims, inc, chi, status = lattice(zero, d)
+        if self.native and k <= MAX_VERTICES:
+            faces, dims, inc, chi, status = compiled_lattice(zero, d)
         else:
             faces, dims, inc, chi, status = _lattice.lattice(zero, d)
         if status == _lattice.TOO_FEW_VERTICES:
