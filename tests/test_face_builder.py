@@ -3,6 +3,7 @@
 (`nncells.results._lattice` statuses) as one-line errors."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nncells import Box, _config, enumerate_regions, kernels, random_network
@@ -99,3 +100,25 @@ def test_the_twin_and_the_core_give_the_same_poset(monkeypatch):
     twin = face_poset(res)
     assert native.f_vector().tolist() == twin.f_vector().tolist()
     assert (native.keys == twin.keys).all() and (native.incidence == twin.incidence).all()
+
+
+def test_nearest_rows_are_the_first_of_a_stable_sort():
+    rng = np.random.default_rng(0)
+    for m, k in [(50, 5), (6, 9), (30, 30), (40, 1)]:
+        dist = rng.integers(0, 6, size=(m, 4)).astype(float)     # many ties
+        want = np.argsort(dist, axis=0, kind="stable").T[:, :k]
+        assert np.array_equal(_face_builder._nearest(dist, k), want)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_only_the_nearest_row_sorted_changes_nothing(monkeypatch, d):
+    """With a single row sorted per float vertex, every vertex's independent rows come from the
+    whole order (`more`): the same poset."""
+    res = result(d)
+    full = face_poset(res)
+    calls = []
+    nearest = _face_builder._nearest
+    monkeypatch.setattr(_face_builder, "_nearest", lambda dist, k: calls.append(k) or nearest(dist, 1))
+    monkeypatch.setattr(_face_builder, "_SPARE", 0)
+    assert canon(face_poset(res)) == canon(full)
+    assert calls

@@ -30,6 +30,7 @@ CHUNK = 1024   # regions whose float64 rows are pulled back at once
 FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
 MEMO = 200_000       # solved vertices and exact unit rows remembered (then forgotten at once)
 _SPARE = 3           # rows beyond d tried where the d nearest to a float vertex meet off the region
+_MORE = 8            # rows beyond those sorted by their distance to a float vertex (then all are)
 
 
 def bits(mask) -> int:
@@ -48,6 +49,35 @@ def _float_rows(R, c, d):
         Rf[i] = [float(int(v) >> s) for v in row]
         cf[i] = float(int(ci) >> s)
     return Rf, cf
+
+
+def _nearest(dist, k):
+    """Per column of ``dist``, its row indices in the order a stable sort of the column gives,
+    the first ``k`` of them (or all): a partition first, so only those few are sorted."""
+    if len(dist) <= k:
+        return np.argsort(dist, axis=0, kind="stable").T
+    kth = np.partition(dist, k - 1, axis=0)[k - 1]
+    out = np.empty((dist.shape[1], k), dtype=np.int64)
+    for j in range(dist.shape[1]):
+        cand = np.flatnonzero(dist[:, j] <= kth[j])     # ascending: ties keep the row order
+        out[j] = cand[np.argsort(dist[cand, j], kind="stable")][:k]
+    return out
+
+
+def _independent(order, U, Q, chosen, d) -> None:
+    """Extend ``chosen`` (rows of ``U``, ``Q`` their orthonormal basis) by the rows of ``order``,
+    in order, that lie beyond 1e-8 of the span of those before (Gram-Schmidt), up to ``d``."""
+    for i in order:
+        if len(chosen) == d:
+            return
+        u = U[i].tolist()
+        for q in Q:
+            t = sum(a * b for a, b in zip(u, q))
+            u = [a - t * b for a, b in zip(u, q)]
+        n = sum(a * a for a in u) ** 0.5
+        if n > 1e-8:
+            Q.append([a / n for a in u])
+            chosen.append(int(i))
 
 
 def _closed(key, active, in_domain) -> bool:
@@ -209,8 +239,9 @@ class Builder:
         live[:len(zf)] &= ~zf
         active = bits(pattern[self.relu])
         U = Rf[live] / nrm[live, None]                 # unit rows; their distances to the vertices
-        rank = np.argsort(np.abs(U @ Vf.T + (cf[live] / nrm[live])[:, None]), axis=0, kind="stable")
-        rank = np.flatnonzero(live)[rank].T
+        dist = np.abs(U @ Vf.T + (cf[live] / nrm[live])[:, None])
+        at = np.flatnonzero(live)
+        rank = at[_nearest(dist, self.d + _SPARE + _MORE)]
         U = Rf / np.where(live, nrm, 1.0)[:, None]
         # the d nearest rows of every vertex at once: independent where a QR of them finds each
         # beyond 1e-8 of the span of those before it (the test `_vertex` makes row by row)
@@ -224,8 +255,10 @@ class Builder:
         rank = rank.tolist()
         try:
             ids, keys, zero = [], [], []
-            for order, chosen, x in zip(rank, first, Vf):
-                vid, key, z = self._vertex(order, chosen, x, rows, U, pattern, active, r)
+            for j, (order, chosen, x) in enumerate(zip(rank, first, Vf)):
+                more = (lambda j=j: at[np.argsort(dist[:, j], kind="stable")].tolist()) \
+                    if len(order) < len(at) else None
+                vid, key, z = self._vertex(order, chosen, x, rows, U, pattern, active, r, more)
                 if vid not in ids:
                     ids.append(vid)
                     keys.append(key)
@@ -302,27 +335,21 @@ class Builder:
             self._bound = m + 1
         return self._bound
 
-    def _vertex(self, order, chosen, x, rows, U, pattern, active, r):
+    def _vertex(self, order, chosen, x, rows, U, pattern, active, r, more=None):
         """The exact vertex of region ``r`` where the rows ``order`` (nearest to the float vertex
         ``x`` first) meet: (face id, key, the bit set of the constraints vanishing there). The
         first ``d`` independent rows (``chosen``, where `_region` found the ``d`` nearest so) are
         solved exactly, unless these rows with the same pattern before their layers (so the same
         affine pieces) were solved already, or an exact vertex found near ``x`` (by any region)
         lies on them and in this region's closure and they are independent (an exact
-        determinant): the same point, whose signs are the same whichever region reaches it."""
+        determinant): the same point, whose signs are the same whichever region reaches it.
+        ``order`` may be the first rows only; ``more()`` then gives them all."""
         d = self.d
         chosen, Q = chosen or [], []
-        for i in order if not chosen else ():   # the rows nearest first; d independent by Gram-Schmidt
-            u = U[i].tolist()
-            for q in Q:
-                t = sum(a * b for a, b in zip(u, q))
-                u = [a - t * b for a, b in zip(u, q)]
-            n = sum(a * a for a in u) ** 0.5
-            if n > 1e-8:
-                Q.append([a / n for a in u])
-                chosen.append(int(i))
-                if len(chosen) == d:
-                    break
+        if not chosen:
+            _independent(order, U, Q, chosen, d)
+            if len(chosen) < d and more is not None:
+                _independent(more()[len(order):], U, Q, chosen, d)
         if len(chosen) < d:
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")

@@ -49,9 +49,9 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
     Hs, gs, zs, eHs, egs = [], [], [], [], []
     for layer in range(n_layers):
         W, b, sl = net.weights[layer], net.biases[layer], net.layer_slices[layer]
-        H = np.matmul(W, M)                      # (n, width, d): BLAS, any order within eH
+        H = _stacked(W, M)                       # (n, width, d): BLAS, any order within eH
         g = m @ W.T + b
-        Habs = np.matmul(np.abs(W), Mabs)
+        Habs = _stacked(np.abs(W), Mabs)
         terms = net.input_dim + sum(net.widths[:layer]) + 1
         lin = net.linear[layer]
         drop = lin if lin.any() and not maps else None     # linear units' rows: 0 <= 0
@@ -70,6 +70,14 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
                 mabs = gabs * s
     out = np.concatenate(Hs, axis=1), np.concatenate(gs, axis=1), np.concatenate(zs, axis=1)
     return out + (np.concatenate(eHs, axis=1), np.concatenate(egs, axis=1)) if bounds else out
+
+
+def _stacked(W, M):
+    """``W @ M[i]`` for every ``i`` (``M``: (n, k, d)) as one matrix product, ``W`` read once
+    (a product per cell reads all of ``W`` for ``d`` columns: memory-bound for wide layers)."""
+    n, k, d = M.shape
+    out = W @ np.ascontiguousarray(M.transpose(1, 0, 2)).reshape(k, n * d)
+    return np.ascontiguousarray(out.reshape(len(W), n, d).transpose(1, 0, 2))
 
 
 def _zeroed(a, drop):

@@ -1,0 +1,58 @@
+"""`nncells.results._facets.cell_rows`, the batched pull-back (one matrix product a layer for all
+cells): its rows within their error bounds of the exact rows (rational arithmetic), cell by cell."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from nncells import random_network
+from nncells.results._facets import cell_rows
+
+
+def exact_rows(net, pattern):
+    """Every hidden unit's pre-activation ``H x + g`` on the cell of ``pattern``, in rationals."""
+    d = net.input_dim
+    M = [[Fraction(int(i == j)) for j in range(d)] for i in range(d)]
+    m = [Fraction(0)] * d
+    H, g = [], []
+    for layer, sl in enumerate(net.layer_slices):
+        W, b = net.weights[layer], net.biases[layer]
+        Hl = [[sum(Fraction(float(W[i, k])) * M[k][j] for k in range(len(M))) for j in range(d)] for i in range(len(W))]
+        gl = [sum(Fraction(float(W[i, k])) * m[k] for k in range(len(m))) + Fraction(float(b[i])) for i in range(len(W))]
+        H += Hl
+        g += gl
+        s = pattern[sl]
+        M = [row if on else [Fraction(0)] * d for row, on in zip(Hl, s)]
+        m = [v if on else Fraction(0) for v, on in zip(gl, s)]
+    return H, g
+
+
+@pytest.mark.parametrize("dims, seed", [([3, 6, 5, 4], 0), ([2, 9, 7], 1), ([4, 3, 8, 2, 3], 2)])
+def test_rows_within_their_bounds_of_the_exact_rows(dims, seed):
+    net = random_network(dims + [1], seed=seed)
+    rng = np.random.default_rng(seed)
+    P = rng.random((7, sum(dims[1:]))) < 0.5
+    P[0, net.layer_slices[0]] = False              # the next layer's rows vanish on this cell
+    L = len(net.widths)
+    H, g, zero, eH, eg = cell_rows(net, P, L, bounds=True)
+    assert H.shape == (7, sum(dims[1:]), dims[0])
+    for k in range(len(P)):
+        Hx, gx = exact_rows(net, P[k])
+        for i in range(len(Hx)):
+            assert abs(Fraction(float(g[k, i])) - gx[i]) <= Fraction(float(eg[k, i]))
+            for j in range(dims[0]):
+                assert abs(Fraction(float(H[k, i, j])) - Hx[i][j]) <= Fraction(float(eH[k, i, j]))
+            if all(v == 0 for v in Hx[i]):            # exactly constant: within the bound of 0
+                assert zero[k, i]
+
+
+def test_one_cell_and_many_agree():
+    net = random_network([3, 40, 30, 20, 1], seed=3)
+    P = np.random.default_rng(3).random((50, 90)) < 0.5
+    H, g, zero = cell_rows(net, P, 3)
+    for k in (0, 17, 49):
+        h1, g1, z1 = cell_rows(net, P[k:k + 1], 3)
+        assert np.allclose(h1[0], H[k], rtol=1e-12, atol=1e-12) and np.allclose(g1[0], g[k])
+        assert np.array_equal(z1[0], zero[k])
