@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 
-NETWORKS = {"2-200-200-2": 1.0, "3-40-40-2": 2.0, "4-16-16-2": 2.0}
+NETWORKS = {"2-200-200-2": 1.0, "3-40-40-2": 2.0, "4-16-16-2": 2.0, "2-1250-1250-2": 0.05}
 
 CHILD = r"""
 import json, sys, time

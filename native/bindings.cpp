@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "pullback.hpp"
 #include "vertex.hpp"
 
 namespace nb = nanobind;
@@ -109,6 +110,10 @@ nncells::Net make_net(nb::list weights, nb::list biases, double error_factor, nb
         if (b.shape(0) != static_cast<size_t>(k)) throw nb::value_error("bias of the wrong length");
         net.widths.push_back(k);
         net.W.emplace_back(W.data(), W.data() + static_cast<size_t>(k) * in);
+        std::vector<double> WT(static_cast<size_t>(k) * in);
+        for (int i = 0; i < k; ++i)
+            for (int j = 0; j < in; ++j) WT[static_cast<size_t>(j) * k + i] = net.W.back()[static_cast<size_t>(i) * in + j];
+        net.WT.push_back(std::move(WT));
         net.b.emplace_back(b.data(), b.data() + k);
         net.n_hidden += k;
         if (linear.size() != 0) {
@@ -155,6 +160,25 @@ NB_MODULE(_native, m) {
              "weights"_a, "biases"_a, "error_factor"_a, "linear"_a = nb::list())
         .def_ro("input_dim", &nncells::Net::d)
         .def_ro("n_hidden", &nncells::Net::n_hidden);
+
+    m.def(
+        "pull_back",
+        [](const nncells::Net& net, int layer, In2<double> M, In1<double> m, In2<double> Mabs, int path) {
+            if (layer < 1 || layer >= static_cast<int>(net.widths.size())) throw nb::value_error("pull_back: a layer after the first");
+            const int in = net.in_dim(layer), d = static_cast<int>(M.shape(1));
+            if (M.shape(0) != static_cast<size_t>(in) || m.shape(0) != static_cast<size_t>(in) ||
+                Mabs.shape(0) != M.shape(0) || Mabs.shape(1) != M.shape(1) || d < 1)
+                throw nb::value_error("pull_back: M, m, Mabs of the layer's inputs");
+            std::vector<double> vM(M.data(), M.data() + in * d), vm(m.data(), m.data() + in),
+                vA(Mabs.data(), Mabs.data() + in * d), H, g, Habs;
+            nncells::pull_back(net, layer, d, vM, vm, vA, H, g, Habs, path);
+            const size_t k = static_cast<size_t>(net.widths[layer]);
+            return nb::make_tuple(to_numpy(std::move(H), {k, static_cast<size_t>(d)}), to_numpy(std::move(g), {k}),
+                                  to_numpy(std::move(Habs), {k, static_cast<size_t>(d)}));
+        },
+        "net"_a, "layer"_a, "M"_a, "m"_a, "Mabs"_a, "path"_a = -1,
+        "Layer `layer`'s rows pulled back through the map M x + m (|M| bounded by Mabs): (H, g, Habs); "
+        "path -1 as the core chooses, 0 row by row, 1 along the units (pullback.hpp).");
 
     m.def(
         "refine_vertex",

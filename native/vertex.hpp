@@ -13,6 +13,7 @@ struct Net {
     int d = 0;                              // input dimension
     std::vector<int> widths;                // hidden widths
     std::vector<std::vector<double>> W, b;  // hidden layers: W[l] is widths[l] x in_dim(l), row-major
+    std::vector<std::vector<double>> WT;    // W[l] transposed (in_dim(l) x widths[l]), for pull_back
     std::vector<std::vector<uint8_t>> linear;  // per hidden layer: 1 for a linear (pass-through) unit;
                                                // empty: every unit a ReLU. A linear unit never cuts
                                                // and is always active (Network.linear).

@@ -131,3 +131,25 @@ def refine_facets(net, tol: float, lifted_d: int, tasks: list):
     """
     P, _, _, _, _, pending, deferred, (start, group, label, flag) = refine(net, tol, lifted_d, tasks, 1e9, True)
     return P, start, group, label, flag, len(pending) + len(deferred)
+
+
+def pull_back(net, layer: int, M, m, Mabs, path: int = -1):
+    """Layer ``layer``'s rows (``layer >= 1``) pulled back through the map ``M x + m`` to its
+    inputs (``Mabs`` bounds ``|M|`` along the paths), as the core computes them for a cell:
+    ``(H, g, Habs)``. ``path``: ``-1`` as the core chooses, ``0`` row by row, ``1`` along the
+    layer's units (few inputs); the last two give the same bits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nncells import kernels
+    >>> if kernels.native_available():
+    ...     net = core_network([np.eye(2), np.array([[1.0, -2.0]])], [np.zeros(2), np.array([0.5])])
+    ...     H, g, Habs = pull_back(net, 1, np.array([[1.0, 0.0], [0.0, 0.0]]), np.zeros(2), np.eye(2))
+    ...     print(H.tolist(), g.tolist())
+    ... else:
+    ...     print([[1.0, 0.0]], [0.5])
+    [[1.0, 0.0]] [0.5]
+    """
+    f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
+    return _native.pull_back(net, int(layer), f64(M), f64(m), f64(Mabs), int(path))

@@ -29,6 +29,7 @@ A linear unit passes its value on exactly and bounds nothing (its row is ``0 <= 
 """
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 from math import gcd
 
@@ -82,6 +83,28 @@ def _dot(A, B):
 
 class ExactNetwork:
     """A network's weights and biases as dyadic integers, for exact pre-activations and rows."""
+
+    _recent: list = []      # (weak reference to a network, its ExactNetwork), the latest first
+
+    @classmethod
+    def of(cls, net) -> ExactNetwork:
+        """``ExactNetwork(net)``, shared while ``net`` lives (the last few networks): a face
+        poset's workers take their regions in parts, and the integers of wide layers cost
+        more than a part's regions.
+
+        Examples
+        --------
+        >>> from nncells.network import Network
+        >>> net = Network([[[1.0, -1.0]], [[1.0]]], [[0.0], [0.0]])
+        >>> ExactNetwork.of(net) is ExactNetwork.of(net)
+        True
+        """
+        for ref, exact in cls._recent:
+            if ref() is net:
+                return exact
+        exact = cls(net)
+        cls._recent = [(weakref.ref(net), exact)] + [e for e in cls._recent[:3] if e[0]() is not None]
+        return exact
 
     def __init__(self, net):
         self.net = net

@@ -161,20 +161,13 @@ class _RegionRows:
 
 
 class Builder:
-    """The faces of some regions of a result (`poset_part`); ``vt``: their vertices
-    (`nncells.results.adjacency.region_vertices`)."""
+    """The faces of some regions of a result (`poset_part`), added in chunks (`add`) with their
+    vertices and rows (`nncells.results.faces.region_vertices`)."""
 
-    def __init__(self, result: EnumerationResult, vt: dict[str, np.ndarray], regions: npt.ArrayLike) -> None:
-        if len(vt["rays"]) or len(vt["lines"]):
-            raise NNCellsError("faces: qhull could not give every region's vertices (a domain far beyond the "
-                               "network's own scale is lifted, and its regions' facets are found otherwise); "
-                               "use a smaller box, or the whole space (topology)")
-        if len(vt["bad"]):
-            raise NNCellsError(f"faces: {len(vt['bad'])} region(s) without an interior point")
-        self.vt, self.regions = vt, np.asarray(regions, dtype=np.int64)
+    def __init__(self, result: EnumerationResult) -> None:
         self.result, self.net = result, result.network
         self.d = self.net.input_dim
-        self.exact = ExactNetwork(self.net)
+        self.exact = ExactNetwork.of(self.net)
         Gd, hd = domain_rows(result.domain)
         self.Gd, self.hd = Gd, hd
         self.Ad, self.bd = unit_domain_rows(result.domain)
@@ -185,6 +178,7 @@ class Builder:
         self.inc: set = set()
         self.solved: dict = {}          # (rows, pattern before their layers) -> a vertex's (id, key, zeros)
         self.near: dict = {}            # a float vertex's grid cell -> the exact vertices found there
+        self.origin = self.grid = None  # that grid (`add`)
         self.native = kernels.backend() == "native"
         self.rows: dict = {}            # (unit, pattern before its layer) -> its exact row
         self._bound = None              # the domain inside (-m, m)^2 (`_domain_bound`)
@@ -193,28 +187,41 @@ class Builder:
             if self.net.widths else np.zeros(0, np.int64)
         self.prefix = starts[self.relu].tolist() + [0] * len(self.hd)
 
-    def part(self) -> dict:
-        """The faces of the regions, keyed for `merge_parts`."""
-        V, VR = self.vt["vertex"], self.vt["vertex_region"]
-        # the grid of `near`: 2^30 cells across the part's extent (a cell only proposes a point)
-        self.origin = V.min(axis=0) if len(V) else np.zeros(self.d)
-        extent = float(np.max(V.max(axis=0) - self.origin)) if len(V) else 0.0
-        self.grid = 2.0 ** 30 / extent if extent > 0 and np.isfinite(extent) else 1.0
-        P = np.asarray(self.result.patterns, dtype=bool)
+    def add(self, regions: npt.ArrayLike, vt: dict[str, np.ndarray]) -> None:
+        """The faces of ``regions``, from their vertices and rows ``vt`` (`region_vertices`:
+        ``rows`` in the order of ``regions``; None: pulled back here)."""
+        if len(vt["rays"]) or len(vt["lines"]):
+            raise NNCellsError("faces: qhull could not give every region's vertices (a domain far beyond the "
+                               "network's own scale is lifted, and its regions' facets are found otherwise); "
+                               "use a smaller box, or the whole space (topology)")
+        if len(vt["bad"]):
+            raise NNCellsError(f"faces: {len(vt['bad'])} region(s) without an interior point")
+        regions = np.asarray(regions, dtype=np.int64)
+        V, VR = vt["vertex"], vt["vertex_region"]
+        if self.origin is None and len(V):
+            # the grid of `near`: 2^30 cells across the first chunk's extent (a cell only proposes a point)
+            self.origin = V.min(axis=0)
+            extent = float(np.max(V.max(axis=0) - self.origin))
+            self.grid = 2.0 ** 30 / extent if extent > 0 and np.isfinite(extent) else 1.0
         order = np.argsort(VR, kind="stable")
-        starts = np.searchsorted(VR[order], self.regions)
-        stops = np.searchsorted(VR[order], self.regions, side="right")
+        starts = np.searchsorted(VR[order], regions)
+        stops = np.searchsorted(VR[order], regions, side="right")
         L, d, rl = len(self.net.widths), self.d, self.relu
-        for c0 in range(0, len(self.regions), CHUNK):
-            rs = self.regions[c0:c0 + CHUNK]
-            if L:
-                H, g, zero, eH, eg = cell_rows(self.net, P[rs], L, bounds=True)
-            else:
-                H = eH = np.zeros((len(rs), 0, d))
-                g, eg, zero = np.zeros((len(rs), 0)), np.zeros((len(rs), 0)), np.zeros((len(rs), 0), bool)
-            for k, r in enumerate(rs):
-                idx = order[starts[c0 + k]:stops[c0 + k]]
-                self._region(int(r), V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])
+        n = len(regions)
+        if not L:
+            H = eH = np.zeros((n, 0, d))
+            g, eg, zero = np.zeros((n, 0)), np.zeros((n, 0)), np.zeros((n, 0), bool)
+        else:
+            rows = vt.get("rows")
+            H, g, zero, eH, eg = rows if rows is not None else cell_rows(
+                self.net, np.asarray(self.result.patterns, dtype=bool)[regions], L, bounds=True)
+        for k, r in enumerate(regions.tolist()):
+            idx = order[starts[k]:stops[k]]
+            self._region(r, V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])
+
+    def part(self) -> dict:
+        """The faces of the regions added, keyed for `merge_parts`."""
+        d = self.d
         vlen = np.array([len(v) for v in self.verts], dtype=np.int64)
         return {"keys": pack_keys(list(self.keys), self.nu, len(self.hd)),
                 "dim": np.array(self.dim, dtype=np.int8),

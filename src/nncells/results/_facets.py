@@ -77,7 +77,7 @@ def _stacked(W, M):
     (a product per cell reads all of ``W`` for ``d`` columns: memory-bound for wide layers)."""
     n, k, d = M.shape
     out = W @ np.ascontiguousarray(M.transpose(1, 0, 2)).reshape(k, n * d)
-    return np.ascontiguousarray(out.reshape(len(W), n, d).transpose(1, 0, 2))
+    return out.reshape(len(W), n, d).transpose(1, 0, 2)      # (a view: no copy)
 
 
 def _zeroed(a, drop):

@@ -29,7 +29,7 @@ region across it is *open* (`nncells.results.certify` reports it).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -158,11 +158,15 @@ def _chunk_facets(mask, G, h, pts, tol):
     return merged, empty
 
 
-def _qhull_facets(result, sub, tol, vertices):
+def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
+                  rows: bool = False) -> dict[str, Any]:
     """The facets of the regions ``sub`` (indices into ``result``) by the layer-wise qhull path
     (the module's docstring). Returns a dict: per facet ``f_region``, ``point``, ``normal``,
     ``margin``; per facet row ``r_facet``, ``r_member``; ``bad`` (regions without an interior
-    point); with ``vertices`` also ``vertex``, ``vertex_region``, ``ray``, ``ray_region``, ``lines``."""
+    point); with ``vertices`` also ``vertex``, ``vertex_region``, ``ray``, ``ray_region``, ``lines``;
+    with ``rows`` also ``rows``: ``cell_rows(..., bounds=True)`` of the regions, in ``sub``'s
+    order. The final level's rows are those of its cells' parents when the last layer adds no
+    rows below it (the parents' are then the same, pulled back once)."""
     net = result.network
     P, X = result.patterns[sub], result.points[sub]
     Ad, bd = unit_domain_rows(result.domain)
@@ -184,11 +188,12 @@ def _qhull_facets(result, sub, tol, vertices):
         cand[0, md:] = cut[0] if md and 0 not in root["lines"] else ~zero[0]
     out = {k: [] for k in ("f_region", "r_facet", "r_member", "point", "normal", "margin",
                            "vertex", "vertex_region", "ray", "ray_region", "lines")}
-    nfacet, bad = 0, []
+    nfacet, bad, kept, mine = 0, [], None, []
     prev = np.zeros(n, np.int64)
     for level in range(max(L, 1)):
         stop = net.layer_slices[level].stop if L else 0
         final = level == max(L, 1) - 1
+        keep = rows and level == L - 2                 # the same rows as the final level's
         ids = prefix_ids(P, stop) if not final else np.arange(n)
         ncell = int(ids.max()) + 1 if n else 0
         rep = np.zeros(ncell, np.int64)
@@ -200,7 +205,13 @@ def _qhull_facets(result, sub, tol, vertices):
             cs = np.arange(c0, min(c0 + _CHUNK, ncell))
             nc = len(cs)
             if L:
-                H, g, zero = cell_rows(net, P[rep[cs]], min(level + 2, L))
+                if final and kept is not None:
+                    got = tuple(a[parent[cs]] for a in kept)
+                else:
+                    got = cell_rows(net, P[rep[cs]], min(level + 2, L), bounds=keep or (rows and final))
+                H, g, zero = got[:3]
+                if keep or (rows and final):
+                    mine.append(got)
                 sign = np.where(P[rep[cs], :stop], -1.0, 1.0)
                 Gn, hn, zn = H[:, :stop] * sign[:, :, None], -g[:, :stop] * sign, zero[:, :stop]
             else:
@@ -234,6 +245,11 @@ def _qhull_facets(result, sub, tol, vertices):
                     out["ray_region"].append(rep[cs[fc["ray_cell"]]])
                     out["lines"].append(rep[cs[fc["lines"]]])
         cand, prev = nxt, ids
+        if mine:
+            kept = tuple(np.concatenate(a) for a in zip(*mine))
+            mine = []
+    if rows:
+        cat["rows"] = kept if kept is not None and L else cell_rows(net, P, L, bounds=True) if L else None
     cat.update({k: np.concatenate(v) for k, v in out.items() if v})
     for k in ("f_region", "vertex_region", "ray_region", "lines"):
         if k in cat:
@@ -307,18 +323,6 @@ def compute_facets(result, vertices: bool = False, _core: bool = True) -> dict:
                        "core_regions": 0 if core is None else len(core["covered"])}
     result._facet_table = table
     return table
-
-
-def region_vertices(result, regions) -> dict:
-    """The vertices of the regions ``regions`` (indices into ``result``) by the qhull path of
-    `compute_facets` (with ``vertices``): ``vertex`` (k, d), ``vertex_region`` (k,), and the
-    regions it could not give vertices of: ``rays`` (unbounded), ``lines`` (settled by LPs) and
-    ``bad`` (no interior point). For the face poset's workers, which each take some regions."""
-    qh = _qhull_facets(result, np.asarray(regions, dtype=np.int64), contract_tol(result), True)
-    d = result.network.input_dim
-    return {"vertex": qh.get("vertex", np.zeros((0, d))), "vertex_region": qh.get("vertex_region", np.zeros(0, np.int64)),
-            "rays": np.unique(qh.get("ray_region", np.zeros(0, np.int64))), "lines": qh.get("lines", np.zeros(0, np.int64)),
-            "bad": qh["bad"]}
 
 
 def _neighbours(result, qh, md, nfacet):

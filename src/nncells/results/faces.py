@@ -8,7 +8,7 @@ so the set of points with one sign vector is a relatively open convex polyhedron
 the set of points whose signs *conform* to it (each entry the same or 0), and the faces of a
 region's closed polytope are faces of the complex. The poset is built from the regions' vertices:
 
-1. each region's vertices come from qhull (`nncells.results.adjacency.region_vertices`, float64);
+1. each region's vertices come from qhull (`region_vertices`, float64);
 2. each is made exact: ``d`` independent rows among those nearly tight there (the region's
    pulled-back rows and the domain's, as integers: `nncells.results._exact`) are solved in
    integers, and every unit's pre-activation and every domain row is evaluated there exactly.
@@ -53,16 +53,16 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, SupportsIndex
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import numpy as np
 
 from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
-from nncells.results._face_builder import Builder
+from nncells.results._face_builder import CHUNK, Builder
 from nncells.results._face_keys import key_domain, key_signs
-from nncells.results.adjacency import region_vertices
+from nncells.results.adjacency import _qhull_facets, contract_tol
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -293,7 +293,25 @@ def poset_part(result: EnumerationResult, regions: npt.ArrayLike) -> dict[str, n
     come from qhull on these regions alone. Each region's own checks are made here."""
     check_domain(result)
     regions = np.asarray(regions, dtype=np.int64)
-    return Builder(result, region_vertices(result, regions), regions).part()
+    builder = Builder(result)
+    for c0 in range(0, len(regions), CHUNK):         # (a chunk's rows held at once)
+        chunk = regions[c0:c0 + CHUNK]
+        builder.add(chunk, region_vertices(result, chunk))
+    return builder.part()
+
+
+def region_vertices(result: EnumerationResult, regions: npt.ArrayLike) -> dict[str, Any]:
+    """The vertices of the regions ``regions`` (indices into ``result``) by the qhull path of
+    `nncells.results.adjacency.compute_facets` (with ``vertices``): ``vertex`` (k, d),
+    ``vertex_region`` (k,), the regions it could not give vertices of: ``rays`` (unbounded),
+    ``lines`` (settled by LPs) and ``bad`` (no interior point), and ``rows``: the regions' rows
+    with their error bounds (`nncells.results._facets.cell_rows`), in the order of ``regions``,
+    pulled back once for both. For the face poset's workers, which each take some regions."""
+    qh = _qhull_facets(result, np.asarray(regions, dtype=np.int64), contract_tol(result), True, rows=True)
+    d = result.network.input_dim
+    return {"vertex": qh.get("vertex", np.zeros((0, d))), "vertex_region": qh.get("vertex_region", np.zeros(0, np.int64)),
+            "rays": np.unique(qh.get("ray_region", np.zeros(0, np.int64))), "lines": qh.get("lines", np.zeros(0, np.int64)),
+            "bad": qh["bad"], "rows": qh["rows"]}
 
 
 def merge_parts(result: EnumerationResult, parts: Iterable[dict[str, np.ndarray]]) -> FacePoset:
