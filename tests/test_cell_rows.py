@@ -56,3 +56,19 @@ def test_one_cell_and_many_agree():
         h1, g1, z1 = cell_rows(net, P[k:k + 1], 3)
         assert np.allclose(h1[0], H[k], rtol=1e-12, atol=1e-12) and np.allclose(g1[0], g[k])
         assert np.array_equal(z1[0], zero[k])
+
+
+@pytest.mark.parametrize("dims", [[2, 9, 8, 1], [3, 6, 1], [2, 5, 4, 3, 1]])
+def test_the_face_builder_gets_the_regions_own_rows(dims):
+    """`region_vertices` hands on each region's rows (the qhull path's final level, there taken
+    from the cells of the level before): the rows `cell_rows` gives the region alone."""
+    from nncells import Box, enumerate_regions
+    from nncells.results.faces import region_vertices
+    net = random_network(dims, seed=4)
+    res = enumerate_regions(net, Box(-1.0, 1.0, dim=dims[0]), workers=1)
+    some = np.arange(len(res.patterns))[::-3]                 # not in the result's order
+    got = region_vertices(res, some)["rows"]
+    want = cell_rows(net, np.asarray(res.patterns, dtype=bool)[some], len(net.widths), bounds=True)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-14) if a.dtype != bool else np.array_equal(a, b)
