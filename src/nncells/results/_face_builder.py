@@ -19,6 +19,7 @@ from nncells.results import _lattice, _polygon
 from nncells.results._exact import ExactNetwork, combination, det, domain_rows
 from nncells.results._face_keys import pack_keys
 from nncells.results._facets import cell_rows
+from nncells.results._near_rows import float_rows, independent, nearest
 from nncells.results.adjacency import unit_domain_rows
 
 if TYPE_CHECKING:
@@ -26,58 +27,22 @@ if TYPE_CHECKING:
 
     from nncells.results.result import EnumerationResult
 
-CHUNK = 1024   # regions whose float64 rows are pulled back at once
+CHUNK = 2 ** 23   # float64 numbers of rows held at once: regions a chunk (`chunk`) times rows times d
 FLOAT_SIGNS = True   # signs at a vertex in float64 where the error bound allows (tests: False)
 MEMO = 200_000       # solved vertices and exact unit rows remembered (then forgotten at once)
 _SPARE = 3           # rows beyond d tried where the d nearest to a float vertex meet off the region
 _MORE = 8            # rows beyond those sorted by their distance to a float vertex (then all are)
 
 
+def chunk(net) -> int:
+    """How many regions' rows `nncells.results.faces.poset_part` pulls back at once (256 to
+    8,192: about ``CHUNK`` numbers, twice, for the rows and their error bounds)."""
+    return int(np.clip(CHUNK // max(1, int(sum(net.widths)) * net.input_dim), 256, 8192))
+
+
 def bits(mask) -> int:
     """A bool array as a Python int (bit i = mask[i])."""
     return int.from_bytes(np.packbits(np.asarray(mask, dtype=bool), bitorder="little").tobytes(), "little")
-
-
-def _float_rows(R, c, d):
-    """The integer rows ``R x + c`` in float64, each scaled by its own power of two so that its
-    largest entry has about 60 bits (a row's scale does not change where it vanishes)."""
-    Rf = np.zeros((len(R), d))
-    cf = np.zeros(len(R))
-    for i, (row, ci) in enumerate(zip(R, c)):
-        nbits = max(abs(int(v)).bit_length() for v in list(row) + [ci])
-        s = max(0, nbits - 60)
-        Rf[i] = [float(int(v) >> s) for v in row]
-        cf[i] = float(int(ci) >> s)
-    return Rf, cf
-
-
-def _nearest(dist, k):
-    """Per column of ``dist``, its row indices in the order a stable sort of the column gives,
-    the first ``k`` of them (or all): a partition first, so only those few are sorted."""
-    if len(dist) <= k:
-        return np.argsort(dist, axis=0, kind="stable").T
-    kth = np.partition(dist, k - 1, axis=0)[k - 1]
-    out = np.empty((dist.shape[1], k), dtype=np.int64)
-    for j in range(dist.shape[1]):
-        cand = np.flatnonzero(dist[:, j] <= kth[j])     # ascending: ties keep the row order
-        out[j] = cand[np.argsort(dist[cand, j], kind="stable")][:k]
-    return out
-
-
-def _independent(order, U, Q, chosen, d) -> None:
-    """Extend ``chosen`` (rows of ``U``, ``Q`` their orthonormal basis) by the rows of ``order``,
-    in order, that lie beyond 1e-8 of the span of those before (Gram-Schmidt), up to ``d``."""
-    for i in order:
-        if len(chosen) == d:
-            return
-        u = U[i].tolist()
-        for q in Q:
-            t = sum(a * b for a, b in zip(u, q))
-            u = [a - t * b for a, b in zip(u, q)]
-        n = sum(a * a for a in u) ** 0.5
-        if n > 1e-8:
-            Q.append([a / n for a in u])
-            chosen.append(int(i))
 
 
 def _closed(key, active, in_domain) -> bool:
@@ -240,7 +205,7 @@ class Builder:
         Rf = np.concatenate([Hf, self.Ad]) if len(self.Ad) else Hf
         cf = np.concatenate([gf, -self.bd]) if len(self.bd) else gf
         if not (np.all(np.isfinite(Rf)) and np.all(np.isfinite(cf))):
-            Rf, cf = _float_rows(*rows.all(), self.d)
+            Rf, cf = float_rows(*rows.all(), self.d)
         nrm = np.linalg.norm(Rf, axis=1)
         live = nrm > 0
         live[:len(zf)] &= ~zf
@@ -248,7 +213,7 @@ class Builder:
         U = Rf[live] / nrm[live, None]                 # unit rows; their distances to the vertices
         dist = np.abs(U @ Vf.T + (cf[live] / nrm[live])[:, None])
         at = np.flatnonzero(live)
-        rank = at[_nearest(dist, self.d + _SPARE + _MORE)]
+        rank = at[nearest(dist, self.d + _SPARE + _MORE)]
         U = Rf / np.where(live, nrm, 1.0)[:, None]
         # the d nearest rows of every vertex at once: independent where a QR of them finds each
         # beyond 1e-8 of the span of those before it (the test `_vertex` makes row by row)
@@ -354,9 +319,9 @@ class Builder:
         d = self.d
         chosen, Q = chosen or [], []
         if not chosen:
-            _independent(order, U, Q, chosen, d)
+            independent(order, U, Q, chosen, d)
             if len(chosen) < d and more is not None:
-                _independent(more()[len(order):], U, Q, chosen, d)
+                independent(more()[len(order):], U, Q, chosen, d)
         if len(chosen) < d:
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")

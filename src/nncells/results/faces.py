@@ -60,7 +60,7 @@ import numpy as np
 from nncells import _config
 from nncells.domains import Ball, Space
 from nncells.errors import NNCellsError
-from nncells.results._face_builder import CHUNK, Builder
+from nncells.results._face_builder import Builder, chunk
 from nncells.results._face_keys import key_domain, key_signs
 from nncells.results.adjacency import _qhull_facets, contract_tol
 
@@ -294,9 +294,9 @@ def poset_part(result: EnumerationResult, regions: npt.ArrayLike) -> dict[str, n
     check_domain(result)
     regions = np.asarray(regions, dtype=np.int64)
     builder = Builder(result)
-    for c0 in range(0, len(regions), CHUNK):         # (a chunk's rows held at once)
-        chunk = regions[c0:c0 + CHUNK]
-        builder.add(chunk, region_vertices(result, chunk))
+    step = chunk(result.network)                     # (a chunk's rows held at once)
+    for c0 in range(0, len(regions), step):
+        builder.add(regions[c0:c0 + step], region_vertices(result, regions[c0:c0 + step]))
     return builder.part()
 
 
