@@ -29,9 +29,25 @@ def exact_rows(net, pattern):
     return H, g
 
 
+def scaled(net, rng):
+    """``net`` with each layer's weights and biases times its own power of two (2^-40 to 2^40)
+    and a few weights zero: the same regions, rows far from the unit scale."""
+    from nncells.network import Network
+    Ws, bs = [], []
+    for W, b in zip(net.weights, net.biases):
+        s = 2.0 ** int(rng.integers(-40, 41))
+        W = W * s * (rng.random(W.shape) > 0.1)
+        Ws.append(W)
+        bs.append(b * s)
+    return Network(Ws, bs)
+
+
 @pytest.mark.parametrize("dims, seed", [([3, 6, 5, 4], 0), ([2, 9, 7], 1), ([4, 3, 8, 2, 3], 2)])
-def test_rows_within_their_bounds_of_the_exact_rows(dims, seed):
+@pytest.mark.parametrize("scale", [False, True])
+def test_rows_within_their_bounds_of_the_exact_rows(dims, seed, scale):
     net = random_network(dims + [1], seed=seed)
+    if scale:
+        net = scaled(net, np.random.default_rng(seed + 10))
     rng = np.random.default_rng(seed)
     P = rng.random((7, sum(dims[1:]))) < 0.5
     P[0, net.layer_slices[0]] = False              # the next layer's rows vanish on this cell
