@@ -18,7 +18,6 @@ from nncells.kernels.lattice import MAX_VERTICES, lattice as compiled_lattice
 from nncells.results import _lattice, _polygon
 from nncells.results._exact import ExactNetwork, combination, det, domain_rows
 from nncells.results._face_keys import pack_keys
-from nncells.results._facets import cell_rows
 from nncells.results._near_rows import float_rows, independent, nearest
 from nncells.results.adjacency import unit_domain_rows
 
@@ -63,7 +62,7 @@ class _RegionRows:
     """One region's constraints (its ReLU units' pre-activations, then the domain's rows), exact on
     demand: a row alone (`ExactNetwork.unit_row`), and their signs at an exact point, decided in
     float64 where the error bound allows it (the point rounded, the rows' rounding errors of
-    `cell_rows`) and exactly where it does not (the vertex's own rows always)."""
+    `nncells.results._facets.cell_rows`) and exactly where it does not (the vertex's own rows always)."""
 
     def __init__(self, b, pattern, Hf, gf, eH, eg):
         self.b, self.pattern, self.Hf, self.gf, self.eH, self.eg = b, pattern, Hf, gf, eH, eg
@@ -154,7 +153,7 @@ class Builder:
 
     def add(self, regions: npt.ArrayLike, vt: dict[str, np.ndarray]) -> None:
         """The faces of ``regions``, from their vertices and rows ``vt`` (`region_vertices`:
-        ``rows`` in the order of ``regions``; None: pulled back here)."""
+        ``rows`` in the order of ``regions``)."""
         if len(vt["rays"]) or len(vt["lines"]):
             raise NNCellsError("faces: qhull could not give every region's vertices (a domain far beyond the "
                                "network's own scale is lifted, and its regions' facets are found otherwise); "
@@ -162,6 +161,8 @@ class Builder:
         if len(vt["bad"]):
             raise NNCellsError(f"faces: {len(vt['bad'])} region(s) without an interior point")
         regions = np.asarray(regions, dtype=np.int64)
+        if not len(regions):
+            return
         V, VR = vt["vertex"], vt["vertex_region"]
         if self.origin is None and len(V):
             # the grid of `near`: 2^30 cells across the first chunk's extent (a cell only proposes a point)
@@ -177,9 +178,7 @@ class Builder:
             H = eH = np.zeros((n, 0, d))
             g, eg, zero = np.zeros((n, 0)), np.zeros((n, 0)), np.zeros((n, 0), bool)
         else:
-            rows = vt.get("rows")
-            H, g, zero, eH, eg = rows if rows is not None else cell_rows(
-                self.net, np.asarray(self.result.patterns, dtype=bool)[regions], L, bounds=True)
+            H, g, zero, eH, eg = vt["rows"]
         for k, r in enumerate(regions.tolist()):
             idx = order[starts[k]:stops[k]]
             self._region(r, V[idx], H[k][rl], g[k][rl], zero[k][rl], eH[k][rl], eg[k][rl])

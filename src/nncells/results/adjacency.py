@@ -165,7 +165,7 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
     ``margin``; per facet row ``r_facet``, ``r_member``; ``bad`` (regions without an interior
     point); with ``vertices`` also ``vertex``, ``vertex_region``, ``ray``, ``ray_region``, ``lines``;
     with ``rows`` also ``rows``: ``cell_rows(..., bounds=True)`` of the regions, in ``sub``'s
-    order. The final level's rows are those of its cells' parents when the last layer adds no
+    order (None without regions or hidden layers). The final level's rows are those of its cells' parents when the last layer adds no
     rows below it (the parents' are then the same, pulled back once)."""
     net = result.network
     P, X = result.patterns[sub], result.points[sub]
@@ -249,7 +249,7 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
             kept = tuple(np.concatenate(a) for a in zip(*mine))
             mine = []
     if rows:
-        cat["rows"] = kept if kept is not None and L else cell_rows(net, P, L, bounds=True) if L else None
+        cat["rows"] = kept          # (None without regions or hidden layers)
     cat.update({k: np.concatenate(v) for k, v in out.items() if v})
     for k in ("f_region", "vertex_region", "ray_region", "lines"):
         if k in cat:

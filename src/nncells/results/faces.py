@@ -296,7 +296,8 @@ def poset_part(result: EnumerationResult, regions: npt.ArrayLike) -> dict[str, n
     builder = Builder(result)
     step = chunk(result.network)                     # (a chunk's rows held at once)
     for c0 in range(0, len(regions), step):
-        builder.add(regions[c0:c0 + step], region_vertices(result, regions[c0:c0 + step]))
+        part = regions[c0:c0 + step]
+        builder.add(part, region_vertices(result, part))
     return builder.part()
 
 
