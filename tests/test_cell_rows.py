@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from nncells import random_network
+from nncells import Network, random_network
 from nncells.results._facets import cell_rows
 
 
@@ -72,6 +72,25 @@ def test_one_cell_and_many_agree():
         h1, g1, z1 = cell_rows(net, P[k:k + 1], 3)
         assert np.allclose(h1[0], H[k], rtol=1e-12, atol=1e-12) and np.allclose(g1[0], g[k])
         assert np.array_equal(z1[0], zero[k])
+
+
+def test_cells_sharing_a_prefix_get_their_own_rows():
+    """Cells whose patterns agree on the first layers share those layers' products (one a group):
+    each still gets the rows it gets alone, whichever cells come with it and in whatever order,
+    including cells that differ only in a linear unit's bit (the same map)."""
+    net = random_network([3, 12, 10, 8, 1], seed=5)
+    net = Network(net.weights, net.biases, linear=[[False] * 11 + [True], [False] * 10, [False] * 8])
+    rng = np.random.default_rng(5)
+    base = rng.random((6, 30)) < 0.5
+    P = base[rng.integers(0, 6, 40)]
+    P[:, 22:] = rng.random((40, 8)) < 0.5          # the third layer's bits: each cell its own
+    P[::3, 11] = ~P[::3, 11]                        # a linear unit's bit: no new map
+    P[::7, 12:22] = rng.random((len(P[::7]), 10)) < 0.5
+    got = cell_rows(net, P, 3, bounds=True)
+    for k in range(len(P)):
+        alone = cell_rows(net, P[k:k + 1], 3, bounds=True)
+        for a, b in zip(got, alone):
+            assert np.allclose(a[k], b[0], rtol=1e-12, atol=1e-15) if a.dtype != bool else np.array_equal(a[k], b[0])
 
 
 @pytest.mark.parametrize("dims", [[2, 9, 8, 1], [3, 6, 1], [2, 5, 4, 3, 1]])

@@ -43,33 +43,55 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
     [[1.0, 0.0], [0.0, 1.0]]
     """
     n, d = len(prefixes), net.input_dim
-    M = np.broadcast_to(np.eye(d), (n, d, d))
-    m = np.zeros((n, d))
+    group, k = np.zeros(n, np.int64), 1     # each cell's group: the cells whose maps so far are one
+    M = np.eye(d)[None]
+    m = np.zeros((1, d))
     Mabs, mabs = M, m
     Hs, gs, zs, eHs, egs = [], [], [], [], []
     for layer in range(n_layers):
         W, b, sl = net.weights[layer], net.biases[layer], net.layer_slices[layer]
-        H = _stacked(W, M)                       # (n, width, d): BLAS, any order within eH
+        H = _stacked(W, M)                       # (k, width, d), a group each: BLAS, any order within eH
         g = m @ W.T + b
         Habs = _stacked(np.abs(W), Mabs)
         terms = net.input_dim + sum(net.widths[:layer]) + 1
         lin = net.linear[layer]
         drop = lin if lin.any() and not maps else None     # linear units' rows: 0 <= 0
-        Hs.append(_zeroed(H, drop))
-        gs.append(_zeroed(g, drop))
         zero = np.all(np.abs(H) <= gamma(terms) * Habs, axis=2)
-        zs.append(zero if drop is None else zero | drop)
+        cells = group if k < n else None                   # (None: a group a cell, in order)
+        Hs.append(_each(_zeroed(H, drop), cells))
+        gs.append(_each(_zeroed(g, drop), cells))
+        zs.append(_each(zero if drop is None else zero | drop, cells))
         if bounds:
             gabs = mabs @ np.abs(W).T + np.abs(b)
-            eHs.append(_zeroed(gamma(terms) * Habs, drop))
-            egs.append(_zeroed(gamma(terms) * gabs, drop))
+            eHs.append(_each(_zeroed(gamma(terms) * Habs, drop), cells))
+            egs.append(_each(_zeroed(gamma(terms) * gabs, drop), cells))
         if layer + 1 < n_layers:
-            s = (prefixes[:, sl] | lin).astype(np.float64)
-            M, m, Mabs = H * s[:, :, None], g * s, Habs * s[:, :, None]
+            on = prefixes[:, sl] | lin
+            parent, (group, first) = group, _refine(group, on)
+            k, parent, s = len(first), parent[first], on[first].astype(np.float64)
+            M, m, Mabs = H[parent] * s[:, :, None], g[parent] * s, Habs[parent] * s[:, :, None]
             if bounds:
-                mabs = gabs * s
+                mabs = gabs[parent] * s
     out = np.concatenate(Hs, axis=1), np.concatenate(gs, axis=1), np.concatenate(zs, axis=1)
     return out + (np.concatenate(eHs, axis=1), np.concatenate(egs, axis=1)) if bounds else out
+
+
+def _refine(group, on):
+    """The groups of cells with the same ``group`` and the same units ``on`` (n, w), numbered in
+    the order of their first cells: ``(group of each cell, first cell of each group)``."""
+    n = len(group)
+    key = np.hstack([group.astype(">i8").view(np.uint8).reshape(n, 8), np.packbits(on, axis=1)])
+    key = np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel()
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inv.reshape(-1)], first[order]
+
+
+def _each(a, cells):
+    """``a`` (one entry a group) for each cell (``cells``: their groups; None: ``a`` itself)."""
+    return a if cells is None else a[cells]
 
 
 def _stacked(W, M):
@@ -150,25 +172,23 @@ class CellFacets:
         self.vertices, self.rays = vertices, rays
 
 
-def polar_batch(mask, G, s, pts, tol):
+def polar_batch(n, ci, cj, Gf, sf, pts, tol):
     """The facets of many cells, one convex hull each, the rest vectorised over the cells.
 
-    ``mask`` (n, m) marks each cell's candidate rows among ``G`` (n, m, d) (unit rows) with
-    slacks ``s`` (n, m) ``> 0`` at the cells' points ``pts`` (n, d). Returns ``(facets, failed)``:
-    ``facets`` a dict of flat arrays, one entry per facet (``cell``, ``point``, ``normal``,
-    ``margin``) and per member row (``mem_facet``, ``mem_row``: a column of ``mask``) and the
-    cells' vertices and rays (``vertex``/``vertex_cell``, ``ray``/``ray_cell``); ``failed`` the
-    cells qhull could not do (a line in the cell, too few rows), for `lp_facets`.
+    The ``n`` cells' candidate rows are entries sorted by cell: cell ``ci``, row ``cj`` (a column
+    of the caller's), the unit row ``Gf`` with slack ``sf > 0`` at the cell's point ``pts[ci]``.
+    Returns ``(facets, failed)``: ``facets`` a dict of flat arrays, one entry per facet (``cell``,
+    ``point``, ``normal``, ``margin``) and per member row (``mem_facet``, ``mem_row``: its
+    ``cj``) and the cells' vertices and rays (``vertex``/``vertex_cell``, ``ray``/``ray_cell``);
+    ``failed`` the cells qhull could not do (a line in the cell, too few rows), for `lp_facets`.
     """
-    n, m, d = G.shape
-    ci, cj = np.nonzero(mask)
+    d = pts.shape[1]
     counts = np.bincount(ci, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    Gf, sf = G[ci, cj], s[ci, cj]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     Df = Gf / sf[:, None]
     simps, eqs, done = [], [], []
     failed = []
-    buf = np.zeros((m + 1, d))
+    buf = np.zeros((int(counts.max(initial=0)) + 1, d))
     for a in range(n):
         k, st = counts[a], starts[a]
         if k <= d:

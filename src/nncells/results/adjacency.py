@@ -113,18 +113,25 @@ def _single(G, h, p, tol):
     return empty
 
 
-def _chunk_facets(mask, G, h, pts, tol):
-    """Facets of a chunk of cells: `polar_batch` where it applies, `_single` for the rest.
-    Returns the merged dict (rows of ``mask`` as ``cell``; ``lines`` lists cells without vertices)
-    and the cells with no interior point."""
-    n, m, d = G.shape
-    s = h - np.einsum("nmd,nd->nm", G, pts)
-    off = np.any(mask & (s <= 0), axis=1)
+def _chunk_facets(n, ci, cj, Gf, hf, pts, tol):
+    """Facets of a chunk of ``n`` cells, their candidate rows given as entries: cell ``ci``, row
+    ``cj`` (its column in the chunk's rows), ``Gf x <= hf`` (unit rows), sorted by cell:
+    `polar_batch` where it applies, `_single` for the rest. Returns the merged dict (``cell``
+    indices into the chunk; ``lines`` lists cells without vertices) and the cells with no
+    interior point."""
+    d = pts.shape[1]
+    s = hf - np.einsum("ed,ed->e", Gf, pts[ci])
+    off = np.zeros(n, bool)
+    off[ci[s <= 0]] = True
     todo = np.flatnonzero(~off)
+    counts = np.bincount(ci, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     parts, lines, empty = [], [], []
     rest = np.flatnonzero(off).tolist()
     if 2 <= d <= _config.VERTEX_MAX_DIM and len(todo):
-        out, failed = polar_batch(mask[todo], G[todo], s[todo], pts[todo], tol)
+        sel = ~off[ci]
+        out, failed = polar_batch(len(todo), (np.cumsum(~off) - 1)[ci[sel]], cj[sel], Gf[sel], s[sel],
+                                  pts[todo], tol)
         if out is not None:
             for k in ("cell", "vertex_cell", "ray_cell"):
                 out[k] = todo[out[k]]
@@ -133,13 +140,13 @@ def _chunk_facets(mask, G, h, pts, tol):
     else:
         rest += todo.tolist()
     for c in sorted(rest):
-        rows = np.flatnonzero(mask[c])
-        one = _single(G[c, rows], h[c, rows], pts[c], tol)
+        e = slice(starts[c], starts[c] + counts[c])
+        one = _single(Gf[e], hf[e], pts[c], tol)
         if one is None:
             empty.append(c)
             continue
         one["cell"] = np.full(len(one["point"]), c)
-        one["mem_row"] = rows[one["mem_row"]]
+        one["mem_row"] = cj[e][one["mem_row"]]
         lines.append(c)
         parts.append(one)
     merged = {}
@@ -156,6 +163,23 @@ def _chunk_facets(mask, G, h, pts, tol):
         merged = _single(np.zeros((0, d)), np.zeros(0), np.zeros(d), tol)
     merged["lines"] = np.array(lines, dtype=np.int64)
     return merged, empty
+
+
+def _unit_entries(ci, cj, Ad, bd, H, g, P):
+    """The rows of the entries ``(ci, cj)`` of `_chunk_facets` (``cj`` below ``len(bd)``: the
+    domain's unit rows ``Ad x <= bd``; above: unit ``cj - len(bd)`` of cell ``ci``, its
+    pre-activation ``H x + g`` with the side of the cell's pattern ``P``, made unit)."""
+    md, d = len(bd), Ad.shape[1]
+    dom = cj < md
+    Gf, hf = np.empty((len(ci), d)), np.empty(len(ci))
+    Gf[dom], hf[dom] = Ad[cj[dom]], bd[cj[dom]]
+    c, u = ci[~dom], cj[~dom] - md
+    sign = np.where(P[c, u], -1.0, 1.0)
+    Gu, hu = H[c, u] * sign[:, None], -g[c, u] * sign
+    nrm = np.linalg.norm(Gu, axis=1)
+    nrm = np.where(nrm == 0, 1.0, nrm)
+    Gf[~dom], hf[~dom] = Gu / nrm[:, None], hu / nrm
+    return Gf, hf
 
 
 def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
@@ -179,7 +203,7 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
         return cat
     # the root cell, the domain: its facets, and the first layer's hyperplanes that cut it
     p0 = X.mean(axis=0) if n else np.zeros(d)
-    root, _ = _chunk_facets(np.ones((1, md), bool), Ad[None], bd[None], p0[None], tol)
+    root, _ = _chunk_facets(1, np.zeros(md, np.int64), np.arange(md), Ad, bd, p0[None], tol)
     cand = np.zeros((1, md + (net.widths[0] if L else 0)), bool)
     cand[0, root["mem_row"]] = True
     if L:
@@ -212,16 +236,13 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
                 H, g, zero = got[:3]
                 if keep or (rows and final):
                     mine.append(got)
-                sign = np.where(P[rep[cs], :stop], -1.0, 1.0)
-                Gn, hn, zn = H[:, :stop] * sign[:, :, None], -g[:, :stop] * sign, zero[:, :stop]
             else:
-                Gn, hn, zn = np.zeros((nc, 0, d)), np.zeros((nc, 0)), np.zeros((nc, 0), bool)
-            nrm = np.linalg.norm(Gn, axis=2)
-            nrm = np.where(zn | (nrm == 0), 1.0, nrm)
-            G = np.concatenate([np.broadcast_to(Ad, (nc, md, d)), Gn / nrm[:, :, None]], axis=1)
-            h = np.concatenate([np.broadcast_to(bd, (nc, md)), hn / nrm], axis=1)
-            mask = cand[parent[cs]] & np.concatenate([np.ones((nc, md), bool), ~zn], axis=1)
-            fc, empty = _chunk_facets(mask, G, h, X[rep[cs]], tol)
+                H, g, zero = np.zeros((nc, 0, d)), np.zeros((nc, 0)), np.zeros((nc, 1), bool)
+            ci, cj = np.nonzero(cand[parent[cs]])          # the candidate rows, as entries
+            live = (cj < md) | ~zero[ci, np.maximum(cj - md, 0)]
+            ci, cj = ci[live], cj[live]
+            fc, empty = _chunk_facets(nc, ci, cj, *_unit_entries(ci, cj, Ad, bd, H, g, P[rep[cs]]),
+                                      X[rep[cs]], tol)
             bad += rep[cs[empty]].tolist()
             nxt[cs[fc["cell"][fc["mem_facet"]]], fc["mem_row"]] = True
             if not final:
