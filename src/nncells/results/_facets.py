@@ -94,6 +94,43 @@ def _each(a, cells):
     return a if cells is None else a[cells]
 
 
+def unit_entries(ci, cj, Ad, bd, H, g, P):
+    """The rows of the entries ``(ci, cj)`` of the qhull path's chunks (``cj`` below ``len(bd)``: the
+    domain's unit rows ``Ad x <= bd``; above: unit ``cj - len(bd)`` of cell ``ci``, its
+    pre-activation ``H x + g`` with the side of the cell's pattern ``P``, made unit)."""
+    md, d = len(bd), Ad.shape[1]
+    dom = cj < md
+    Gf, hf = np.empty((len(ci), d)), np.empty(len(ci))
+    Gf[dom], hf[dom] = Ad[cj[dom]], bd[cj[dom]]
+    c, u = ci[~dom], cj[~dom] - md
+    sign = np.where(P[c, u], -1.0, 1.0)
+    Gu, hu = H[c, u] * sign[:, None], -g[c, u] * sign
+    nrm = np.linalg.norm(Gu, axis=1)
+    nrm = np.where(nrm == 0, 1.0, nrm)
+    Gf[~dom], hf[~dom] = Gu / nrm[:, None], hu / nrm
+    return Gf, hf
+
+
+def cut_mask(n, V, vcell, E, ecell, H, g, zero, tol):
+    """(n, w) which hyperplanes ``H[c] x + g[c] = 0`` may cut cell ``c``, from its vertices ``V``
+    and rays ``E`` (generous: a hyperplane within ``tol`` of a vertex's size counts as cutting)."""
+    pos = np.zeros(H.shape[:2], bool)
+    neg = np.zeros(H.shape[:2], bool)
+    if len(V):
+        Hv = H[vcell]
+        vals = np.einsum("vwd,vd->vw", Hv, V) + g[vcell]
+        err = tol * (np.einsum("vwd,vd->vw", np.abs(Hv), np.abs(V)) + np.abs(g[vcell]))
+        np.logical_or.at(pos, vcell, vals > -err)
+        np.logical_or.at(neg, vcell, vals < err)
+    if len(E):
+        He = H[ecell]
+        slope = np.einsum("vwd,vd->vw", He, E)
+        err = tol * np.einsum("vwd,vd->vw", np.abs(He), np.abs(E))
+        np.logical_or.at(pos, ecell, slope > -err)
+        np.logical_or.at(neg, ecell, slope < err)
+    return pos & neg & ~zero
+
+
 def _stacked(W, M):
     """``W @ M[i]`` for every ``i`` (``M``: (n, k, d)) as one matrix product, ``W`` read once
     (a product per cell reads all of ``W`` for ``d`` columns: memory-bound for wide layers)."""

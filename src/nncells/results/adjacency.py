@@ -39,7 +39,7 @@ from nncells.engine.tasks import prefix_ids
 from nncells.errors import NNCellsError
 from nncells.geometry import solvers
 from nncells.results._core_facets import core_facets, pattern_index, ranges
-from nncells.results._facets import across_pattern, cell_rows, lp_facets, polar_batch
+from nncells.results._facets import across_pattern, cell_rows, cut_mask, lp_facets, polar_batch, unit_entries
 from nncells.results.store import pattern_words
 
 if TYPE_CHECKING:
@@ -63,25 +63,6 @@ def unit_domain_rows(domain):
     n = np.linalg.norm(A, axis=1)
     return A / n[:, None], b / n
 
-
-def _cut_mask(n, V, vcell, E, ecell, H, g, zero, tol):
-    """(n, w) which hyperplanes ``H[c] x + g[c] = 0`` may cut cell ``c``, from its vertices ``V``
-    and rays ``E`` (generous: a hyperplane within ``tol`` of a vertex's size counts as cutting)."""
-    pos = np.zeros(H.shape[:2], bool)
-    neg = np.zeros(H.shape[:2], bool)
-    if len(V):
-        Hv = H[vcell]
-        vals = np.einsum("vwd,vd->vw", Hv, V) + g[vcell]
-        err = tol * (np.einsum("vwd,vd->vw", np.abs(Hv), np.abs(V)) + np.abs(g[vcell]))
-        np.logical_or.at(pos, vcell, vals > -err)
-        np.logical_or.at(neg, vcell, vals < err)
-    if len(E):
-        He = H[ecell]
-        slope = np.einsum("vwd,vd->vw", He, E)
-        err = tol * np.einsum("vwd,vd->vw", np.abs(He), np.abs(E))
-        np.logical_or.at(pos, ecell, slope > -err)
-        np.logical_or.at(neg, ecell, slope < err)
-    return pos & neg & ~zero
 
 
 def _recentre(G, h, p):
@@ -165,22 +146,6 @@ def _chunk_facets(n, ci, cj, Gf, hf, pts, tol):
     return merged, empty
 
 
-def _unit_entries(ci, cj, Ad, bd, H, g, P):
-    """The rows of the entries ``(ci, cj)`` of `_chunk_facets` (``cj`` below ``len(bd)``: the
-    domain's unit rows ``Ad x <= bd``; above: unit ``cj - len(bd)`` of cell ``ci``, its
-    pre-activation ``H x + g`` with the side of the cell's pattern ``P``, made unit)."""
-    md, d = len(bd), Ad.shape[1]
-    dom = cj < md
-    Gf, hf = np.empty((len(ci), d)), np.empty(len(ci))
-    Gf[dom], hf[dom] = Ad[cj[dom]], bd[cj[dom]]
-    c, u = ci[~dom], cj[~dom] - md
-    sign = np.where(P[c, u], -1.0, 1.0)
-    Gu, hu = H[c, u] * sign[:, None], -g[c, u] * sign
-    nrm = np.linalg.norm(Gu, axis=1)
-    nrm = np.where(nrm == 0, 1.0, nrm)
-    Gf[~dom], hf[~dom] = Gu / nrm[:, None], hu / nrm
-    return Gf, hf
-
 
 def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
                   rows: bool = False) -> dict[str, Any]:
@@ -208,7 +173,7 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
     cand[0, root["mem_row"]] = True
     if L:
         H, g, zero = cell_rows(net, np.zeros((1, 0), bool), 1)
-        cut = _cut_mask(1, root["vertex"], root["vertex_cell"], root["ray"], root["ray_cell"], H, g, zero, tol)
+        cut = cut_mask(1, root["vertex"], root["vertex_cell"], root["ray"], root["ray_cell"], H, g, zero, tol)
         cand[0, md:] = cut[0] if md and 0 not in root["lines"] else ~zero[0]
     out = {k: [] for k in ("f_region", "r_facet", "r_member", "point", "normal", "margin",
                            "vertex", "vertex_region", "ray", "ray_region", "lines")}
@@ -241,13 +206,13 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
             ci, cj = np.nonzero(cand[parent[cs]])          # the candidate rows, as entries
             live = (cj < md) | ~zero[ci, np.maximum(cj - md, 0)]
             ci, cj = ci[live], cj[live]
-            fc, empty = _chunk_facets(nc, ci, cj, *_unit_entries(ci, cj, Ad, bd, H, g, P[rep[cs]]),
+            fc, empty = _chunk_facets(nc, ci, cj, *unit_entries(ci, cj, Ad, bd, H, g, P[rep[cs]]),
                                       X[rep[cs]], tol)
             bad += rep[cs[empty]].tolist()
             nxt[cs[fc["cell"][fc["mem_facet"]]], fc["mem_row"]] = True
             if not final:
                 w = net.layer_slices[level + 1]
-                cut = _cut_mask(nc, fc["vertex"], fc["vertex_cell"], fc["ray"], fc["ray_cell"],
+                cut = cut_mask(nc, fc["vertex"], fc["vertex_cell"], fc["ray"], fc["ray_cell"],
                                 H[:, w], g[:, w], zero[:, w], tol)
                 cut[fc["lines"]] = ~zero[fc["lines"], w]
                 nxt[cs, md + stop:] = cut
