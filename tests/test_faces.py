@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import nncells
 from nncells import Box, Network, Polytope, Space, enumerate_regions
@@ -289,6 +290,21 @@ def test_exact_determinant_against_fractions():
                     f = F[i][k] / F[k][k]
                     F[i] = [a - f * b for a, b in zip(F[i], F[k])]
             assert det(M) == ref
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 5), st.sampled_from([9, 2 ** 70]), st.booleans(), st.data())
+def test_nonsingular_is_det_nonzero(n, big, singular, data):
+    """`nonsingular` (elimination modulo a prime, `det` where the residue is 0) against `det`,
+    big entries and singular matrices included; a determinant that is a multiple of the prime
+    is still found nonzero."""
+    from nncells.results._exact import _PRIME, det, nonsingular
+    M = [[data.draw(st.integers(-big, big)) for _ in range(n)] for _ in range(n)]
+    if singular and n > 1:
+        M[-1] = [3 * a - b for a, b in zip(M[0], M[1])]
+    assert nonsingular(M) == (det(M) != 0)
+    D = [[_PRIME * (i == j) if j == 0 else int(i == j) for j in range(n)] for i in range(n)]
+    assert nonsingular(D) and det(D) == _PRIME
 
 
 def test_linear_units_bound_nothing():

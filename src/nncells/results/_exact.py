@@ -296,6 +296,38 @@ def det(M) -> int:
     return sign * R[n - 1][n - 1] if n else 1
 
 
+_PRIME = (1 << 61) - 1
+
+
+def nonsingular(M) -> bool:
+    """Whether a square matrix of Python ints has a nonzero determinant, exactly: by elimination
+    modulo the prime ``2^61 - 1`` without division (each step scales the determinant by a
+    nonzero residue; a nonzero last pivot proves it), `det` where a residue is 0. Faster than
+    `det` on long integers.
+
+    Examples
+    --------
+    >>> nonsingular([[2, 1], [4, 2]]), nonsingular([[2, 1], [1, 3]]), nonsingular([[_PRIME, 0], [0, 1]])
+    (False, True, True)
+    """
+    R = [[int(v) % _PRIME for v in row] for row in M]
+    n = len(R)
+    for k in range(n):
+        p = next((i for i in range(k, n) if R[i][k]), None)
+        if p is None:
+            return det(M) != 0
+        R[k], R[p] = R[p], R[k]
+        top = R[k]
+        pivot = top[k]
+        for i in range(k + 1, n):
+            row = R[i]
+            f = row[k]
+            if f:
+                for j in range(k + 1, n):
+                    row[j] = (row[j] * pivot - f * top[j]) % _PRIME
+    return True
+
+
 def _combination_fractions(A, a):
     """`combination` in fractions (the reference; used only if an exact division failed)."""
     k, d = len(A), len(a)

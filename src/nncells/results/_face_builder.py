@@ -16,7 +16,7 @@ from nncells.errors import NNCellsError
 from nncells.geometry.contract import gamma
 from nncells.kernels.lattice import MAX_VERTICES, lattice as compiled_lattice
 from nncells.results import _lattice, _polygon
-from nncells.results._exact import ExactNetwork, combination, det, domain_rows
+from nncells.results._exact import ExactNetwork, combination, domain_rows, nonsingular
 from nncells.results._face_keys import pack_keys
 from nncells.results._near_rows import float_rows, independent, nearest
 from nncells.results.adjacency import unit_domain_rows
@@ -187,12 +187,16 @@ class Builder:
         """The faces of the regions added, keyed for `merge_parts`."""
         d = self.d
         vlen = np.array([len(v) for v in self.verts], dtype=np.int64)
-        return {"keys": pack_keys(list(self.keys), self.nu, len(self.hd)),
-                "dim": np.array(self.dim, dtype=np.int8),
-                "points": np.array(self.points, dtype=np.float64).reshape(-1, d),
-                "region": np.array(self.region, dtype=np.int64),
-                "vflat": np.fromiter((v for vs in self.verts for v in vs), dtype=np.int64, count=int(vlen.sum())),
-                "vlen": vlen, "inc": np.array(sorted(self.inc), dtype=np.int64).reshape(-1, 2)}
+        vflat = np.fromiter((v for vs in self.verts for v in vs), dtype=np.int64, count=int(vlen.sum()))
+        dim = np.array(self.dim, dtype=np.int8)
+        # a face's point: the mean of its vertices' (a vertex's own: the only one given)
+        at = np.zeros((len(dim), d))
+        if (dim == 0).any():
+            at[dim == 0] = np.array([p for p, k in zip(self.points, self.dim) if k == 0], dtype=np.float64)
+        points = np.add.reduceat(at[vflat], np.cumsum(vlen) - vlen, axis=0) / vlen[:, None] if len(dim) else at
+        return {"keys": pack_keys(list(self.keys), self.nu, len(self.hd)), "dim": dim, "points": points,
+                "region": np.array(self.region, dtype=np.int64), "vflat": vflat, "vlen": vlen,
+                "inc": np.array(sorted(self.inc), dtype=np.int64).reshape(-1, 2)}
 
     # -- one region: its exact vertices, then its face lattice ------------------------------------
     def _region(self, r, Vf, Hf, gf, zf, eH, eg):
@@ -334,7 +338,7 @@ class Builder:
             A = [rows.row(i) for i in chosen]
             for vid, key, z, num, den, in_domain in near:
                 if _closed(key, active, in_domain) and all(int(np.dot(a, num)) + int(c) * den == 0 for a, c in A) \
-                        and det(np.array([a for a, _ in A], dtype=object)) != 0:
+                        and nonsingular([a for a, _ in A]):
                     return vid, key, z
         got = self._solve(chosen, rows)
         greedy = got is not None and _closed(got[3], active, got[4])
@@ -377,7 +381,7 @@ class Builder:
         the point as ``num / den``)."""
         A = [rows.row(i) for i in chosen]
         M = np.array([a for a, _ in A], dtype=object)
-        sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if det(M) != 0 else None
+        sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if nonsingular(M) else None
         if sol is None:
             return None
         num, den = np.array(sol[0], dtype=object), sol[1]
@@ -450,9 +454,7 @@ class Builder:
             if dim == self.d:
                 raise NNCellsError(f"faces: regions {self.region[fid]} and {r} are one face")
             return fid
-        vids = [ids[i] for i in members]
-        point = np.mean([self.points[v] for v in vids], axis=0)
-        return self._add(key, dim, point, r if dim == self.d else -1, vids)
+        return self._add(key, dim, None, r if dim == self.d else -1, [ids[i] for i in members])
 
     def _add(self, key, dim, point, region, vids):
         fid = len(self.dim)
