@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from nncells import Box, _config, enumerate_regions, kernels, random_network
 from nncells.errors import NNCellsError
@@ -124,3 +125,46 @@ def test_only_the_nearest_row_sorted_changes_nothing(monkeypatch, d):
     monkeypatch.setattr(_face_builder, "_SPARE", 0)
     assert canon(face_poset(res)) == canon(full)
     assert calls
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 4), st.integers(0, 3), st.data())
+def test_float_rows_prove_independence_only_of_nonsingular_matrices(d, dependent, data):
+    """`proven_independent` on the float rows of an integer matrix (made unit, rounded) and a
+    perturbation within its bound ``E``: it never proves a singular matrix independent, and
+    proves the well-conditioned ones; the perturbation's bound counts (a singular matrix moved
+    by 1e-6 is not proven)."""
+    from fractions import Fraction
+    from nncells.results._exact import det
+    big = data.draw(st.sampled_from([2 ** 10, 2 ** 62]))
+    A = [[data.draw(st.integers(-big, big)) for _ in range(d)] for _ in range(d)]
+    if dependent and d > 1:                  # the last row a combination of the others
+        A[-1] = [sum(data.draw(st.integers(-3, 3), label=f"c{k}") * A[k][j] for k in range(d - 1))
+                 for j in range(d)]
+    exact = [[Fraction(v) for v in row] for row in A]
+    norms = [max(float(np.linalg.norm(np.array(row, dtype=float))), 1e-300) for row in A]
+    U = np.array([[float(v / n) for v in row] for row, n in zip(exact, norms)])
+    P = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1))).uniform(-1e-6, 1e-6, (d, d))
+    E = np.full((d, d), 1e-6)
+    for Um, Em in ((U, np.zeros((d, d))), (U + P, E)):
+        proven = bool(_near_rows.proven_independent(Um[None], Em[None])[0])
+        if det(A) == 0:
+            assert not proven
+        elif np.linalg.svd(Um, compute_uv=False)[-1] > 1e-3:
+            assert proven
+
+
+def test_independence_proven_in_float_changes_nothing(monkeypatch):
+    """The vertices whose rows float64 proves independent skip the exact determinant; with no
+    such proof (every determinant exact) the poset is the same, and more determinants are taken."""
+    from nncells.results import _exact
+    res = result(4)
+    calls = []
+    nonsingular = _exact.nonsingular
+    monkeypatch.setattr(_face_builder, "nonsingular", lambda M: calls.append(1) or nonsingular(M))
+    fast = face_poset(res)
+    proven = len(calls)
+    calls.clear()
+    monkeypatch.setattr(_face_builder, "proven_independent", lambda U, E: np.zeros(len(U), bool))
+    assert canon(face_poset(res)) == canon(fast)
+    assert proven < len(calls)

@@ -18,7 +18,7 @@ from nncells.kernels.lattice import MAX_VERTICES, lattice as compiled_lattice
 from nncells.results import _lattice, _polygon
 from nncells.results._exact import ExactNetwork, combination, domain_rows, nonsingular
 from nncells.results._face_keys import pack_keys
-from nncells.results._near_rows import float_rows, independent, nearest
+from nncells.results._near_rows import float_rows, independent, nearest, proven_independent
 from nncells.results.adjacency import unit_domain_rows
 
 if TYPE_CHECKING:
@@ -207,7 +207,8 @@ class Builder:
         # row by row where those overflow
         Rf = np.concatenate([Hf, self.Ad]) if len(self.Ad) else Hf
         cf = np.concatenate([gf, -self.bd]) if len(self.bd) else gf
-        if not (np.all(np.isfinite(Rf)) and np.all(np.isfinite(cf))):
+        bounded = np.all(np.isfinite(Rf)) and np.all(np.isfinite(cf))    # (eH bounds Rf's units)
+        if not bounded:
             Rf, cf = float_rows(*rows.all(), self.d)
         nrm = np.linalg.norm(Rf, axis=1)
         live = nrm > 0
@@ -221,19 +222,22 @@ class Builder:
         # the d nearest rows of every vertex at once: independent where a QR of them finds each
         # beyond 1e-8 of the span of those before it (the test `_vertex` makes row by row)
         d = self.d
-        first = [None] * len(rank)
+        first, proven = [None] * len(rank), [False] * len(rank)
         if rank.shape[1] >= d:
             near = rank[:, :d]
             Rq = np.linalg.qr(np.swapaxes(U[near], 1, 2), mode="r")
             ok = (np.abs(np.diagonal(Rq, axis1=1, axis2=2)) > 1e-8).all(axis=1)
             first = [row if good else None for row, good in zip(near.tolist(), ok.tolist())]
+            if bounded:
+                proven = (ok & proven_independent(U[near], np.concatenate([eH, np.zeros((len(self.Ad), d))])[near]
+                                                  / nrm[near][:, :, None])).tolist()
         rank = rank.tolist()
         try:
             ids, keys, zero = [], [], []
             for j, (order, chosen, x) in enumerate(zip(rank, first, Vf)):
                 more = (lambda j=j: at[np.argsort(dist[:, j], kind="stable")].tolist()) \
                     if len(order) < len(at) else None
-                vid, key, z = self._vertex(order, chosen, x, rows, U, pattern, active, r, more)
+                vid, key, z = self._vertex(order, chosen, x, rows, U, pattern, active, r, more, proven[j])
                 if vid not in ids:
                     ids.append(vid)
                     keys.append(key)
@@ -310,7 +314,7 @@ class Builder:
             self._bound = m + 1
         return self._bound
 
-    def _vertex(self, order, chosen, x, rows, U, pattern, active, r, more=None):
+    def _vertex(self, order, chosen, x, rows, U, pattern, active, r, more=None, proven=False):
         """The exact vertex of region ``r`` where the rows ``order`` (nearest to the float vertex
         ``x`` first) meet: (face id, key, the bit set of the constraints vanishing there). The
         first ``d`` independent rows (``chosen``, where `_region` found the ``d`` nearest so) are
@@ -318,9 +322,11 @@ class Builder:
         affine pieces) were solved already, or an exact vertex found near ``x`` (by any region)
         lies on them and in this region's closure and they are independent (an exact
         determinant): the same point, whose signs are the same whichever region reaches it.
-        ``order`` may be the first rows only; ``more()`` then gives them all."""
+        ``order`` may be the first rows only; ``more()`` then gives them all. ``proven``: the
+        rows ``chosen`` are independent (`proven_independent`), no determinant needed."""
         d = self.d
         chosen, Q = chosen or [], []
+        proven = proven and bool(chosen)
         if not chosen:
             independent(order, U, Q, chosen, d)
             if len(chosen) < d and more is not None:
@@ -328,7 +334,7 @@ class Builder:
         if len(chosen) < d:
             raise NNCellsError(f"faces: a vertex of region {r} could not be resolved exactly "
                                "(float64 cannot separate its rows)")
-        memo = (tuple(chosen), pattern[:max(self.prefix[i] for i in chosen)].tobytes())
+        memo = (tuple(sorted(chosen)), pattern[:max(self.prefix[i] for i in chosen)].tobytes())
         hit = self.solved.get(memo)
         if hit is not None and _closed(hit[1], active, True):
             return hit
@@ -338,9 +344,9 @@ class Builder:
             A = [rows.row(i) for i in chosen]
             for vid, key, z, num, den, in_domain in near:
                 if _closed(key, active, in_domain) and all(int(np.dot(a, num)) + int(c) * den == 0 for a, c in A) \
-                        and nonsingular([a for a, _ in A]):
+                        and (proven or nonsingular([a for a, _ in A])):
                     return vid, key, z
-        got = self._solve(chosen, rows)
+        got = self._solve(chosen, rows, proven)
         greedy = got is not None and _closed(got[3], active, got[4])
         if not greedy:
             # the nearest rows are not the vertex's (another row passes within float64's reach
@@ -375,13 +381,13 @@ class Builder:
             self.verts[vid] = [vid]
         return vid
 
-    def _solve(self, chosen, rows):
+    def _solve(self, chosen, rows, proven=False):
         """The exact point where the rows ``chosen`` meet, None if they are dependent: ``(point,
         pos, neg, key, in_domain, num, den)`` (the signs of every constraint there, the face key,
-        the point as ``num / den``)."""
+        the point as ``num / den``). ``proven``: they are independent (as in `_vertex`)."""
         A = [rows.row(i) for i in chosen]
         M = np.array([a for a, _ in A], dtype=object)
-        sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if nonsingular(M) else None
+        sol = combination(M.T, -np.array([c for _, c in A], dtype=object)) if proven or nonsingular(M) else None
         if sol is None:
             return None
         num, den = np.array(sol[0], dtype=object), sol[1]

@@ -1,7 +1,8 @@
 """Which rows of a region meet at a float64 vertex (`nncells.results._face_builder`): the rows
 nearest to it in order (`nearest`), the first independent ones among them (`independent`), and
 integer rows rescaled to float64 where the batched ones overflow (`float_rows`). They only
-propose: the builder solves the rows chosen exactly and checks the point.
+propose: the builder solves the rows chosen exactly and checks the point; what float64 proves
+is that ``d`` rows are independent (`proven_independent`).
 """
 from __future__ import annotations
 
@@ -73,3 +74,24 @@ def independent(order, U, Q, chosen, d) -> None:
         if n > 1e-8:
             Q.append([a / n for a in u])
             chosen.append(int(i))
+
+
+def proven_independent(U, E):
+    """Per stack of ``d`` float rows ``U`` (n, d, d), whether every matrix within ``E`` (n, d, d)
+    of it entrywise (plus ``2^-48`` of its entries: its rows' last roundings) is nonsingular:
+    its least singular value exceeds the Frobenius norm of that perturbation (Weyl), with room
+    for the singular values' own rounding (``1e-12``; the rows have about unit length).
+
+    Examples
+    --------
+    >>> U = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [1.0, 1e-13]]])
+    >>> proven_independent(U, np.full((2, 2, 2), 1e-15)).tolist()
+    [True, False]
+    """
+    E = E + 2.0 ** -48 * np.abs(U)
+    bound = np.sqrt(np.einsum("nij,nij->n", E, E))
+    try:
+        least = np.linalg.svd(U, compute_uv=False)[:, -1] if len(U) else np.zeros(0)
+    except np.linalg.LinAlgError:            # (no proof: every determinant taken exactly)
+        return np.zeros(len(U), bool)
+    return least > 1.01 * bound + 1e-12
