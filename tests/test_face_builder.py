@@ -168,3 +168,21 @@ def test_independence_proven_in_float_changes_nothing(monkeypatch):
     monkeypatch.setattr(_face_builder, "proven_independent", lambda U, E: np.zeros(len(U), bool))
     assert canon(face_poset(res)) == canon(fast)
     assert proven < len(calls)
+
+
+def test_a_region_with_more_than_64_vertices():
+    """A 70-gon (70 units tangent to the unit circle): its lattice is found beyond the compiled
+    core's 64 vertices, with the same keys; the complex's Euler characteristic is 1."""
+    from nncells import Network
+    k = 70
+    t = 2 * np.pi * (np.arange(k) + 0.5) / k
+    net = Network([np.stack([np.cos(t), np.sin(t)], axis=1).tolist(), [[1.0] * k]], [[-1.0] * k, [0.0]])
+    res = enumerate_regions(net, Box(-3.0, 3.0, dim=2), workers=1)
+    poset = face_poset(res)
+    assert np.all(res.patterns == 0, axis=1).sum() == 1          # the polygon: every unit off
+    top = np.flatnonzero(poset.dim == 2)
+    mid = top[np.argmin(np.abs(poset.points[top]).sum(axis=1))]
+    assert len(poset.vertices[mid]) == k and poset.euler_characteristic() == 1
+    assert np.all(poset.signs[mid] == -1) and len(res.patterns) == len(top)
+    edges = poset.incidence[np.isin(poset.incidence[:, 1], [mid])][:, 0]
+    assert len(edges) == k and np.all(poset.dim[edges] == 1)
