@@ -178,7 +178,8 @@ NB_MODULE(_native, m) {
         },
         "net"_a, "layer"_a, "M"_a, "m"_a, "Mabs"_a, "path"_a = -1,
         "Layer `layer`'s rows pulled back through the map M x + m (|M| bounded by Mabs): (H, g, Habs); "
-        "path -1 as the core chooses, 0 row by row, 1 along the units (pullback.hpp).");
+        "path -1 as the core chooses, 0 row by row, 1 along the units, 2 along the units in the baseline build "
+        "(pullback.hpp).");
 
     m.def(
         "refine_vertex",

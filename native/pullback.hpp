@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "linalg.hpp"
@@ -34,58 +35,148 @@ constexpr int kColumnsK = 64;   // and for layers at least this wide (narrow one
 // the units, a loop the compiler vectorizes. Each sum still adds its terms in ascending j, and a
 // zero weight adds a zero (or is skipped where M's row is not finite), so the results are bit for
 // bit those of the row-by-row loop: only the memory traffic changes (the live columns of W, once).
+// The units go in blocks whose sums stay in L1 (kBlock numbers a column); d is a template
+// parameter (1..kColumnsD), so one pass over a block of W's column feeds all 2 d + 1 sums. Built
+// twice on x86-64 with GCC: for AVX2 and for the baseline, chosen at run time (no FMA either way:
+// -ffp-contract=off, a product and a sum each rounded, as in the row loop).
 #if defined(__GNUC__) && !defined(__clang__)
 #define NNCELLS_VECTORIZE __attribute__((optimize("O3")))   // its loops vectorized (-O2 does not)
 #else
 #define NNCELLS_VECTORIZE
 #endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NNCELLS_AVX2 1
+#define NNCELLS_INLINE __attribute__((always_inline, optimize("O3"))) inline
+#else
+#define NNCELLS_AVX2 0
+#define NNCELLS_INLINE inline
+#endif
 
-NNCELLS_VECTORIZE inline void pull_back_columns(const Net& net, int l, int d, const std::vector<double>& M,
-                              const std::vector<double>& m, const std::vector<double>& Mabs,
-                              const std::vector<int>& live, std::vector<double>& H, std::vector<double>& g,
-                              std::vector<double>& Habs) {
+constexpr int kBlock = 512;   // sums of a block: (2 d + 1) x kBlock / d doubles, 24 KB at most
+
+template <int D>
+NNCELLS_INLINE void columns_kernel(const Net& net, int l, const double* M, const double* m, const double* Mabs,
+                                   const std::vector<int>& live, const std::vector<uint8_t>& finite, double* H,
+                                   double* g, double* Habs) {
+    constexpr int B = kBlock / D;
     const int k = net.widths[l];
     const double* WT = net.WT[l].data();
-    std::vector<double> Hc(static_cast<size_t>(k) * d, 0.0), Ac(static_cast<size_t>(k) * d, 0.0), gc(k, 0.0);
-    std::vector<double> aw(k);
-    for (int j : live) {
-        const double* w = WT + static_cast<size_t>(j) * k;
-        bool finite = std::isfinite(m[j]);
-        for (int c = 0; c < d; ++c) finite = finite && std::isfinite(M[j * d + c]) && std::isfinite(Mabs[j * d + c]);
-        if (!finite) {                          // 0 * inf: skip zero weights, as the row loop does
-            for (int i = 0; i < k; ++i) {
-                if (w[i] == 0.0) continue;
-                for (int c = 0; c < d; ++c) {
-                    Hc[static_cast<size_t>(c) * k + i] += w[i] * M[j * d + c];
-                    Ac[static_cast<size_t>(c) * k + i] += std::abs(w[i]) * Mabs[j * d + c];
-                }
-                gc[i] += w[i] * m[j];
+    const double* bias = net.b[l].data();
+    double h[D][B], a[D][B], gc[B];
+    for (int i0 = 0; i0 < k; i0 += B) {
+        const int n = std::min(B, k - i0);
+        for (int c = 0; c < D; ++c) {
+            std::fill(h[c], h[c] + n, 0.0);
+            std::fill(a[c], a[c] + n, 0.0);
+        }
+        std::fill(gc, gc + n, 0.0);
+        for (size_t t = 0; t < live.size(); ++t) {
+            const int j = live[t];
+            const double* w = WT + static_cast<size_t>(j) * k + i0;
+            double mc[D], ac[D];
+            for (int c = 0; c < D; ++c) {
+                mc[c] = M[j * D + c];
+                ac[c] = Mabs[j * D + c];
             }
-            continue;
+            const double mj = m[j];
+            if (!finite[t]) {                   // 0 * inf: skip zero weights, as the row loop does
+                for (int i = 0; i < n; ++i) {
+                    if (w[i] == 0.0) continue;
+                    for (int c = 0; c < D; ++c) {
+                        h[c][i] += w[i] * mc[c];
+                        a[c][i] += std::abs(w[i]) * ac[c];
+                    }
+                    gc[i] += w[i] * mj;
+                }
+                continue;
+            }
+            for (int i = 0; i < n; ++i) {
+                const double wi = w[i], aw = std::abs(wi);
+                for (int c = 0; c < D; ++c) {
+                    h[c][i] += wi * mc[c];
+                    a[c][i] += aw * ac[c];
+                }
+                gc[i] += wi * mj;
+            }
         }
-        for (int i = 0; i < k; ++i) aw[i] = std::abs(w[i]);
-        for (int c = 0; c < d; ++c) {
-            const double mc = M[j * d + c], ac = Mabs[j * d + c];
-            double* h = Hc.data() + static_cast<size_t>(c) * k;
-            double* a = Ac.data() + static_cast<size_t>(c) * k;
-            for (int i = 0; i < k; ++i) h[i] += w[i] * mc;
-            for (int i = 0; i < k; ++i) a[i] += aw[i] * ac;
+        for (int i = 0; i < n; ++i) {
+            for (int c = 0; c < D; ++c) {
+                H[static_cast<size_t>(i0 + i) * D + c] = h[c][i];
+                Habs[static_cast<size_t>(i0 + i) * D + c] = a[c][i];
+            }
+            g[i0 + i] = gc[i] + bias[i0 + i];
         }
-        const double mj = m[j];
-        for (int i = 0; i < k; ++i) gc[i] += w[i] * mj;
     }
-    for (int i = 0; i < k; ++i) {
-        for (int c = 0; c < d; ++c) {
-            H[static_cast<size_t>(i) * d + c] = Hc[static_cast<size_t>(c) * k + i];
-            Habs[static_cast<size_t>(i) * d + c] = Ac[static_cast<size_t>(c) * k + i];
-        }
-        g[i] = gc[i] + net.b[l][i];
+}
+
+template <int D>
+NNCELLS_VECTORIZE void columns_plain(const Net& net, int l, const double* M, const double* m, const double* Mabs,
+                                     const std::vector<int>& live, const std::vector<uint8_t>& finite, double* H,
+                                     double* g, double* Habs) {
+    columns_kernel<D>(net, l, M, m, Mabs, live, finite, H, g, Habs);
+}
+
+#if NNCELLS_AVX2
+template <int D>
+__attribute__((target("avx2"), optimize("O3"))) void columns_avx2(
+        const Net& net, int l, const double* M, const double* m, const double* Mabs, const std::vector<int>& live,
+        const std::vector<uint8_t>& finite, double* H, double* g, double* Habs) {
+    columns_kernel<D>(net, l, M, m, Mabs, live, finite, H, g, Habs);
+}
+#endif
+
+// Whether the AVX2 build of the column loop runs here (x86-64 with GCC, and the CPU has AVX2).
+inline bool columns_avx2_available() {
+#if NNCELLS_AVX2
+    static const bool yes = __builtin_cpu_supports("avx2");
+    return yes;
+#else
+    return false;
+#endif
+}
+
+template <int D>
+void columns_d(bool avx2, const Net& net, int l, const double* M, const double* m, const double* Mabs,
+               const std::vector<int>& live, const std::vector<uint8_t>& finite, double* H, double* g, double* Habs) {
+#if NNCELLS_AVX2
+    if (avx2) return columns_avx2<D>(net, l, M, m, Mabs, live, finite, H, g, Habs);
+#endif
+    (void)avx2;
+    columns_plain<D>(net, l, M, m, Mabs, live, finite, H, g, Habs);
+}
+
+// avx2: the AVX2 build where the CPU has it (false: the baseline build, for tests).
+inline void pull_back_columns(const Net& net, int l, int d, const std::vector<double>& M,
+                              const std::vector<double>& m, const std::vector<double>& Mabs,
+                              const std::vector<int>& live, std::vector<double>& H, std::vector<double>& g,
+                              std::vector<double>& Habs, bool avx2 = true) {
+    std::vector<uint8_t> finite(live.size());
+    for (size_t t = 0; t < live.size(); ++t) {
+        const int j = live[t];
+        bool f = std::isfinite(m[j]);
+        for (int c = 0; c < d; ++c) f = f && std::isfinite(M[j * d + c]) && std::isfinite(Mabs[j * d + c]);
+        finite[t] = f;
+    }
+    avx2 = avx2 && columns_avx2_available();
+    const double *pM = M.data(), *pm = m.data(), *pA = Mabs.data();
+    double *pH = H.data(), *pg = g.data(), *pHa = Habs.data();
+    switch (d) {
+        case 1: return columns_d<1>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 2: return columns_d<2>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 3: return columns_d<3>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 4: return columns_d<4>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 5: return columns_d<5>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 6: return columns_d<6>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 7: return columns_d<7>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        case 8: return columns_d<8>(avx2, net, l, pM, pm, pA, live, finite, pH, pg, pHa);
+        default: throw std::logic_error("pull_back_columns: d beyond kColumnsD");
     }
 }
 
 // H = W_l M, g = W_l m + b_l, Habs = |W_l| Mabs (M: in x d). An empty M is the identity (the
 // first layer: no d x d product at 784 inputs), with the values the product would give.
-// path: -1 chooses (columns for few inputs, wide layers), 0 the row-by-row loop, 1 the columns (tests).
+// path: -1 chooses (columns for few inputs, wide layers), 0 the row-by-row loop, 1 the columns, 2 the
+// columns' baseline build (tests).
 inline void pull_back(const Net& net, int l, int d, const std::vector<double>& M, const std::vector<double>& m,
                const std::vector<double>& Mabs, std::vector<double>& H, std::vector<double>& g,
                std::vector<double>& Habs, int path = -1) {
@@ -112,8 +203,10 @@ inline void pull_back(const Net& net, int l, int d, const std::vector<double>& M
         for (int c = 0; c < d && !any; ++c) any = Mabs[j * d + c] != 0.0;
         if (any) live.push_back(j);
     }
-    if (path == 1 || (path == -1 && d <= kColumnsD && k >= kColumnsK)) {
-        pull_back_columns(net, l, d, M, m, Mabs, live, H, g, Habs);
+    if ((path == 1 || path == 2) && d > kColumnsD)
+        throw std::invalid_argument("pull_back: the column loop takes at most kColumnsD inputs");
+    if (path == 1 || path == 2 || (path == -1 && d <= kColumnsD && k >= kColumnsK)) {
+        pull_back_columns(net, l, d, M, m, Mabs, live, H, g, Habs, path != 2);
         return;
     }
     for (int i = 0; i < k; ++i) {

@@ -137,7 +137,8 @@ def pull_back(net, layer: int, M, m, Mabs, path: int = -1):
     """Layer ``layer``'s rows (``layer >= 1``) pulled back through the map ``M x + m`` to its
     inputs (``Mabs`` bounds ``|M|`` along the paths), as the core computes them for a cell:
     ``(H, g, Habs)``. ``path``: ``-1`` as the core chooses, ``0`` row by row, ``1`` along the
-    layer's units (few inputs); the last two give the same bits.
+    layer's units (at most 8 inputs; the AVX2 build where the CPU has it), ``2`` the same in the
+    baseline build; all give the same bits.
 
     Examples
     --------
