@@ -25,7 +25,8 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
     ``prefixes`` (n, k) holds each cell's pattern over the first ``n_layers - 1`` layers (or
     more). Returns ``H (n, N, d)``, ``g (n, N)`` with pre-activations ``H x + g`` (the batched twin
     of `Network.layer_maps`) and ``zero (n, N)``: normals within the forward error bound of zero
-    (the engine's test), constant on the cell. With ``bounds`` also ``eH (n, N, d)`` and
+    (the engine's test), constant on the cell. Cells whose patterns agree on the layers before
+    one share its product (computed once for the group, then handed to each). With ``bounds`` also ``eH (n, N, d)`` and
     ``eg (n, N)``: bounds of the rounding errors of ``H`` and ``g`` (``gamma`` of the number of
     terms times the sums of absolute values along the active paths).
 
@@ -67,8 +68,9 @@ def cell_rows(net: Network, prefixes: np.ndarray, n_layers: int, bounds: bool = 
             egs.append(_each(_zeroed(gamma(terms) * gabs, drop), cells))
         if layer + 1 < n_layers:
             on = prefixes[:, sl] | lin
-            parent, (group, first) = group, _refine(group, on)
-            k, parent, s = len(first), parent[first], on[first].astype(np.float64)
+            before = group
+            group, first = _refine(group, on)
+            k, parent, s = len(first), before[first], on[first].astype(np.float64)
             M, m, Mabs = H[parent] * s[:, :, None], g[parent] * s, Habs[parent] * s[:, :, None]
             if bounds:
                 mabs = gabs[parent] * s

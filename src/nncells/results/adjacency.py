@@ -64,7 +64,6 @@ def unit_domain_rows(domain):
     return A / n[:, None], b / n
 
 
-
 def _recentre(G, h, p):
     """An interior point of ``G x <= h`` (one LP) when ``p`` is not strictly inside; None if empty."""
     x, r = solvers.chebyshev_center(G, h, cap=max(1.0, float(np.max(np.abs(p)))))
@@ -146,7 +145,6 @@ def _chunk_facets(n, ci, cj, Gf, hf, pts, tol):
     return merged, empty
 
 
-
 def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
                   rows: bool = False) -> dict[str, Any]:
     """The facets of the regions ``sub`` (indices into ``result``) by the layer-wise qhull path
@@ -202,10 +200,11 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
                 if keep or (rows and final):
                     mine.append(got)
             else:
-                H, g, zero = np.zeros((nc, 0, d)), np.zeros((nc, 0)), np.zeros((nc, 1), bool)
+                H, g = np.zeros((nc, 0, d)), np.zeros((nc, 0))
             ci, cj = np.nonzero(cand[parent[cs]])          # the candidate rows, as entries
-            live = (cj < md) | ~zero[ci, np.maximum(cj - md, 0)]
-            ci, cj = ci[live], cj[live]
+            if L:                                          # (units constant on the cell: none)
+                live = (cj < md) | ~zero[ci, np.maximum(cj - md, 0)]
+                ci, cj = ci[live], cj[live]
             fc, empty = _chunk_facets(nc, ci, cj, *unit_entries(ci, cj, Ad, bd, H, g, P[rep[cs]]),
                                       X[rep[cs]], tol)
             bad += rep[cs[empty]].tolist()
@@ -213,7 +212,7 @@ def _qhull_facets(result: Any, sub: np.ndarray, tol: float, vertices: bool,
             if not final:
                 w = net.layer_slices[level + 1]
                 cut = cut_mask(nc, fc["vertex"], fc["vertex_cell"], fc["ray"], fc["ray_cell"],
-                                H[:, w], g[:, w], zero[:, w], tol)
+                               H[:, w], g[:, w], zero[:, w], tol)
                 cut[fc["lines"]] = ~zero[fc["lines"], w]
                 nxt[cs, md + stop:] = cut
             else:
