@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
+
+from _side_by_side import run_child
 
 # name -> (widths, box half-width or [lo, hi], method; None: nncells' default, refined: the network
 # followed by its tournament of logits, as `decision_topology` enumerates it)
@@ -29,10 +28,6 @@ CASES = {
 
 CHILD = r"""
 import json, sys, time
-src = sys.argv[2]
-if src:  # the package from another source tree (not the installed one)
-    sys.meta_path = [f for f in sys.meta_path if "nncells" not in repr(f) and "editable" not in repr(type(f)).lower()]
-    sys.path.insert(0, src)
 import nncells
 from nncells.analysis.topology import decision_network
 dims, box, method, refined = json.loads(sys.argv[1])
@@ -48,12 +43,7 @@ print(json.dumps({"cpu": time.process_time() - t, "regions": got["regions"], "wh
 
 
 def _run(src, case):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(case), src or ""], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    got = json.loads(out.strip().splitlines()[-1])
-    assert not src or got["where"].startswith(os.path.abspath(src)), f"the baseline ran {got['where']}"
-    return got
+    return run_child(CHILD, [json.dumps(case)], src)
 
 
 def main(argv=None):

@@ -13,20 +13,14 @@ found (both sides must agree) and the ratio.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
+
+from _side_by_side import run_child
 
 NETWORKS = {"2-200-200-2": 1.0, "3-40-40-2": 2.0, "4-16-16-2": 2.0, "2-1250-1250-2": 0.05}
 
 CHILD = r"""
 import json, sys, time
-src = sys.argv[4]
-if src:  # the package from another source tree (not the installed one)
-    sys.meta_path = [f for f in sys.meta_path if "nncells" not in repr(f) and "editable" not in repr(type(f)).lower()]
-    sys.path.insert(0, src)
 import numpy as np, nncells
 from nncells.analysis.topology import decision_network
 from nncells.results.faces import poset_part
@@ -42,12 +36,7 @@ print(json.dumps({"cpu": time.process_time() - t, "regions": len(regions), "face
 
 
 def _run(src, name, box, n):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", CHILD, name, str(box), str(n), src or ""], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    got = json.loads(out.strip().splitlines()[-1])
-    assert not src or got["where"].startswith(os.path.abspath(src)), f"the baseline ran {got['where']}"
-    return got
+    return run_child(CHILD, [name, str(box), str(n)], src)
 
 
 def main(argv=None):
