@@ -128,7 +128,7 @@ __attribute__((target("avx2"), optimize("O3"))) void columns_avx2(
 // Whether the AVX2 build of the column loop runs here (x86-64 with GCC, and the CPU has AVX2).
 inline bool columns_avx2_available() {
 #if NNCELLS_AVX2
-    static const bool yes = __builtin_cpu_supports("avx2");
+    static const bool yes = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") != 0);
     return yes;
 #else
     return false;
