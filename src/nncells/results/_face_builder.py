@@ -320,10 +320,10 @@ class Builder:
         first ``d`` independent rows (``chosen``, where `_region` found the ``d`` nearest so) are
         solved exactly, unless these rows with the same pattern before their layers (so the same
         affine pieces) were solved already, or an exact vertex found near ``x`` (by any region)
-        lies on them and in this region's closure and they are independent (an exact
-        determinant): the same point, whose signs are the same whichever region reaches it.
-        ``order`` may be the first rows only; ``more()`` then gives them all. ``proven``: the
-        rows ``chosen`` are independent (`proven_independent`), no determinant needed."""
+        lies on them and in this region's closure and they are independent (``proven`` by
+        `proven_independent` in float64, else `nonsingular` exactly): the same point, whose
+        signs are the same whichever region reaches it. ``order`` may be the first rows only;
+        ``more()`` then gives them all."""
         d = self.d
         chosen, Q = chosen or [], []
         proven = proven and bool(chosen)

@@ -14,8 +14,8 @@ region's closed polytope are faces of the complex. The poset is built from the r
    integers, and every unit's pre-activation and every domain row is evaluated there exactly.
    The point must lie in the region's closure (checked exactly); its sign vector is then exact.
    An exact vertex found before (by any region) near the float vertex is taken instead of a
-   solve where the chosen rows vanish there exactly and are independent (an exact determinant):
-   the same point. With two inputs, where these points fail a check of step 3 (qhull proposes
+   solve where the chosen rows vanish there exactly and are independent (proven in float64
+   from their error bounds, else exactly: docs/numerics.md): the same point. With two inputs, where these points fail a check of step 3 (qhull proposes
    two vertices a short edge apart as one, where the contract's threshold drops the edge), the
    region's polygon is made instead as the exact intersection of its rows near them and of every
    row one of its vertices violates, until none does (`nncells.results._polygon`);
