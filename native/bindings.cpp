@@ -464,6 +464,7 @@ void bind_lp_mode(nb::module_& m) {
             counts["by_certificate"] = c.by_certificate;
             counts["deferred"] = c.deferred;
             counts["recentred"] = c.recentred;
+            counts["ranks_reduced"] = c.ranks_reduced;
             return nb::make_tuple(to_numpy(std::move(out.patterns), {n, nh}), to_numpy(std::move(out.points), {n, d}),
                                   to_numpy(std::move(out.radii), {n}), to_numpy(std::move(out.ranks), {n, L}),
                                   to_numpy(std::move(out.per_layer), {L}), pending, deferred, counts);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "lp_cells.hpp"
+#include "lp_ranks.hpp"
 #include "lp_split.hpp"
 
 namespace nncells {
@@ -26,7 +27,7 @@ class LpRefiner {
 public:
     LpRefiner(const Net& net, const LpSettings& st, const std::vector<double>& lo, const std::vector<double>& hi)
         : net_(net), st_(st), lo_(lo), hi_(hi), n_layers_(static_cast<int>(net.widths.size())),
-          splitter_(net, st, lo, hi, out.counts) {
+          splitter_(net, st, lo, hi, out.counts), ranks_(net) {
         out.per_layer.assign(n_layers_, 0);
     }
 
@@ -101,13 +102,19 @@ private:
         std::vector<double> M, m, Mabs;
         const size_t first = stack_.size();
         for (auto& kid : kids) {
-            masked(L, d, kid.signs.data(), M, m, Mabs);
+            int64_t rank = (st_.off & kOffReducedRanks) ? -1 : ranks_.rank(net_, layer, L.pattern.data(), kid.signs.data());
+            if (rank >= 0) {
+                ++out.counts.ranks_reduced;
+            } else {  // numpy's matrix_rank of the map itself
+                masked(L, d, kid.signs.data(), M, m, Mabs);
+                rank = rank_of(M, L.k, d);
+            }
             LpTask t;
             t.layer = layer + 1;
             t.pattern = L.pattern;
             t.pattern.insert(t.pattern.end(), kid.signs.begin(), kid.signs.end());
             t.ranks = L.ranks;
-            t.ranks.push_back(rank_of(M, L.k, d));
+            t.ranks.push_back(rank);
             t.cuts = C->cuts;
             t.cuts.insert(t.cuts.end(), kid.cuts.begin(), kid.cuts.end());
             t.point = std::move(kid.point);
@@ -185,6 +192,7 @@ private:
     const std::vector<double>& hi_;
     const int n_layers_;
     LpSplitter splitter_;
+    ReducedRanks ranks_;
     std::vector<Node> stack_;
 };
 

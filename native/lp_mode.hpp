@@ -47,9 +47,10 @@ struct LpInterrupted {};  // thrown out of lp_refine when `interrupted` said so
 // and certificates then leave the side to the LP; an LP's point or Farkas bound that is refused
 // defers the split), so tests can show that every path is used and that none is needed for the
 // right answer. kOffCutoff: no LP stops at its dual bound's cutoff (lp_decide.hpp); kOffCutoffProof:
-// the certificate of one so stopped counts as unverified (the LP then runs on to its optimum).
+// the certificate of one so stopped counts as unverified (the LP then runs on to its optimum);
+// kOffReducedRanks: every rank from the k x d map (lp_ranks.hpp).
 constexpr int kOffBalls = 1, kOffRays = 2, kOffCertificates = 4, kOffWitness = 8, kOffFarkas = 16,
-              kOffCutoff = 32, kOffCutoffProof = 64;
+              kOffCutoff = 32, kOffCutoffProof = 64, kOffReducedRanks = 128;
 
 // Counters of one call: how the (sub-cell, side) pairs were decided.
 struct LpCounts {
@@ -64,6 +65,7 @@ struct LpCounts {
     int64_t by_certificate = 0; // sides a kept certificate refuted (no LP)
     int64_t deferred = 0;       // splits handed to the numpy twin (an undecided side)
     int64_t recentred = 0;      // finished regions near the borderline given one more LP (a deeper point)
+    int64_t ranks_reduced = 0;  // ranks decided from the pattern's small matrix (lp_ranks.hpp)
 };
 
 struct LpOutput {

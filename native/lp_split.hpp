@@ -260,7 +260,6 @@ private:
             const size_t n_sub = sub_signs.size();
             std::vector<double> best_pos(n_sub, -kInf), best_neg(n_sub, -kInf);
             std::vector<uint8_t> wit_pos(n_sub, 0), wit_neg(n_sub, 0);
-            std::vector<size_t> targets[2];  // balls of W
             for (size_t b = 0; b < W.n(); ++b) {
                 const int o = W.own[b];
                 best_pos[o] = std::max(best_pos[o], cap(W, b, vals[b], 0.0, i, true, nullptr));
@@ -268,8 +267,6 @@ private:
                 const double ve = value_error(W, b, i);
                 if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
                 if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
-                if (vals[b] > 0 && targets[0].size() < kTargets) targets[0].push_back(b);
-                if (vals[b] < 0 && targets[1].size() < kTargets) targets[1].push_back(b);
             }
             Balls fresh;
             fresh.d = d;
@@ -289,7 +286,7 @@ private:
                 for (int sd = 0; sd < 2; ++sd) {
                     const bool side = sd == 0;
                     if (side ? has_pos : has_neg) continue;
-                    Shot s = find(i, side, sub_rows[j], W, mine, vals, targets[sd]);
+                    Shot s = find(i, side, sub_rows[j], W, mine, vals, aim(sub_rows[j], W, mine, vals, side));
                     if (!s.first.empty()) {
                         fresh.push(s.first.data(), s.second, static_cast<int>(j));
                         (side ? has_pos : has_neg) = true;
@@ -365,6 +362,47 @@ private:
         }
         box_ = nullptr;
         return out;
+    }
+
+    // The slack c_e - a_e . x of the split's extra row e (E_, f_) at ball b's centre (cached).
+    double extra_slack(const Balls& W, size_t b, int e) {
+        return f_[e] - (e % 2 ? 1.0 : -1.0) * ball_value(W, b, C_->m + e / 2);
+    }
+
+    // split._aim: the balls of W on side `side` of h_i (values `vals`) that rays from the
+    // sub-cell's deepest ball (of `mine`; its extra rows `sub_rows`) are aimed at, at most
+    // kTargets, the most promising first: on the segment to a centre, the depth in the cell is at
+    // least the radii's interpolation (concave on a convex set), the sub-cell's extra rows and
+    // h_i are linear; the score is the best over the grid between h_i and the centre of the least
+    // of the three (ties in the order of W).
+    std::vector<size_t> aim(const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
+                            const std::vector<double>& vals, bool positive) {
+        const double sgn = positive ? 1.0 : -1.0;
+        size_t o = mine[0];
+        for (size_t b : mine)
+            if (W.R[b] > W.R[o]) o = b;
+        const double vp = sgn * vals[o], Rp = W.R[o];
+        const size_t nr = sub_rows.size();
+        sp_.resize(nr);
+        for (size_t e = 0; e < nr; ++e) sp_[e] = extra_slack(W, o, sub_rows[e]);
+        scored_.clear();
+        for (size_t b = 0; b < W.n(); ++b) {
+            const double vq = sgn * vals[b];
+            if (!(vq > 0)) continue;
+            const double t0 = std::min(std::max(vq > vp ? -vp / (vq - vp) : 0.0, 0.0), 1.0);
+            double best = -kInf;
+            for (double g : kRayGrid) {
+                const double t = t0 + (1.0 - t0) * g;
+                double sc = std::min((1 - t) * Rp + t * W.R[b], (1 - t) * vp + t * vq);
+                for (size_t e = 0; e < nr; ++e) sc = std::min(sc, (1 - t) * sp_[e] + t * extra_slack(W, b, sub_rows[e]));
+                best = std::isnan(sc) ? best : std::max(best, sc);
+            }
+            scored_.emplace_back(best, b);
+        }
+        std::stable_sort(scored_.begin(), scored_.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        std::vector<size_t> Q;
+        for (size_t q = 0; q < scored_.size() && q < static_cast<size_t>(kTargets); ++q) Q.push_back(scored_[q].second);
+        return Q;
     }
 
     void values(const Balls& W, int i, std::vector<double>& vals) const {
@@ -538,7 +576,8 @@ private:
     BoxDecider* box_ = nullptr;
     int d_ = 0;
     std::vector<int> slot_;
-    std::vector<double> E_, f_, cen_, rows_c_;
+    std::vector<double> E_, f_, cen_, rows_c_, sp_;
+    std::vector<std::pair<double, size_t>> scored_;  // (score, ball) of `aim`
     std::vector<const double*> rows_p_;
     std::vector<int> todo_;                // the split's hyperplanes by slot
     std::vector<double> gram_;             // slots x cache columns (`gram`); NaN: not yet

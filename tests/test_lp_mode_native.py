@@ -369,3 +369,48 @@ def test_an_infinite_budget_finishes_every_task_in_one_call():
         core.net, core.tol, core.lo, core.hi, [lp_core._to_tuple(problem.root_task())], float("inf"))
     assert pending == [] and deferred == []
     assert len(P) == per_layer[-1] > 1 and len(P) == len(_run(net, Box(-1, 1), "numpy")[0])
+
+
+# ------------------------------------------------------------------ 7. ranks from the patterns
+def _dependent_second_layer(d, seed):
+    """A first layer of full row rank (6 of ``d`` inputs); in the second a duplicate neuron, one
+    parallel to another (twice its weights, another bias) and one that reads a single unit: where
+    they are active together (or that unit is off) the pattern's small matrix is rank-deficient."""
+    rng = np.random.default_rng(seed)
+    W1, b1 = rng.normal(size=(6, d)), rng.normal(size=6)
+    W2, b2 = rng.normal(size=(5, 6)), rng.normal(size=5)
+    W2[1], b2[1] = W2[0], b2[0]
+    W2[2], b2[2] = 2.0 * W2[3], b2[3] + 0.5
+    W2[4], b2[4] = np.eye(6)[0], -0.1
+    return Network([W1, W2, rng.normal(size=(1, 5))], [b1, b2, np.zeros(1)])
+
+
+RANKED = CASES[:8] + [([10, 6, 5, 1], 11, "dependent"), ([8, 10, 6, 1], 0, Box(-1, 1))]
+
+
+@pytest.mark.parametrize("dims,seed,box", RANKED, ids=[f"{'-'.join(map(str, d))}-s{s}" for d, s, _ in RANKED])
+def test_ranks_from_patterns_equal_the_maps_own(monkeypatch, dims, seed, box):
+    """The rank of a region's map read from the pattern's small matrix (native/lp_ranks.hpp) is
+    the rank of the k x d map itself (OFF_REDUCED_RANKS) and the numpy twin's: where a first layer
+    of full row rank makes it decidable (every kid's rank, unless the small matrix is nearly
+    rank-deficient, as after a layer with fewer active units than those around it: then the map's
+    own), never where the first layer is wider than the input."""
+    if box == "dependent":
+        net, box = _dependent_second_layer(dims[0], seed), Box(-1, 1)
+    else:
+        net = random_network(dims, seed=seed)
+    got, per_layer, _, _, c = _run(net, box, "native")
+    full, full_layers, _, _, c_full = _run(net, box, "native", off=klp.OFF_REDUCED_RANKS, monkeypatch=monkeypatch)
+    ref = _run(net, box, "numpy")[0]
+    assert got == full == ref and per_layer == full_layers
+    assert c_full["ranks_reduced"] == 0
+    kids = sum(per_layer)
+    if dims[1] > dims[0]:  # a first layer wider than the input: never from the pattern
+        assert c["ranks_reduced"] == 0
+    elif net.weights[1].shape[0] == 5 and dims == [10, 6, 5, 1]:  # some kids' small matrices are deficient
+        assert 0 < c["ranks_reduced"] < kids
+        assert any(r[-1] < min(sum(p[:6]), sum(p[6:11])) for p, r in got.items())  # a deficient rank, found
+    elif len(dims) == 4:  # two hidden layers of random weights: every kid's
+        assert c["ranks_reduced"] == kids
+    else:  # deeper: a layer with fewer active units than those around it makes X deficient
+        assert 0 < c["ranks_reduced"] <= kids

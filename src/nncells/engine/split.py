@@ -169,14 +169,16 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
         wit_neg = np.zeros(n_sub, dtype=bool)
         np.logical_or.at(wit_pos, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], True))
         np.logical_or.at(wit_neg, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], False))
-        targets = {True: wp[vals > 0][:_TARGETS], False: wp[vals < 0][:_TARGETS]}
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
         for j in range(n_sub):
             has_pos, has_neg = bool(wit_pos[j]), bool(wit_neg[j])
             for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
                 mine = owner == j
-                x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], targets[side])
+                far = vals > 0 if side else vals < 0
+                A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
+                Q = _aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)
+                x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q)
                 if x is not None:
                     new_pts.append(x)
                     new_rad.append(r)
@@ -238,6 +240,32 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
 
 _NEAR = 2.0 ** -4  # a hyperplane this much nearer the origin than the cell's scale: a 2nd LP (`_Sides._near`)
 _TARGETS = 6  # witness centres on the far side of a hyperplane that rays are aimed at
+
+
+def _aim(A, c, P, R, vals, Pf, Rf, vf, positive):
+    """The witness centres ``Pf`` (radii ``Rf``, values ``vf`` of the hyperplane, all on the side
+    asked) that rays from the sub-cell's deepest ball ``(P, R)`` are aimed at: at most
+    `_TARGETS`, the most promising first. On the segment from that ball to a centre, the depth in
+    the cell (its rows and the box) is at least the radii's interpolation (depth is concave on a
+    convex set), the sub-cell's own rows ``A x <= c`` (the earlier cuts) and the hyperplane are
+    linear: a target's score is the best, over the grid between the hyperplane and the centre, of
+    the least of the three; best first (ties in the given order).
+    """
+    if len(Rf) == 0:
+        return Pf
+    sgn = 1.0 if positive else -1.0
+    o = int(np.argmax(R))
+    vp, vq = sgn * float(vals[o]), sgn * vf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = np.clip(np.where(vq > vp, -vp / (vq - vp), 0.0), 0.0, 1.0)
+    ts = t0[:, None] + (1.0 - t0)[:, None] * _GRID                      # (targets, grid)
+    score = np.minimum((1 - ts) * R[o] + ts * Rf[:, None], (1 - ts) * vp + ts * vq[:, None])
+    if len(c):
+        sp, sq = c - A @ P[o], c[:, None] - A @ Pf.T                      # (rows,), (rows, targets)
+        rows = (1 - ts)[None] * sp[:, None, None] + ts[None] * sq[:, :, None]
+        score = np.minimum(score, rows.min(axis=0))
+    best = np.where(np.isnan(score), -np.inf, score).max(axis=1)
+    return Pf[np.argsort(-best, kind="stable")[:_TARGETS]]
 
 
 class _Sides:

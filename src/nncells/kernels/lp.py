@@ -36,6 +36,8 @@ from nncells.kernels import _native
 OFF_BALLS, OFF_RAYS, OFF_CERTIFICATES, OFF_WITNESS, OFF_FARKAS = 1, 2, 4, 8, 16
 # (and: an LP never stopped at its cutoff; the certificate of an LP so stopped taken as unverified)
 OFF_CUTOFF, OFF_CUTOFF_PROOF = 32, 64
+# (and: every rank from the k x d map, not from the pattern's small matrix: lp_ranks.hpp)
+OFF_REDUCED_RANKS = 128
 _OFF = 0
 
 
