@@ -162,6 +162,17 @@ NB_MODULE(_native, m) {
         .def_ro("n_hidden", &nncells::Net::n_hidden);
 
     m.def(
+        "set_avx2",
+        [](bool on) {
+            const bool was = nncells::avx2_available();
+            nncells::avx2_allowed() = on;
+            return was;
+        },
+        "on"_a,
+        "Tests only: whether the AVX2 builds of the widest loops may run (simd.hpp; they give the same bits as "
+        "the plain loops); returns whether they ran before the call.");
+
+    m.def(
         "pull_back",
         [](const nncells::Net& net, int layer, In2<double> M, In1<double> m, In2<double> Mabs, int path) {
             if (layer < 1 || layer >= static_cast<int>(net.widths.size())) throw nb::value_error("pull_back: a layer after the first");

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "simd.hpp"
+
 namespace nncells {
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
@@ -14,6 +16,9 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 // sum_j a_j x_j in four interleaved partial sums (instruction-level parallelism; IEEE arithmetic,
 // and the error bound gamma(n) sum |a_j x_j| holds for any order of the sum).
 inline double dot(const double* a, const double* x, int n) {
+#if NNCELLS_AVX2
+    if (n >= kWide && avx2_available()) return dot_avx2(a, x, n);  // the same sums (simd.hpp)
+#endif
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
     int j = 0;
     for (; j + 4 <= n; j += 4) {

@@ -44,11 +44,9 @@ constexpr int kColumnsK = 64;   // and for layers at least this wide (narrow one
 #else
 #define NNCELLS_VECTORIZE
 #endif
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define NNCELLS_AVX2 1
+#if NNCELLS_AVX2  // (simd.hpp)
 #define NNCELLS_INLINE __attribute__((always_inline, optimize("O3"))) inline
 #else
-#define NNCELLS_AVX2 0
 #define NNCELLS_INLINE inline
 #endif
 
@@ -126,14 +124,7 @@ __attribute__((target("avx2"), optimize("O3"))) void columns_avx2(
 #endif
 
 // Whether the AVX2 build of the column loop runs here (x86-64 with GCC, and the CPU has AVX2).
-inline bool columns_avx2_available() {
-#if NNCELLS_AVX2
-    static const bool yes = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") != 0);
-    return yes;
-#else
-    return false;
-#endif
-}
+inline bool columns_avx2_available() { return avx2_available(); }
 
 template <int D>
 void columns_d(bool avx2, const Net& net, int l, const double* M, const double* m, const double* Mabs,

@@ -414,3 +414,28 @@ def test_ranks_from_patterns_equal_the_maps_own(monkeypatch, dims, seed, box):
         assert c["ranks_reduced"] == kids
     else:  # deeper: a layer with fewer active units than those around it makes X deficient
         assert 0 < c["ranks_reduced"] <= kids
+
+
+# ------------------------------------------------------------- 8. the AVX2 loops, bit for bit
+@pytest.mark.parametrize("dims,seed,box", [([40, 4, 4, 1], 4, Box(0, 1)), ([64, 5, 5, 1], 12, _odd_box(64))],
+                         ids=["40-4-4-1", "64-5-5-1-odd"])
+def test_avx2_loops_give_the_same_bits(dims, seed, box):
+    """The AVX2 builds of the widest loops (native/simd.hpp: dot products, the certified margin,
+    the simplex's rows of B^-1 A) add the same products in the same order as the plain loops:
+    the same regions, the same points and radii to the last bit, the same LPs and iterations."""
+    from nncells.kernels import _native
+    net = random_network(dims, seed=seed)
+    was = _native.set_avx2(True)
+    try:
+        fast = _run(net, box, "native")
+        _native.set_avx2(False)
+        plain = _run(net, box, "native")
+    finally:
+        _native.set_avx2(was)
+    assert fast[0] == plain[0] and fast[1] == plain[1]
+    for a, b in ((fast[2], plain[2]),):
+        assert np.array_equal(a.patterns, b.patterns)
+        assert np.array_equal(a.points, b.points) and np.array_equal(a.radii, b.radii)
+    for key in ("lp_solves", "iterations", "by_ray", "by_ball", "by_certificate"):
+        assert fast[4][key] == plain[4][key], key
+    _check_points(net, box, fast[2])

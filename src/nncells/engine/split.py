@@ -239,7 +239,7 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
 
 
 _NEAR = 2.0 ** -4  # a hyperplane this much nearer the origin than the cell's scale: a 2nd LP (`_Sides._near`)
-_TARGETS = 6  # witness centres on the far side of a hyperplane that rays are aimed at
+_TARGETS = 3  # witness centres on the far side of a hyperplane that rays are aimed at
 
 
 def _aim(A, c, P, R, vals, Pf, Rf, vf, positive):

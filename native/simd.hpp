@@ -1,0 +1,90 @@
+// AVX2 builds of the core's widest loops, chosen at run time where the CPU has AVX2 (x86-64 with
+// GCC; elsewhere the plain loops run). Each computes the same operations in the same order as
+// its plain twin, lane for lane (a product and a sum each rounded: no FMA, -ffp-contract=off),
+// so the results are bit for bit the same on every machine: only the speed differs.
+#pragma once
+#include <cmath>
+#include <cstddef>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NNCELLS_AVX2 1
+#include <immintrin.h>
+#else
+#define NNCELLS_AVX2 0
+#endif
+
+namespace nncells {
+
+// Tests only (`_native.set_avx2`): false runs the plain loops even where AVX2 is there.
+inline bool& avx2_allowed() {
+    static bool on = true;
+    return on;
+}
+
+// Whether the AVX2 builds run here (x86-64 with GCC, the CPU has AVX2, and they are allowed).
+inline bool avx2_available() {
+#if NNCELLS_AVX2
+    static const bool yes = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") != 0);
+    return yes && avx2_allowed();
+#else
+    return false;
+#endif
+}
+
+// Vectors shorter than this stay in the plain loops (the call would cost more than it saves).
+constexpr int kWide = 32;
+
+#if NNCELLS_AVX2
+// linalg.hpp's dot: the four partial sums s0..s3 are the four lanes.
+__attribute__((target("avx2"))) inline double dot_avx2(const double* a, const double* x, int n) {
+    __m256d acc = _mm256_setzero_pd();
+    int j = 0;
+    for (; j + 4 <= n; j += 4) acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_loadu_pd(a + j), _mm256_loadu_pd(x + j)));
+    double s[4];
+    _mm256_storeu_pd(s, acc);
+    for (; j < n; ++j) s[0] += a[j] * x[j];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// The value a . x and the magnitude |a| . |x| (xabs = |x|) of lp.cpp's certified margin, each
+// in four partial sums as `dot` adds them.
+__attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, const double* x, const double* xabs,
+                                                            int n, double& mag) {
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    __m256d acc = _mm256_setzero_pd(), accm = _mm256_setzero_pd();
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const __m256d va = _mm256_loadu_pd(a + j);
+        acc = _mm256_add_pd(acc, _mm256_mul_pd(va, _mm256_loadu_pd(x + j)));
+        accm = _mm256_add_pd(accm, _mm256_mul_pd(_mm256_andnot_pd(sign, va), _mm256_loadu_pd(xabs + j)));
+    }
+    double s[4], t[4];
+    _mm256_storeu_pd(s, acc);
+    _mm256_storeu_pd(t, accm);
+    for (; j < n; ++j) {
+        s[0] += a[j] * x[j];
+        t[0] += std::abs(a[j]) * xabs[j];
+    }
+    mag = (t[0] + t[1]) + (t[2] + t[3]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// out_j = (((out_j + r0 a0_j) + r1 a1_j) + r2 a2_j) + r3 a3_j (lp.cpp's row of B^-1 A, four rows).
+__attribute__((target("avx2"))) inline void axpy4_avx2(double* out, int n, double r0, double r1, double r2, double r3,
+                                                       const double* a0, const double* a1, const double* a2,
+                                                       const double* a3) {
+    const __m256d v0 = _mm256_set1_pd(r0), v1 = _mm256_set1_pd(r1), v2 = _mm256_set1_pd(r2), v3 = _mm256_set1_pd(r3);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256d o = _mm256_loadu_pd(out + j);
+        o = _mm256_add_pd(o, _mm256_mul_pd(v0, _mm256_loadu_pd(a0 + j)));
+        o = _mm256_add_pd(o, _mm256_mul_pd(v1, _mm256_loadu_pd(a1 + j)));
+        o = _mm256_add_pd(o, _mm256_mul_pd(v2, _mm256_loadu_pd(a2 + j)));
+        o = _mm256_add_pd(o, _mm256_mul_pd(v3, _mm256_loadu_pd(a3 + j)));
+        _mm256_storeu_pd(out + j, o);
+    }
+    for (; j < n; ++j) out[j] = (((out[j] + r0 * a0[j]) + r1 * a1[j]) + r2 * a2[j]) + r3 * a3[j];
+}
+#endif
+
+}  // namespace nncells
