@@ -19,6 +19,7 @@ namespace lp_detail {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kTargets = 3;                        // split._TARGETS
+constexpr int kCandidates = 24;                    // split._CANDIDATES
 constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
 
 // Witness balls of one split: centres (n x d), radii, owners (sub-cell indices).
@@ -256,6 +257,8 @@ private:
         // 2. split by the cutting hyperplanes, one at a time
         std::vector<std::vector<uint8_t>> sub_signs{signs}, sub_cuts{std::vector<uint8_t>(k, 0)};
         std::vector<std::vector<int>> sub_rows{{}};
+        parent_.assign(1, -1);  // the sub-cells' tree: each split's new sub-cell under the one it left
+        kids_.assign(1, {});
         for (int i : cutting) {
             certs_[0].clear();
             certs_[1].clear();
@@ -289,7 +292,8 @@ private:
                 for (int sd = 0; sd < 2; ++sd) {
                     const bool side = sd == 0;
                     if (side ? has_pos : has_neg) continue;
-                    Shot s = find(i, side, sub_rows[j], W, mine, vals, aim(sub_rows[j], W, mine, vals, side));
+                    const std::vector<size_t> Q = aim(j, n_sub, start, order, sub_rows[j], W, mine, vals, side);
+                    Shot s = find(i, side, sub_rows[j], W, mine, vals, Q);
                     if (!s.first.empty()) {
                         fresh.push(s.first.data(), s.second, static_cast<int>(j));
                         (side ? has_pos : has_neg) = true;
@@ -302,6 +306,9 @@ private:
                     sub_signs[j][i] = 1;
                     sub_cuts[j][i] = 1;
                     split_of[j] = static_cast<int>(sub_signs.size());
+                    parent_.push_back(static_cast<int>(j));
+                    kids_.push_back({});
+                    kids_[j].push_back(split_of[j]);
                     sub_signs.push_back(std::move(s));
                     sub_cuts.push_back(std::move(cm));
                     std::vector<int> rows = sub_rows[j];
@@ -372,13 +379,44 @@ private:
         return f_[e] - (e % 2 ? 1.0 : -1.0) * ball_value(W, b, C_->m + e / 2);
     }
 
-    // split._aim: the balls of W on side `side` of h_i (values `vals`) that rays from the
-    // sub-cell's deepest ball (of `mine`; its extra rows `sub_rows`) are aimed at, at most
-    // kTargets, the most promising first: on the segment to a centre, the depth in the cell is at
-    // least the radii's interpolation (concave on a convex set), the sub-cell's extra rows and
-    // h_i are linear; the score is the best over the grid between h_i and the centre of the least
-    // of the three (ties in the order of W).
-    std::vector<size_t> aim(const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
+    // split._candidates: at most kCandidates balls of W on side `side` of h_i (values `vals`), from
+    // the sub-cells nearest sub-cell j in the split's tree (j, then breadth first: the sub-cell a
+    // sub-cell left, then those that left it, in order; each one's balls in the order of W), where
+    // the segment from j's witness crosses the fewest of j's rows. `start`, `order`: W's balls by
+    // owner (owners below n_sub).
+    std::vector<size_t> candidates(size_t j, size_t n_sub, const std::vector<size_t>& start,
+                                   const std::vector<size_t>& order, const std::vector<double>& vals, bool positive) {
+        const double sgn = positive ? 1.0 : -1.0;
+        std::vector<size_t> out;
+        ++stamp_;
+        if (seen_.size() < parent_.size()) seen_.resize(parent_.size(), 0);
+        bfs_.assign(1, static_cast<int>(j));
+        seen_[j] = stamp_;
+        for (size_t h = 0; h < bfs_.size() && out.size() < static_cast<size_t>(kCandidates); ++h) {
+            const int o = bfs_[h];
+            if (static_cast<size_t>(o) < n_sub)
+                for (size_t q = start[o]; q < start[o + 1] && out.size() < static_cast<size_t>(kCandidates); ++q)
+                    if (sgn * vals[order[q]] > 0) out.push_back(order[q]);
+            auto visit = [&](int v) {
+                if (v >= 0 && seen_[v] != stamp_) {
+                    seen_[v] = stamp_;
+                    bfs_.push_back(v);
+                }
+            };
+            visit(parent_[o]);
+            for (int c : kids_[o]) visit(c);
+        }
+        return out;
+    }
+
+    // split._aim: of the candidates (`candidates`), the balls that rays from sub-cell j's deepest
+    // ball (of `mine`; its extra rows `sub_rows`) are aimed at, at most kTargets, the most
+    // promising first: on the segment to a centre, the depth in the cell is at least the radii's
+    // interpolation (concave on a convex set), the sub-cell's extra rows and h_i are linear; the
+    // score is the best over the grid between h_i and the centre of the least of the three (ties
+    // in the candidates' order).
+    std::vector<size_t> aim(size_t j, size_t n_sub, const std::vector<size_t>& start, const std::vector<size_t>& order,
+                            const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
                             const std::vector<double>& vals, bool positive) {
         const double sgn = positive ? 1.0 : -1.0;
         size_t o = mine[0];
@@ -389,9 +427,8 @@ private:
         sp_.resize(nr);
         for (size_t e = 0; e < nr; ++e) sp_[e] = extra_slack(W, o, sub_rows[e]);
         scored_.clear();
-        for (size_t b = 0; b < W.n(); ++b) {
+        for (size_t b : candidates(j, n_sub, start, order, vals, positive)) {
             const double vq = sgn * vals[b];
-            if (!(vq > 0)) continue;
             const double t0 = std::min(std::max(vq > vp ? -vp / (vq - vp) : 0.0, 0.0), 1.0);
             double best = -kInf;
             for (double g : kRayGrid) {
@@ -581,6 +618,10 @@ private:
     std::vector<int> slot_;
     std::vector<double> E_, f_, cen_, rows_c_, sp_;
     std::vector<std::pair<double, size_t>> scored_;  // (score, ball) of `aim`
+    std::vector<int> parent_, bfs_;                  // the sub-cells' tree (`candidates`)
+    std::vector<std::vector<int>> kids_;
+    std::vector<uint32_t> seen_;                     // visited in the search with this stamp
+    uint32_t stamp_ = 0;
     std::vector<const double*> rows_p_;
     std::vector<int> todo_;                // the split's hyperplanes by slot
     std::vector<double> gram_;             // slots x cache columns (`gram`); NaN: not yet

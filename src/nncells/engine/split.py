@@ -151,6 +151,7 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
     sub_cuts = [none.copy()]
     sub_rows = [no_rows]  # the sub-cell's rows among `_Sides`'s extra rows
     owner = np.zeros(len(wp), dtype=np.int64)
+    tree = ([-1], [[]])  # each sub-cell's parent (the one it left) and children, for `_candidates`
     for i in cutting:
         sides.start()
         vals = wp @ Hn[i] + gn[i]
@@ -171,11 +172,14 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
         np.logical_or.at(wit_neg, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], False))
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
+        by_owner = [[] for _ in range(n_sub)]  # each sub-cell's balls, in order
+        for b, o in enumerate(owner.tolist()):
+            by_owner[o].append(b)
         for j in range(n_sub):
             has_pos, has_neg = bool(wit_pos[j]), bool(wit_neg[j])
             for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
                 mine = owner == j
-                far = vals > 0 if side else vals < 0
+                far = _candidates(j, tree, by_owner, vals, side)
                 A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
                 Q = _aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)
                 x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q)
@@ -196,6 +200,9 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
                 sub_signs[j][i] = True
                 sub_cuts[j][i] = True
                 split_of[j] = len(sub_signs)
+                tree[0].append(j)
+                tree[1].append([])
+                tree[1][j].append(len(sub_signs))
                 sub_signs.append(s)
                 sub_cuts.append(cmask)
                 sub_rows.append(np.append(sub_rows[j], sides.row(i, False)))
@@ -240,6 +247,31 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
 
 _NEAR = 2.0 ** -4  # a hyperplane this much nearer the origin than the cell's scale: a 2nd LP (`_Sides._near`)
 _TARGETS = 3  # witness centres on the far side of a hyperplane that rays are aimed at
+_CANDIDATES = 24  # witness centres `_aim` chooses them from
+
+
+def _candidates(j, tree, by_owner, vals, positive):
+    """At most `_CANDIDATES` witnesses (indices) on one side of the hyperplane (values ``vals``),
+    from the sub-cells nearest sub-cell ``j`` in the split's tree (``j``, then breadth first: the
+    sub-cell it left, then those that left it, in order; each one's witnesses in order), where the
+    segment from ``j``'s witness crosses the fewest of ``j``'s rows. A bounded search: scoring
+    every witness of the split would cost the square of its sub-cells."""
+    parent, kids = tree
+    out, queue, seen = [], [j], {j}
+    for o in queue:
+        if len(out) >= _CANDIDATES:
+            break
+        if o < len(by_owner):
+            for b in by_owner[o]:
+                if (vals[b] > 0 if positive else vals[b] < 0):
+                    out.append(b)
+                    if len(out) == _CANDIDATES:
+                        break
+        for v in [parent[o]] + kids[o]:
+            if v >= 0 and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return np.array(out, dtype=np.int64)
 
 
 def _aim(A, c, P, R, vals, Pf, Rf, vf, positive):
