@@ -20,6 +20,9 @@ namespace lp_detail {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kTargets = 3;                        // split._TARGETS
 constexpr int kCandidates = 24;                    // split._CANDIDATES
+constexpr int kVisits = 256;                       // split._VISITS
+constexpr int kAimDim = 32;                        // split._AIM_DIM
+constexpr int kFirstTargets = 6;                   // split._FIRST_TARGETS
 constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
 
 // Witness balls of one split: centres (n x d), radii, owners (sub-cell indices).
@@ -266,8 +269,11 @@ private:
             const size_t n_sub = sub_signs.size();
             std::vector<double> best_pos(n_sub, -kInf), best_neg(n_sub, -kInf);
             std::vector<uint8_t> wit_pos(n_sub, 0), wit_neg(n_sub, 0);
+            std::vector<size_t> first[2];  // below kAimDim inputs: the first balls on each side
             for (size_t b = 0; b < W.n(); ++b) {
                 const int o = W.own[b];
+                if (d < kAimDim && vals[b] > 0 && first[0].size() < kFirstTargets) first[0].push_back(b);
+                if (d < kAimDim && vals[b] < 0 && first[1].size() < kFirstTargets) first[1].push_back(b);
                 best_pos[o] = std::max(best_pos[o], cap(W, b, vals[b], 0.0, i, true, nullptr));
                 best_neg[o] = std::max(best_neg[o], cap(W, b, vals[b], 0.0, i, false, nullptr));
                 const double ve = value_error(W, b, i);
@@ -292,7 +298,8 @@ private:
                 for (int sd = 0; sd < 2; ++sd) {
                     const bool side = sd == 0;
                     if (side ? has_pos : has_neg) continue;
-                    const std::vector<size_t> Q = aim(j, n_sub, start, order, sub_rows[j], W, mine, vals, side);
+                    const std::vector<size_t> Q =
+                        d < kAimDim ? first[sd] : aim(j, n_sub, start, order, sub_rows[j], W, mine, vals, side);
                     Shot s = find(i, side, sub_rows[j], W, mine, vals, Q);
                     if (!s.first.empty()) {
                         fresh.push(s.first.data(), s.second, static_cast<int>(j));
@@ -380,10 +387,10 @@ private:
     }
 
     // split._candidates: at most kCandidates balls of W on side `side` of h_i (values `vals`), from
-    // the sub-cells nearest sub-cell j in the split's tree (j, then breadth first: the sub-cell a
-    // sub-cell left, then those that left it, in order; each one's balls in the order of W), where
-    // the segment from j's witness crosses the fewest of j's rows. `start`, `order`: W's balls by
-    // owner (owners below n_sub).
+    // the kVisits sub-cells nearest sub-cell j in the split's tree (j, then breadth first: the
+    // sub-cell a sub-cell left, then those that left it, in order; each one's balls in the order
+    // of W), where the segment from j's witness crosses the fewest of j's rows. `start`, `order`:
+    // W's balls by owner (owners below n_sub).
     std::vector<size_t> candidates(size_t j, size_t n_sub, const std::vector<size_t>& start,
                                    const std::vector<size_t>& order, const std::vector<double>& vals, bool positive) {
         const double sgn = positive ? 1.0 : -1.0;
@@ -392,7 +399,8 @@ private:
         if (seen_.size() < parent_.size()) seen_.resize(parent_.size(), 0);
         bfs_.assign(1, static_cast<int>(j));
         seen_[j] = stamp_;
-        for (size_t h = 0; h < bfs_.size() && out.size() < static_cast<size_t>(kCandidates); ++h) {
+        for (size_t h = 0; h < bfs_.size() && h < static_cast<size_t>(kVisits) &&
+                           out.size() < static_cast<size_t>(kCandidates); ++h) {
             const int o = bfs_[h];
             if (static_cast<size_t>(o) < n_sub)
                 for (size_t q = start[o]; q < start[o + 1] && out.size() < static_cast<size_t>(kCandidates); ++q)
@@ -418,6 +426,7 @@ private:
     std::vector<size_t> aim(size_t j, size_t n_sub, const std::vector<size_t>& start, const std::vector<size_t>& order,
                             const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
                             const std::vector<double>& vals, bool positive) {
+        std::vector<size_t> Q = candidates(j, n_sub, start, order, vals, positive);
         const double sgn = positive ? 1.0 : -1.0;
         size_t o = mine[0];
         for (size_t b : mine)
@@ -427,7 +436,7 @@ private:
         sp_.resize(nr);
         for (size_t e = 0; e < nr; ++e) sp_[e] = extra_slack(W, o, sub_rows[e]);
         scored_.clear();
-        for (size_t b : candidates(j, n_sub, start, order, vals, positive)) {
+        for (size_t b : Q) {
             const double vq = sgn * vals[b];
             const double t0 = std::min(std::max(vq > vp ? -vp / (vq - vp) : 0.0, 0.0), 1.0);
             double best = -kInf;
@@ -440,7 +449,7 @@ private:
             scored_.emplace_back(best, b);
         }
         std::stable_sort(scored_.begin(), scored_.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-        std::vector<size_t> Q;
+        Q.clear();
         for (size_t q = 0; q < scored_.size() && q < static_cast<size_t>(kTargets); ++q) Q.push_back(scored_[q].second);
         return Q;
     }

@@ -173,15 +173,18 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
         by_owner = [[] for _ in range(n_sub)]  # each sub-cell's balls, in order
-        for b, o in enumerate(owner.tolist()):
+        for b, o in enumerate(owner.tolist() if wp.shape[1] >= _AIM_DIM else ()):
             by_owner[o].append(b)
         for j in range(n_sub):
             has_pos, has_neg = bool(wit_pos[j]), bool(wit_neg[j])
             for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
                 mine = owner == j
-                far = _candidates(j, tree, by_owner, vals, side)
-                A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
-                Q = _aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)
+                if wp.shape[1] < _AIM_DIM:  # few inputs: LPs cost little, the first witnesses
+                    Q = wp[vals > 0][:_FIRST_TARGETS] if side else wp[vals < 0][:_FIRST_TARGETS]
+                else:
+                    far = _candidates(j, tree, by_owner, vals, side)
+                    A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
+                    Q = _aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)
                 x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q)
                 if x is not None:
                     new_pts.append(x)
@@ -248,19 +251,23 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
 _NEAR = 2.0 ** -4  # a hyperplane this much nearer the origin than the cell's scale: a 2nd LP (`_Sides._near`)
 _TARGETS = 3  # witness centres on the far side of a hyperplane that rays are aimed at
 _CANDIDATES = 24  # witness centres `_aim` chooses them from
+_VISITS = 256  # sub-cells `_candidates` looks at
+_AIM_DIM = 32  # from this many inputs rays are aimed (`_aim`); fewer: LPs cost little, at the
+_FIRST_TARGETS = 6  # first witnesses on the far side, this many
 
 
 def _candidates(j, tree, by_owner, vals, positive):
     """At most `_CANDIDATES` witnesses (indices) on one side of the hyperplane (values ``vals``),
-    from the sub-cells nearest sub-cell ``j`` in the split's tree (``j``, then breadth first: the
+    from the `_VISITS` sub-cells nearest sub-cell ``j`` in the split's tree (``j``, then breadth first: the
     sub-cell it left, then those that left it, in order; each one's witnesses in order), where the
     segment from ``j``'s witness crosses the fewest of ``j``'s rows. A bounded search: scoring
     every witness of the split would cost the square of its sub-cells."""
     parent, kids = tree
     out, queue, seen = [], [j], {j}
-    for o in queue:
-        if len(out) >= _CANDIDATES:
-            break
+    h = 0
+    while h < len(queue) and h < _VISITS and len(out) < _CANDIDATES:
+        o = queue[h]
+        h += 1
         if o < len(by_owner):
             for b in by_owner[o]:
                 if (vals[b] > 0 if positive else vals[b] < 0):
