@@ -252,16 +252,16 @@ _NEAR = 2.0 ** -4  # a hyperplane this much nearer the origin than the cell's sc
 _TARGETS = 3  # witness centres on the far side of a hyperplane that rays are aimed at
 _CANDIDATES = 24  # witness centres `_aim` chooses them from
 _VISITS = 256  # sub-cells `_candidates` looks at
-_AIM_DIM = 32  # from this many inputs rays are aimed (`_aim`); fewer: LPs cost little, at the
-_FIRST_TARGETS = 6  # first witnesses on the far side, this many
+_AIM_DIM = 32  # from this many inputs rays are aimed (`_aim`)
+_FIRST_TARGETS = 6  # below it (LPs cost little) rays go toward this many first witnesses on the far side
 
 
 def _candidates(j, tree, by_owner, vals, positive):
     """At most `_CANDIDATES` witnesses (indices) on one side of the hyperplane (values ``vals``),
-    from the `_VISITS` sub-cells nearest sub-cell ``j`` in the split's tree (``j``, then breadth first: the
-    sub-cell it left, then those that left it, in order; each one's witnesses in order), where the
-    segment from ``j``'s witness crosses the fewest of ``j``'s rows. A bounded search: scoring
-    every witness of the split would cost the square of its sub-cells."""
+    from the `_VISITS` sub-cells nearest sub-cell ``j`` in the split's tree (``j``, then breadth
+    first: the sub-cell it left, then those that left it, in order; each one's witnesses in
+    order), where the segment from ``j``'s witness crosses the fewest of ``j``'s rows. A bounded
+    search: scoring every witness of the split would cost the square of its sub-cells."""
     parent, kids = tree
     out, queue, seen = [], [j], {j}
     h = 0
