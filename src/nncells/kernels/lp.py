@@ -57,7 +57,8 @@ def refine(net, tol: float, lo, hi, tasks: list, budget_s: float):
     ``(patterns, points, radii, ranks, per_layer, pending, deferred, counts)``: finished regions
     (uint8 patterns), regions created per layer, tasks left at the budget and splits deferred to
     the numpy twin (tuples as given), and a dict of counters (``lp_solves``, ``iterations``,
-    ``lp_yes``, ``lp_no``, ``by_ball``, ``by_ray``, ``by_certificate``, ``deferred``).
+    ``lp_yes``, ``lp_no``, ``by_ball``, ``by_ray``, ``by_certificate``, ``deferred``, and
+    ``ranks_reduced``: ranks read from the pattern's small matrix, not the ``k x d`` map).
     """
     return _native.refine_lp(net, float(tol), float(_config.BORDERLINE), float(_config.LP_FEASIBILITY_TOL),
                              np.ascontiguousarray(lo, dtype=np.float64), np.ascontiguousarray(hi, dtype=np.float64),
