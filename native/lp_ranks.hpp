@@ -27,13 +27,16 @@ namespace lp_detail {
 // less the rounding of X, times W_0's): numpy's threshold is max(k, d) eps (about 1.7e-13 at
 // 784 inputs); a margin this wide leaves any rounding of the map or of its factor far below it.
 constexpr double kRankGap = 1e-6;
+// The widest first layer read this way: W_1's singular values (once a call) and X's (once a
+// region) by Jacobi rotations stay cheap; wider layers keep the map's own rank.
+constexpr int kMaxFirstWidth = 32;
 
 class ReducedRanks {
 public:
     explicit ReducedRanks(const Net& net) {
         if (net.widths.empty()) return;
         const int n0 = net.widths[0], d = net.d;
-        if (n0 == 0 || n0 > d) return;
+        if (n0 == 0 || n0 > d || n0 > kMaxFirstWidth) return;
         std::vector<double> u(net.W[0].begin(), net.W[0].end());
         for (double v : u)
             if (!std::isfinite(v)) return;
