@@ -31,6 +31,36 @@ inline double dot(const double* a, const double* x, int n) {
     return (s0 + s1) + (s2 + s3);
 }
 
+// a . x as `dot` sums it, and in `mag` |a| . xabs (xabs = |x|) as `dot` sums that: one pass
+// (the value and magnitude of a row at a point, lp.cpp's certified margin).
+inline double dot_mag(const double* a, const double* x, const double* xabs, int n, double& mag) {
+#if NNCELLS_AVX2
+    if (n >= kWide && avx2_available()) return dot_mag_avx2(a, x, xabs, n, mag);  // the same sums
+#endif
+    double s[4] = {0.0, 0.0, 0.0, 0.0}, t[4] = {0.0, 0.0, 0.0, 0.0};
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int l = 0; l < 4; ++l) {
+            s[l] += a[j + l] * x[j + l];
+            t[l] += std::abs(a[j + l]) * xabs[j + l];
+        }
+    for (; j < n; ++j) {
+        s[0] += a[j] * x[j];
+        t[0] += std::abs(a[j]) * xabs[j];
+    }
+    mag = (t[0] + t[1]) + (t[2] + t[3]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// out_j = (((out_j + r0 a0_j) + r1 a1_j) + r2 a2_j) + r3 a3_j (four rows of a matrix-vector product).
+inline void axpy4(double* out, int n, double r0, double r1, double r2, double r3, const double* a0, const double* a1,
+                  const double* a2, const double* a3) {
+#if NNCELLS_AVX2
+    if (n >= kWide && avx2_available()) return axpy4_avx2(out, n, r0, r1, r2, r3, a0, a1, a2, a3);  // the same sums
+#endif
+    for (int j = 0; j < n; ++j) out[j] = (((out[j] + r0 * a0[j]) + r1 * a1[j]) + r2 * a2[j]) + r3 * a3[j];
+}
+
 // The Euclidean norm of x[0], x[stride], ... (n entries) without overflow or underflow: scaled by
 // a power of two (exact), so in the normal range it is bit for bit sqrt(sum x_i^2)
 // (nncells.geometry.norms.row_norms).

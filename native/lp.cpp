@@ -470,20 +470,13 @@ private:
         double* out = alpha.data();
         std::fill(out, out + d, 0.0);
         int i = 0;
-        const bool wide = NNCELLS_AVX2 && d >= kWide && avx2_available();
         for (; i + 4 <= k; i += 4) {
             const double r0 = rho[nz[i]], r1 = rho[nz[i + 1]], r2 = rho[nz[i + 2]], r3 = rho[nz[i + 3]];
             const double* a0 = P.A + static_cast<size_t>(nz[i]) * d;
             const double* a1 = P.A + static_cast<size_t>(nz[i + 1]) * d;
             const double* a2 = P.A + static_cast<size_t>(nz[i + 2]) * d;
             const double* a3 = P.A + static_cast<size_t>(nz[i + 3]) * d;
-#if NNCELLS_AVX2
-            if (wide) {  // the same sums, four columns at a time (simd.hpp)
-                axpy4_avx2(out, d, r0, r1, r2, r3, a0, a1, a2, a3);
-                continue;
-            }
-#endif
-            for (int j = 0; j < d; ++j) out[j] = (((out[j] + r0 * a0[j]) + r1 * a1[j]) + r2 * a2[j]) + r3 * a3[j];
+            axpy4(out, d, r0, r1, r2, r3, a0, a1, a2, a3);
         }
         for (; i < k; ++i) {
             const double ri = rho[nz[i]];
@@ -940,21 +933,12 @@ double certified_margin(const double* const* rows, const double* c0, const doubl
         if (std::isfinite(hi0[j])) best = std::min(best, (hi0[j] - xc[j]) - g1 * (ax + std::abs(hi0[j])));
     }
     const double g = error_factor * (d + 1) * kMachEps;
-    std::vector<double> ax(d), aa(d);
+    std::vector<double> ax(d);
     for (int j = 0; j < d; ++j) ax[j] = std::abs(xc[j]);
-    const bool wide = NNCELLS_AVX2 && d >= kWide && avx2_available();
     for (int i = 0; i < m; ++i) {
-        const double* a = rows[i];
-        double mag = 0.0, ax_i = 0.0;
-#if NNCELLS_AVX2
-        if (wide) ax_i = dot_mag_avx2(a, xc.data(), ax.data(), d, mag);  // both sums in one pass (simd.hpp)
-#endif
-        if (!wide) {
-            for (int j = 0; j < d; ++j) aa[j] = std::abs(a[j]);
-            mag = dot(aa.data(), ax.data(), d);
-            ax_i = dot(a, xc.data(), d);
-        }
-        best = std::min(best, (c0[i] - ax_i) - g * (std::abs(c0[i]) + mag));
+        double mag = 0.0;
+        const double value = dot_mag(rows[i], xc.data(), ax.data(), d, mag);
+        best = std::min(best, (c0[i] - value) - g * (std::abs(c0[i]) + mag));
     }
     return best;
 }

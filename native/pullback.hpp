@@ -123,9 +123,6 @@ __attribute__((target("avx2"), optimize("O3"))) void columns_avx2(
 }
 #endif
 
-// Whether the AVX2 build of the column loop runs here (x86-64 with GCC, and the CPU has AVX2).
-inline bool columns_avx2_available() { return avx2_available(); }
-
 template <int D>
 void columns_d(bool avx2, const Net& net, int l, const double* M, const double* m, const double* Mabs,
                const std::vector<int>& live, const std::vector<uint8_t>& finite, double* H, double* g, double* Habs) {
@@ -148,7 +145,7 @@ inline void pull_back_columns(const Net& net, int l, int d, const std::vector<do
         for (int c = 0; c < d; ++c) f = f && std::isfinite(M[j * d + c]) && std::isfinite(Mabs[j * d + c]);
         finite[t] = f;
     }
-    avx2 = avx2 && columns_avx2_available();
+    avx2 = avx2 && avx2_available();
     const double *pM = M.data(), *pm = m.data(), *pA = Mabs.data();
     double *pH = H.data(), *pg = g.data(), *pHa = Habs.data();
     switch (d) {

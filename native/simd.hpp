@@ -46,8 +46,7 @@ __attribute__((target("avx2"))) inline double dot_avx2(const double* a, const do
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// The value a . x and the magnitude |a| . |x| (xabs = |x|) of lp.cpp's certified margin, each
-// in four partial sums as `dot` adds them.
+// linalg.hpp's dot_mag: a . x and |a| . xabs, each sum's four partial sums the four lanes.
 __attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, const double* x, const double* xabs,
                                                             int n, double& mag) {
     const __m256d sign = _mm256_set1_pd(-0.0);
@@ -69,7 +68,7 @@ __attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, cons
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// out_j = (((out_j + r0 a0_j) + r1 a1_j) + r2 a2_j) + r3 a3_j (lp.cpp's row of B^-1 A, four rows).
+// linalg.hpp's axpy4, four columns at a time.
 __attribute__((target("avx2"))) inline void axpy4_avx2(double* out, int n, double r0, double r1, double r2, double r3,
                                                        const double* a0, const double* a1, const double* a2,
                                                        const double* a3) {

@@ -172,19 +172,23 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
         np.logical_or.at(wit_neg, owner, _witnessed(rule, wp, wr, vals, verr, Hn[i], False))
         new_pts, new_rad, new_own = [], [], []
         split_of = np.full(n_sub, -1, dtype=np.int64)
-        by_owner = [[] for _ in range(n_sub)]  # each sub-cell's balls, in order
-        for b, o in enumerate(owner.tolist() if wp.shape[1] >= _AIM_DIM else ()):
-            by_owner[o].append(b)
+        aimed = wp.shape[1] >= _AIM_DIM  # else (few inputs: LPs cost little) the first witnesses
+        if aimed:
+            by_owner = [[] for _ in range(n_sub)]  # each sub-cell's balls, in order
+            for b, o in enumerate(owner.tolist()):
+                by_owner[o].append(b)
+        else:
+            first = {True: wp[vals > 0][:_FIRST_TARGETS], False: wp[vals < 0][:_FIRST_TARGETS]}
         for j in range(n_sub):
             has_pos, has_neg = bool(wit_pos[j]), bool(wit_neg[j])
             for side in ((True,) if not has_pos else ()) + ((False,) if not has_neg else ()):
                 mine = owner == j
-                if wp.shape[1] < _AIM_DIM:  # few inputs: LPs cost little, the first witnesses
-                    Q = wp[vals > 0][:_FIRST_TARGETS] if side else wp[vals < 0][:_FIRST_TARGETS]
-                else:
+                if aimed:
                     far = _candidates(j, tree, by_owner, vals, side)
                     A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
                     Q = _aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)
+                else:
+                    Q = first[side]
                 x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q)
                 if x is not None:
                     new_pts.append(x)
