@@ -322,6 +322,7 @@ void bind_lattice(nb::module_& m) {
 // ------------------------------------------------------------------------------------------------
 // The box LP of LP mode (lp.hpp; Python side: src/nncells/geometry/box_lp.py).
 #include "lp.hpp"
+#include "lp_mix.hpp"
 
 namespace {
 
@@ -370,6 +371,16 @@ void bind_lp(nb::module_& m) {
         },
         "A"_a, "c"_a, "lo"_a, "hi"_a, "zcap"_a, "basis"_a.none(), "max_iter"_a, "cutoff"_a, "primal_tol"_a,
         "dual_tol"_a, "perturb"_a = false, "max z s.t. A x + z <= c, lo <= x <= hi, z <= zcap (see geometry.box_lp).");
+    m.def(
+        "best_mixture",
+        [](In2<double> M) -> nb::object {
+            if (M.shape(0) < 1 || M.shape(1) < 1) throw nb::value_error("best_mixture: M is (rows >= 1, columns >= 1)");
+            const size_t R = M.shape(0), P = M.shape(1);
+            nncells::Mixture g = nncells::best_mixture(M.data(), static_cast<int>(R), static_cast<int>(P));
+            if (!g.ok) return nb::none();
+            return nb::make_tuple(g.value, to_numpy(std::move(g.lambda), {P}), to_numpy(std::move(g.y), {R}));
+        },
+        "M"_a, "The game max over lambda in the simplex of min_r (M lambda)_r (native/lp_mix.hpp): (value, lambda, y) or None.");
     m.def(
         "box_lp_certified_margin",
         [](In2<double> A, In1<double> c0, In1<double> lo0, In1<double> hi0, In1<double> x, double error_factor) {
@@ -472,6 +483,8 @@ void bind_lp_mode(nb::module_& m) {
             counts["lp_no"] = c.lp_no;
             counts["by_ball"] = c.by_ball;
             counts["by_ray"] = c.by_ray;
+            counts["by_mix"] = c.by_mix;
+            counts["mixes"] = c.mixes;
             counts["by_certificate"] = c.by_certificate;
             counts["deferred"] = c.deferred;
             counts["recentred"] = c.recentred;

@@ -50,7 +50,7 @@ struct LpInterrupted {};  // thrown out of lp_refine when `interrupted` said so
 // the certificate of one so stopped counts as unverified (the LP then runs on to its optimum);
 // kOffReducedRanks: every rank from the k x d map (lp_ranks.hpp).
 constexpr int kOffBalls = 1, kOffRays = 2, kOffCertificates = 4, kOffWitness = 8, kOffFarkas = 16,
-              kOffCutoff = 32, kOffCutoffProof = 64, kOffReducedRanks = 128;
+              kOffCutoff = 32, kOffCutoffProof = 64, kOffReducedRanks = 128, kOffMix = 256;
 
 // Counters of one call: how the (sub-cell, side) pairs were decided.
 struct LpCounts {
@@ -62,6 +62,8 @@ struct LpCounts {
     int64_t lp_no = 0;          // sides an LP's verified Farkas bound refuted
     int64_t by_ball = 0;        // sides a witness ball's cap proved (no LP)
     int64_t by_ray = 0;         // sides a ray proved (no LP)
+    int64_t by_mix = 0;         // sides a mixture of witness balls proved (no LP; lp_split.hpp `mix`)
+    int64_t mixes = 0;          // mixtures certified (whether or not they proved the side)
     int64_t by_certificate = 0; // sides a kept certificate refuted (no LP)
     int64_t deferred = 0;       // splits handed to the numpy twin (an undecided side)
     int64_t recentred = 0;      // finished regions near the borderline given one more LP (a deeper point)

@@ -12,6 +12,7 @@
 
 #include "lp_cells.hpp"
 #include "lp_decide.hpp"
+#include "lp_mix.hpp"
 #include "lp_mode.hpp"
 
 namespace nncells {
@@ -24,6 +25,8 @@ constexpr int kVisits = 256;                       // split._VISITS
 constexpr int kAimDim = 32;                        // split._AIM_DIM
 constexpr int kFirstTargets = 6;                   // split._FIRST_TARGETS
 constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
+constexpr int kMixRounds = 8;                      // witness_balls.MIX_ROUNDS
+constexpr size_t kMixAdd = 8;                      // witness_balls.MIX_ADD
 
 // Witness balls of one split: centres (n x d), radii, owners (sub-cell indices).
 struct Balls {
@@ -149,14 +152,24 @@ private:
         return g;
     }
 
-    // ball b's centre . cache_row(j), computed once while W keeps its balls (rv_ is cleared
-    // where W is rebuilt)
+    // ball b's centre . cache_row(j), computed once for each ball of W (the caches follow the
+    // balls where W is rebuilt: `carry`). rv_[j]: column j over W's balls, NaN: not yet.
     double ball_value(const Balls& W, size_t b, int j) {
-        if (rv_.size() < W.n()) rv_.resize(W.n());
-        std::vector<double>& r = rv_[b];
-        if (r.empty()) r.assign(C_->m + todo_.size(), kNaN);
-        if (std::isnan(r[j])) r[j] = dot(cache_row(j), W.at(b), d_);
-        return r[j];
+        std::vector<double>& col = rv_[j];
+        if (col.size() < W.n()) col.resize(W.n(), kNaN);
+        double& v = col[b];
+        if (std::isnan(v)) v = dot(cache_row(j), W.at(b), d_);
+        return v;
+    }
+
+    // Column j of the caches, every ball's value computed (the first known_[j] were already).
+    const double* column(const Balls& W, int j) {
+        std::vector<double>& col = rv_[j];
+        if (col.size() < W.n()) col.resize(W.n(), kNaN);
+        for (size_t b = known_[j]; b < W.n(); ++b)
+            if (std::isnan(col[b])) col[b] = dot(cache_row(j), W.at(b), d_);
+        known_[j] = W.n();
+        return col.data();
     }
 
     // split._value_error for ball b and hyperplane i
@@ -172,12 +185,49 @@ private:
     double cap(const Balls& W, size_t b, double v, double verr, int i, bool positive, double* out) const {
         const double vs = positive ? v : -v, R = W.R[b];
         if (out) {
-            const double shift = std::max(0.0, (R - vs) / 2), sgn = positive ? shift : -shift;
+            const double sgn = shift_of(W, b, v, positive);
             const double* x = W.at(b);
             const double* h = hn(i);
             for (int c = 0; c < d_; ++c) out[c] = x[c] + sgn * h[c];
         }
         return std::min(R, (R + vs) / 2 - verr);
+    }
+
+    // How far `cap` moves ball b's centre along h_i (signed; v: h_i at the centre).
+    static double shift_of(const Balls& W, size_t b, double v, bool positive) {
+        const double shift = std::max(0.0, (W.R[b] - (positive ? v : -v)) / 2);
+        return positive ? shift : -shift;
+    }
+
+    // The caches (`ball_value`) of W rebuilt as by_lps does: the balls of sub-cells not split
+    // (split_of < 0) in order, then the moved balls (`moved`) twice, their centres moved along
+    // h_i by `shifts`. A moved value is the old one plus the shift times h_i's product with the
+    // column's row (up to rounding: the caches only choose rays, targets and mixtures, whose
+    // points are certified anew).
+    void carry(const Balls& W, const std::vector<int>& split_of, const std::vector<size_t>& moved,
+               const std::vector<double>& shifts, int i) {
+        for (size_t j = 0; j < rv_.size(); ++j) {
+            std::vector<double>& col = rv_[j];
+            col.resize(W.n(), kNaN);
+            const bool complete = known_[j] >= W.n();
+            std::vector<double> out;
+            out.reserve(W.n() + moved.size());
+            for (size_t b = 0; b < W.n(); ++b)
+                if (split_of[W.own[b]] < 0) out.push_back(col[b]);
+            double gj = 0.0;
+            bool have = false;
+            for (size_t q = 0; q < shifts.size(); ++q) {
+                const double old = col[moved[q % moved.size()]], sh = shifts[q];
+                if (std::isnan(old) || sh == 0.0) {
+                    out.push_back(old);
+                    continue;
+                }
+                if (!have) gj = gram(i, static_cast<int>(j)), have = true;
+                out.push_back(old + sh * gj);
+            }
+            col = std::move(out);
+            known_[j] = complete ? col.size() : 0;
+        }
     }
 
     // split._witnessed
@@ -197,7 +247,8 @@ private:
         slot_.assign(k, -1);
         todo_ = todo;
         gram_.assign(static_cast<size_t>(t) * (C.m + t), kNaN);
-        rv_.clear();
+        rv_.assign(static_cast<size_t>(C.m) + t, {});
+        known_.assign(rv_.size(), 0);
         E_.clear();
         f_.clear();
         for (int s = 0; s < t; ++s) {
@@ -343,24 +394,39 @@ private:
                     if (split_of[W.own[b]] < 0) next.push(W.at(b), W.R[b], W.own[b]);
                 std::vector<double> ve(moved.size());
                 for (size_t q = 0; q < moved.size(); ++q) ve[q] = value_error(W, moved[q], i);
+                // the caches follow the balls: a cap's centre moved by `shift` along h_i changes
+                // its values by shift times the products of h_i with the cache's rows
                 cen_.resize(d);
+                std::vector<double> shifts;  // the moved balls' centres' moves along h_i, in next's order
                 for (int sd = 0; sd < 2; ++sd) {
                     for (size_t q = 0; q < moved.size(); ++q) {
                         const size_t b = moved[q];
                         const double rad = cap(W, b, vals[b], ve[q], i, sd == 0, cen_.data());
                         next.push(cen_.data(), rad, sd == 0 ? W.own[b] : split_of[W.own[b]]);
+                        shifts.push_back(shift_of(W, b, vals[b], sd == 0));
                     }
                 }
+                carry(W, split_of, moved, shifts, i);
                 W = std::move(next);
-                rv_.clear();
             }
             if (std::any_of(W.R.begin(), W.R.end(), [](double r) { return !(r > 0); })) {
                 Balls kept;  // only balls of positive radius stay
                 kept.d = d;
                 for (size_t b = 0; b < W.n(); ++b)
                     if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
+                for (size_t j = 0; j < rv_.size(); ++j) {
+                    std::vector<double>& col = rv_[j];
+                    col.resize(W.n(), kNaN);
+                    size_t at = 0, known = 0;
+                    for (size_t b = 0; b < W.n(); ++b)
+                        if (W.R[b] > 0) {
+                            col[at++] = col[b];
+                            known += b < known_[j];
+                        }
+                    col.resize(at);
+                    known_[j] = known;  // (the kept of a computed prefix: a computed prefix)
+                }
                 W = std::move(kept);
-                rv_.clear();
             }
         }
 
@@ -487,6 +553,16 @@ private:
                 return shot;
             }
         }
+        if (d_ >= kAimDim && !(st_.off & kOffMix)) {
+            Shot mixed = mix(i, side, sub_rows, W, mine, vals, Q);
+            if (!mixed.first.empty()) {
+                if (counts(st_.tol, mixed.first.data(), d_, mixed.second / st_.borderline)) {
+                    ++counts_.by_mix;
+                    return mixed;
+                }
+                if (mixed.second > shot.second) shot = std::move(mixed);
+            }
+        }
         std::vector<size_t> order = mine;
         std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return W.R[a] > W.R[b]; });
         std::vector<const double*> anchors;
@@ -508,6 +584,85 @@ private:
         }
     }
 
+    // witness_balls.mix_witness: the best mixture of W's balls on side `side` of h_i in the sub-cell with the
+    // extra rows `sub_rows` (lp_mix.hpp): a convex combination of balls holds the ball of the
+    // combined centre and radius (inside the cell and the box: convex), and the sub-cell's extra
+    // rows and h_i are linear, so the least of (radius, the extra rows' slacks, the distance to
+    // h_i), mixed, bounds the depth of the mixed centre. The game starts from the sub-cell's own
+    // balls `mine` and the targets Q, and takes in, kMixRounds times at most, the kMixAdd balls of
+    // W that improve it most (column generation). The centre is certified like a ray's point.
+    Shot mix(int i, bool side, const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
+             const std::vector<double>& vals, const std::vector<size_t>& Q) {
+        const double sgn = side ? 1.0 : -1.0;
+        bool far = false;  // (no ball beyond h_i: no mixture either)
+        for (size_t b = 0; b < W.n() && !far; ++b) far = sgn * vals[b] > 0;
+        if (!far) return {{}, -kInf};
+        const int R = 2 + static_cast<int>(sub_rows.size());
+        auto value = [&](int r, size_t b) {
+            return r == 0 ? W.R[b] : r == 1 ? sgn * vals[b] : extra_slack(W, b, sub_rows[r - 2]);
+        };
+        ++stamp_;
+        if (pooled_.size() < W.n()) pooled_.resize(W.n(), 0);
+        pool_.clear();
+        auto take = [&](size_t b) {
+            if (pooled_[b] != stamp_) pooled_[b] = stamp_, pool_.push_back(b);
+        };
+        for (size_t b : mine) take(b);
+        for (size_t b : Q) take(b);
+        Mixture g;
+        for (int round = 0;; ++round) {
+            const int P = static_cast<int>(pool_.size());
+            game_.resize(static_cast<size_t>(R) * P);
+            for (int r = 0; r < R; ++r)
+                for (int q = 0; q < P; ++q) game_[static_cast<size_t>(r) * P + q] = value(r, pool_[q]);
+            g = best_mixture(game_.data(), R, P);
+            if (!g.ok) break;
+            // the balls outside the game that beat the rows' mixture y: the kMixAdd best. No
+            // mixture of W does better than the best of them (min_r (M l)_r <= y . M l): where
+            // that is not above 0, no mixture proves the side.
+            scored_.clear();
+            const double bar = g.value + 1e-12 * std::max(1.0, std::abs(g.value));
+            double best = g.value;
+            active_.clear();
+            for (int r = 2; r < R; ++r)
+                if (g.y[r] > 0) active_.push_back(r);
+            const size_t nb = W.n();
+            price_.resize(nb);
+            const double y0 = g.y[0], y1 = g.y[1] * sgn;
+            for (size_t b = 0; b < nb; ++b) price_[b] = y0 * W.R[b] + y1 * vals[b];
+            for (int r : active_) {  // row e: f_e - s_e value (s_e: + for odd e, - for even)
+                const int e = sub_rows[r - 2];
+                const double* col = column(W, C_->m + e / 2);
+                const double yr = g.y[r], yf = yr * f_[e], ys = (e % 2 ? yr : -yr);
+                for (size_t b = 0; b < nb; ++b) price_[b] += yf - ys * col[b];
+            }
+            for (size_t b = 0; b < nb; ++b) {
+                if (pooled_[b] == stamp_) continue;
+                const double sc = price_[b];
+                best = std::max(best, sc);
+                if (sc > bar) scored_.emplace_back(sc, b);
+            }
+            if (!(best > 0)) return {{}, -kInf};
+            if (scored_.empty() || round == kMixRounds) break;
+            const size_t add = std::min<size_t>(scored_.size(), kMixAdd);
+            std::partial_sort(scored_.begin(), scored_.begin() + add, scored_.end(),
+                              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+            for (size_t q = 0; q < add; ++q) take(scored_[q].second);
+        }
+        if (!g.ok || !(g.value > 0)) return {{}, -kInf};
+        const int d = d_;
+        std::vector<double> x(d, 0.0);
+        for (size_t q = 0; q < pool_.size(); ++q) {
+            const double l = g.lambda[q];
+            if (l == 0.0) continue;
+            const double* p = W.at(pool_[q]);
+            for (int c = 0; c < d; ++c) x[c] += l * p[c];
+        }
+        for (int c = 0; c < d; ++c) x[c] = std::min(std::max(x[c], lo_[c]), hi_[c]);
+        ++counts_.mixes;
+        return certify(std::move(x), gather_rows(sub_rows), i, side);
+    }
+
     // split._shoot over the cell's rows plus the extra rows `sub_rows`, from the deepest ball
     // (toward the targets Q, balls of W). The rows' values at balls and their products with the
     // hyperplanes' normals come from the split's caches (`ball_value`, `gram`): a ray costs O(d)
@@ -524,17 +679,7 @@ private:
         const double v = vals[o], Ro = W.R[o];
         const double* n = hn(i);
         const double g = gn(i);
-        // the rows (not copied): the cell's, then the sub-cell's extra rows (E row e: the sign
-        // (e odd: +, even: -) times hyperplane slot e / 2)
-        const int m = C.m + static_cast<int>(sub_rows.size());
-        rows_p_.clear();
-        rows_c_.assign(C.c.begin(), C.c.end());
-        for (int j = 0; j < C.m; ++j) rows_p_.push_back(&C.A[static_cast<size_t>(j) * d]);
-        for (int q : sub_rows) {
-            rows_p_.push_back(&E_[static_cast<size_t>(q) * d]);
-            rows_c_.push_back(f_[q]);
-        }
-        const double* const* A = rows_p_.data();
+        const int m = gather_rows(sub_rows);
         const double* c = rows_c_.data();
         auto cached = [&](int j) { return j < C.m ? j : C.m + sub_rows[j - C.m] / 2; };  // a cache column
         auto sign_of = [&](int j) { return j < C.m ? 1.0 : (sub_rows[j - C.m] % 2 ? 1.0 : -1.0); };
@@ -594,12 +739,37 @@ private:
         if (!any || !(best_rho > 0)) return {{}, -kInf};
         std::vector<double> x(d);
         for (int cc = 0; cc < d; ++cc) x[cc] = p[cc] + best_t * U[best_q * d + cc];
+        return certify(std::move(x), m, i, positive);
+    }
+
+    // The rows of the sub-cell with the extra rows `sub_rows` into rows_p_ (not copied) and
+    // rows_c_: the cell's, then the extra rows (E row e: the sign (e odd: +, even: -) times
+    // hyperplane slot e / 2). Returns their number.
+    int gather_rows(const std::vector<int>& sub_rows) {
+        const Ctx& C = *C_;
+        rows_p_.clear();
+        rows_c_.assign(C.c.begin(), C.c.end());
+        for (int j = 0; j < C.m; ++j) rows_p_.push_back(&C.A[static_cast<size_t>(j) * d_]);
+        for (int q : sub_rows) {
+            rows_p_.push_back(&E_[static_cast<size_t>(q) * d_]);
+            rows_c_.push_back(f_[q]);
+        }
+        return static_cast<int>(rows_c_.size());
+    }
+
+    // (x, r) when x is certified r deep in the m rows gathered (`gather_rows`) and the box and
+    // r from h_i on side `positive`, with r > 0 counting; else none.
+    Shot certify(std::vector<double> x, int m, int i, bool positive) const {
+        const int d = d_;
+        const double* n = hn(i);
+        const double g = gn(i), sgn = positive ? 1.0 : -1.0;
         double an = 0.0;
         for (int cc = 0; cc < d; ++cc) an += std::abs(n[cc]) * std::abs(x[cc]);
         const double to_h = sgn * (dot(n, x.data(), d) + g) - gamma_of(net_, d + 1) * (an + std::abs(g));
-        const double depth = certified_margin(A, c, lo_.data(), hi_.data(), x.data(), m, d, net_.error_factor);
+        const double depth =
+            certified_margin(rows_p_.data(), rows_c_.data(), lo_.data(), hi_.data(), x.data(), m, d, net_.error_factor);
         const double r = std::min(depth, to_h);
-        if (r > 0 && counts(st_.tol, x.data(), d, r)) return {x, r};
+        if (r > 0 && counts(st_.tol, x.data(), d, r)) return {std::move(x), r};
         return {{}, -kInf};
     }
 
@@ -630,11 +800,18 @@ private:
     std::vector<int> parent_, bfs_;                  // the sub-cells' tree (`candidates`)
     std::vector<std::vector<int>> kids_;
     std::vector<uint32_t> seen_;                     // visited in the search with this stamp
+    std::vector<uint32_t> pooled_;                   // in the game of `mix` with this stamp
+    std::vector<size_t> pool_;                       // `mix`: the game's balls
+    std::vector<double> game_;                       // `mix`: its matrix
+    std::vector<int> active_;                        // `mix`: its extra rows of positive weight
+    std::vector<double> price_;                      // `mix`: each ball against the rows' mixture
     uint32_t stamp_ = 0;
     std::vector<const double*> rows_p_;
     std::vector<int> todo_;                // the split's hyperplanes by slot
     std::vector<double> gram_;             // slots x cache columns (`gram`); NaN: not yet
-    std::vector<std::vector<double>> rv_;  // per ball of W: its cache columns (`ball_value`)
+    std::vector<std::vector<double>> rv_;  // the caches' columns (the cell's rows, the split's hyperplanes)
+                                           // over W's balls (`ball_value`)
+    std::vector<size_t> known_;            // each column: how many first balls are computed
     std::vector<uint8_t> on_mask_;
     std::vector<std::vector<int>> certs_[2];
 };

@@ -42,6 +42,7 @@ from nncells.geometry.contract import Rule, certified_depth, deepest_point, gamm
 from nncells.geometry.norms import row_norms, unit
 from nncells.geometry.box_depth import BoxDepth, note_fallback
 from nncells.geometry.depth_lps import CellDepth
+from nncells.geometry.witness_balls import caps as _caps, mix_witness, value_error as _value_error
 
 
 def _interval(Hn, gn, box):
@@ -133,7 +134,8 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
             verr = _value_error(wp, wr, Hn[i], gn[i])
             has[side] = bool(np.any(_witnessed(rule, wp, wr, vals, verr, Hn[i], side)))
             if not has[side]:
-                x, r = sides.find(i, side, no_rows, wp, wr, vals, wp[:0])
+                balls = (wp, wr, vals, np.arange(len(wr))) if wp.shape[1] >= _AIM_DIM else None
+                x, r = sides.find(i, side, no_rows, wp, wr, vals, wp[:0], balls)
                 if x is not None:
                     wp, wr = np.vstack([wp, x[None, :]]), np.append(wr, r)
                     has[side] = True
@@ -186,10 +188,11 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
                 if aimed:
                     far = _candidates(j, tree, by_owner, vals, side)
                     A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
-                    Q = _aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)
+                    far = far[_aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)]
+                    Q, balls = wp[far], (wp, wr, vals, np.r_[np.flatnonzero(mine), far])
                 else:
-                    Q = first[side]
-                x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q)
+                    Q, balls = first[side], None
+                x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q, balls)
                 if x is not None:
                     new_pts.append(x)
                     new_rad.append(r)
@@ -286,16 +289,16 @@ def _candidates(j, tree, by_owner, vals, positive):
 
 
 def _aim(A, c, P, R, vals, Pf, Rf, vf, positive):
-    """The witness centres ``Pf`` (radii ``Rf``, values ``vf`` of the hyperplane, all on the side
-    asked) that rays from the sub-cell's deepest ball ``(P, R)`` are aimed at: at most
-    `_TARGETS`, the most promising first. On the segment from that ball to a centre, the depth in
+    """Which of the witness centres ``Pf`` (radii ``Rf``, values ``vf`` of the hyperplane, all on
+    the side asked) rays from the sub-cell's deepest ball ``(P, R)`` are aimed at (indices): at
+    most `_TARGETS`, the most promising first. On the segment from that ball to a centre, the depth in
     the cell (its rows and the box) is at least the radii's interpolation (depth is concave on a
     convex set), the sub-cell's own rows ``A x <= c`` (the earlier cuts) and the hyperplane are
     linear: a target's score is the best, over the grid between the hyperplane and the centre, of
     the least of the three; best first (ties in the given order).
     """
     if len(Rf) == 0:
-        return Pf
+        return np.zeros(0, dtype=np.int64)
     sgn = 1.0 if positive else -1.0
     o = int(np.argmax(R))
     vp, vq = sgn * float(vals[o]), sgn * vf
@@ -308,7 +311,7 @@ def _aim(A, c, P, R, vals, Pf, Rf, vf, positive):
         rows = (1 - ts)[None] * sp[:, None, None] + ts[None] * sq[:, :, None]
         score = np.minimum(score, rows.min(axis=0))
     best = np.where(np.isnan(score), -np.inf, score).max(axis=1)
-    return Pf[np.argsort(-best, kind="stable")[:_TARGETS]]
+    return np.argsort(-best, kind="stable")[:_TARGETS]
 
 
 class _Sides:
@@ -352,13 +355,15 @@ class _Sides:
         """The extra row of the side ``h_i >= 0`` (``side``) or ``h_i <= 0``."""
         return 2 * int(self.slot[i]) + (0 if side else 1)
 
-    def find(self, i, side, sub_rows, P, R, vals, Q):
+    def find(self, i, side, sub_rows, P, R, vals, Q, balls=None):
         """``(x, radius)``: a ball proving that the side ``h_i >= 0`` (``side``) or ``h_i <= 0``
         counts in the sub-cell, or ``(None, -inf)`` when it does not. In order of cost: a kept
         certificate, rays from the sub-cell's witness balls ``(P, R)`` (values ``vals`` of
         ``h_i`` at their centres) along the normal and toward the points ``Q`` (`_shoot`; a ball
-        short of the borderline margin is kept only if no LP finds a deeper one), one LP (then,
-        near the origin, one in the hyperplane's own units, `_near`)."""
+        short of the borderline margin is kept only if no LP finds a deeper one), a mixture of
+        all the split's witness balls ``balls = (centres, radii, values, first)`` when given
+        (`geometry.witness_balls.mix_witness`, from the balls ``first``), one LP (then, near the
+        origin, one in the hyperplane's own units, `_near`)."""
         on = np.append(sub_rows, self.row(i, side))
         if self.certs[side]:
             mask = np.zeros(len(self.c) - self.m, dtype=bool)
@@ -374,6 +379,14 @@ class _Sides:
             # close to the witness it started from, far from the origin) asks the LP for a deeper one
             if shot[0] is not None and self.rule.witness(shot[0], shot[1] / _config.BORDERLINE):
                 return shot
+        if balls is not None and self.bounds is not None:
+            extra = self.m + sub_rows
+            mixed = mix_witness(balls[0], balls[1], balls[2], self.A[extra], self.c[extra], balls[3],
+                                (self.A[rows], self.c[rows]), self.Hn[i], self.gn[i], side, self.bounds)
+            if mixed[0] is not None and self.rule.witness(*mixed):
+                if self.rule.witness(mixed[0], mixed[1] / _config.BORDERLINE):
+                    return mixed
+                shot = mixed if mixed[1] > shot[1] else shot
         rows = np.append(rows, self.m + on[-1])
         A, c = self.A[rows], self.c[rows]
         if self.box is not None:
@@ -460,20 +473,6 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule, bounds=None):
     if r > 0 and rule.witness(x, r):
         return x, r
     return None, -np.inf
-
-
-def _value_error(P, R, n, g):
-    """Bound of the error of ``P @ n + g`` and of the caps computed from it (`_witnessed`)."""
-    return gamma(len(n) + 1) * (np.abs(P) @ np.abs(n) + abs(g) + R)
-
-
-def _caps(P, R, vals, verr, n, positive):
-    """The ball each ball ``(P, R)`` leaves on one side of the unit-normal hyperplane ``n x + g``
-    (values ``vals`` at the centres, within ``verr``): radius ``min(r, (r +- v) / 2)`` less the
-    error bound, centre moved ``max(0, (r -+ v) / 2)`` along the normal. Returns (centres, radii)."""
-    v = vals if positive else -vals
-    shift = np.maximum(0.0, (R - v) / 2)
-    return P + (shift if positive else -shift)[:, None] * n, np.minimum(R, (R + v) / 2 - verr)
 
 
 def _witnessed(rule, P, R, vals, verr, n, positive) -> np.ndarray:

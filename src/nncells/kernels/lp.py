@@ -38,6 +38,8 @@ OFF_BALLS, OFF_RAYS, OFF_CERTIFICATES, OFF_WITNESS, OFF_FARKAS = 1, 2, 4, 8, 16
 OFF_CUTOFF, OFF_CUTOFF_PROOF = 32, 64
 # (and: every rank from the k x d map, not from the pattern's small matrix: lp_ranks.hpp)
 OFF_REDUCED_RANKS = 128
+# (and: no side proved by a mixture of witness balls: lp_split.hpp `mix`, split._mix)
+OFF_MIX = 256
 _OFF = 0
 
 
@@ -57,8 +59,9 @@ def refine(net, tol: float, lo, hi, tasks: list, budget_s: float):
     ``(patterns, points, radii, ranks, per_layer, pending, deferred, counts)``: finished regions
     (uint8 patterns), regions created per layer, tasks left at the budget and splits deferred to
     the numpy twin (tuples as given), and a dict of counters (``lp_solves``, ``iterations``,
-    ``lp_yes``, ``lp_no``, ``by_ball``, ``by_ray``, ``by_certificate``, ``deferred``, and
-    ``ranks_reduced``: ranks read from the pattern's small matrix, not the ``k x d`` map).
+    ``lp_yes``, ``lp_no``, ``by_ball``, ``by_ray``, ``by_mix``, ``by_certificate``, ``deferred``,
+    ``mixes``: mixtures of witness balls certified, and ``ranks_reduced``: ranks read from the
+    pattern's small matrix, not the ``k x d`` map).
     """
     return _native.refine_lp(net, float(tol), float(_config.BORDERLINE), float(_config.LP_FEASIBILITY_TOL),
                              np.ascontiguousarray(lo, dtype=np.float64), np.ascontiguousarray(hi, dtype=np.float64),

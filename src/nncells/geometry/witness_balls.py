@@ -1,0 +1,175 @@
+"""Witness balls of LP mode's splits: their caps on each side of a hyperplane (`caps`, within
+`value_error`), and their mixtures (`mix_witness`): a point on the far side of a hyperplane
+without an LP.
+
+A convex combination of balls inside a convex cell holds the ball of the combined centre and
+radius, and an affine function's value at the combined centre is the combination of its values.
+So, for balls ``(p_b, r_b)`` inside a cell and rows ``a_e x <= c_e`` of a sub-cell (the earlier
+cuts) and a side ``s h(x) > 0`` of a hyperplane, the mixture ``lambda`` is at least
+
+    min(sum_b lambda_b r_b,  min_e sum_b lambda_b (c_e - a_e p_b),  sum_b lambda_b s h(p_b))
+
+deep in the sub-cell on that side: the value of the matrix game ``M`` with these rows, which
+`best_mixture` maximises. LP mode tries it before its LP, over all witness balls of a split
+(`mix_witness`, the numpy twin of ``LpSplitter::mix`` in native/lp_split.hpp; the game is the
+twin of native/lp_mix.hpp). Nothing is trusted: the centre is certified in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nncells.geometry.contract import certified_depth, gamma
+
+def value_error(P, R, n, g):
+    """Bound of the error of ``P @ n + g`` and of the caps computed from it (`caps`).
+
+    Examples
+    --------
+    >>> value_error(np.zeros((1, 2)), np.array([0.0]), np.array([1.0, 0.0]), 0.0).tolist()
+    [0.0]
+    """
+    return gamma(len(n) + 1) * (np.abs(P) @ np.abs(n) + abs(g) + R)
+
+
+def caps(P, R, vals, verr, n, positive):
+    """The ball each ball ``(P, R)`` leaves on one side of the unit-normal hyperplane ``n x + g``
+    (values ``vals`` at the centres, within ``verr``): radius ``min(r, (r +- v) / 2)`` less the
+    error bound, centre moved ``max(0, (r -+ v) / 2)`` along the normal. Returns (centres, radii).
+
+    Examples
+    --------
+    >>> centre, radius = caps(np.zeros((1, 2)), np.array([1.0]), np.array([0.0]), 0.0,
+    ...                       np.array([1.0, 0.0]), True)
+    >>> centre.tolist(), radius.tolist()
+    ([[0.5, 0.0]], [0.5])
+    """
+    v = vals if positive else -vals
+    shift = np.maximum(0.0, (R - v) / 2)
+    return P + (shift if positive else -shift)[:, None] * n, np.minimum(R, (R + v) / 2 - verr)
+
+
+MIX_ROUNDS = 8  # times the game takes in more balls (column generation)
+MIX_ADD = 8  # balls taken in each time, those that improve it most
+
+
+def best_mixture(M: np.ndarray):
+    """The game ``max over lambda in the simplex of min_r (M lambda)_r`` of ``M`` (rows x columns).
+
+    A dual simplex on ``min 1'mu s.t. (M + s) mu >= 1, mu >= 0`` (``s = 1 - min M``: then the
+    value is ``1 / sum mu - s`` and ``lambda = mu / sum mu``) from the basis of the surplus
+    columns, with an explicit basis inverse: native/lp_mix.hpp step for step.
+
+    Returns
+    -------
+    ``(value, lam, y)``: the value, the columns' optimal mixture and the rows' (each summing to
+    1), or None where the simplex did not reach an optimum.
+
+    Examples
+    --------
+    >>> value, lam, y = best_mixture(np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    >>> round(float(value), 12), np.round(lam, 12).tolist(), np.round(y, 12).tolist()
+    (0.0, [0.5, 0.5], [0.5, 0.5])
+    """
+    M = np.asarray(M, dtype=np.float64)
+    R, P = M.shape
+    if M.size == 0 or not np.all(np.isfinite(M)) or not np.max(np.abs(M)) > 0:
+        return None
+    s = 1.0 - float(M.min())
+    A = np.hstack([M + s, -np.eye(R)])  # columns mu (P), then the surplus columns
+    n = P + R
+    head = np.arange(P, n)
+    basic = np.zeros(n, dtype=bool)
+    basic[P:] = True
+    Binv = -np.eye(R)
+    xB = -np.ones(R)
+    dj = np.r_[np.ones(P), np.zeros(R)]
+    for it in range(50 + 4 * n + 1):
+        bad = np.flatnonzero(xB < -1e-12)
+        if len(bad) == 0:
+            break
+        if it == 50 + 4 * n:
+            return None
+        r = int(bad[np.argmin(xB[bad])])
+        alpha = Binv[r] @ A
+        ok = ~basic & (alpha < -1e-9)
+        if not ok.any():
+            return None
+        cand = np.flatnonzero(ok)
+        ratio = np.maximum(dj[cand], 0.0) / -alpha[cand]
+        least = ratio.min()
+        ties = cand[ratio == least]
+        e = int(ties[np.argmax(-alpha[ties])])  # (the first of the largest |alpha|)
+        u = Binv @ A[:, e]
+        pv = u[r]
+        if not abs(pv) > 1e-12 or abs(pv - alpha[e]) > 1e-7 * max(1.0, abs(pv)):
+            return None
+        dstep = dj[e] / alpha[e]
+        dj[~basic] -= dstep * alpha[~basic]
+        tp = xB[r] / pv
+        xB -= tp * u
+        xB[r] = tp
+        leave = head[r]
+        basic[leave], basic[e] = False, True
+        dj[leave], dj[e] = -dstep, 0.0
+        head[r] = e
+        Binv[r] /= pv
+        others = np.arange(R) != r
+        Binv[others] -= np.outer(u[others], Binv[r])
+    lam = np.zeros(P)
+    on = head < P
+    lam[head[on]] = np.maximum(xB[on], 0.0)
+    total = lam.sum()
+    if not total > 0:
+        return None
+    y = np.maximum(Binv[on].sum(axis=0), 0.0)
+    if not y.sum() > 0:
+        return None
+    return 1.0 / total - s, lam / total, y / y.sum()
+
+
+def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds):
+    """The mixture of the balls ``(P, R)`` (values ``hv`` of ``h(x) = n x + g`` at the centres)
+    deepest in the sub-cell with the extra rows ``sub_A x <= sub_c`` on the side ``h > 0``
+    (``positive``) or ``h < 0``, certified in the sub-cell's rows ``rows = (A, c)`` and the box
+    ``bounds``: ``(x, r)``, or ``(None, -inf)``.
+
+    The game starts from the balls ``first`` (indices) and takes in, `MIX_ROUNDS` times at
+    most, the `MIX_ADD` balls that beat the rows' optimal mixture most (ties: the first); it
+    stops early where even the best of them is not above 0 (no mixture then reaches the side).
+
+    Examples
+    --------
+    >>> P = np.array([[0.2, 0.5], [0.8, 0.5]])      # two balls of radius 0.1 in [0, 1]^2
+    >>> box = (np.zeros(2), np.ones(2))
+    >>> x, r = mix_witness(P, np.array([0.1, 0.1]), P[:, 0] - 0.5, np.array([[0.0, 1.0]]),
+    ...                    np.array([0.55]), [0], (np.array([[0.0, 1.0]]), np.array([0.55])),
+    ...                    np.array([1.0, 0.0]), -0.5, True, box)
+    >>> bool(x[0] > 0.5 and r > 0)
+    True
+    """
+    sgn = 1.0 if positive else -1.0
+    if not np.any(sgn * hv > 0):
+        return None, -np.inf
+    M = np.vstack([R, sgn * hv, sub_c[:, None] - sub_A @ P.T])  # (rows, balls)
+    pool = list(dict.fromkeys(int(b) for b in first))
+    for round_ in range(MIX_ROUNDS + 1):
+        game = best_mixture(M[:, pool])
+        if game is None:
+            return None, -np.inf
+        value, lam, y = game
+        price = y @ M
+        price[pool] = -np.inf
+        bar = value + 1e-12 * max(1.0, abs(value))
+        if not max(value, float(price.max())) > 0:
+            return None, -np.inf
+        better = np.flatnonzero(price > bar)
+        if len(better) == 0 or round_ == MIX_ROUNDS:
+            break
+        order = better[np.lexsort((better, -price[better]))]
+        pool += order[:MIX_ADD].tolist()
+    if not value > 0:
+        return None, -np.inf
+    x = np.clip(lam @ P[pool], bounds[0], bounds[1])
+    to_h = sgn * float(n @ x + g) - gamma(len(x) + 1) * (float(np.abs(n) @ np.abs(x)) + abs(g))
+    r = min(certified_depth(rows[0], rows[1], x, bounds), to_h)
+    return (x, r) if r > 0 else (None, -np.inf)
