@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nncells import Box, Network, _config, enumerate_regions, kernels, random_network
-from nncells.engine import lp_core
+from nncells.engine import lp_core, split
 from nncells.engine.tasks import Problem, run_task
 from nncells.kernels import lp as klp
 from nncells.run.frontier import decode_tasks, encode_tasks
@@ -437,6 +437,46 @@ def test_avx2_loops_give_the_same_bits(dims, seed, box):
     for a, b in ((fast[2], plain[2]),):
         assert np.array_equal(a.patterns, b.patterns)
         assert np.array_equal(a.points, b.points) and np.array_equal(a.radii, b.radii)
-    for key in ("lp_solves", "iterations", "by_ray", "by_ball", "by_certificate"):
+    for key in ("lp_solves", "iterations", "by_ray", "by_ball", "by_mix", "by_certificate"):
         assert fast[4][key] == plain[4][key], key
     _check_points(net, box, fast[2])
+
+
+# ----------------------------------------------------------- 9. mixtures of witness balls
+# From 32 inputs (split._AIM_DIM) a side no ray proved is tried with the best mixture of all the
+# split's witness balls before an LP (LpSplitter::mix, geometry.witness_balls.mix_witness).
+MIX_NET = ([36, 8, 6, 1], 1, Box(0, 1))
+
+
+@pytest.fixture(scope="module")
+def mix_base():
+    dims, seed, box = MIX_NET
+    net = random_network(dims, seed=seed)
+    return net, box, _run(net, box, "native")
+
+
+def test_mixtures_prove_sides_without_lps(monkeypatch, mix_base):
+    """Mixtures prove sides (each one a certified point: the points are checked), and are
+    optional: switched off (OFF_MIX), the same regions take more LPs."""
+    net, box, (regions, per_layer, batch, _, base) = mix_base
+    assert base["by_mix"] > 0 and base["mixes"] >= base["by_mix"]
+    _check_points(net, box, batch)
+    got, layers, plain_batch, _, c = _run(net, box, "native", off=klp.OFF_MIX, monkeypatch=monkeypatch)
+    assert c["by_mix"] == 0 and c["mixes"] == 0
+    assert got == regions and layers == per_layer
+    assert c["lp_solves"] > base["lp_solves"]
+    _check_points(net, box, plain_batch)
+
+
+def test_the_twin_mixes_as_the_core_does(monkeypatch, mix_base):
+    """The numpy twin tries the same mixtures: its LP count is the core's (to the parity test's
+    margin); without them it needs more LPs for the same regions."""
+    net, box, (regions, per_layer, _, _, base) = mix_base
+    ref, ref_layers, _, ref_stats, _ = _run(net, box, "numpy")
+    assert ref == regions and ref_layers == per_layer
+    assert abs(ref_stats.lp_solves - base["lp_solves"]) <= 0.15 * base["lp_solves"]
+    monkeypatch.setattr(split, "mix_witness", lambda *a: (None, -np.inf))
+    plain, plain_layers, plain_batch, plain_stats, _ = _run(net, box, "numpy")
+    assert plain == regions and plain_layers == per_layer
+    assert plain_stats.lp_solves > ref_stats.lp_solves
+    _check_points(net, box, plain_batch)

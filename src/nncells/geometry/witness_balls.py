@@ -55,14 +55,15 @@ MIX_ADD = 8  # balls taken in each time, those that improve it most
 def best_mixture(M: np.ndarray):
     """The game ``max over lambda in the simplex of min_r (M lambda)_r`` of ``M`` (rows x columns).
 
-    A dual simplex on ``min 1'mu s.t. (M + s) mu >= 1, mu >= 0`` (``s = 1 - min M``: then the
-    value is ``1 / sum mu - s`` and ``lambda = mu / sum mu``) from the basis of the surplus
-    columns, with an explicit basis inverse: native/lp_mix.hpp step for step.
+    A dual simplex on ``min 1'mu s.t. M' mu >= 1, mu >= 0`` with ``M' = M / max|M| + s``
+    (``s = 1 - min M / max|M|``: then ``lambda = mu / sum mu``) from the basis of the surplus
+    columns, with an explicit basis inverse and Harris' ratio test: native/lp_mix.hpp step for
+    step. Not trusted by its callers (the mixed point is certified).
 
     Returns
     -------
-    ``(value, lam, y)``: the value, the columns' optimal mixture and the rows' (each summing to
-    1), or None where the simplex did not reach an optimum.
+    ``(value, lam, y)``: the value (``min_r (M lam)_r``, computed), the columns' optimal mixture
+    and the rows' (each summing to 1), or None where the simplex did not reach an optimum.
 
     Examples
     --------
@@ -72,10 +73,11 @@ def best_mixture(M: np.ndarray):
     """
     M = np.asarray(M, dtype=np.float64)
     R, P = M.shape
-    if M.size == 0 or not np.all(np.isfinite(M)) or not np.max(np.abs(M)) > 0:
+    scale = float(np.max(np.abs(M))) if M.size else 0.0
+    if not (np.isfinite(scale) and scale > 0 and np.isfinite(1.0 / scale)):  # (subnormal: no units)
         return None
-    s = 1.0 - float(M.min())
-    A = np.hstack([M + s, -np.eye(R)])  # columns mu (P), then the surplus columns
+    inv = 1.0 / scale
+    A = np.hstack([M * inv + (1.0 - float(M.min()) * inv), -np.eye(R)])  # columns mu, then surplus
     n = P + R
     head = np.arange(P, n)
     basic = np.zeros(n, dtype=bool)
@@ -83,27 +85,36 @@ def best_mixture(M: np.ndarray):
     Binv = -np.eye(R)
     xB = -np.ones(R)
     dj = np.r_[np.ones(P), np.zeros(R)]
-    for it in range(50 + 4 * n + 1):
-        bad = np.flatnonzero(xB < -1e-12)
+    feas, piv, harris = 1e-12, 1e-9, 1e-12
+    cost = np.r_[np.ones(P), np.zeros(R)]
+    fresh, it = False, 0
+    while True:
+        bad = np.flatnonzero(xB < -feas)
+        if len(bad) == 0 and not fresh:  # primal feasible: once more from B^-1 afresh (the updates drift)
+            xB = Binv.sum(axis=1)
+            dj = np.where(basic, 0.0, cost - Binv[head < P].sum(axis=0) @ A)
+            fresh = True
+            continue
         if len(bad) == 0:
             break
-        if it == 50 + 4 * n:
+        fresh = False
+        if it >= 50 + 4 * n:
             return None
-        r = int(bad[np.argmin(xB[bad])])
+        it += 1
+        r = int(bad[np.argmin(xB[bad])])  # (the first of the most infeasible)
         alpha = Binv[r] @ A
-        ok = ~basic & (alpha < -1e-9)
-        if not ok.any():
+        cand = np.flatnonzero(~basic & (alpha < -piv))
+        if len(cand) == 0:
             return None
-        cand = np.flatnonzero(ok)
-        ratio = np.maximum(dj[cand], 0.0) / -alpha[cand]
-        least = ratio.min()
-        ties = cand[ratio == least]
-        e = int(ties[np.argmax(-alpha[ties])])  # (the first of the largest |alpha|)
+        d = np.maximum(dj[cand], 0.0)
+        bound = np.min((d + harris) / -alpha[cand])
+        near = cand[d / -alpha[cand] <= bound]
+        e = int(near[np.argmax(-alpha[near])])  # (the first of the largest |alpha|)
         u = Binv @ A[:, e]
         pv = u[r]
-        if not abs(pv) > 1e-12 or abs(pv - alpha[e]) > 1e-7 * max(1.0, abs(pv)):
+        if abs(pv - alpha[e]) > 1e-7 * abs(pv):
             return None
-        dstep = dj[e] / alpha[e]
+        dstep = max(dj[e], 0.0) / alpha[e]
         dj[~basic] -= dstep * alpha[~basic]
         tp = xB[r] / pv
         xB -= tp * u
@@ -117,14 +128,15 @@ def best_mixture(M: np.ndarray):
         Binv[others] -= np.outer(u[others], Binv[r])
     lam = np.zeros(P)
     on = head < P
-    lam[head[on]] = np.maximum(xB[on], 0.0)
+    lam[head[on]] = np.maximum(Binv[on].sum(axis=1), 0.0)  # (B^-1 1 afresh)
     total = lam.sum()
     if not total > 0:
         return None
     y = np.maximum(Binv[on].sum(axis=0), 0.0)
     if not y.sum() > 0:
         return None
-    return 1.0 / total - s, lam / total, y / y.sum()
+    lam /= total
+    return float((M @ lam).min()), lam, y / y.sum()  # (not from sum mu: that cancels where s is large)
 
 
 def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds):
