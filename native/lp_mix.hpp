@@ -88,11 +88,13 @@ inline Mixture best_mixture(const double* M, int R, int P) {
         fresh = false;
         if (it++ >= max_iter) return out;
         const double* rho = &Binv[static_cast<size_t>(r) * R];
-        for (int j = 0; j < n; ++j) {
-            double a = 0.0;
-            for (int q = 0; q < R; ++q) a += rho[q] * A[static_cast<size_t>(q) * n + j];
-            alpha[j] = a;
+        std::fill(alpha.begin(), alpha.begin() + P, 0.0);  // alpha = rho A, row by row (the same sums)
+        for (int q = 0; q < R; ++q) {
+            const double rq = rho[q];
+            const double* a = &A[static_cast<size_t>(q) * n];
+            for (int j = 0; j < P; ++j) alpha[j] += rq * a[j];
         }
+        for (int q = 0; q < R; ++q) alpha[P + q] = -rho[q];  // (the surplus columns: -I)
         // entering (Harris): the largest |alpha| among the columns whose ratio is within the
         // least ratio of the tolerance-widened ones (ties: the first)
         double bound = kInfinity;

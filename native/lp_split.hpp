@@ -40,6 +40,12 @@ struct Balls {
         R.push_back(r);
         own.push_back(o);
     }
+    void clear(int dim) {  // (the storage stays: a split's balls take megabytes at 784 inputs)
+        d = dim;
+        P.clear();
+        R.clear();
+        own.clear();
+    }
 };
 
 // One LP-mode split of a cell by one layer (split._split_by_lps with split._Sides).
@@ -264,8 +270,8 @@ private:
             box = std::make_unique<BoxDecider>(C, E_, f_, lo_, hi_, st_.tol, net_.error_factor, st_.lp_tol, st_.off, p,
                                                d, counts_);
         box_ = box.get();
-        Balls W;
-        W.d = d;
+        Balls& W = balls_;
+        W.clear(d);
         W.push(p, r, 0);
         std::vector<double> vals;
         const std::vector<int> no_rows;
@@ -331,8 +337,8 @@ private:
                 if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
                 if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
             }
-            Balls fresh;
-            fresh.d = d;
+            Balls& fresh = fresh_;
+            fresh.clear(d);
             std::vector<int> split_of(n_sub, -1);
             // each sub-cell's balls, in order (a bucket sort by owner: no scan per sub-cell)
             std::vector<size_t> start(n_sub + 1, 0), order(W.n());
@@ -384,8 +390,8 @@ private:
             for (size_t b = 0; b < fresh.n(); ++b) W.push(fresh.at(b), fresh.R[b], fresh.own[b]);
             if (sub_signs.size() > n_sub) {  // a split sub-cell's witnesses: the caps on each side
                 values(W, i, vals);
-                Balls next;
-                next.d = d;
+                Balls& next = spare_;
+                next.clear(d);
                 std::vector<size_t> moved;
                 for (size_t b = 0; b < W.n(); ++b)
                     if (split_of[W.own[b]] >= 0) moved.push_back(b);
@@ -407,11 +413,11 @@ private:
                     }
                 }
                 carry(W, split_of, moved, shifts, i);
-                W = std::move(next);
+                std::swap(W, next);
             }
             if (std::any_of(W.R.begin(), W.R.end(), [](double r) { return !(r > 0); })) {
-                Balls kept;  // only balls of positive radius stay
-                kept.d = d;
+                Balls& kept = spare_;  // only balls of positive radius stay
+                kept.clear(d);
                 for (size_t b = 0; b < W.n(); ++b)
                     if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
                 for (size_t j = 0; j < rv_.size(); ++j) {
@@ -426,7 +432,7 @@ private:
                     col.resize(at);
                     known_[j] = known;  // (the kept of a computed prefix: a computed prefix)
                 }
-                W = std::move(kept);
+                std::swap(W, kept);
             }
         }
 
@@ -800,6 +806,7 @@ private:
     std::vector<int> parent_, bfs_;                  // the sub-cells' tree (`candidates`)
     std::vector<std::vector<int>> kids_;
     std::vector<uint32_t> seen_;                     // visited in the search with this stamp
+    Balls balls_, spare_, fresh_;                    // by_lps: the split's balls, a rebuild's, new ones
     std::vector<uint32_t> pooled_;                   // in the game of `mix` with this stamp
     std::vector<size_t> pool_;                       // `mix`: the game's balls
     std::vector<double> game_;                       // `mix`: its matrix
