@@ -9,7 +9,7 @@ method="cells")``), so that the peak memory (``ru_maxrss``) is the run's own: re
 seconds, regions/s, LP solves per region, fallbacks to the exact LP, peak MB, and the bytes a
 task takes in a frontier file (the root's first tasks, `run.frontier.encode_tasks`).
 
-A network marked with a *window* (64-16-16-1, 784-12-12-10 and 784-14-14-10: millions of regions)
+A network marked with a *window* (64-16-16-1 and 784-w-w-10 for w = 12, 14, 16: millions of regions)
 is not counted to the end: its
 tasks run depth-first from the root (`run_task`, one worker) for that many seconds, and the row
 shows the regions finished in the window (``+``) and their rate.
@@ -39,6 +39,7 @@ NETWORKS = {  # name: (dims, domain, lo, hi, window in seconds or 0: counted to 
     "784-10-10-10 box": ([784, 10, 10, 10], "box", 0.0, 1.0, 0),
     "784-12-12-10 box": ([784, 12, 12, 10], "box", 0.0, 1.0, 60),
     "784-14-14-10 box": ([784, 14, 14, 10], "box", 0.0, 1.0, 60),
+    "784-16-16-10 box": ([784, 16, 16, 10], "box", 0.0, 1.0, 60),
     "784-5-5-10 space": ([784, 5, 5, 10], "space", 0, 0, 0),
 }
 

@@ -23,6 +23,7 @@ constexpr int kTargets = 3;                        // split._TARGETS
 constexpr int kCandidates = 24;                    // split._CANDIDATES
 constexpr int kVisits = 256;                       // split._VISITS
 constexpr int kAimDim = 32;                        // split._AIM_DIM
+constexpr int kMixDim = 256;                       // split._MIX_DIM
 constexpr int kFirstTargets = 6;                   // split._FIRST_TARGETS
 constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
 constexpr int kMixRounds = 8;                      // witness_balls.MIX_ROUNDS
@@ -39,12 +40,6 @@ struct Balls {
         P.insert(P.end(), x, x + d);
         R.push_back(r);
         own.push_back(o);
-    }
-    void clear(int dim) {  // (the storage stays: a split's balls take megabytes at 784 inputs)
-        d = dim;
-        P.clear();
-        R.clear();
-        own.clear();
     }
 };
 
@@ -270,8 +265,8 @@ private:
             box = std::make_unique<BoxDecider>(C, E_, f_, lo_, hi_, st_.tol, net_.error_factor, st_.lp_tol, st_.off, p,
                                                d, counts_);
         box_ = box.get();
-        Balls& W = balls_;
-        W.clear(d);
+        Balls W;
+        W.d = d;
         W.push(p, r, 0);
         std::vector<double> vals;
         const std::vector<int> no_rows;
@@ -337,8 +332,8 @@ private:
                 if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
                 if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
             }
-            Balls& fresh = fresh_;
-            fresh.clear(d);
+            Balls fresh;
+            fresh.d = d;
             std::vector<int> split_of(n_sub, -1);
             // each sub-cell's balls, in order (a bucket sort by owner: no scan per sub-cell)
             std::vector<size_t> start(n_sub + 1, 0), order(W.n());
@@ -390,8 +385,8 @@ private:
             for (size_t b = 0; b < fresh.n(); ++b) W.push(fresh.at(b), fresh.R[b], fresh.own[b]);
             if (sub_signs.size() > n_sub) {  // a split sub-cell's witnesses: the caps on each side
                 values(W, i, vals);
-                Balls& next = spare_;
-                next.clear(d);
+                Balls next;
+                next.d = d;
                 std::vector<size_t> moved;
                 for (size_t b = 0; b < W.n(); ++b)
                     if (split_of[W.own[b]] >= 0) moved.push_back(b);
@@ -413,11 +408,11 @@ private:
                     }
                 }
                 carry(W, split_of, moved, shifts, i);
-                std::swap(W, next);
+                W = std::move(next);
             }
             if (std::any_of(W.R.begin(), W.R.end(), [](double r) { return !(r > 0); })) {
-                Balls& kept = spare_;  // only balls of positive radius stay
-                kept.clear(d);
+                Balls kept;  // only balls of positive radius stay
+                kept.d = d;
                 for (size_t b = 0; b < W.n(); ++b)
                     if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
                 for (size_t j = 0; j < rv_.size(); ++j) {
@@ -432,7 +427,7 @@ private:
                     col.resize(at);
                     known_[j] = known;  // (the kept of a computed prefix: a computed prefix)
                 }
-                std::swap(W, kept);
+                W = std::move(kept);
             }
         }
 
@@ -559,7 +554,7 @@ private:
                 return shot;
             }
         }
-        if (d_ >= kAimDim && !(st_.off & kOffMix)) {
+        if (d_ >= kMixDim && !(st_.off & kOffMix)) {
             Shot mixed = mix(i, side, sub_rows, W, mine, vals, Q);
             if (!mixed.first.empty()) {
                 if (counts(st_.tol, mixed.first.data(), d_, mixed.second / st_.borderline)) {
@@ -806,7 +801,6 @@ private:
     std::vector<int> parent_, bfs_;                  // the sub-cells' tree (`candidates`)
     std::vector<std::vector<int>> kids_;
     std::vector<uint32_t> seen_;                     // visited in the search with this stamp
-    Balls balls_, spare_, fresh_;                    // by_lps: the split's balls, a rebuild's, new ones
     std::vector<uint32_t> pooled_;                   // in the game of `mix` with this stamp
     std::vector<size_t> pool_;                       // `mix`: the game's balls
     std::vector<double> game_;                       // `mix`: its matrix

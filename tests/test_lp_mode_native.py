@@ -443,9 +443,9 @@ def test_avx2_loops_give_the_same_bits(dims, seed, box):
 
 
 # ----------------------------------------------------------- 9. mixtures of witness balls
-# From 32 inputs (split._AIM_DIM) a side no ray proved is tried with the best mixture of all the
-# split's witness balls before an LP (LpSplitter::mix, geometry.witness_balls.mix_witness).
-MIX_NET = ([36, 8, 6, 1], 1, Box(0, 1))
+# From 256 inputs (split._MIX_DIM) a side no ray proved is tried with the best mixture of all
+# the split's witness balls before an LP (LpSplitter::mix, geometry.witness_balls.mix_witness).
+MIX_NET = ([256, 6, 6, 1], 1, Box(0, 1))
 
 
 @pytest.fixture(scope="module")

@@ -134,7 +134,7 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
             verr = _value_error(wp, wr, Hn[i], gn[i])
             has[side] = bool(np.any(_witnessed(rule, wp, wr, vals, verr, Hn[i], side)))
             if not has[side]:
-                balls = (wp, wr, vals, np.arange(len(wr))) if wp.shape[1] >= _AIM_DIM else None
+                balls = (wp, wr, vals, np.arange(len(wr))) if wp.shape[1] >= _MIX_DIM else None
                 x, r = sides.find(i, side, no_rows, wp, wr, vals, wp[:0], balls)
                 if x is not None:
                     wp, wr = np.vstack([wp, x[None, :]]), np.append(wr, r)
@@ -189,7 +189,7 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
                     far = _candidates(j, tree, by_owner, vals, side)
                     A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
                     far = far[_aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)]
-                    Q, balls = wp[far], (wp, wr, vals, np.r_[np.flatnonzero(mine), far])
+                    Q, balls = wp[far], (wp, wr, vals, np.r_[np.flatnonzero(mine), far]) if wp.shape[1] >= _MIX_DIM else None
                 else:
                     Q, balls = first[side], None
                 x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q, balls)
@@ -260,6 +260,7 @@ _TARGETS = 3  # witness centres on the far side of a hyperplane that rays are ai
 _CANDIDATES = 24  # witness centres `_aim` chooses them from
 _VISITS = 256  # sub-cells `_candidates` looks at
 _AIM_DIM = 32  # from this many inputs rays are aimed (`_aim`)
+_MIX_DIM = 256  # ... and sides tried with mixtures of witness balls (`mix_witness`; 64-16-16-1: no fewer LPs)
 _FIRST_TARGETS = 6  # below it (LPs cost little) rays go toward this many first witnesses on the far side
 
 
