@@ -56,14 +56,15 @@ def main(argv=None):
     if a.python_lp:
         rows.append(("this version, numpy twin", None, "1"))
     print(f"784-{a.width}-{a.width}-10 in [0, 1]^784, the {a.cells} first-layer cells of most active units\n")
-    print("| version | regions | LP solves | LPs/region | by ray | by certificate | seconds |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| version | regions | LP solves | LPs/region | by ray | by mixture | by certificate | seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, src, twin in rows:
         r = run_child(_CHILD, [str(a.width), str(a.cells), twin], src)
-        c = r["core"]  # (the twin keeps no such counters)
-        ray, cert = (f"{c['by_ray']:,}", f"{c['by_certificate']:,}") if c else ("-", "-")
+        c = r["core"]  # (the twin keeps no such counters; versions before mixtures had no by_mix)
+        ray, mix, cert = ((f"{c['by_ray']:,}", f"{c.get('by_mix', 0):,}", f"{c['by_certificate']:,}") if c
+                          else ("-", "-", "-"))
         print(f"| {name} | {r['regions']:,} | {r['lp_solves']:,} | {r['lp_solves'] / max(r['regions'], 1):.3f} | "
-              f"{ray} | {cert} | {r['seconds']:.1f} |")
+              f"{ray} | {mix} | {cert} | {r['seconds']:.1f} |")
 
 
 if __name__ == "__main__":

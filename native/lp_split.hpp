@@ -585,13 +585,14 @@ private:
         }
     }
 
-    // witness_balls.mix_witness: the best mixture of W's balls on side `side` of h_i in the sub-cell with the
-    // extra rows `sub_rows` (lp_mix.hpp): a convex combination of balls holds the ball of the
-    // combined centre and radius (inside the cell and the box: convex), and the sub-cell's extra
-    // rows and h_i are linear, so the least of (radius, the extra rows' slacks, the distance to
-    // h_i), mixed, bounds the depth of the mixed centre. The game starts from the sub-cell's own
-    // balls `mine` and the targets Q, and takes in, kMixRounds times at most, the kMixAdd balls of
-    // W that improve it most (column generation). The centre is certified like a ray's point.
+    // witness_balls.mix_witness: the best mixture of W's balls on side `side` of h_i in the
+    // sub-cell with the extra rows `sub_rows` (lp_mix.hpp): a convex combination of balls holds
+    // the ball of the combined centre and radius (inside the cell and the box: convex), and the
+    // sub-cell's extra rows and h_i are linear, so the least of (radius, the extra rows' slacks,
+    // the distance to h_i), mixed, bounds the depth of the mixed centre. The game starts from the
+    // sub-cell's own balls `mine` and the targets Q, and takes in, kMixRounds times at most, the
+    // kMixAdd balls of W that improve it most (column generation). The centre is certified like
+    // a ray's point.
     Shot mix(int i, bool side, const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
              const std::vector<double>& vals, const std::vector<size_t>& Q) {
         const double sgn = side ? 1.0 : -1.0;
@@ -646,8 +647,9 @@ private:
             if (!(best > 0)) return {{}, -kInf};
             if (scored_.empty() || round == kMixRounds) break;
             const size_t add = std::min<size_t>(scored_.size(), kMixAdd);
-            std::partial_sort(scored_.begin(), scored_.begin() + add, scored_.end(),
-                              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+            std::partial_sort(scored_.begin(), scored_.begin() + add, scored_.end(), [](const auto& a, const auto& b) {
+                return a.first > b.first || (a.first == b.first && a.second < b.second);  // (ties: the first)
+            });
             for (size_t q = 0; q < add; ++q) take(scored_[q].second);
         }
         if (!g.ok || !(g.value > 0)) return {{}, -kInf};
@@ -679,7 +681,6 @@ private:
         const double* p = W.at(o);
         const double v = vals[o], Ro = W.R[o];
         const double* n = hn(i);
-        const double g = gn(i);
         const int m = gather_rows(sub_rows);
         const double* c = rows_c_.data();
         auto cached = [&](int j) { return j < C.m ? j : C.m + sub_rows[j - C.m] / 2; };  // a cache column

@@ -18,10 +18,11 @@ Otherwise (*LP mode*, `_split_by_lps`):
    each (sub-cell, side) pair is decided, in order of cost, by *witness balls* known inside the
    sub-cell (a ball straddling ``h_i`` proves both sides), a *certificate* (the LP duals that
    proved the same side thin in another sub-cell of the same hyperplane, when the sub-cell has
-   all the rows they use), a *ray* from a witness ball across ``h_i`` (`_shoot`), and last one
-   LP (`contract.Rule.deepest`; the LPs of one split share one warm-started HiGHS model,
-   `depth_lps.CellDepth`). Every point found becomes a witness, checked in float64. A ray's ball
-   that proves its side by less than the borderline margin still asks the LP for a deeper one
+   all the rows they use), a *ray* from a witness ball across ``h_i`` (`_shoot`), from 256 inputs
+   a *mixture* of the split's witness balls (`geometry.witness_balls`), and last one LP
+   (`contract.Rule.deepest`; the LPs of one split share one warm-started HiGHS model,
+   `depth_lps.CellDepth`). Every point found becomes a witness, checked in float64. A ray's (or
+   mixture's) ball that proves its side by less than the borderline margin still asks the LP for a deeper one
    (far regions are not reported as borderline), and a side no LP proved in the cell's units is
    tried once more in the units of its hyperplane's distance from the origin when that is far
    smaller (`_Sides._near`: a side near the origin of a huge cell; see docs/numerics.md).
@@ -189,7 +190,8 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
                     far = _candidates(j, tree, by_owner, vals, side)
                     A_j, c_j = sides.A[sides.m + sub_rows[j]], sides.c[sides.m + sub_rows[j]]
                     far = far[_aim(A_j, c_j, wp[mine], wr[mine], vals[mine], wp[far], wr[far], vals[far], side)]
-                    Q, balls = wp[far], (wp, wr, vals, np.r_[np.flatnonzero(mine), far]) if wp.shape[1] >= _MIX_DIM else None
+                    Q = wp[far]
+                    balls = (wp, wr, vals, np.r_[np.flatnonzero(mine), far]) if wp.shape[1] >= _MIX_DIM else None
                 else:
                     Q, balls = first[side], None
                 x, r = sides.find(i, side, sub_rows[j], wp[mine], wr[mine], vals[mine], Q, balls)
