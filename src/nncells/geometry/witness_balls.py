@@ -20,6 +20,7 @@ import numpy as np
 
 from nncells.geometry.contract import certified_depth, gamma
 
+
 def value_error(P, R, n, g):
     """Bound of the error of ``P @ n + g`` and of the caps computed from it (`caps`).
 
