@@ -163,13 +163,12 @@ private:
         return v;
     }
 
-    // Column j of the caches, every ball's value computed (the first known_[j] were already).
+    // Column j of the caches, every ball's value computed (a pass as long as the caller's).
     const double* column(const Balls& W, int j) {
         std::vector<double>& col = rv_[j];
         if (col.size() < W.n()) col.resize(W.n(), kNaN);
-        for (size_t b = known_[j]; b < W.n(); ++b)
+        for (size_t b = 0; b < W.n(); ++b)
             if (std::isnan(col[b])) col[b] = dot(cache_row(j), W.at(b), d_);
-        known_[j] = W.n();
         return col.data();
     }
 
@@ -210,7 +209,6 @@ private:
         for (size_t j = 0; j < rv_.size(); ++j) {
             std::vector<double>& col = rv_[j];
             col.resize(W.n(), kNaN);
-            const bool complete = known_[j] >= W.n();
             std::vector<double> out;
             out.reserve(W.n() + moved.size());
             for (size_t b = 0; b < W.n(); ++b)
@@ -227,7 +225,6 @@ private:
                 out.push_back(old + sh * gj);
             }
             col = std::move(out);
-            known_[j] = complete ? col.size() : 0;
         }
     }
 
@@ -249,7 +246,6 @@ private:
         todo_ = todo;
         gram_.assign(static_cast<size_t>(t) * (C.m + t), kNaN);
         rv_.assign(static_cast<size_t>(C.m) + t, {});
-        known_.assign(rv_.size(), 0);
         E_.clear();
         f_.clear();
         for (int s = 0; s < t; ++s) {
@@ -418,14 +414,10 @@ private:
                 for (size_t j = 0; j < rv_.size(); ++j) {
                     std::vector<double>& col = rv_[j];
                     col.resize(W.n(), kNaN);
-                    size_t at = 0, known = 0;
+                    size_t at = 0;
                     for (size_t b = 0; b < W.n(); ++b)
-                        if (W.R[b] > 0) {
-                            col[at++] = col[b];
-                            known += b < known_[j];
-                        }
+                        if (W.R[b] > 0) col[at++] = col[b];
                     col.resize(at);
-                    known_[j] = known;  // (the kept of a computed prefix: a computed prefix)
                 }
                 W = std::move(kept);
             }
@@ -448,9 +440,13 @@ private:
         return out;
     }
 
+    // The sign of the split's extra row e: E row e is extra_sign(e) times hyperplane slot e / 2
+    // (e even: h >= 0, the row -h; e odd: h <= 0, the row h).
+    static double extra_sign(int e) { return e % 2 ? 1.0 : -1.0; }
+
     // The slack c_e - a_e . x of the split's extra row e (E_, f_) at ball b's centre (cached).
     double extra_slack(const Balls& W, size_t b, int e) {
-        return f_[e] - (e % 2 ? 1.0 : -1.0) * ball_value(W, b, C_->m + e / 2);
+        return f_[e] - extra_sign(e) * ball_value(W, b, C_->m + e / 2);
     }
 
     // split._candidates: at most kCandidates balls of W on side `side` of h_i (values `vals`), from
@@ -632,10 +628,10 @@ private:
             price_.resize(nb);
             const double y0 = g.y[0], y1 = g.y[1] * sgn;
             for (size_t b = 0; b < nb; ++b) price_[b] = y0 * W.R[b] + y1 * vals[b];
-            for (int r : active_) {  // row e: f_e - s_e value (s_e: + for odd e, - for even)
+            for (int r : active_) {  // row e: f_e - extra_sign(e) value
                 const int e = sub_rows[r - 2];
                 const double* col = column(W, C_->m + e / 2);
-                const double yr = g.y[r], yf = yr * f_[e], ys = (e % 2 ? yr : -yr);
+                const double yr = g.y[r], yf = yr * f_[e], ys = yr * extra_sign(e);
                 for (size_t b = 0; b < nb; ++b) price_[b] += yf - ys * col[b];
             }
             for (size_t b = 0; b < nb; ++b) {
@@ -684,7 +680,7 @@ private:
         const int m = gather_rows(sub_rows);
         const double* c = rows_c_.data();
         auto cached = [&](int j) { return j < C.m ? j : C.m + sub_rows[j - C.m] / 2; };  // a cache column
-        auto sign_of = [&](int j) { return j < C.m ? 1.0 : (sub_rows[j - C.m] % 2 ? 1.0 : -1.0); };
+        auto sign_of = [&](int j) { return j < C.m ? 1.0 : extra_sign(sub_rows[j - C.m]); };
         std::vector<double> slack(m), at_p(m);
         for (int j = 0; j < m; ++j) {
             at_p[j] = sign_of(j) * ball_value(W, o, cached(j));
@@ -813,7 +809,6 @@ private:
     std::vector<double> gram_;             // slots x cache columns (`gram`); NaN: not yet
     std::vector<std::vector<double>> rv_;  // the caches' columns (the cell's rows, the split's hyperplanes)
                                            // over W's balls (`ball_value`)
-    std::vector<size_t> known_;            // each column: how many first balls are computed
     std::vector<uint8_t> on_mask_;
     std::vector<std::vector<int>> certs_[2];
 };

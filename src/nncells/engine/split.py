@@ -39,11 +39,11 @@ import numpy as np
 from nncells import _config
 from nncells.engine.cells import Cell, Child
 from nncells.engine.vertex import split_by_vertices
-from nncells.geometry.contract import Rule, certified_depth, deepest_point, gamma
+from nncells.geometry.contract import Rule, deepest_point, gamma
 from nncells.geometry.norms import row_norms, unit
 from nncells.geometry.box_depth import BoxDepth, note_fallback
 from nncells.geometry.depth_lps import CellDepth
-from nncells.geometry.witness_balls import caps as _caps, mix_witness, value_error as _value_error
+from nncells.geometry.witness_balls import caps as _caps, certified_ball, mix_witness, value_error as _value_error
 
 
 def _interval(Hn, gn, box):
@@ -470,9 +470,7 @@ def _shoot(A, c, P, R, vals, Q, n, g, positive, rule, bounds=None):
     if not rho[b, q] > 0:
         return None, -np.inf
     x = p + ts[b, q] * U[ok][b]
-    # the depth in the cell and the distance to h, each less its error bound
-    to_h = sgn * float(n @ x + g) - gamma(len(x) + 1) * (float(np.abs(n) @ np.abs(x)) + abs(g))
-    r = min(certified_depth(A, c, x, bounds), to_h)
+    r = certified_ball(A, c, x, n, g, positive, bounds)
     if r > 0 and rule.witness(x, r):
         return x, r
     return None, -np.inf

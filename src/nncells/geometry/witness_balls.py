@@ -183,6 +183,23 @@ def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds):
     if not value > 0:
         return None, -np.inf
     x = np.clip(lam @ P[pool], bounds[0], bounds[1])
-    to_h = sgn * float(n @ x + g) - gamma(len(x) + 1) * (float(np.abs(n) @ np.abs(x)) + abs(g))
-    r = min(certified_depth(rows[0], rows[1], x, bounds), to_h)
+    r = certified_ball(rows[0], rows[1], x, n, g, positive, bounds)
     return (x, r) if r > 0 else (None, -np.inf)
+
+
+def certified_ball(A, c, x, n, g, positive, bounds=None) -> float:
+    """The radius of a ball around ``x`` certified inside ``{A x <= c}`` (unit rows; and the box
+    ``bounds``, when given) and on the side ``n x + g > 0`` (``positive``) or ``< 0`` of the
+    unit-normal hyperplane: the least of the depth and the distance to the hyperplane, each less
+    its error bound (a ray's or a mixture's point, not trusted before this).
+
+    Examples
+    --------
+    >>> A, c = np.array([[1.0, 0.0]]), np.array([1.0])
+    >>> r = certified_ball(A, c, np.array([0.25, 0.0]), np.array([1.0, 0.0]), 0.0, True)
+    >>> bool(0.25 - 1e-15 < r <= 0.25)
+    True
+    """
+    sgn = 1.0 if positive else -1.0
+    to_h = sgn * float(n @ x + g) - gamma(len(x) + 1) * (float(np.abs(n) @ np.abs(x)) + abs(g))
+    return min(certified_depth(A, c, x, bounds), to_h)

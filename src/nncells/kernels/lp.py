@@ -38,7 +38,7 @@ OFF_BALLS, OFF_RAYS, OFF_CERTIFICATES, OFF_WITNESS, OFF_FARKAS = 1, 2, 4, 8, 16
 OFF_CUTOFF, OFF_CUTOFF_PROOF = 32, 64
 # (and: every rank from the k x d map, not from the pattern's small matrix: lp_ranks.hpp)
 OFF_REDUCED_RANKS = 128
-# (and: no side proved by a mixture of witness balls: lp_split.hpp `mix`, split._mix)
+# (and: no side proved by a mixture of witness balls: lp_split.hpp `mix`, witness_balls.mix_witness)
 OFF_MIX = 256
 _OFF = 0
 
