@@ -195,9 +195,9 @@ def certified_ball(A, c, x, n, g, positive, bounds=None) -> float:
 
     Examples
     --------
-    >>> A, c = np.array([[1.0, 0.0]]), np.array([1.0])
+    >>> A, c = np.array([[1.0, 0.0]]), np.array([1.0])   # x_1 <= 1; the hyperplane x_1 = 0
     >>> r = certified_ball(A, c, np.array([0.25, 0.0]), np.array([1.0, 0.0]), 0.0, True)
-    >>> bool(0.25 - 1e-15 < r <= 0.25)
+    >>> bool(0.25 - 1e-12 < r < 0.25)  # 0.25 from the hyperplane, less its error bound
     True
     """
     sgn = 1.0 if positive else -1.0
