@@ -61,6 +61,23 @@ inline void axpy4(double* out, int n, double r0, double r1, double r2, double r3
     for (int j = 0; j < n; ++j) out[j] = (((out[j] + r0 * a0[j]) + r1 * a1[j]) + r2 * a2[j]) + r3 * a3[j];
 }
 
+// The indices b of x[0..n) with x[b] > bar, in order, into `out` (n room): their count; and in
+// `top` the largest entry (NaN entries skipped; -inf when there are none): exact in any order.
+inline size_t above(const double* x, size_t n, double bar, size_t* out, double& top) {
+#if NNCELLS_AVX2
+    if (n >= kWide && avx2_available()) return above_avx2(x, n, bar, out, top);  // the same (simd.hpp)
+#endif
+    double m = -std::numeric_limits<double>::infinity();
+    size_t k = 0;
+    for (size_t b = 0; b < n; ++b) {
+        m = x[b] > m ? x[b] : m;
+        out[k] = b;
+        k += x[b] > bar;
+    }
+    top = m;
+    return k;
+}
+
 // The Euclidean norm of x[0], x[stride], ... (n entries) without overflow or underflow: scaled by
 // a power of two (exact), so in the normal range it is bit for bit sqrt(sum x_i^2)
 // (nncells.geometry.norms.row_norms).

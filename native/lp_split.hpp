@@ -163,12 +163,15 @@ private:
         return v;
     }
 
-    // Column j of the caches, every ball's value computed (a pass as long as the caller's).
+    // Column j of the caches, every ball's value computed: the balls from filled_[j] on are
+    // scanned (those below it are known: W only grows between `carry`s, and `ball_value` only
+    // fills), so the mixtures' pricing rounds do not scan the whole column again.
     const double* column(const Balls& W, int j) {
         std::vector<double>& col = rv_[j];
         if (col.size() < W.n()) col.resize(W.n(), kNaN);
-        for (size_t b = 0; b < W.n(); ++b)
+        for (size_t b = filled_[j]; b < W.n(); ++b)
             if (std::isnan(col[b])) col[b] = dot(cache_row(j), W.at(b), d_);
+        filled_[j] = W.n();
         return col.data();
     }
 
@@ -225,6 +228,7 @@ private:
                 out.push_back(old + sh * gj);
             }
             col = std::move(out);
+            filled_[j] = 0;
         }
     }
 
@@ -246,6 +250,7 @@ private:
         todo_ = todo;
         gram_.assign(static_cast<size_t>(t) * (C.m + t), kNaN);
         rv_.assign(static_cast<size_t>(C.m) + t, {});
+        filled_.assign(rv_.size(), 0);
         E_.clear();
         f_.clear();
         for (int s = 0; s < t; ++s) {
@@ -418,6 +423,7 @@ private:
                     for (size_t b = 0; b < W.n(); ++b)
                         if (W.R[b] > 0) col[at++] = col[b];
                     col.resize(at);
+                    filled_[j] = 0;
                 }
                 W = std::move(kept);
             }
@@ -478,6 +484,50 @@ private:
             for (int c : kids_[o]) visit(c);
         }
         return out;
+    }
+
+    // A pass of `price_balls` over G rows (the first pass: from the start y0 R + y1 v).
+    template <int G, bool First>
+    static void price_pass(double* out, size_t n, double y0, const double* R, double y1, const double* v,
+                           const double* const* c, const double* f, const double* s) {
+        for (size_t b = 0; b < n; ++b) {
+            double p = First ? y0 * R[b] + y1 * v[b] : out[b];
+#pragma GCC unroll 4
+            for (int q = 0; q < G; ++q) p += f[q] - s[q] * c[q][b];
+            out[b] = p;
+        }
+    }
+
+    // The prices of n balls: out[b] = y0 R[b] + y1 v[b], then + (yf[r] - ys[r] cols[r][b]) for
+    // r = 0, 1, ... in order (each entry's sums as one row at a time would make them), four rows
+    // a pass at most.
+    static void price_balls(double* out, size_t n, double y0, const double* R, double y1, const double* v,
+                            const std::vector<const double*>& cols, const std::vector<double>& yf,
+                            const std::vector<double>& ys) {
+        const size_t k = cols.size();
+        size_t r = 0;
+        do {
+            const size_t g = std::min<size_t>(k - r, 4);
+            const double* const* c = cols.data() + r;
+            const double *f = yf.data() + r, *s = ys.data() + r;
+            if (r == 0) {
+                switch (g) {
+                    case 0: price_pass<0, true>(out, n, y0, R, y1, v, c, f, s); break;
+                    case 1: price_pass<1, true>(out, n, y0, R, y1, v, c, f, s); break;
+                    case 2: price_pass<2, true>(out, n, y0, R, y1, v, c, f, s); break;
+                    case 3: price_pass<3, true>(out, n, y0, R, y1, v, c, f, s); break;
+                    default: price_pass<4, true>(out, n, y0, R, y1, v, c, f, s); break;
+                }
+            } else {
+                switch (g) {
+                    case 1: price_pass<1, false>(out, n, y0, R, y1, v, c, f, s); break;
+                    case 2: price_pass<2, false>(out, n, y0, R, y1, v, c, f, s); break;
+                    case 3: price_pass<3, false>(out, n, y0, R, y1, v, c, f, s); break;
+                    default: price_pass<4, false>(out, n, y0, R, y1, v, c, f, s); break;
+                }
+            }
+            r += g;
+        } while (r < k);
     }
 
     // split._aim: of the candidates (`candidates`), the balls that rays from sub-cell j's deepest
@@ -626,20 +676,26 @@ private:
                 if (g.y[r] > 0) active_.push_back(r);
             const size_t nb = W.n();
             price_.resize(nb);
+            double* price = price_.data();
+            const double* Rb = W.R.data();
+            const double* vb = vals.data();
             const double y0 = g.y[0], y1 = g.y[1] * sgn;
-            for (size_t b = 0; b < nb; ++b) price_[b] = y0 * W.R[b] + y1 * vals[b];
+            cols_.clear();
+            yf_.clear();
+            ys_.clear();
             for (int r : active_) {  // row e: f_e - extra_sign(e) value
                 const int e = sub_rows[r - 2];
-                const double* col = column(W, C_->m + e / 2);
-                const double yr = g.y[r], yf = yr * f_[e], ys = yr * extra_sign(e);
-                for (size_t b = 0; b < nb; ++b) price_[b] += yf - ys * col[b];
+                cols_.push_back(column(W, C_->m + e / 2));
+                yf_.push_back(g.y[r] * f_[e]);
+                ys_.push_back(g.y[r] * extra_sign(e));
             }
-            for (size_t b = 0; b < nb; ++b) {
-                if (pooled_[b] == stamp_) continue;
-                const double sc = price_[b];
-                best = std::max(best, sc);
-                if (sc > bar) scored_.emplace_back(sc, b);
-            }
+            price_balls(price, nb, y0, Rb, y1, vb, cols_, yf_, ys_);
+            for (size_t b : pool_) price[b] = -kInf;  // (the game's own balls: not priced)
+            above_.resize(nb);
+            double top = -kInf;
+            const size_t na = above(price, nb, bar, above_.data(), top);  // (in order)
+            best = std::max(best, top);
+            for (size_t q = 0; q < na; ++q) scored_.emplace_back(price[above_[q]], above_[q]);
             if (!(best > 0)) return {{}, -kInf};
             if (scored_.empty() || round == kMixRounds) break;
             const size_t add = std::min<size_t>(scored_.size(), kMixAdd);
@@ -803,6 +859,10 @@ private:
     std::vector<double> game_;                       // `mix`: its matrix
     std::vector<int> active_;                        // `mix`: its extra rows of positive weight
     std::vector<double> price_;                      // `mix`: each ball against the rows' mixture
+    std::vector<size_t> above_;                      // `mix`: the balls priced above the game's value
+    std::vector<const double*> cols_;                // `mix`: the columns of the game's active rows
+    std::vector<double> yf_, ys_;                    // `mix`: their weights (price_balls)
+    std::vector<size_t> filled_;                     // `column`: rv_[j]'s entries below filled_[j] known
     uint32_t stamp_ = 0;
     std::vector<const double*> rows_p_;
     std::vector<int> todo_;                // the split's hyperplanes by slot

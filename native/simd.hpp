@@ -68,6 +68,37 @@ __attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, cons
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+// linalg.hpp's above (MAXPD keeps its second operand where the first is NaN: NaNs skipped; the
+// indices of a block of four only where its mask is not empty: few are above the bar).
+__attribute__((target("avx2"))) inline size_t above_avx2(const double* x, size_t n, double bar, size_t* out,
+                                                         double& top) {
+    const double ninf = -__builtin_inf();
+    const __m256d vb = _mm256_set1_pd(bar);
+    __m256d acc = _mm256_set1_pd(ninf);
+    size_t k = 0, b = 0;
+    for (; b + 4 <= n; b += 4) {
+        const __m256d v = _mm256_loadu_pd(x + b);
+        acc = _mm256_max_pd(v, acc);
+        const int mask = _mm256_movemask_pd(_mm256_cmp_pd(v, vb, _CMP_GT_OQ));
+        if (mask)
+            for (int l = 0; l < 4; ++l) {
+                out[k] = b + l;
+                k += (mask >> l) & 1;
+            }
+    }
+    double s[4];
+    _mm256_storeu_pd(s, acc);
+    double m = ninf;
+    for (double v : s) m = v > m ? v : m;
+    for (; b < n; ++b) {
+        m = x[b] > m ? x[b] : m;
+        out[k] = b;
+        k += x[b] > bar;
+    }
+    top = m;
+    return k;
+}
+
 // linalg.hpp's axpy4, four columns at a time.
 __attribute__((target("avx2"))) inline void axpy4_avx2(double* out, int n, double r0, double r1, double r2, double r3,
                                                        const double* a0, const double* a1, const double* a2,

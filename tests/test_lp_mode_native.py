@@ -418,12 +418,14 @@ def test_ranks_from_patterns_equal_the_maps_own(monkeypatch, dims, seed, box):
 
 
 # ------------------------------------------------------------- 8. the AVX2 loops, bit for bit
-@pytest.mark.parametrize("dims,seed,box", [([40, 4, 4, 1], 4, Box(0, 1)), ([64, 5, 5, 1], 12, _odd_box(64))],
-                         ids=["40-4-4-1", "64-5-5-1-odd"])
+@pytest.mark.parametrize("dims,seed,box", [([40, 4, 4, 1], 4, Box(0, 1)), ([64, 5, 5, 1], 12, _odd_box(64)),
+                                            ([256, 7, 7, 1], 1, Box(0, 1))],
+                         ids=["40-4-4-1", "64-5-5-1-odd", "256-7-7-1-mixing"])
 def test_avx2_loops_give_the_same_bits(dims, seed, box):
     """The AVX2 builds of the widest loops (native/simd.hpp: dot products, the certified margin,
-    the simplex's rows of B^-1 A) add the same products in the same order as the plain loops:
-    the same regions, the same points and radii to the last bit, the same LPs and iterations."""
+    the simplex's rows of B^-1 A, the mixtures' pricing from 256 inputs) compute the same
+    products, sums and maxima as the plain loops: the same regions, the same points and radii to
+    the last bit, the same LPs, iterations and mixtures."""
     from nncells.kernels import _native
     net = random_network(dims, seed=seed)
     was = _native.set_avx2(True)
@@ -437,8 +439,10 @@ def test_avx2_loops_give_the_same_bits(dims, seed, box):
     for a, b in ((fast[2], plain[2]),):
         assert np.array_equal(a.patterns, b.patterns)
         assert np.array_equal(a.points, b.points) and np.array_equal(a.radii, b.radii)
-    for key in ("lp_solves", "iterations", "by_ray", "by_ball", "by_mix", "by_certificate"):
+    for key in ("lp_solves", "iterations", "by_ray", "by_ball", "by_mix", "mixes", "by_certificate"):
         assert fast[4][key] == plain[4][key], key
+    if dims[0] >= split._MIX_DIM:
+        assert fast[4]["by_mix"] > 0
     _check_points(net, box, fast[2])
 
 
