@@ -152,7 +152,8 @@ private:
     std::vector<double> dj;      // n: reduced costs (min form), 0 on basic columns
     std::vector<double> alpha;   // n: a row of B^-1 [A 1 I]
     std::vector<double> col, acol, xn;
-    std::vector<Candidate> cands, tmp;  // n each: the ratio test's candidates, and scratch
+    std::vector<Candidate> cands;       // n: the ratio test's gathered breakpoints
+    std::vector<double> rat_, wt_, har_;  // n each: every column's ratio, weight, Harris bound
     std::vector<int> nz;         // m: the nonzero entries of a row of B^-1
     std::vector<int> flips;
     double ptol = 1e-9, dtol = 1e-9;
@@ -486,124 +487,143 @@ private:
         return norm1;
     }
 
+    // The columns' breakpoints for a step of sign `sign` (each column's ratio, weight and Harris
+    // bound into rat_, wt_, har_; a column that does not block has the ratio +inf): in `lim` the
+    // least Harris bound and least ratio of the blocking columns, their least positive ratio and
+    // largest finite one; returns how many block. The AVX2 build (simd.hpp) does the same
+    // operations, lane by lane, below n & ~3.
+    size_t ratio_scan(int sign, double piv, double lim[4]) {
+        const double s = sign;
+        size_t k = 0, j = 0;
+        double part[4][4];
+        for (int q = 0; q < 4; ++q)
+            for (int l = 0; l < 4; ++l) part[q][l] = q == 3 ? -kInf : kInf;
+#if NNCELLS_AVX2
+        if (!any_free && n >= kWide && avx2_available()) {
+            k = ratio_scan_avx2(alpha.data(), dj.data(), ori.data(), range.data(), n, s, piv, dtol, bland, rat_.data(),
+                                wt_.data(), har_.data(), part);
+            j = static_cast<size_t>(n) & ~static_cast<size_t>(3);
+        }
+#endif
+        for (int q = 0; q < 4; ++q) {
+            lim[q] = part[q][0];
+            for (int l = 1; l < 4; ++l) lim[q] = q == 3 ? max_nan(part[q][l], lim[q]) : min_nan(part[q][l], lim[q]);
+        }
+        for (; j < static_cast<size_t>(n); ++j) {
+            const double a = s * alpha[j];
+            const int8_t st_j = st[j];
+            const bool blocks = any_free ? (ori[j] * a < -piv) || (st_j == kFree && std::abs(a) > piv)
+                                         : ori[j] * a < -piv;
+            const double inv = 1.0 / a;
+            const double raw = -dj[j] * inv;
+            const double ratio = raw > 0.0 ? raw : 0.0;
+            const double h = bland ? ratio : raw + dtol * std::abs(inv);
+            const double r = blocks ? ratio : kInf;
+            rat_[j] = r;
+            wt_[j] = std::abs(a) * range[j];
+            har_[j] = h;
+            lim[0] = min_nan(blocks ? h : kInf, lim[0]);
+            lim[1] = min_nan(r, lim[1]);
+            lim[2] = min_nan(r > 0.0 ? r : kInf, lim[2]);
+            lim[3] = max_nan(r < kInf ? r : -kInf, lim[3]);
+            k += blocks;
+        }
+        return k;
+    }
+
+    // MINPD / MAXPD's rule: the second operand where the first is NaN (as the AVX2 lanes).
+    static double min_nan(double x, double acc) { return x < acc ? x : acc; }
+    static double max_nan(double x, double acc) { return x > acc ? x : acc; }
+
+    // The total weight of the blocking columns whose ratio is at most tau (finite), summed in
+    // four lanes as `dot` sums, and in `hmax` their largest Harris bound.
+    double below(double tau, double& hmax) const {
+        double sum[4] = {0.0, 0.0, 0.0, 0.0}, hm[4] = {-kInf, -kInf, -kInf, -kInf};
+        size_t j = 0;
+        const size_t nn = static_cast<size_t>(n), n4 = nn & ~static_cast<size_t>(3);
+#if NNCELLS_AVX2
+        if (n >= kWide && avx2_available()) {
+            below_avx2(rat_.data(), wt_.data(), har_.data(), nn, tau, sum, hm);
+            j = n4;
+        }
+#endif
+        for (; j < n4; ++j) {
+            const bool in = rat_[j] <= tau;
+            sum[j % 4] += in ? wt_[j] : 0.0;
+            hm[j % 4] = max_nan(in ? har_[j] : -kInf, hm[j % 4]);
+        }
+        hmax = hm[0];
+        for (int l = 1; l < 4; ++l) hmax = max_nan(hm[l], hmax);
+        for (; j < nn; ++j)
+            if (rat_[j] <= tau) {
+                sum[0] += wt_[j];
+                hmax = max_nan(har_[j], hmax);
+            }
+        return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    }
+
+    // The blocking columns whose ratio is at most tau, in column order, into cands: their count.
+    size_t gather(double tau) {
+        Candidate* C = cands.data();
+        size_t k = 0;
+        for (int j = 0; j < n; ++j)
+            if (rat_[j] <= tau) C[k++] = Candidate{rat_[j], wt_[j], j};
+        return k;
+    }
+
     // The bound flipping ratio test: the entering column (-1: none), the step t, the columns passed
     // (in `flips`). d_j(t) = d_j + t * sign * alpha_j; a column blocks where that moves d_j away
     // from its place's sign: its breakpoint (ratio) is where d_j crosses 0, and passing it costs
-    // the slope |alpha_j| (ub_j - lb_j) (infinite for columns that cannot flip).
+    // the slope |alpha_j| (ub_j - lb_j) (infinite for columns that cannot flip). One vectorised
+    // pass finds the breakpoints; where flips are needed, passes over them find a bound tau (from
+    // the least positive ratio, four times larger each time) whose breakpoints weigh at least the
+    // infeasibility, and only those (and their Harris neighbours) are gathered and sorted.
     int ratio_test(double delta, int sign, double piv, double& t) {
         flips.clear();
-        // The candidates: nonbasic columns that block (two passes, free of branches: statuses are
-        // random and mispredictions dear; the divisions only for the candidates).
         if (cands.size() < static_cast<size_t>(n)) {
             cands.resize(n);
-            tmp.resize(n);
+            rat_.resize(n);
+            wt_.resize(n);
+            har_.resize(n);
         }
+        double lim[4];
+        if (ratio_scan(sign, piv, lim) == 0) return -1;
+        const double lowest = lim[1], lowpos = lim[2], rmax = lim[3];
+        double theta = std::max(lim[0], lowest), hmax = 0.0;
         Candidate* C = cands.data();
-        const double* al = alpha.data();
-        size_t k = 0;
-        if (!any_free) {
-            const double* o = ori.data();
-            for (int j = 0; j < n; ++j) {
-                C[k].j = j;
-                k += o[j] * (sign * al[j]) < -piv;
-            }
-        } else for (int j = 0; j < n; ++j) {
-            const int8_t s = st[j];
-            const double o = static_cast<double>((s == kAtLower) - (s == kAtUpper)) * (range[j] != 0.0);
-            const double a = sign * al[j];
-            C[k].j = j;
-            k += (o * a < -piv) | ((s == kFree) & (std::abs(a) > piv));
-        }
-        if (k == 0) return -1;
-        const size_t size = k;
-        double theta = kInf, lowest = kInf;
-        for (size_t q = 0; q < size; ++q) {
-            Candidate& c = C[q];
-            const double a = sign * al[c.j];
-            const double inv = 1.0 / a;
-            const double raw = -dj[c.j] * inv;
-            c.ratio = raw > 0.0 ? raw : 0.0;
-            c.w = std::abs(a) * range[c.j];
-            theta = std::min(theta, bland ? c.ratio : raw + dtol * std::abs(inv));
-            lowest = std::min(lowest, c.ratio);
-        }
-        // The first group (Harris: ratios below the least ratio + tolerance), without sorting.
-        theta = std::max(theta, lowest);
-        double w0 = 0.0;
-        for (size_t q = 0; q < size; ++q) w0 += C[q].ratio <= theta ? C[q].w : 0.0;
-        size_t begin = 0, end = size;
-        if (w0 < delta) {  // flips needed: walk the breakpoints in order, sorted as far as walked
-            auto less = [](const Candidate& a, const Candidate& b) { return a.ratio < b.ratio; };
-            size_t sorted = 0;
-            int picked = 0;
-            auto ensure = [&](size_t i) {  // C[0..i] in order, the rest not smaller
-                while (i >= sorted && i == sorted && picked < 4) {  // the next one: the least of the rest
-                    ++picked;
-                    size_t b = sorted;
-                    for (size_t q = sorted + 1; q < size; ++q) b = C[q].ratio < C[b].ratio ? q : b;
-                    std::swap(C[sorted], C[b]);
-                    ++sorted;
-                }
-                while (i >= sorted) {
-                    const size_t mid = std::min(size, std::max<size_t>(16, 4 * sorted));
-                    if (mid < size) std::nth_element(C + sorted, C + mid, C + size, less);
-                    std::sort(C + sorted, C + mid, less);
-                    sorted = mid;
-                }
-            };
-            // A weighted selection first (partitions about a median of three, free of branches):
-            // the least prefix in ratio order whose weight reaches delta, then sorted; the walk
-            // ends within it or just past it (`ensure` sorts on as needed).
-            {
-                size_t lo = 0, hi = size;
-                double need = delta;
-                Candidate* T = tmp.data();
-                auto split = [&](size_t a0, size_t a1, double pv, bool le, double& wl) {
-                    size_t a = 0, b = a1 - a0;
-                    wl = 0.0;
-                    for (size_t q = a0; q < a1; ++q) {
-                        const Candidate c = C[q];
-                        const bool left = le ? c.ratio <= pv : c.ratio < pv;
-                        T[a] = c;
-                        T[b - 1] = c;
-                        wl += left ? c.w : 0.0;
-                        a += left;
-                        b -= !left;
-                    }
-                    std::copy(T, T + (a1 - a0), C + a0);
-                    return a0 + a;
-                };
-                while (hi - lo > 24) {
-                    const double r0 = C[lo].ratio, r1 = C[lo + (hi - lo) / 2].ratio, r2 = C[hi - 1].ratio;
-                    const double pv = std::max(std::min(r0, r1), std::min(std::max(r0, r1), r2));
-                    double w;
-                    size_t m1 = split(lo, hi, pv, false, w);
-                    if (m1 == lo) {
-                        m1 = split(lo, hi, pv, true, w);
-                        if (m1 == hi) break;  // all equal
-                    }
-                    if (w >= need) {
-                        hi = m1;
-                    } else {
-                        need -= w;
-                        lo = m1;
-                    }
-                }
-                std::sort(C, C + hi, less);
-                sorted = hi;
-            }
+        size_t size = 0, begin = 0, end = 0;
+        if (below(theta, hmax) >= delta) {  // no flips: the first group (Harris), as gathered
+            size = end = gather(theta);
+        } else {  // flips needed: walk the breakpoints in order
+            double tau = std::max(theta, std::min(lowpos, rmax));
+            while (below(tau, hmax) < delta && tau < rmax) tau = std::min(4.0 * tau, rmax);
+            auto by_ratio = [](const Candidate& a, const Candidate& b) { return a.ratio < b.ratio; };
+            size = gather(tau);
+            std::sort(C, C + size, by_ratio);
             double slope = delta;
             size_t i = 0;
             for (;;) {
-                if (i == size) return -1;  // dual unbounded: cannot happen with z free below
-                ensure(i);
-                double th = harris(C[i].j, sign);
-                size_t e = i + 1;
-                for (; e < size; ++e) {
-                    ensure(e);
-                    if (C[e].ratio > th) break;
-                    th = std::min(th, harris(C[e].j, sign));
+                // the group from C[i]: the breakpoints up to the least Harris bound among them; one
+                // that may reach past tau (or a walk that ends past it: the sums' rounding) gathers
+                // again with a larger tau, and the walk starts over
+                double th = kInf;
+                size_t e = i;
+                if (i < size) {
+                    th = har_[C[i].j];
+                    for (e = i + 1; e < size; ++e) {
+                        if (C[e].ratio > th) break;
+                        th = std::min(th, har_[C[e].j]);
+                    }
                 }
+                if (e == size && th > tau && tau < rmax) {
+                    tau = std::min(std::max(4.0 * tau, th), rmax);
+                    size = gather(tau);
+                    std::sort(C, C + size, by_ratio);
+                    slope = delta;
+                    i = 0;
+                    continue;
+                }
+                if (i == size) return -1;  // dual unbounded: cannot happen with z free below
                 th = std::max(th, C[i].ratio);
                 size_t kk = i;
                 double w = 0.0;
@@ -654,12 +674,6 @@ private:
         }
         t = C[qk].ratio;
         return C[qk].j;
-    }
-
-    double harris(int j, int sign) const {
-        const double a = sign * alpha[j];
-        const double raw = -dj[j] / a;
-        return bland ? std::max(raw, 0.0) : raw + dtol / std::abs(a);
     }
 
     // The basis change at position r: q enters (col = B^-1 a_q), head[r] leaves (already placed).

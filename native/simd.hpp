@@ -99,6 +99,57 @@ __attribute__((target("avx2"))) inline size_t above_avx2(const double* x, size_t
     return k;
 }
 
+// lp.cpp's ratio_scan over the columns below n & ~3, four at a time (the same products,
+// quotients, minima and maxima, lane by lane: `part` holds each lane's least Harris bound, least
+// ratio, least positive ratio and largest finite ratio; the count of blocking columns returned).
+__attribute__((target("avx2"))) inline size_t ratio_scan_avx2(const double* al, const double* dj, const double* ori,
+                                                              const double* range, size_t n, double sign, double piv,
+                                                              double dtol, bool bland, double* rat, double* wt,
+                                                              double* har, double part[4][4]) {
+    const __m256d vinf = _mm256_set1_pd(__builtin_inf()), vninf = _mm256_set1_pd(-__builtin_inf());
+    const __m256d vsign = _mm256_set1_pd(sign), vnpiv = _mm256_set1_pd(-piv), vdtol = _mm256_set1_pd(dtol);
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0), neg = _mm256_set1_pd(-0.0);
+    __m256d hmin = vinf, low = vinf, lowpos = vinf, rmax = vninf;
+    size_t k = 0;
+    for (size_t j = 0; j + 4 <= n; j += 4) {
+        const __m256d a = _mm256_mul_pd(vsign, _mm256_loadu_pd(al + j));
+        const __m256d blocks = _mm256_cmp_pd(_mm256_mul_pd(_mm256_loadu_pd(ori + j), a), vnpiv, _CMP_LT_OQ);
+        const __m256d inv = _mm256_div_pd(one, a);
+        const __m256d raw = _mm256_mul_pd(_mm256_xor_pd(_mm256_loadu_pd(dj + j), neg), inv);
+        const __m256d ratio = _mm256_blendv_pd(zero, raw, _mm256_cmp_pd(raw, zero, _CMP_GT_OQ));
+        const __m256d h = bland ? ratio : _mm256_add_pd(raw, _mm256_mul_pd(vdtol, _mm256_andnot_pd(neg, inv)));
+        const __m256d r = _mm256_blendv_pd(vinf, ratio, blocks);
+        _mm256_storeu_pd(rat + j, r);
+        _mm256_storeu_pd(wt + j, _mm256_mul_pd(_mm256_andnot_pd(neg, a), _mm256_loadu_pd(range + j)));
+        _mm256_storeu_pd(har + j, h);
+        hmin = _mm256_min_pd(_mm256_blendv_pd(vinf, h, blocks), hmin);
+        low = _mm256_min_pd(r, low);
+        lowpos = _mm256_min_pd(_mm256_blendv_pd(vinf, r, _mm256_cmp_pd(r, zero, _CMP_GT_OQ)), lowpos);
+        rmax = _mm256_max_pd(_mm256_blendv_pd(vninf, r, _mm256_cmp_pd(r, vinf, _CMP_LT_OQ)), rmax);
+        k += static_cast<size_t>(__builtin_popcount(_mm256_movemask_pd(blocks)));
+    }
+    _mm256_storeu_pd(part[0], hmin);
+    _mm256_storeu_pd(part[1], low);
+    _mm256_storeu_pd(part[2], lowpos);
+    _mm256_storeu_pd(part[3], rmax);
+    return k;
+}
+
+// lp.cpp's below over the columns below n & ~3, four at a time: each lane's sum of the weights
+// of the columns whose ratio is at most tau (in `sum`), and its largest Harris bound among them.
+__attribute__((target("avx2"))) inline void below_avx2(const double* rat, const double* wt, const double* har,
+                                                       size_t n, double tau, double sum[4], double hmax[4]) {
+    const __m256d vt = _mm256_set1_pd(tau), ninf = _mm256_set1_pd(-__builtin_inf());
+    __m256d acc = _mm256_setzero_pd(), hm = ninf;
+    for (size_t j = 0; j + 4 <= n; j += 4) {
+        const __m256d in = _mm256_cmp_pd(_mm256_loadu_pd(rat + j), vt, _CMP_LE_OQ);
+        acc = _mm256_add_pd(acc, _mm256_and_pd(in, _mm256_loadu_pd(wt + j)));
+        hm = _mm256_max_pd(_mm256_blendv_pd(ninf, _mm256_loadu_pd(har + j), in), hm);
+    }
+    _mm256_storeu_pd(sum, acc);
+    _mm256_storeu_pd(hmax, hm);
+}
+
 // linalg.hpp's axpy4, four columns at a time.
 __attribute__((target("avx2"))) inline void axpy4_avx2(double* out, int n, double r0, double r1, double r2, double r3,
                                                        const double* a0, const double* a1, const double* a2,
