@@ -566,8 +566,10 @@ private:
     size_t gather(double tau) {
         Candidate* C = cands.data();
         size_t k = 0;
-        for (int j = 0; j < n; ++j)
-            if (rat_[j] <= tau) C[k++] = Candidate{rat_[j], wt_[j], j};
+        for (int j = 0; j < n; ++j) {  // (free of branches: the breakpoints below tau are scattered)
+            C[k] = Candidate{rat_[j], wt_[j], j};
+            k += rat_[j] <= tau;
+        }
         return k;
     }
 
@@ -595,8 +597,16 @@ private:
         if (below(theta, hmax) >= delta) {  // no flips: the first group (Harris), as gathered
             size = end = gather(theta);
         } else {  // flips needed: walk the breakpoints in order
-            double tau = std::max(theta, std::min(lowpos, rmax));
-            while (below(tau, hmax) < delta && tau < rmax) tau = std::min(4.0 * tau, rmax);
+            double tau = std::max(theta, std::min(lowpos, rmax)), lo = tau, wlo = 0.0, w;
+            while ((w = below(tau, hmax)) < delta && tau < rmax) {
+                lo = tau;
+                wlo = w;
+                tau = std::min(4.0 * tau, rmax);
+            }
+            if (lo < tau && w > wlo) {  // one more pass: where the weight grows linearly to delta
+                const double mid = lo + (tau - lo) * ((delta - wlo) / (w - wlo));
+                if (mid > lo && mid < tau && below(mid, hmax) >= delta) tau = mid;
+            }
             auto by_ratio = [](const Candidate& a, const Candidate& b) { return a.ratio < b.ratio; };
             size = gather(tau);
             std::sort(C, C + size, by_ratio);
