@@ -105,10 +105,20 @@ private:
     // (bit for bit (bound - p_c) / u_c), is computed only where num <= acc |u_c| allows it to be
     // the least so far (up to a relative 2^-50 for the product's rounding; tiny products always):
     // the same least quotient with few divisions (they were half of a ray's time at 784 inputs).
+    // The AVX2 build (simd.hpp) computes every quotient below d & ~3: the same least one.
     double box_exit(const double* p, const double* u) const {
         double acc = kInf;
         const int d = d_;
-        for (int k = 0; k < d; ++k) {
+        int k = 0;
+#if NNCELLS_AVX2
+        if (d >= kWide && avx2_available()) {
+            double lane[4];
+            box_exit_avx2(p, u, lo_.data(), hi_.data(), static_cast<size_t>(d), lane);
+            for (double v : lane) acc = v < acc ? v : acc;
+            k = d & ~3;
+        }
+#endif
+        for (; k < d; ++k) {
             const double w = u[k], aw = std::abs(w);
             const double up = hi_[k] - p[k], down = p[k] - lo_[k];
             const double num = w > 0 ? up : down, bound = acc * aw;  // (selects, not branches)

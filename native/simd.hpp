@@ -150,6 +150,22 @@ __attribute__((target("avx2"))) inline void below_avx2(const double* rat, const 
     _mm256_storeu_pd(hmax, hm);
 }
 
+// lp_split.hpp's box_exit over the coordinates below n & ~3, every quotient computed (the same
+// correctly rounded quotients, so the same least one): each lane's least into `lane`.
+__attribute__((target("avx2"))) inline void box_exit_avx2(const double* p, const double* u, const double* lo,
+                                                          const double* hi, size_t n, double lane[4]) {
+    const __m256d vinf = _mm256_set1_pd(__builtin_inf()), zero = _mm256_setzero_pd(), neg = _mm256_set1_pd(-0.0);
+    __m256d acc = vinf;
+    for (size_t k = 0; k + 4 <= n; k += 4) {
+        const __m256d w = _mm256_loadu_pd(u + k), pk = _mm256_loadu_pd(p + k);
+        const __m256d up = _mm256_sub_pd(_mm256_loadu_pd(hi + k), pk), down = _mm256_sub_pd(pk, _mm256_loadu_pd(lo + k));
+        const __m256d num = _mm256_blendv_pd(down, up, _mm256_cmp_pd(w, zero, _CMP_GT_OQ));
+        const __m256d t = _mm256_div_pd(num, _mm256_andnot_pd(neg, w));
+        acc = _mm256_min_pd(_mm256_blendv_pd(t, vinf, _mm256_cmp_pd(w, zero, _CMP_EQ_OQ)), acc);
+    }
+    _mm256_storeu_pd(lane, acc);
+}
+
 // linalg.hpp's axpy4, four columns at a time.
 __attribute__((target("avx2"))) inline void axpy4_avx2(double* out, int n, double r0, double r1, double r2, double r3,
                                                        const double* a0, const double* a1, const double* a2,
