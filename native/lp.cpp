@@ -51,9 +51,8 @@ constexpr double kXRow = 0.1;       // the pricing weight of a basic x_j's row a
 constexpr double kPivotRel = 1e-9;  // pivots below this times |rho|_1 are refused
 constexpr double kPerturb = 1e-7;   // the cost perturbation of boxed columns (unit rows: d_j = O(1))
 
-struct Candidate {
+struct Candidate {  // (16 bytes: the sort moves them; the weight is wt_[j])
     double ratio;
-    double w;  // the slope passing it costs: |alpha_j| (ub_j - lb_j)
     int j;
 };
 
@@ -567,7 +566,7 @@ private:
         Candidate* C = cands.data();
         size_t k = 0;
         for (int j = 0; j < n; ++j) {  // (free of branches: the breakpoints below tau are scattered)
-            C[k] = Candidate{rat_[j], wt_[j], j};
+            C[k] = Candidate{rat_[j], j};
             k += rat_[j] <= tau;
         }
         return k;
@@ -637,7 +636,7 @@ private:
                 th = std::max(th, C[i].ratio);
                 size_t kk = i;
                 double w = 0.0;
-                while (kk < e && C[kk].ratio <= th) w += C[kk++].w;
+                while (kk < e && C[kk].ratio <= th) w += wt_[C[kk++].j];
                 if (slope - w <= 0.0) {
                     begin = i;
                     end = kk;
@@ -658,7 +657,7 @@ private:
             size_t best = end;
             for (size_t q = begin; q < end; ++q) {
                 const Candidate& c = C[q];
-                if (c.ratio > theta || c.j < 0 || (need_fit && c.w < S)) continue;
+                if (c.ratio > theta || c.j < 0 || (need_fit && wt_[c.j] < S)) continue;
                 if (best == end || (bland ? c.j < C[best].j : std::abs(alpha[c.j]) > std::abs(alpha[C[best].j])))
                     best = q;
             }
@@ -667,14 +666,14 @@ private:
         size_t qk = pick(false, 0.0);
         if (qk == end) return -1;
         double S = delta;
-        const double wq = C[qk].w;
+        const double wq = wt_[C[qk].j];
         if (wq < S) {
             for (size_t q = begin; q < end && S > wq; ++q) {
                 Candidate& c = C[q];
                 if (q == qk || c.ratio > theta) continue;
-                if (!(c.w < S)) continue;
+                if (!(wt_[c.j] < S)) continue;
                 flips.push_back(c.j);
-                S -= c.w;
+                S -= wt_[c.j];
                 c.j = -1;  // passed
             }
             if (S > wq) {
