@@ -17,8 +17,9 @@
 // among near ties); within the last group of ties, columns are flipped until what is left of
 // the infeasibility fits in the entering column's range (so it enters inside its bounds: at
 // y = 0, where every ratio is 0, this is what makes progress). The breakpoints are not sorted
-// as a whole: a weighted selection (partitions free of branches) finds the least prefix whose
-// slopes use up the infeasibility, and only that prefix is sorted.
+// as a whole: one vectorised pass computes every column's ratio, weight and Harris bound, passes
+// over those arrays find a bound whose breakpoints' slopes use up the infeasibility, and only the
+// breakpoints below it (a few dozen of the ~400 that block at 784 inputs) are gathered and sorted.
 //
 // The LPs are highly degenerate (the rows of a cell span few dimensions, so at y = 0 and at most
 // optima every x_j has a reduced cost of 0): the costs of the nonbasic boxed columns are
@@ -596,15 +597,19 @@ private:
         if (below(theta, hmax) >= delta) {  // no flips: the first group (Harris), as gathered
             size = end = gather(theta);
         } else {  // flips needed: walk the breakpoints in order
-            double tau = std::max(theta, std::min(lowpos, rmax)), lo = tau, wlo = 0.0, w;
-            while ((w = below(tau, hmax)) < delta && tau < rmax) {
-                lo = tau;
-                wlo = w;
-                tau = std::min(4.0 * tau, rmax);
-            }
-            if (lo < tau && w > wlo) {  // one more pass: where the weight grows linearly to delta
-                const double mid = lo + (tau - lo) * ((delta - wlo) / (w - wlo));
-                if (mid > lo && mid < tau && below(mid, hmax) >= delta) tau = mid;
+            double tau = rmax;  // (few columns: all their breakpoints, sorted, cost less than passes)
+            if (n >= kWide) {
+                tau = std::max(theta, std::min(lowpos, rmax));
+                double lo = tau, wlo = 0.0, w;
+                while ((w = below(tau, hmax)) < delta && tau < rmax) {
+                    lo = tau;
+                    wlo = w;
+                    tau = std::min(4.0 * tau, rmax);
+                }
+                if (lo < tau && w > wlo) {  // one more pass: where the weight grows linearly to delta
+                    const double mid = lo + (tau - lo) * ((delta - wlo) / (w - wlo));
+                    if (mid > lo && mid < tau && below(mid, hmax) >= delta) tau = mid;
+                }
             }
             auto by_ratio = [](const Candidate& a, const Candidate& b) { return a.ratio < b.ratio; };
             size = gather(tau);
