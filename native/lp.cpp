@@ -536,29 +536,19 @@ private:
     static double max_nan(double x, double acc) { return x > acc ? x : acc; }
 
     // The total weight of the blocking columns whose ratio is at most tau (finite), summed in
-    // four lanes as `dot` sums, and in `hmax` their largest Harris bound.
-    double below(double tau, double& hmax) const {
-        double sum[4] = {0.0, 0.0, 0.0, 0.0}, hm[4] = {-kInf, -kInf, -kInf, -kInf};
+    // four lanes as `dot` sums.
+    double below(double tau) const {
+        double sum[4] = {0.0, 0.0, 0.0, 0.0};
         size_t j = 0;
         const size_t nn = static_cast<size_t>(n), n4 = nn & ~static_cast<size_t>(3);
 #if NNCELLS_AVX2
         if (n >= kWide && avx2_available()) {
-            below_avx2(rat_.data(), wt_.data(), har_.data(), nn, tau, sum, hm);
+            below_avx2(rat_.data(), wt_.data(), nn, tau, sum);
             j = n4;
         }
 #endif
-        for (; j < n4; ++j) {
-            const bool in = rat_[j] <= tau;
-            sum[j % 4] += in ? wt_[j] : 0.0;
-            hm[j % 4] = max_nan(in ? har_[j] : -kInf, hm[j % 4]);
-        }
-        hmax = hm[0];
-        for (int l = 1; l < 4; ++l) hmax = max_nan(hm[l], hmax);
-        for (; j < nn; ++j)
-            if (rat_[j] <= tau) {
-                sum[0] += wt_[j];
-                hmax = max_nan(har_[j], hmax);
-            }
+        for (; j < n4; ++j) sum[j % 4] += rat_[j] <= tau ? wt_[j] : 0.0;
+        for (; j < nn; ++j) sum[0] += rat_[j] <= tau ? wt_[j] : 0.0;
         return (sum[0] + sum[1]) + (sum[2] + sum[3]);
     }
 
@@ -579,7 +569,8 @@ private:
     // the slope |alpha_j| (ub_j - lb_j) (infinite for columns that cannot flip). One vectorised
     // pass finds the breakpoints; where flips are needed, passes over them find a bound tau (from
     // the least positive ratio, four times larger each time) whose breakpoints weigh at least the
-    // infeasibility, and only those (and their Harris neighbours) are gathered and sorted.
+    // infeasibility, and only those are gathered and sorted (again with a larger tau where a
+    // Harris group may reach past it).
     int ratio_test(double delta, int sign, double piv, double& t) {
         flips.clear();
         if (cands.size() < static_cast<size_t>(n)) {
@@ -591,24 +582,24 @@ private:
         double lim[4];
         if (ratio_scan(sign, piv, lim) == 0) return -1;
         const double lowest = lim[1], lowpos = lim[2], rmax = lim[3];
-        double theta = std::max(lim[0], lowest), hmax = 0.0;
+        double theta = std::max(lim[0], lowest);
         Candidate* C = cands.data();
         size_t size = 0, begin = 0, end = 0;
-        if (below(theta, hmax) >= delta) {  // no flips: the first group (Harris), as gathered
+        if (below(theta) >= delta) {  // no flips: the first group (Harris), as gathered
             size = end = gather(theta);
         } else {  // flips needed: walk the breakpoints in order
             double tau = rmax;  // (few columns: all their breakpoints, sorted, cost less than passes)
             if (n >= kWide) {
                 tau = std::max(theta, std::min(lowpos, rmax));
                 double lo = tau, wlo = 0.0, w;
-                while ((w = below(tau, hmax)) < delta && tau < rmax) {
+                while ((w = below(tau)) < delta && tau < rmax) {
                     lo = tau;
                     wlo = w;
                     tau = std::min(4.0 * tau, rmax);
                 }
                 if (lo < tau && w > wlo) {  // one more pass: where the weight grows linearly to delta
                     const double mid = lo + (tau - lo) * ((delta - wlo) / (w - wlo));
-                    if (mid > lo && mid < tau && below(mid, hmax) >= delta) tau = mid;
+                    if (mid > lo && mid < tau && below(mid) >= delta) tau = mid;
                 }
             }
             auto by_ratio = [](const Candidate& a, const Candidate& b) { return a.ratio < b.ratio; };

@@ -136,18 +136,16 @@ __attribute__((target("avx2"))) inline size_t ratio_scan_avx2(const double* al, 
 }
 
 // lp.cpp's below over the columns below n & ~3, four at a time: each lane's sum of the weights
-// of the columns whose ratio is at most tau (in `sum`), and its largest Harris bound among them.
-__attribute__((target("avx2"))) inline void below_avx2(const double* rat, const double* wt, const double* har,
-                                                       size_t n, double tau, double sum[4], double hmax[4]) {
-    const __m256d vt = _mm256_set1_pd(tau), ninf = _mm256_set1_pd(-__builtin_inf());
-    __m256d acc = _mm256_setzero_pd(), hm = ninf;
+// of the columns whose ratio is at most tau (in `sum`).
+__attribute__((target("avx2"))) inline void below_avx2(const double* rat, const double* wt, size_t n, double tau,
+                                                       double sum[4]) {
+    const __m256d vt = _mm256_set1_pd(tau);
+    __m256d acc = _mm256_setzero_pd();
     for (size_t j = 0; j + 4 <= n; j += 4) {
         const __m256d in = _mm256_cmp_pd(_mm256_loadu_pd(rat + j), vt, _CMP_LE_OQ);
         acc = _mm256_add_pd(acc, _mm256_and_pd(in, _mm256_loadu_pd(wt + j)));
-        hm = _mm256_max_pd(_mm256_blendv_pd(ninf, _mm256_loadu_pd(har + j), in), hm);
     }
     _mm256_storeu_pd(sum, acc);
-    _mm256_storeu_pd(hmax, hm);
 }
 
 // lp_split.hpp's box_exit over the coordinates below n & ~3, every quotient computed (the same
