@@ -64,12 +64,17 @@ inline void axpy4(double* out, int n, double r0, double r1, double r2, double r3
 // The indices b of x[0..n) with x[b] > bar, in order, into `out` (n room): their count; and in
 // `top` the largest entry (NaN entries skipped; -inf when there are none): exact in any order.
 inline size_t above(const double* x, size_t n, double bar, size_t* out, double& top) {
-#if NNCELLS_AVX2
-    if (n >= kWide && avx2_available()) return above_avx2(x, n, bar, out, top);  // the same (simd.hpp)
-#endif
     double m = -std::numeric_limits<double>::infinity();
-    size_t k = 0;
-    for (size_t b = 0; b < n; ++b) {
+    size_t k = 0, b = 0;
+#if NNCELLS_AVX2
+    if (n >= kWide && avx2_available()) {  // the same indices and maximum (simd.hpp), then the rest
+        double lane[4];
+        k = above_avx2(x, n, bar, out, lane);
+        for (double v : lane) m = v > m ? v : m;
+        b = n & ~static_cast<size_t>(3);
+    }
+#endif
+    for (; b < n; ++b) {
         m = x[b] > m ? x[b] : m;
         out[k] = b;
         k += x[b] > bar;

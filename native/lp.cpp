@@ -98,6 +98,10 @@ public:
         Y.assign(m, 0.0);
         dj.assign(n, 0.0);
         alpha.assign(n, 0.0);
+        cands.resize(n);
+        rat_.resize(n);
+        wt_.resize(n);
+        har_.resize(n);
         col.assign(m, 0.0);
         acol.assign(m, 0.0);
         xn.assign(d, 0.0);
@@ -573,12 +577,6 @@ private:
     // Harris group may reach past it).
     int ratio_test(double delta, int sign, double piv, double& t) {
         flips.clear();
-        if (cands.size() < static_cast<size_t>(n)) {
-            cands.resize(n);
-            rat_.resize(n);
-            wt_.resize(n);
-            har_.resize(n);
-        }
         double lim[4];
         if (ratio_scan(sign, piv, lim) == 0) return -1;
         const double lowest = lim[1], lowpos = lim[2], rmax = lim[3];

@@ -68,15 +68,15 @@ __attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, cons
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// linalg.hpp's above (MAXPD keeps its second operand where the first is NaN: NaNs skipped; the
-// indices of a block of four only where its mask is not empty: few are above the bar).
+// linalg.hpp's above over the entries below n & ~3 (MAXPD keeps its second operand where the
+// first is NaN: NaNs skipped; the indices of a block of four only where its mask is not empty:
+// few are above the bar): the count of indices written, each lane's largest entry in `lane`.
 __attribute__((target("avx2"))) inline size_t above_avx2(const double* x, size_t n, double bar, size_t* out,
-                                                         double& top) {
-    const double ninf = -__builtin_inf();
+                                                         double lane[4]) {
     const __m256d vb = _mm256_set1_pd(bar);
-    __m256d acc = _mm256_set1_pd(ninf);
-    size_t k = 0, b = 0;
-    for (; b + 4 <= n; b += 4) {
+    __m256d acc = _mm256_set1_pd(-__builtin_inf());
+    size_t k = 0;
+    for (size_t b = 0; b + 4 <= n; b += 4) {
         const __m256d v = _mm256_loadu_pd(x + b);
         acc = _mm256_max_pd(v, acc);
         const int mask = _mm256_movemask_pd(_mm256_cmp_pd(v, vb, _CMP_GT_OQ));
@@ -86,16 +86,7 @@ __attribute__((target("avx2"))) inline size_t above_avx2(const double* x, size_t
                 k += (mask >> l) & 1;
             }
     }
-    double s[4];
-    _mm256_storeu_pd(s, acc);
-    double m = ninf;
-    for (double v : s) m = v > m ? v : m;
-    for (; b < n; ++b) {
-        m = x[b] > m ? x[b] : m;
-        out[k] = b;
-        k += x[b] > bar;
-    }
-    top = m;
+    _mm256_storeu_pd(lane, acc);
     return k;
 }
 
