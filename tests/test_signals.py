@@ -191,3 +191,24 @@ def test_main_restores_the_sigterm_handler(tmp_path, capsys):
     assert main(["enumerate", _model(tmp_path), "--box", "-1", "1", "--workers", "1", "--quiet", "--json"]) == 0
     assert signal.getsignal(signal.SIGTERM) is before
     assert json.loads(capsys.readouterr().out)["regions"] > 0
+
+
+def test_stop_pool_leaves_no_manager_thread_behind():
+    """`stop_pool` on a pool whose workers are busy: the workers are killed and, before Python
+    3.14, the pool's manager thread has ended when it returns (the interpreter's exit then has no
+    thread to race with: no traceback after an interrupted command's one line)."""
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    from nncells.run.executors import stop_pool
+    pool = ProcessPoolExecutor(2)
+    started = [pool.submit(time.sleep, 0) for _ in range(2)]
+    wait(started)  # the workers and the manager thread exist
+    pool.submit(time.sleep, 600)
+    procs = list(pool._processes.values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    stop_pool(pool)
+    for p in procs:
+        p.join(timeout=10)
+    assert not any(p.is_alive() for p in procs)
+    if not hasattr(pool, "kill_workers"):
+        assert manager is not None and not manager.is_alive()

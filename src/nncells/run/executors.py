@@ -72,14 +72,21 @@ def worker_setup(driver_pid: int):
 def stop_pool(pool) -> None:
     """Stop a `concurrent.futures.ProcessPoolExecutor` now: cancel the calls not yet started and
     kill its workers (they ignore SIGINT and SIGTERM), instead of waiting, as leaving its ``with``
-    block does, for every call submitted. For a driver stopped by Ctrl-C, SIGTERM or an error."""
+    block does, for every call submitted. For a driver stopped by Ctrl-C, SIGTERM or an error.
+
+    Before 3.14 the pool's manager thread is then waited for (it ends once it sees the workers
+    gone): left running, it can close its wake-up pipe while the interpreter's exit writes to
+    it, and that race printed a traceback after the one line of an interrupted command."""
     if hasattr(pool, "kill_workers"):  # Python >= 3.14
         pool.kill_workers()
         return
     procs = list((pool._processes or {}).values())  # before 3.14 there is no public way to them
+    manager = pool._executor_manager_thread
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.kill()
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 def available_cores() -> int:
