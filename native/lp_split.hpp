@@ -41,6 +41,22 @@ struct Balls {
         R.push_back(r);
         own.push_back(o);
     }
+    void clear() {  // (the buffers are kept: see `room`)
+        P.clear();
+        R.clear();
+        own.clear();
+    }
+    // Capacity for nb balls, grown at least twofold when it grows: a split rebuilds its ball set
+    // once per cutting hyperplane into the buffers of the last one (LpSplitter::by_lps), and
+    // pages a buffer has not yet touched cost no memory, where fresh pages for every rebuild cost
+    // a page fault each (a tenth of the time of the largest cells at 784 inputs).
+    void room(size_t nb) {
+        if (R.capacity() >= nb) return;
+        nb = std::max(nb, 2 * R.capacity());
+        P.reserve(nb * static_cast<size_t>(d));
+        R.reserve(nb);
+        own.reserve(nb);
+    }
 };
 
 // One LP-mode split of a cell by one layer (split._split_by_lps with split._Sides).
@@ -62,6 +78,7 @@ public:
         const Layer& L = *C.L;
         const int d = static_cast<int>(lo_.size()), k = L.k;
         d_ = d;
+        enough_ = 2 * st_.borderline * st_.tol * box_reach(lo_, hi_);
         std::vector<uint8_t> signs(k, 0);
         // split.split_cell: constant neurons, then interval bounds over the box
         std::vector<double> big(d);
@@ -276,8 +293,10 @@ private:
             box = std::make_unique<BoxDecider>(C, E_, f_, lo_, hi_, st_.tol, net_.error_factor, st_.lp_tol, st_.off, p,
                                                d, counts_);
         box_ = box.get();
-        Balls W;
+        Balls& W = balls_[0];  // (its buffers and those of `next` are swapped where W is rebuilt)
+        W.clear();
         W.d = d;
+        W.room(1 + 2 * todo.size());
         W.push(p, r, 0);
         std::vector<double> vals;
         const std::vector<int> no_rows;
@@ -343,8 +362,10 @@ private:
                 if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
                 if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
             }
-            Balls fresh;
+            Balls& fresh = balls_[2];
+            fresh.clear();
             fresh.d = d;
+            fresh.room(2 * n_sub);  // (at most one ball for each side of each sub-cell)
             std::vector<int> split_of(n_sub, -1);
             // each sub-cell's balls, in order (a bucket sort by owner: no scan per sub-cell)
             std::vector<size_t> start(n_sub + 1, 0), order(W.n());
@@ -393,15 +414,18 @@ private:
                     sub_signs[j][i] = best_pos[j] >= best_neg[j];
                 }
             }
+            W.room(W.n() + fresh.n());
             for (size_t b = 0; b < fresh.n(); ++b) W.push(fresh.at(b), fresh.R[b], fresh.own[b]);
             if (sub_signs.size() > n_sub) {  // a split sub-cell's witnesses: the caps on each side
                 values(W, i, vals);
-                Balls next;
+                Balls& next = balls_[1];
+                next.clear();
                 next.d = d;
                 std::vector<size_t> moved;
                 for (size_t b = 0; b < W.n(); ++b)
                     if (split_of[W.own[b]] >= 0) moved.push_back(b);
-                next.P.reserve((W.n() + moved.size()) * static_cast<size_t>(d));  // the moved twice
+                // the moved twice, and the next hyperplane's fresh balls
+                next.room(W.n() + moved.size() + 2 * sub_signs.size());
                 for (size_t b = 0; b < W.n(); ++b)
                     if (split_of[W.own[b]] < 0) next.push(W.at(b), W.R[b], W.own[b]);
                 std::vector<double> ve(moved.size());
@@ -419,13 +443,9 @@ private:
                     }
                 }
                 carry(W, split_of, moved, shifts, i);
-                W = std::move(next);
+                std::swap(W, next);
             }
             if (std::any_of(W.R.begin(), W.R.end(), [](double r) { return !(r > 0); })) {
-                Balls kept;  // only balls of positive radius stay
-                kept.d = d;
-                for (size_t b = 0; b < W.n(); ++b)
-                    if (W.R[b] > 0) kept.push(W.at(b), W.R[b], W.own[b]);
                 for (size_t j = 0; j < rv_.size(); ++j) {
                     std::vector<double>& col = rv_[j];
                     col.resize(W.n(), kNaN);
@@ -435,10 +455,24 @@ private:
                     col.resize(at);
                     filled_[j] = 0;
                 }
-                W = std::move(kept);
+                size_t kept = 0;  // only balls of positive radius stay (in place, in order)
+                for (size_t b = 0; b < W.n(); ++b) {
+                    if (!(W.R[b] > 0)) continue;
+                    if (kept != b) {
+                        std::copy(W.at(b), W.at(b) + d, W.P.begin() + kept * static_cast<size_t>(d));
+                        W.R[kept] = W.R[b];
+                        W.own[kept] = W.own[b];
+                    }
+                    ++kept;
+                }
+                W.P.resize(kept * static_cast<size_t>(d));
+                W.R.resize(kept);
+                W.own.resize(kept);
             }
         }
 
+        balls_[1] = Balls{};  // (the spare buffers' memory back before the children take theirs)
+        balls_[2] = Balls{};
         std::vector<Child> out;
         std::vector<int> best_of(sub_signs.size(), -1);  // each sub-cell's deepest ball (the first such)
         for (size_t b = 0; b < W.n(); ++b) {
@@ -453,6 +487,7 @@ private:
                                 box ? box->basis_of(sub_rows[j], sub_rows[j].size()) : C.basis});
         }
         box_ = nullptr;
+        W = Balls{};
         return out;
     }
 
@@ -647,8 +682,10 @@ private:
     // sub-cell's extra rows and h_i are linear, so the least of (radius, the extra rows' slacks,
     // the distance to h_i), mixed, bounds the depth of the mixed centre. The game starts from the
     // sub-cell's own balls `mine` and the targets Q, and takes in, kMixRounds times at most, the
-    // kMixAdd balls of W that improve it most (column generation). The centre is certified like
-    // a ray's point.
+    // kMixAdd balls of W that improve it most (column generation); it stops once its value is
+    // twice what proves the side (the centre's depth, certified like a ray's point, is the value
+    // less rounding): a deeper centre would save later work, but at 784 inputs the rounds after
+    // that cost more than it saves.
     Shot mix(int i, bool side, const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
              const std::vector<double>& vals, const std::vector<size_t>& Q) {
         const double sgn = side ? 1.0 : -1.0;
@@ -674,7 +711,7 @@ private:
             for (int r = 0; r < R; ++r)
                 for (int q = 0; q < P; ++q) game_[static_cast<size_t>(r) * P + q] = value(r, pool_[q]);
             g = best_mixture(game_.data(), R, P);
-            if (!g.ok) break;
+            if (!g.ok || g.value > enough_) break;  // (enough_: the centre counts; no deeper one sought)
             // the balls outside the game that beat the rows' mixture y: the kMixAdd best. No
             // mixture of W does better than the best of them (min_r (M l)_r <= y . M l): where
             // that is not above 0, no mixture proves the side.
@@ -858,6 +895,7 @@ private:
     const Ctx* C_ = nullptr;
     BoxDecider* box_ = nullptr;
     int d_ = 0;
+    double enough_ = kInf;  // `mix`: a game value that proves the side (twice the borderline)
     std::vector<int> slot_;
     std::vector<double> E_, f_, cen_, rows_c_, sp_;
     std::vector<std::pair<double, size_t>> scored_;  // (score, ball) of `aim`
@@ -881,6 +919,7 @@ private:
                                            // over W's balls (`ball_value`)
     std::vector<uint8_t> on_mask_;
     std::vector<std::vector<int>> certs_[2];
+    Balls balls_[3];  // `by_lps`: W, the next W, the fresh balls (buffers kept within a split)
 };
 
 }  // namespace lp_detail

@@ -150,3 +150,19 @@ def test_no_ball_beyond_the_hyperplane_no_mixture():
     assert mix_witness(P, R, P @ n + g, *empty, [0], empty, n, g, True, BOX) == (None, -np.inf)
     x, r = mix_witness(P, R, P @ n + g, *empty, [0], empty, n, g, False, BOX)
     assert x is not None and r > 0
+
+
+def test_a_mixture_deep_enough_stops_the_search():
+    """The game starts from a ball barely right of x_1 = 0.5; deeper balls are further right.
+    Asked for any depth above 0.001, the first game (that ball alone) is enough; asked for
+    nothing less than the best, the search takes the deeper balls in."""
+    P = np.array([[0.503, 0.5], [0.7, 0.5], [0.75, 0.4], [0.3, 0.5]])
+    R = np.array([0.1, 0.2, 0.2, 0.2])
+    n, g = np.array([1.0, 0.0]), -0.5
+    empty = np.zeros((0, 2)), np.zeros(0)
+    first = mix_witness(P, R, P @ n + g, *empty, [0], empty, n, g, True, BOX, enough=0.001)
+    best = mix_witness(P, R, P @ n + g, *empty, [0], empty, n, g, True, BOX)
+    assert np.array_equal(first[0], P[0]) and 0.001 < first[1] <= 0.003
+    assert best[1] >= 0.19 and best[0][0] > 0.6
+    for x, r in (first, best):
+        assert x[0] - 0.5 >= r and certified_depth(*empty, x, BOX) >= r

@@ -41,7 +41,7 @@ from nncells.engine.cells import Cell, Child
 from nncells.engine.vertex import split_by_vertices
 from nncells.geometry.contract import Rule, deepest_point, gamma
 from nncells.geometry.norms import row_norms, unit
-from nncells.geometry.box_depth import BoxDepth, note_fallback
+from nncells.geometry.box_depth import BoxDepth, box_reach, note_fallback
 from nncells.geometry.depth_lps import CellDepth
 from nncells.geometry.witness_balls import caps as _caps, certified_ball, mix_witness, value_error as _value_error
 
@@ -384,8 +384,9 @@ class _Sides:
                 return shot
         if balls is not None and self.bounds is not None:
             extra = self.m + sub_rows
+            enough = 2 * _config.BORDERLINE * self.rule.tol * box_reach(*self.bounds)
             mixed = mix_witness(balls[0], balls[1], balls[2], self.A[extra], self.c[extra], balls[3],
-                                (self.A[rows], self.c[rows]), self.Hn[i], self.gn[i], side, self.bounds)
+                                (self.A[rows], self.c[rows]), self.Hn[i], self.gn[i], side, self.bounds, enough)
             if mixed[0] is not None and self.rule.witness(*mixed):
                 if self.rule.witness(mixed[0], mixed[1] / _config.BORDERLINE):
                     return mixed

@@ -140,7 +140,7 @@ def best_mixture(M: np.ndarray):
     return float((M @ lam).min()), lam, y / y.sum()  # (not from sum mu: that cancels where s is large)
 
 
-def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds):
+def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds, enough=np.inf):
     """The mixture of the balls ``(P, R)`` (values ``hv`` of ``h(x) = n x + g`` at the centres)
     deepest in the sub-cell with the extra rows ``sub_A x <= sub_c`` on the side ``h > 0``
     (``positive``) or ``h < 0``, certified in the sub-cell's rows ``rows = (A, c)`` and the box
@@ -148,7 +148,8 @@ def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds):
 
     The game starts from the balls ``first`` (indices) and takes in, `MIX_ROUNDS` times at
     most, the `MIX_ADD` balls that beat the rows' optimal mixture most (ties: the first); it
-    stops early where even the best of them is not above 0 (no mixture then reaches the side).
+    stops early where even the best of them is not above 0 (no mixture then reaches the side),
+    and once the game's value is above ``enough`` (a depth that proves the side).
 
     Examples
     --------
@@ -170,6 +171,8 @@ def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds):
         if game is None:
             return None, -np.inf
         value, lam, y = game
+        if value > enough:
+            break
         price = y @ M
         price[pool] = -np.inf
         bar = value + 1e-12 * max(1.0, abs(value))
