@@ -3,6 +3,9 @@
 // Internal to lp_mode.cpp.
 #pragma once
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -29,27 +32,57 @@ constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
 constexpr int kMixRounds = 8;                      // witness_balls.MIX_ROUNDS
 constexpr size_t kMixAdd = 8;                      // witness_balls.MIX_ADD
 
+// A growable array of doubles, grown by realloc: a large one (a mapping of its own) then grows by
+// remapping its pages, neither copied nor touched again (a split's ball set doubles with each
+// cutting hyperplane: hundreds of MB in the largest cells at 784 inputs).
+class Doubles {
+public:
+    Doubles() = default;
+    Doubles(const Doubles&) = delete;
+    Doubles& operator=(const Doubles&) = delete;
+    ~Doubles() { std::free(p_); }
+    double* data() { return p_; }
+    const double* data() const { return p_; }
+    size_t size() const { return n_; }
+    void reserve(size_t n) {
+        if (n <= cap_) return;
+        void* q = std::realloc(p_, n * sizeof(double));
+        if (!q) throw std::bad_alloc();
+        p_ = static_cast<double*>(q);
+        cap_ = n;
+    }
+    void append(const double* x, size_t k) {  // (x must not point into this array)
+        if (n_ + k > cap_) reserve(std::max(n_ + k, 2 * cap_));
+        std::memcpy(p_ + n_, x, k * sizeof(double));
+        n_ += k;
+    }
+    void truncate(size_t n) { n_ = std::min(n, n_); }
+
+private:
+    double* p_ = nullptr;
+    size_t n_ = 0, cap_ = 0;
+};
+
 // Witness balls of one split: centres (n x d), radii, owners (sub-cell indices).
 struct Balls {
     int d = 0;
-    std::vector<double> P, R;
+    Doubles P;
+    std::vector<double> R;
     std::vector<int> own;
     size_t n() const { return R.size(); }
-    const double* at(size_t i) const { return &P[i * d]; }
-    void push(const double* x, double r, int o) {
-        P.insert(P.end(), x, x + d);
+    const double* at(size_t i) const { return P.data() + i * d; }
+    double* at(size_t i) { return P.data() + i * d; }
+    void push(const double* x, double r, int o) {  // (x must not be a centre of these balls)
+        P.append(x, d);
         R.push_back(r);
         own.push_back(o);
     }
-    void clear() {  // (the buffers are kept: see `room`)
-        P.clear();
-        R.clear();
-        own.clear();
+    void truncate(size_t nb) {
+        P.truncate(nb * static_cast<size_t>(d));
+        R.resize(nb);
+        own.resize(nb);
     }
-    // Capacity for nb balls, grown at least twofold when it grows: a split rebuilds its ball set
-    // once per cutting hyperplane into the buffers of the last one (LpSplitter::by_lps), and
-    // pages a buffer has not yet touched cost no memory, where fresh pages for every rebuild cost
-    // a page fault each (a tenth of the time of the largest cells at 784 inputs).
+    // Room for nb balls (grown at least twofold: pages not yet written cost no memory).
     void room(size_t nb) {
         if (R.capacity() >= nb) return;
         nb = std::max(nb, 2 * R.capacity());
@@ -229,32 +262,29 @@ private:
         return positive ? shift : -shift;
     }
 
-    // The caches (`ball_value`) of W rebuilt as by_lps does: the balls of sub-cells not split
-    // (split_of < 0) in order, then the moved balls (`moved`) twice, their centres moved along
-    // h_i by `shifts`. A moved value is the old one plus the shift times h_i's product with the
-    // column's row (up to rounding: the caches only choose rays, targets and mixtures, whose
-    // points are certified anew).
-    void carry(const Balls& W, const std::vector<int>& split_of, const std::vector<size_t>& moved,
-               const std::vector<double>& shifts, int i) {
+    // The caches (`ball_value`) of W rebuilt as by_lps does: the first n0 balls stay where they
+    // are, the moved ones (`moved`) there as their positive caps, their centres moved along h_i
+    // by `up`, and again after them as their negative caps (moved by `down`). A moved value is
+    // the old one plus the move times h_i's product with the column's row (up to rounding: the
+    // caches only choose rays, targets and mixtures, whose points are certified anew).
+    void carry(size_t n0, const std::vector<size_t>& moved, const std::vector<double>& up,
+               const std::vector<double>& down, int i) {
         for (size_t j = 0; j < rv_.size(); ++j) {
             std::vector<double>& col = rv_[j];
-            col.resize(W.n(), kNaN);
-            std::vector<double> out;
-            out.reserve(W.n() + moved.size());
-            for (size_t b = 0; b < W.n(); ++b)
-                if (split_of[W.own[b]] < 0) out.push_back(col[b]);
+            col.resize(n0, kNaN);
+            col.resize(n0 + moved.size(), kNaN);
             double gj = 0.0;
             bool have = false;
-            for (size_t q = 0; q < shifts.size(); ++q) {
-                const double old = col[moved[q % moved.size()]], sh = shifts[q];
-                if (std::isnan(old) || sh == 0.0) {
-                    out.push_back(old);
-                    continue;
-                }
+            auto moved_by = [&](double old, double sh) {
+                if (std::isnan(old) || sh == 0.0) return old;
                 if (!have) gj = gram(i, static_cast<int>(j)), have = true;
-                out.push_back(old + sh * gj);
+                return old + sh * gj;
+            };
+            for (size_t q = 0; q < moved.size(); ++q) {
+                const double old = col[moved[q]];
+                col[n0 + q] = moved_by(old, down[q]);
+                col[moved[q]] = moved_by(old, up[q]);
             }
-            col = std::move(out);
             filled_[j] = 0;
         }
     }
@@ -293,8 +323,7 @@ private:
             box = std::make_unique<BoxDecider>(C, E_, f_, lo_, hi_, st_.tol, net_.error_factor, st_.lp_tol, st_.off, p,
                                                d, counts_);
         box_ = box.get();
-        Balls& W = balls_[0];  // (its buffers and those of `next` are swapped where W is rebuilt)
-        W.clear();
+        Balls W;
         W.d = d;
         W.room(1 + 2 * todo.size());
         W.push(p, r, 0);
@@ -362,10 +391,8 @@ private:
                 if (!wit_pos[o] && witnessed(W, b, vals[b], ve, i, true)) wit_pos[o] = 1;
                 if (!wit_neg[o] && witnessed(W, b, vals[b], ve, i, false)) wit_neg[o] = 1;
             }
-            Balls& fresh = balls_[2];
-            fresh.clear();
+            Balls fresh;
             fresh.d = d;
-            fresh.room(2 * n_sub);  // (at most one ball for each side of each sub-cell)
             std::vector<int> split_of(n_sub, -1);
             // each sub-cell's balls, in order (a bucket sort by owner: no scan per sub-cell)
             std::vector<size_t> start(n_sub + 1, 0), order(W.n());
@@ -417,33 +444,29 @@ private:
             W.room(W.n() + fresh.n());
             for (size_t b = 0; b < fresh.n(); ++b) W.push(fresh.at(b), fresh.R[b], fresh.own[b]);
             if (sub_signs.size() > n_sub) {  // a split sub-cell's witnesses: the caps on each side
+                // (the positive cap in the ball's place, the negative one after all the balls)
                 values(W, i, vals);
-                Balls& next = balls_[1];
-                next.clear();
-                next.d = d;
+                const size_t n0 = W.n();
                 std::vector<size_t> moved;
-                for (size_t b = 0; b < W.n(); ++b)
+                for (size_t b = 0; b < n0; ++b)
                     if (split_of[W.own[b]] >= 0) moved.push_back(b);
-                // the moved twice, and the next hyperplane's fresh balls
-                next.room(W.n() + moved.size() + 2 * sub_signs.size());
-                for (size_t b = 0; b < W.n(); ++b)
-                    if (split_of[W.own[b]] < 0) next.push(W.at(b), W.R[b], W.own[b]);
-                std::vector<double> ve(moved.size());
-                for (size_t q = 0; q < moved.size(); ++q) ve[q] = value_error(W, moved[q], i);
-                // the caches follow the balls: a cap's centre moved by `shift` along h_i changes
-                // its values by shift times the products of h_i with the cache's rows
+                W.room(n0 + moved.size() + 2 * sub_signs.size());  // (and the next hyperplane's fresh balls)
+                const size_t nm = moved.size();
+                std::vector<double> ve(nm), up(nm), down(nm);  // the caps' centres' moves along h_i
+                for (size_t q = 0; q < nm; ++q) ve[q] = value_error(W, moved[q], i);
                 cen_.resize(d);
-                std::vector<double> shifts;  // the moved balls' centres' moves along h_i, in next's order
-                for (int sd = 0; sd < 2; ++sd) {
-                    for (size_t q = 0; q < moved.size(); ++q) {
-                        const size_t b = moved[q];
-                        const double rad = cap(W, b, vals[b], ve[q], i, sd == 0, cen_.data());
-                        next.push(cen_.data(), rad, sd == 0 ? W.own[b] : split_of[W.own[b]]);
-                        shifts.push_back(shift_of(W, b, vals[b], sd == 0));
-                    }
+                for (size_t q = 0; q < nm; ++q) {
+                    const size_t b = moved[q];
+                    const double rad = cap(W, b, vals[b], ve[q], i, false, cen_.data());
+                    down[q] = shift_of(W, b, vals[b], false);
+                    W.push(cen_.data(), rad, split_of[W.own[b]]);
                 }
-                carry(W, split_of, moved, shifts, i);
-                std::swap(W, next);
+                for (size_t q = 0; q < nm; ++q) {
+                    const size_t b = moved[q];
+                    up[q] = shift_of(W, b, vals[b], true);
+                    W.R[b] = cap(W, b, vals[b], ve[q], i, true, W.at(b));
+                }
+                carry(n0, moved, up, down, i);
             }
             if (std::any_of(W.R.begin(), W.R.end(), [](double r) { return !(r > 0); })) {
                 for (size_t j = 0; j < rv_.size(); ++j) {
@@ -459,20 +482,16 @@ private:
                 for (size_t b = 0; b < W.n(); ++b) {
                     if (!(W.R[b] > 0)) continue;
                     if (kept != b) {
-                        std::copy(W.at(b), W.at(b) + d, W.P.begin() + kept * static_cast<size_t>(d));
+                        std::memmove(W.at(kept), W.at(b), static_cast<size_t>(d) * sizeof(double));
                         W.R[kept] = W.R[b];
                         W.own[kept] = W.own[b];
                     }
                     ++kept;
                 }
-                W.P.resize(kept * static_cast<size_t>(d));
-                W.R.resize(kept);
-                W.own.resize(kept);
+                W.truncate(kept);
             }
         }
 
-        balls_[1] = Balls{};  // (the spare buffers' memory back before the children take theirs)
-        balls_[2] = Balls{};
         std::vector<Child> out;
         std::vector<int> best_of(sub_signs.size(), -1);  // each sub-cell's deepest ball (the first such)
         for (size_t b = 0; b < W.n(); ++b) {
@@ -487,7 +506,6 @@ private:
                                 box ? box->basis_of(sub_rows[j], sub_rows[j].size()) : C.basis});
         }
         box_ = nullptr;
-        W = Balls{};
         return out;
     }
 
@@ -919,7 +937,6 @@ private:
                                            // over W's balls (`ball_value`)
     std::vector<uint8_t> on_mask_;
     std::vector<std::vector<int>> certs_[2];
-    Balls balls_[3];  // `by_lps`: W, the next W, the fresh balls (buffers kept within a split)
 };
 
 }  // namespace lp_detail

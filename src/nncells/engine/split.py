@@ -232,15 +232,16 @@ def _split_by_lps(cell, Hn, gn, signs, todo, rule):
             vals = wp @ Hn[i] + gn[i]
             verr = _value_error(wp, wr, Hn[i], gn[i])
         # A witness of a split sub-cell becomes the largest ball inside it on each side of h
-        # (less the error bound of the value it was computed from).
+        # (less the error bound of the value it was computed from): the positive one in its
+        # place, the negative one after all the balls.
         if len(sub_signs) > n_sub:
             moved = split_of[owner] >= 0
-            stay = ~moved
             p_up, up = _caps(wp[moved], wr[moved], vals[moved], verr[moved], Hn[i], True)
             p_down, down = _caps(wp[moved], wr[moved], vals[moved], verr[moved], Hn[i], False)
-            wp = np.vstack([wp[stay], p_up, p_down])
-            wr = np.concatenate([wr[stay], up, down])
-            owner = np.concatenate([owner[stay], owner[moved], split_of[owner[moved]]])
+            n_w = len(wr)
+            wp, wr = np.vstack([wp, p_down]), np.concatenate([wr, down])  # (new arrays)
+            wp[:n_w][moved], wr[:n_w][moved] = p_up, up
+            owner = np.concatenate([owner, split_of[owner[moved]]])
         keep = wr > 0
         wp, wr, owner = wp[keep], wr[keep], owner[keep]
 
