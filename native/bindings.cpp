@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "doubles.hpp"
 #include "pullback.hpp"
 #include "vertex.hpp"
 
@@ -27,6 +28,12 @@ nb::object to_numpy(std::vector<T>&& v, std::initializer_list<size_t> shape) {
     auto* p = new std::vector<T>(std::move(v));
     nb::capsule owner(p, [](void* q) noexcept { delete static_cast<std::vector<T>*>(q); });
     return nb::cast(nb::ndarray<nb::numpy, T>(p->data(), shape, owner));
+}
+
+nb::object to_numpy(nncells::Doubles&& v, std::initializer_list<size_t> shape) {
+    auto* p = new nncells::Doubles(std::move(v));
+    nb::capsule owner(p, [](void* q) noexcept { delete static_cast<nncells::Doubles*>(q); });
+    return nb::cast(nb::ndarray<nb::numpy, double>(p->data(), shape, owner));
 }
 
 template <class T>

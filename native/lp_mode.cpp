@@ -180,7 +180,7 @@ private:
 
     void emit(const LpTask& t) {
         out.patterns.insert(out.patterns.end(), t.pattern.begin(), t.pattern.end());
-        out.points.insert(out.points.end(), t.point.begin(), t.point.end());
+        out.points.append(t.point.data(), t.point.size());
         out.radii.push_back(t.radius);
         out.ranks.insert(out.ranks.end(), t.ranks.begin(), t.ranks.end());
         out.n += 1;

@@ -14,6 +14,8 @@
 #include <functional>
 #include <vector>
 
+#include "doubles.hpp"
+
 #include "vertex.hpp"
 
 namespace nncells {
@@ -73,7 +75,7 @@ struct LpCounts {
 struct LpOutput {
     int64_t n = 0;                   // finished regions
     std::vector<uint8_t> patterns;   // n x n_hidden
-    std::vector<double> points;      // n x d
+    Doubles points;                  // n x d
     std::vector<double> radii;       // n
     std::vector<int64_t> ranks;      // n x len(widths)
     std::vector<int64_t> per_layer;  // regions created at each hidden layer

@@ -3,9 +3,7 @@
 // Internal to lp_mode.cpp.
 #pragma once
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -13,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "doubles.hpp"
 #include "lp_cells.hpp"
 #include "lp_decide.hpp"
 #include "lp_mix.hpp"
@@ -31,37 +30,6 @@ constexpr int kFirstTargets = 6;                   // split._FIRST_TARGETS
 constexpr double kRayGrid[3] = {0.25, 0.5, 0.75};  // split._GRID
 constexpr int kMixRounds = 8;                      // witness_balls.MIX_ROUNDS
 constexpr size_t kMixAdd = 8;                      // witness_balls.MIX_ADD
-
-// A growable array of doubles, grown by realloc: a large one (a mapping of its own) then grows by
-// remapping its pages, neither copied nor touched again (a split's ball set doubles with each
-// cutting hyperplane: hundreds of MB in the largest cells at 784 inputs).
-class Doubles {
-public:
-    Doubles() = default;
-    Doubles(const Doubles&) = delete;
-    Doubles& operator=(const Doubles&) = delete;
-    ~Doubles() { std::free(p_); }
-    double* data() { return p_; }
-    const double* data() const { return p_; }
-    size_t size() const { return n_; }
-    void reserve(size_t n) {
-        if (n <= cap_) return;
-        void* q = std::realloc(p_, n * sizeof(double));
-        if (!q) throw std::bad_alloc();
-        p_ = static_cast<double*>(q);
-        cap_ = n;
-    }
-    void append(const double* x, size_t k) {  // (x must not point into this array)
-        if (n_ + k > cap_) reserve(std::max(n_ + k, 2 * cap_));
-        std::memcpy(p_ + n_, x, k * sizeof(double));
-        n_ += k;
-    }
-    void truncate(size_t n) { n_ = std::min(n, n_); }
-
-private:
-    double* p_ = nullptr;
-    size_t n_ = 0, cap_ = 0;
-};
 
 // Witness balls of one split: centres (n x d), radii, owners (sub-cell indices).
 struct Balls {
