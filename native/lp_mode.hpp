@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "doubles.hpp"
-
 #include "vertex.hpp"
 
 namespace nncells {

@@ -3,8 +3,8 @@
 // Internal to lp_mode.cpp.
 #pragma once
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <numeric>

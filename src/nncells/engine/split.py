@@ -344,6 +344,8 @@ class _Sides:
         self.c[m::2], self.c[m + 1::2] = gn[todo], -gn[todo]
         self.lp = None
         self.bounds = cell.bounds
+        # a mixture's value that proves a side (twice the borderline depth): its game stops there
+        self.enough = np.inf if cell.bounds is None else 2 * _config.BORDERLINE * rule.tol * box_reach(*cell.bounds)
         self.box = None
         if type(rule) is Rule and t and cell.bounds is not None:  # the box as bounds: small LPs first
             self.box = BoxDepth(cell.A, cell.c, self.A[m:], self.c[m:], cell.bounds, rule.tol, cell.point)
@@ -385,9 +387,8 @@ class _Sides:
                 return shot
         if balls is not None and self.bounds is not None:
             extra = self.m + sub_rows
-            enough = 2 * _config.BORDERLINE * self.rule.tol * box_reach(*self.bounds)
             mixed = mix_witness(balls[0], balls[1], balls[2], self.A[extra], self.c[extra], balls[3],
-                                (self.A[rows], self.c[rows]), self.Hn[i], self.gn[i], side, self.bounds, enough)
+                                (self.A[rows], self.c[rows]), self.Hn[i], self.gn[i], side, self.bounds, self.enough)
             if mixed[0] is not None and self.rule.witness(*mixed):
                 if self.rule.witness(mixed[0], mixed[1] / _config.BORDERLINE):
                     return mixed
