@@ -61,26 +61,27 @@ inline void axpy4(double* out, int n, double r0, double r1, double r2, double r3
     for (int j = 0; j < n; ++j) out[j] = (((out[j] + r0 * a0[j]) + r1 * a1[j]) + r2 * a2[j]) + r3 * a3[j];
 }
 
-// The indices b of x[0..n) with x[b] > bar, in order, into `out` (n room): their count; and in
-// `top` the largest entry (NaN entries skipped; -inf when there are none): exact in any order.
-inline size_t above(const double* x, size_t n, double bar, size_t* out, double& top) {
-    double m = -std::numeric_limits<double>::infinity();
-    size_t k = 0, b = 0;
+// The k best entries of x[0..n) above `bar` (k >= 1): their values and indices into val and idx
+// (k room), the greatest first (ties: the lower index first), and their count; in `top` the
+// largest entry of all (NaN entries skipped; -inf when there are none): exact in any order.
+inline size_t best_above(const double* x, size_t n, double bar, size_t k, double* val, size_t* idx, double& top) {
+    double m = -std::numeric_limits<double>::infinity(), cut = bar;
+    size_t count = 0, b = 0;
+    if (k == 0) k = 1;
 #if NNCELLS_AVX2
-    if (n >= kWide && avx2_available()) {  // the same indices and maximum (simd.hpp), then the rest
+    if (n >= kWide && avx2_available()) {  // the same entries and maximum (simd.hpp), then the rest
         double lane[4];
-        k = above_avx2(x, n, bar, out, lane);
+        best_above_avx2(x, n, k, val, idx, count, cut, lane);
         for (double v : lane) m = v > m ? v : m;
         b = n & ~static_cast<size_t>(3);
     }
 #endif
     for (; b < n; ++b) {
         m = x[b] > m ? x[b] : m;
-        out[k] = b;
-        k += x[b] > bar;
+        if (x[b] > cut) best_above_insert(x[b], b, k, val, idx, count, cut);
     }
     top = m;
-    return k;
+    return count;
 }
 
 // The Euclidean norm of x[0], x[stride], ... (n entries) without overflow or underflow: scaled by

@@ -521,7 +521,14 @@ private:
     template <int G, bool First>
     static void price_pass(double* out, size_t n, double y0, const double* R, double y1, const double* v,
                            const double* const* c, const double* f, const double* s) {
-        for (size_t b = 0; b < n; ++b) {
+        size_t b = 0;
+#if NNCELLS_AVX2
+        if (n >= kWide && avx2_available()) {  // the same sums (simd.hpp), then the rest
+            price_pass_avx2<G, First>(out, n, y0, R, y1, v, c, f, s);
+            b = n & ~static_cast<size_t>(3);
+        }
+#endif
+        for (; b < n; ++b) {
             double p = First ? y0 * R[b] + y1 * v[b] : out[b];
 #pragma GCC unroll 4
             for (int q = 0; q < G; ++q) p += f[q] - s[q] * c[q][b];
@@ -701,7 +708,6 @@ private:
             // the balls outside the game that beat the rows' mixture y: the kMixAdd best. No
             // mixture of W does better than the best of them (min_r (M l)_r <= y . M l): where
             // that is not above 0, no mixture proves the side.
-            scored_.clear();
             const double bar = g.value + 1e-12 * std::max(1.0, std::abs(g.value));
             double best = g.value;
             active_.clear();
@@ -724,18 +730,13 @@ private:
             }
             price_balls(price, nb, y0, Rb, y1, vb, cols_, yf_, ys_);
             for (size_t b : pool_) price[b] = -kInf;  // (the game's own balls: not priced)
-            above_.resize(nb);
-            double top = -kInf;
-            const size_t na = above(price, nb, bar, above_.data(), top);  // (in order)
+            double top = -kInf, val[kMixAdd];
+            size_t idx[kMixAdd];
+            const size_t add = best_above(price, nb, bar, kMixAdd, val, idx, top);  // (ties: the first)
             best = std::max(best, top);
-            for (size_t q = 0; q < na; ++q) scored_.emplace_back(price[above_[q]], above_[q]);
             if (!(best > 0)) return {{}, -kInf};
-            if (scored_.empty() || round == kMixRounds) break;
-            const size_t add = std::min<size_t>(scored_.size(), kMixAdd);
-            std::partial_sort(scored_.begin(), scored_.begin() + add, scored_.end(), [](const auto& a, const auto& b) {
-                return a.first > b.first || (a.first == b.first && a.second < b.second);  // (ties: the first)
-            });
-            for (size_t q = 0; q < add; ++q) take(scored_[q].second);
+            if (add == 0 || round == kMixRounds) break;
+            for (size_t q = 0; q < add; ++q) take(idx[q]);
         }
         if (!g.ok || !(g.value > 0)) return {{}, -kInf};
         const int d = d_;
@@ -893,7 +894,6 @@ private:
     std::vector<double> game_;                       // `mix`: its matrix
     std::vector<int> active_;                        // `mix`: its extra rows of positive weight
     std::vector<double> price_;                      // `mix`: each ball against the rows' mixture
-    std::vector<size_t> above_;                      // `mix`: the balls priced above the game's value
     std::vector<const double*> cols_;                // `mix`: the columns of the game's active rows
     std::vector<double> yf_, ys_;                    // `mix`: their weights (price_balls)
     std::vector<size_t> filled_;                     // `column`: rv_[j]'s entries below filled_[j] known

@@ -34,6 +34,19 @@ inline bool avx2_available() {
 // Vectors shorter than this stay in the plain loops (the call would cost more than it saves).
 constexpr int kWide = 32;
 
+// One step of linalg.hpp's best_above: x (index b) joins the k best (values descending, ties: the
+// lower index first, so a later equal value never enters); `cut` is what the next must beat.
+inline void best_above_insert(double x, size_t b, size_t k, double* val, size_t* idx, size_t& count, double& cut) {
+    size_t q = count < k ? count++ : k - 1;
+    for (; q > 0 && val[q - 1] < x; --q) {
+        val[q] = val[q - 1];
+        idx[q] = idx[q - 1];
+    }
+    val[q] = x;
+    idx[q] = b;
+    if (count == k) cut = val[k - 1];
+}
+
 #if NNCELLS_AVX2
 // linalg.hpp's dot: the four partial sums s0..s3 are the four lanes.
 __attribute__((target("avx2"))) inline double dot_avx2(const double* a, const double* x, int n) {
@@ -68,26 +81,39 @@ __attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, cons
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// linalg.hpp's above over the entries below n & ~3 (MAXPD keeps its second operand where the
-// first is NaN: NaNs skipped; the indices of a block of four only where its mask is not empty:
-// few are above the bar): the count of indices written, each lane's largest entry in `lane`.
-__attribute__((target("avx2"))) inline size_t above_avx2(const double* x, size_t n, double bar, size_t* out,
-                                                         double lane[4]) {
-    const __m256d vb = _mm256_set1_pd(bar);
+// linalg.hpp's best_above over the entries below n & ~3: a lane whose entry beats the cut is
+// taken in index order (as the plain loop would), each lane's largest entry in `lane` (MAXPD
+// keeps its second operand where the first is NaN: NaN entries are skipped, as there).
+__attribute__((target("avx2"))) inline void best_above_avx2(const double* x, size_t n, size_t k, double* val,
+                                                            size_t* idx, size_t& count, double& cut, double lane[4]) {
     __m256d acc = _mm256_set1_pd(-__builtin_inf());
-    size_t k = 0;
     for (size_t b = 0; b + 4 <= n; b += 4) {
         const __m256d v = _mm256_loadu_pd(x + b);
         acc = _mm256_max_pd(v, acc);
-        const int mask = _mm256_movemask_pd(_mm256_cmp_pd(v, vb, _CMP_GT_OQ));
-        if (mask)
-            for (int l = 0; l < 4; ++l) {
-                out[k] = b + l;
-                k += (mask >> l) & 1;
-            }
+        if (_mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_set1_pd(cut), _CMP_GT_OQ)))
+            for (size_t l = 0; l < 4; ++l)
+                if (x[b + l] > cut) best_above_insert(x[b + l], b + l, k, val, idx, count, cut);
     }
     _mm256_storeu_pd(lane, acc);
-    return k;
+}
+
+// lp_split.hpp's price_pass over the balls below n & ~3, four at a time (the same products and
+// sums in the same order, lane by lane).
+template <int G, bool First>
+__attribute__((target("avx2"))) inline void price_pass_avx2(double* out, size_t n, double y0, const double* R,
+                                                            double y1, const double* v, const double* const* c,
+                                                            const double* f, const double* s) {
+    const __m256d vy0 = _mm256_set1_pd(y0), vy1 = _mm256_set1_pd(y1);
+    __m256d vf[G > 0 ? G : 1], vs[G > 0 ? G : 1];
+    for (int q = 0; q < G; ++q) vf[q] = _mm256_set1_pd(f[q]), vs[q] = _mm256_set1_pd(s[q]);
+    for (size_t b = 0; b + 4 <= n; b += 4) {
+        __m256d p = First ? _mm256_add_pd(_mm256_mul_pd(vy0, _mm256_loadu_pd(R + b)),
+                                          _mm256_mul_pd(vy1, _mm256_loadu_pd(v + b)))
+                          : _mm256_loadu_pd(out + b);
+        for (int q = 0; q < G; ++q)
+            p = _mm256_add_pd(p, _mm256_sub_pd(vf[q], _mm256_mul_pd(vs[q], _mm256_loadu_pd(c[q] + b))));
+        _mm256_storeu_pd(out + b, p);
+    }
 }
 
 // lp.cpp's ratio_scan over the columns below n & ~3, four at a time (the same products,

@@ -45,7 +45,8 @@ def witness_counts(point, radius, tol) -> bool:
 
 def margins(points: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """Each region's certified margin: ``radius / ||point||_inf`` (inf at the origin)."""
-    scale = np.max(np.abs(points), axis=1) if points.size else np.zeros(len(radii))
+    # (max and -min, not abs: no copy of a batch of 784-D points)
+    scale = np.maximum(points.max(axis=1), -points.min(axis=1)) if points.size else np.zeros(len(radii))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(scale > 0, radii / np.where(scale > 0, scale, 1.0), np.inf)
 
