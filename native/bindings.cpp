@@ -389,6 +389,37 @@ void bind_lp(nb::module_& m) {
         },
         "M"_a, "The game max over lambda in the simplex of min_r (M lambda)_r (native/lp_mix.hpp): (value, lambda, y) or None.");
     m.def(
+        "mixture_rounds",
+        [](In2<double> M, nb::list batches) -> nb::list {
+            const int R = static_cast<int>(M.shape(0)), P = static_cast<int>(M.shape(1));
+            if (R < 1 || P < 1) throw nb::value_error("mixture_rounds: M is (rows >= 1, columns >= 1)");
+            nncells::MixtureGame game;
+            game.reset(R);
+            std::vector<double> col(R);
+            nb::list out;
+            int k = 0;
+            for (nb::handle h : batches) {
+                const int upto = nb::cast<int>(h);
+                if (upto <= k || upto > P) throw nb::value_error("mixture_rounds: batches rise within 1..columns");
+                for (; k < upto; ++k) {
+                    for (int r = 0; r < R; ++r) col[r] = M.data()[static_cast<size_t>(r) * P + k];
+                    game.add(col.data());
+                }
+                nncells::Mixture g = game.solve();
+                if (!g.ok) {
+                    out.append(nb::none());
+                    continue;
+                }
+                const size_t np = static_cast<size_t>(k);
+                out.append(nb::make_tuple(g.value, to_numpy(std::move(g.lambda), {np}),
+                                          to_numpy(std::move(g.y), {static_cast<size_t>(R)}), g.warm, g.iterations));
+            }
+            return out;
+        },
+        "M"_a, "batches"_a,
+        "Tests only: the game of M's first batches[0] columns, then of its first batches[1], ... played on "
+        "from each optimum (native/lp_mix.hpp MixtureGame): for each, (value, lambda, y, warm, iterations) or None.");
+    m.def(
         "box_lp_certified_margin",
         [](In2<double> A, In1<double> c0, In1<double> lo0, In1<double> hi0, In1<double> x, double error_factor) {
             check_box_lp_shapes(A, c0, lo0, hi0);

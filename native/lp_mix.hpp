@@ -14,7 +14,11 @@
 // inverse and Harris' ratio test (of the near ties, the largest pivot: nearly equal balls make
 // nearly equal columns, whose differences are poor pivots).
 // A column b of M outside the game improves it iff y . M_b > v (its reduced cost is negative):
-// the caller adds such columns and plays again (column generation over many balls).
+// the caller adds such columns and plays again (column generation over many balls). A game
+// played again (`MixtureGame`) starts from its last optimal basis, which stays primal feasible
+// when columns come in: a primal simplex (Dantzig's entering column, Harris' ratio test) takes
+// in those that price below 0, from B^-1 computed afresh; in the units of the first game while
+// the new entries fit them (else, or where anything fails, the game is played afresh).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -30,101 +34,226 @@ struct Mixture {
     double value = 0.0;          // v = min_r (M lambda)_r, as computed from lambda
     std::vector<double> lambda;  // P, >= 0, sum 1
     std::vector<double> y;       // R, >= 0, sum 1: the rows' optimal mixture
+    bool warm = false;           // from the last game's optimum (MixtureGame)
+    int iterations = 0;          // the simplex's pivots
 };
 
-// The game of M (row-major, R x P; R, P >= 1, entries finite).
-inline Mixture best_mixture(const double* M, int R, int P) {
-    Mixture out;
-    double lo = kInfinity, scale = 0.0;
-    for (int q = 0; q < R * P; ++q) {
-        lo = std::min(lo, M[q]);
-        scale = std::max(scale, std::abs(M[q]));
+// A game whose columns come in batches (column generation): `solve` after each batch.
+class MixtureGame {
+public:
+    // A new game of R rows (R >= 1) and no columns.
+    void reset(int R) {
+        R_ = R;
+        P_ = 0;
+        M_.clear();
+        head_.clear();
     }
-    if (!std::isfinite(lo) || !std::isfinite(scale) || !(scale > 0) || !std::isfinite(1.0 / scale)) return out;
-    // in units of the largest entry: M' = M / scale + s, s = 1 - min M / scale, entries in [1, 3]
-    const double inv = 1.0 / scale, s = 1.0 - lo * inv;
-    const int n = P + R;  // columns: mu_k (k < P), then surplus s_r (P + r): M' mu - s = 1
-    std::vector<double> A(static_cast<size_t>(R) * n, 0.0);
-    for (int r = 0; r < R; ++r) {
-        for (int k = 0; k < P; ++k) A[static_cast<size_t>(r) * n + k] = M[static_cast<size_t>(r) * P + k] * inv + s;
-        A[static_cast<size_t>(r) * n + P + r] = -1.0;
+    // One more column: the R entries of M's column (finite).
+    void add(const double* col) {
+        M_.insert(M_.end(), col, col + R_);
+        ++P_;
     }
-    std::vector<int> head(R), where(n, -1);
-    std::vector<double> Binv(static_cast<size_t>(R) * R, 0.0), xB(R, -1.0), dj(n, 0.0), u(R), alpha(n);
-    for (int r = 0; r < R; ++r) {
-        head[r] = P + r;
-        where[P + r] = r;
-        Binv[static_cast<size_t>(r) * R + r] = -1.0;
+    int columns() const { return P_; }
+
+    // The game over the columns so far (P >= 1): from the last optimum where there is one.
+    Mixture solve() {
+        Mixture out;
+        if (!head_.empty() && warm(out)) return out;
+        head_.clear();
+        out = Mixture{};
+        cold(out);
+        return out;
     }
-    for (int k = 0; k < P; ++k) dj[k] = 1.0;
-    const double feas = 1e-12, piv = 1e-9, harris = 1e-12;
-    const int max_iter = 50 + 4 * n;
-    bool fresh = false;
-    auto refresh = [&] {  // x_B = B^-1 1, pi = c_B B^-1, d = c - pi A (c: 1 on mu, 0 on surplus)
-        std::vector<double> pi(R, 0.0);
+
+private:
+    double entry(int r, int k) const { return M_[static_cast<size_t>(k) * R_ + r]; }
+
+    // A = [M' | -I] (R x n, n = P + R): M' = M / scale + s in the game's units
+    void build(int P) {
+        const int R = R_, n = P + R;
+        A_.assign(static_cast<size_t>(R) * n, 0.0);
+        for (int r = 0; r < R; ++r) {
+            for (int k = 0; k < P; ++k) A_[static_cast<size_t>(r) * n + k] = entry(r, k) * inv_ + s_;
+            A_[static_cast<size_t>(r) * n + P + r] = -1.0;
+        }
+    }
+
+    // The dual simplex from the surplus basis (every cost is 1 or 0: dual feasible at once).
+    void cold(Mixture& out) {
+        const int R = R_, P = P_;
+        double lo = kInfinity, scale = 0.0;
+        for (double v : M_) {
+            lo = std::min(lo, v);
+            scale = std::max(scale, std::abs(v));
+        }
+        if (!std::isfinite(lo) || !std::isfinite(scale) || !(scale > 0) || !std::isfinite(1.0 / scale)) return;
+        // in units of the largest entry: entries of M' in [1, 3]
+        inv_ = 1.0 / scale;
+        s_ = 1.0 - lo * inv_;
+        const int n = P + R;  // columns: mu_k (k < P), then surplus s_r (P + r): M' mu - s = 1
+        build(P);
+        const double* A = A_.data();
+        std::vector<int>& head = hd_;
+        head.assign(R, 0);
+        where_.assign(n, -1);
+        Binv_.assign(static_cast<size_t>(R) * R, 0.0);
+        xB_.assign(R, -1.0);
+        dj_.assign(n, 0.0);
+        u_.assign(R, 0.0);
+        alpha_.assign(n, 0.0);
+        double *Binv = Binv_.data(), *xB = xB_.data(), *dj = dj_.data(), *u = u_.data(), *alpha = alpha_.data();
+        for (int r = 0; r < R; ++r) {
+            head[r] = P + r;
+            where_[P + r] = r;
+            Binv[static_cast<size_t>(r) * R + r] = -1.0;
+        }
+        for (int k = 0; k < P; ++k) dj[k] = 1.0;
+        const double feas = 1e-12, piv = 1e-9, harris = 1e-12;
+        const int max_iter = 50 + 4 * n;
+        bool fresh = false;
+        auto refresh = [&] {  // x_B = B^-1 1, pi = c_B B^-1, d = c - pi A (c: 1 on mu, 0 on surplus)
+            std::vector<double> pi(R, 0.0);
+            for (int q = 0; q < R; ++q) {
+                double v = 0.0;
+                for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
+                xB[q] = v;
+                if (head[q] < P)
+                    for (int c = 0; c < R; ++c) pi[c] += Binv[static_cast<size_t>(q) * R + c];
+            }
+            for (int j = 0; j < n; ++j) {
+                double v = j < P ? 1.0 : 0.0;
+                for (int c = 0; c < R; ++c) v -= pi[c] * A[static_cast<size_t>(c) * n + j];
+                dj[j] = where_[j] >= 0 ? 0.0 : v;
+            }
+        };
+        for (;;) {
+            int r = -1;  // leaving: the most infeasible row
+            for (int q = 0; q < R; ++q)
+                if (xB[q] < -feas && (r < 0 || xB[q] < xB[r])) r = q;
+            if (r < 0 && !fresh) {  // primal feasible: once more from B^-1 afresh (the updates drift)
+                refresh();
+                fresh = true;
+                continue;
+            }
+            if (r < 0) break;  // primal feasible: optimal
+            fresh = false;
+            if (out.iterations++ >= max_iter) return;
+            const double* rho = &Binv[static_cast<size_t>(r) * R];
+            std::fill(alpha, alpha + P, 0.0);  // alpha = rho A, row by row (the same sums)
+            for (int q = 0; q < R; ++q) {
+                const double rq = rho[q];
+                const double* a = &A[static_cast<size_t>(q) * n];
+                for (int j = 0; j < P; ++j) alpha[j] += rq * a[j];
+            }
+            for (int q = 0; q < R; ++q) alpha[P + q] = -rho[q];  // (the surplus columns: -I)
+            // entering (Harris): the largest |alpha| among the columns whose ratio is within the
+            // least ratio of the tolerance-widened ones (ties: the first)
+            double bound = kInfinity;
+            for (int j = 0; j < n; ++j)
+                if (where_[j] < 0 && alpha[j] < -piv) bound = std::min(bound, (std::max(dj[j], 0.0) + harris) / -alpha[j]);
+            int e = -1;
+            for (int j = 0; j < n; ++j)
+                if (where_[j] < 0 && alpha[j] < -piv && std::max(dj[j], 0.0) / -alpha[j] <= bound &&
+                    (e < 0 || -alpha[j] > -alpha[e]))
+                    e = j;
+            if (e < 0) return;  // (cannot happen: M' > 0 leaves every row satisfiable)
+            column(e);
+            const double pv = u[r];
+            if (std::abs(pv - alpha[e]) > 1e-7 * std::abs(pv)) return;  // the row and the column disagree
+            const double dstep = std::max(dj[e], 0.0) / alpha[e];
+            for (int j = 0; j < n; ++j)
+                if (where_[j] < 0) dj[j] -= dstep * alpha[j];
+            const int leave = head[r];
+            pivot(r, e);
+            dj[leave] = -dstep;
+            dj[e] = 0.0;
+        }
+        finish(out, P);
+    }
+
+    // The primal simplex from the last optimum's basis (columns added since: primal feasible).
+    bool warm(Mixture& out) {
+        const int R = R_, P = P_, n = P + R, Pb = Pb_;
+        for (int k = Pb; k < P; ++k)  // (the new entries in the first game's units: else afresh)
+            for (int r = 0; r < R; ++r) {
+                const double v = entry(r, k) * inv_ + s_;
+                if (!(v >= -kUnits && v <= kUnits)) return false;
+            }
+        build(P);
+        std::vector<int>& head = hd_;
+        head.resize(R);
+        where_.assign(n, -1);
         for (int q = 0; q < R; ++q) {
+            head[q] = head_[q] < Pb ? head_[q] : head_[q] - Pb + P;
+            where_[head[q]] = q;
+        }
+        if (!invert()) return false;
+        const double feas = 1e-12, piv = 1e-9, harris = 1e-12, opt = 1e-11;
+        double *Binv = Binv_.data(), *xB = xB_.data(), *u = u_.data();
+        for (int q = 0; q < R; ++q) {  // x_B = B^-1 1
             double v = 0.0;
             for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
+            if (!(v >= -feas)) return false;
             xB[q] = v;
-            if (head[q] < P)
-                for (int c = 0; c < R; ++c) pi[c] += Binv[static_cast<size_t>(q) * R + c];
         }
-        for (int j = 0; j < n; ++j) {
-            double v = j < P ? 1.0 : 0.0;
-            for (int c = 0; c < R; ++c) v -= pi[c] * A[static_cast<size_t>(c) * n + j];
-            dj[j] = where[j] >= 0 ? 0.0 : v;
+        out.warm = true;
+        const int max_iter = 50 + 4 * n;
+        std::vector<double>& pi = pi_;
+        for (;;) {
+            pi.assign(R, 0.0);  // pi = c_B B^-1; entering: the least reduced cost below -opt (ties: the first)
+            for (int q = 0; q < R; ++q)
+                if (head[q] < P)
+                    for (int c = 0; c < R; ++c) pi[c] += Binv[static_cast<size_t>(q) * R + c];
+            int e = -1;
+            double least = -opt;
+            for (int j = 0; j < n; ++j) {
+                if (where_[j] >= 0) continue;
+                double d = j < P ? 1.0 : 0.0;
+                for (int c = 0; c < R; ++c) d -= pi[c] * A_[static_cast<size_t>(c) * n + j];
+                if (d < least) least = d, e = j;
+            }
+            if (e < 0) break;  // optimal
+            if (out.iterations++ >= max_iter) return false;
+            column(e);
+            // leaving (Harris): the largest pivot among the rows whose ratio is within the least
+            // ratio of the tolerance-widened ones (ties: the first)
+            double bound = kInfinity;
+            for (int q = 0; q < R; ++q)
+                if (u[q] > piv) bound = std::min(bound, (std::max(xB[q], 0.0) + feas) / u[q]);
+            int r = -1;
+            for (int q = 0; q < R; ++q)
+                if (u[q] > piv && std::max(xB[q], 0.0) / u[q] <= bound && (r < 0 || u[q] > u[r])) r = q;
+            if (r < 0) return false;  // (cannot happen: the objective is bounded below by 0)
+            pivot(r, e);
         }
-    };
-    for (int it = 0;;) {
-        int r = -1;  // leaving: the most infeasible row
-        for (int q = 0; q < R; ++q)
-            if (xB[q] < -feas && (r < 0 || xB[q] < xB[r])) r = q;
-        if (r < 0 && !fresh) {  // primal feasible: once more from B^-1 afresh (the updates drift)
-            refresh();
-            fresh = true;
-            continue;
-        }
-        if (r < 0) break;  // primal feasible: optimal
-        fresh = false;
-        if (it++ >= max_iter) return out;
-        const double* rho = &Binv[static_cast<size_t>(r) * R];
-        std::fill(alpha.begin(), alpha.begin() + P, 0.0);  // alpha = rho A, row by row (the same sums)
-        for (int q = 0; q < R; ++q) {
-            const double rq = rho[q];
-            const double* a = &A[static_cast<size_t>(q) * n];
-            for (int j = 0; j < P; ++j) alpha[j] += rq * a[j];
-        }
-        for (int q = 0; q < R; ++q) alpha[P + q] = -rho[q];  // (the surplus columns: -I)
-        // entering (Harris): the largest |alpha| among the columns whose ratio is within the
-        // least ratio of the tolerance-widened ones (ties: the first)
-        double bound = kInfinity;
-        for (int j = 0; j < n; ++j)
-            if (where[j] < 0 && alpha[j] < -piv) bound = std::min(bound, (std::max(dj[j], 0.0) + harris) / -alpha[j]);
-        int e = -1;
-        for (int j = 0; j < n; ++j)
-            if (where[j] < 0 && alpha[j] < -piv && std::max(dj[j], 0.0) / -alpha[j] <= bound &&
-                (e < 0 || -alpha[j] > -alpha[e]))
-                e = j;
-        if (e < 0) return out;  // (cannot happen: M' > 0 leaves every row satisfiable)
-        for (int q = 0; q < R; ++q) {  // u = B^-1 a_e
+        for (int q = 0; q < R; ++q) {  // x_B afresh: still feasible
             double v = 0.0;
-            for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c] * A[static_cast<size_t>(c) * n + e];
-            u[q] = v;
+            for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
+            if (!(v >= -feas)) return false;
         }
-        const double pv = u[r];
-        if (std::abs(pv - alpha[e]) > 1e-7 * std::abs(pv)) return out;  // the row and the column disagree
-        const double dstep = std::max(dj[e], 0.0) / alpha[e];
-        for (int j = 0; j < n; ++j)
-            if (where[j] < 0) dj[j] -= dstep * alpha[j];
-        const double tp = xB[r] / pv;
+        return finish(out, P);
+    }
+
+    // u = B^-1 a_e
+    void column(int e) {
+        const int R = R_, n = P_ + R;
+        for (int q = 0; q < R; ++q) {
+            double v = 0.0;
+            for (int c = 0; c < R; ++c) v += Binv_[static_cast<size_t>(q) * R + c] * A_[static_cast<size_t>(c) * n + e];
+            u_[q] = v;
+        }
+    }
+
+    // Column e enters at row r (u = B^-1 a_e): x_B, B^-1 and the basis updated.
+    void pivot(int r, int e) {
+        const int R = R_;
+        double *Binv = Binv_.data(), *xB = xB_.data(), *u = u_.data();
+        const double pv = u[r], tp = xB[r] / pv;
         for (int q = 0; q < R; ++q) xB[q] -= tp * u[q];
         xB[r] = tp;
-        const int leave = head[r];
-        where[leave] = -1;
-        dj[leave] = -dstep;
-        head[r] = e;
-        where[e] = r;
-        dj[e] = 0.0;
+        where_[hd_[r]] = -1;
+        hd_[r] = e;
+        where_[e] = r;
         double* br = &Binv[static_cast<size_t>(r) * R];
         for (int c = 0; c < R; ++c) br[c] /= pv;
         for (int q = 0; q < R; ++q) {
@@ -133,38 +262,108 @@ inline Mixture best_mixture(const double* M, int R, int P) {
             for (int c = 0; c < R; ++c) bq[c] -= u[q] * br[c];
         }
     }
-    out.lambda.assign(P, 0.0);
-    double sum = 0.0;
-    for (int q = 0; q < R; ++q)
-        if (head[q] < P) {
-            double v = 0.0;  // B^-1 1 afresh, not the updates' sum
-            for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
-            out.lambda[head[q]] = std::max(v, 0.0);
-            sum += out.lambda[head[q]];
+
+    // B^-1 of the basis hd_ afresh (Gauss-Jordan, partial pivoting): false where B is singular.
+    bool invert() {
+        const int R = R_, n = P_ + R;
+        std::vector<double>& B = work_;
+        B.assign(static_cast<size_t>(R) * R, 0.0);
+        Binv_.assign(static_cast<size_t>(R) * R, 0.0);
+        xB_.assign(R, 0.0);
+        u_.assign(R, 0.0);
+        double big = 0.0;
+        for (int r = 0; r < R; ++r) {
+            Binv_[static_cast<size_t>(r) * R + r] = 1.0;
+            for (int q = 0; q < R; ++q) {
+                B[static_cast<size_t>(r) * R + q] = A_[static_cast<size_t>(r) * n + hd_[q]];
+                big = std::max(big, std::abs(B[static_cast<size_t>(r) * R + q]));
+            }
         }
-    if (!(sum > 0)) return out;
-    for (double& l : out.lambda) l /= sum;
-    // the rows' duals: pi = c_B B^-1 (c_B: 1 on basic mu, 0 on surplus columns)
-    out.y.assign(R, 0.0);
-    double ysum = 0.0;
-    for (int c = 0; c < R; ++c) {
-        double v = 0.0;
+        for (int k = 0; k < R; ++k) {
+            int p = k;
+            for (int r = k + 1; r < R; ++r)
+                if (std::abs(B[static_cast<size_t>(r) * R + k]) > std::abs(B[static_cast<size_t>(p) * R + k])) p = r;
+            const double pv = B[static_cast<size_t>(p) * R + k];
+            if (!(std::abs(pv) > 1e-11 * big)) return false;
+            if (p != k)
+                for (int c = 0; c < R; ++c) {
+                    std::swap(B[static_cast<size_t>(p) * R + c], B[static_cast<size_t>(k) * R + c]);
+                    std::swap(Binv_[static_cast<size_t>(p) * R + c], Binv_[static_cast<size_t>(k) * R + c]);
+                }
+            for (int c = 0; c < R; ++c) {
+                B[static_cast<size_t>(k) * R + c] /= pv;
+                Binv_[static_cast<size_t>(k) * R + c] /= pv;
+            }
+            for (int r = 0; r < R; ++r) {
+                const double f = B[static_cast<size_t>(r) * R + k];
+                if (r == k || f == 0.0) continue;
+                for (int c = 0; c < R; ++c) {
+                    B[static_cast<size_t>(r) * R + c] -= f * B[static_cast<size_t>(k) * R + c];
+                    Binv_[static_cast<size_t>(r) * R + c] -= f * Binv_[static_cast<size_t>(k) * R + c];
+                }
+            }
+        }
+        return true;  // (B's columns in the order of hd_: B^-1's rows are the basic variables')
+    }
+
+    // lambda, y and the value from the optimal basis (B^-1 1 afresh); the basis kept.
+    bool finish(Mixture& out, int P) {
+        const int R = R_;
+        const double* Binv = Binv_.data();
+        out.lambda.assign(P, 0.0);
+        double sum = 0.0;
         for (int q = 0; q < R; ++q)
-            if (head[q] < P) v += Binv[static_cast<size_t>(q) * R + c];
-        out.y[c] = std::max(v, 0.0);
-        ysum += out.y[c];
+            if (hd_[q] < P) {
+                double v = 0.0;  // B^-1 1 afresh, not the updates' sum
+                for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
+                out.lambda[hd_[q]] = std::max(v, 0.0);
+                sum += out.lambda[hd_[q]];
+            }
+        if (!(sum > 0)) return false;
+        for (double& l : out.lambda) l /= sum;
+        // the rows' duals: pi = c_B B^-1 (c_B: 1 on basic mu, 0 on surplus columns)
+        out.y.assign(R, 0.0);
+        double ysum = 0.0;
+        for (int c = 0; c < R; ++c) {
+            double v = 0.0;
+            for (int q = 0; q < R; ++q)
+                if (hd_[q] < P) v += Binv[static_cast<size_t>(q) * R + c];
+            out.y[c] = std::max(v, 0.0);
+            ysum += out.y[c];
+        }
+        if (!(ysum > 0)) return false;
+        for (double& v : out.y) v /= ysum;
+        // the value the mixture reaches (not (1 / sum mu - s) scale: that cancels where s is large)
+        out.value = kInfinity;
+        for (int r = 0; r < R; ++r) {
+            double v = 0.0;
+            for (int k = 0; k < P; ++k) v += entry(r, k) * out.lambda[k];
+            out.value = std::min(out.value, v);
+        }
+        out.ok = true;
+        head_ = hd_;
+        Pb_ = P;
+        return true;
     }
-    if (!(ysum > 0)) return out;
-    for (double& v : out.y) v /= ysum;
-    // the value the mixture reaches (not (1 / sum mu - s) scale: that cancels where s is large)
-    out.value = kInfinity;
-    for (int r = 0; r < R; ++r) {
-        double v = 0.0;
-        for (int k = 0; k < P; ++k) v += M[static_cast<size_t>(r) * P + k] * out.lambda[k];
-        out.value = std::min(out.value, v);
+
+    static constexpr double kUnits = 8.0;  // new entries of M' beyond +-this: the game afresh
+    int R_ = 0, P_ = 0, Pb_ = 0;           // Pb_: the columns when head_ was kept
+    std::vector<double> M_;                // column-major: P x R
+    double inv_ = 0.0, s_ = 0.0;           // the units: M' = M inv + s
+    std::vector<int> head_, hd_, where_;   // the last optimum's basis (mu_k: k < Pb_; surplus r: Pb_ + r); the current
+    std::vector<double> A_, Binv_, xB_, dj_, u_, alpha_, pi_, work_;
+};
+
+// The game of M (row-major, R x P; R, P >= 1, entries finite), played from the surplus basis.
+inline Mixture best_mixture(const double* M, int R, int P) {
+    MixtureGame g;
+    g.reset(R);
+    std::vector<double> col(R);
+    for (int k = 0; k < P; ++k) {
+        for (int r = 0; r < R; ++r) col[r] = M[static_cast<size_t>(r) * P + k];
+        g.add(col.data());
     }
-    out.ok = true;
-    return out;
+    return g.solve();
 }
 
 }  // namespace nncells

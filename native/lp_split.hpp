@@ -692,18 +692,20 @@ private:
         ++stamp_;
         if (pooled_.size() < W.n()) pooled_.resize(W.n(), 0);
         pool_.clear();
-        auto take = [&](size_t b) {
-            if (pooled_[b] != stamp_) pooled_[b] = stamp_, pool_.push_back(b);
+        game_.reset(R);
+        column_.resize(R);
+        auto take = [&](size_t b) {  // (a ball into the game: its column)
+            if (pooled_[b] == stamp_) return;
+            pooled_[b] = stamp_;
+            pool_.push_back(b);
+            for (int r = 0; r < R; ++r) column_[r] = value(r, b);
+            game_.add(column_.data());
         };
         for (size_t b : mine) take(b);
         for (size_t b : Q) take(b);
         Mixture g;
         for (int round = 0;; ++round) {
-            const int P = static_cast<int>(pool_.size());
-            game_.resize(static_cast<size_t>(R) * P);
-            for (int r = 0; r < R; ++r)
-                for (int q = 0; q < P; ++q) game_[static_cast<size_t>(r) * P + q] = value(r, pool_[q]);
-            g = best_mixture(game_.data(), R, P);
+            g = game_.solve();
             if (!g.ok || g.value > enough_) break;  // (enough_: the centre counts; no deeper one sought)
             // the balls outside the game that beat the rows' mixture y: the kMixAdd best. No
             // mixture of W does better than the best of them (min_r (M l)_r <= y . M l): where
@@ -891,7 +893,8 @@ private:
     std::vector<uint32_t> seen_;                     // visited in the search with this stamp
     std::vector<uint32_t> pooled_;                   // in the game of `mix` with this stamp
     std::vector<size_t> pool_;                       // `mix`: the game's balls
-    std::vector<double> game_;                       // `mix`: its matrix
+    MixtureGame game_;                               // `mix`: the game (from its last optimum)
+    std::vector<double> column_;                     // `mix`: a ball's column of it
     std::vector<int> active_;                        // `mix`: its extra rows of positive weight
     std::vector<double> price_;                      // `mix`: each ball against the rows' mixture
     std::vector<const double*> cols_;                // `mix`: the columns of the game's active rows

@@ -9,7 +9,8 @@ from scipy.optimize import linprog
 
 from nncells import kernels
 from nncells.geometry.contract import certified_depth
-from nncells.geometry.witness_balls import best_mixture, mix_witness
+from nncells.geometry.mixture_game import best_mixture
+from nncells.geometry.witness_balls import mix_witness
 
 
 def _value_by_highs(M):

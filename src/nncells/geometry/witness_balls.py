@@ -10,15 +10,16 @@ cuts) and a side ``s h(x) > 0`` of a hyperplane, the mixture ``lambda`` is at le
     min(sum_b lambda_b r_b,  min_e sum_b lambda_b (c_e - a_e p_b),  sum_b lambda_b s h(p_b))
 
 deep in the sub-cell on that side: the value of the matrix game ``M`` with these rows, which
-`best_mixture` maximises. LP mode tries it before its LP, over all witness balls of a split
+`mixture_game.best_mixture` maximises. LP mode tries it before its LP, over all witness balls of a split
 (`mix_witness`, the numpy twin of ``LpSplitter::mix`` in native/lp_split.hpp; the game is the
-twin of native/lp_mix.hpp). Nothing is trusted: the centre is certified in float64.
+twin of native/lp_mix.hpp, in `mixture_game`). Nothing is trusted: the centre is certified in float64.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nncells.geometry.contract import certified_depth, gamma
+from nncells.geometry.mixture_game import MixtureGame
 
 
 def value_error(P, R, n, g):
@@ -53,93 +54,6 @@ MIX_ROUNDS = 8  # times the game takes in more balls (column generation)
 MIX_ADD = 8  # balls taken in each time, those that improve it most
 
 
-def best_mixture(M: np.ndarray):
-    """The game ``max over lambda in the simplex of min_r (M lambda)_r`` of ``M`` (rows x columns).
-
-    A dual simplex on ``min 1'mu s.t. M' mu >= 1, mu >= 0`` with ``M' = M / max|M| + s``
-    (``s = 1 - min M / max|M|``: then ``lambda = mu / sum mu``) from the basis of the surplus
-    columns, with an explicit basis inverse and Harris' ratio test: native/lp_mix.hpp step for
-    step. Not trusted by its callers (the mixed point is certified).
-
-    Returns
-    -------
-    ``(value, lam, y)``: the value (``min_r (M lam)_r``, computed), the columns' optimal mixture
-    and the rows' (each summing to 1), or None where the simplex did not reach an optimum.
-
-    Examples
-    --------
-    >>> value, lam, y = best_mixture(np.array([[1.0, -1.0], [-1.0, 1.0]]))
-    >>> round(float(value), 12), np.round(lam, 12).tolist(), np.round(y, 12).tolist()
-    (0.0, [0.5, 0.5], [0.5, 0.5])
-    """
-    M = np.asarray(M, dtype=np.float64)
-    R, P = M.shape
-    scale = float(np.max(np.abs(M))) if M.size else 0.0
-    if not (np.isfinite(scale) and scale > 0 and np.isfinite(1.0 / scale)):  # (subnormal: no units)
-        return None
-    inv = 1.0 / scale
-    A = np.hstack([M * inv + (1.0 - float(M.min()) * inv), -np.eye(R)])  # columns mu, then surplus
-    n = P + R
-    head = np.arange(P, n)
-    basic = np.zeros(n, dtype=bool)
-    basic[P:] = True
-    Binv = -np.eye(R)
-    xB = -np.ones(R)
-    dj = np.r_[np.ones(P), np.zeros(R)]
-    feas, piv, harris = 1e-12, 1e-9, 1e-12
-    cost = np.r_[np.ones(P), np.zeros(R)]
-    fresh, it = False, 0
-    while True:
-        bad = np.flatnonzero(xB < -feas)
-        if len(bad) == 0 and not fresh:  # primal feasible: once more from B^-1 afresh (the updates drift)
-            xB = Binv.sum(axis=1)
-            dj = np.where(basic, 0.0, cost - Binv[head < P].sum(axis=0) @ A)
-            fresh = True
-            continue
-        if len(bad) == 0:
-            break
-        fresh = False
-        if it >= 50 + 4 * n:
-            return None
-        it += 1
-        r = int(bad[np.argmin(xB[bad])])  # (the first of the most infeasible)
-        alpha = Binv[r] @ A
-        cand = np.flatnonzero(~basic & (alpha < -piv))
-        if len(cand) == 0:
-            return None
-        d = np.maximum(dj[cand], 0.0)
-        bound = np.min((d + harris) / -alpha[cand])
-        near = cand[d / -alpha[cand] <= bound]
-        e = int(near[np.argmax(-alpha[near])])  # (the first of the largest |alpha|)
-        u = Binv @ A[:, e]
-        pv = u[r]
-        if abs(pv - alpha[e]) > 1e-7 * abs(pv):
-            return None
-        dstep = max(dj[e], 0.0) / alpha[e]
-        dj[~basic] -= dstep * alpha[~basic]
-        tp = xB[r] / pv
-        xB -= tp * u
-        xB[r] = tp
-        leave = head[r]
-        basic[leave], basic[e] = False, True
-        dj[leave], dj[e] = -dstep, 0.0
-        head[r] = e
-        Binv[r] /= pv
-        others = np.arange(R) != r
-        Binv[others] -= np.outer(u[others], Binv[r])
-    lam = np.zeros(P)
-    on = head < P
-    lam[head[on]] = np.maximum(Binv[on].sum(axis=1), 0.0)  # (B^-1 1 afresh)
-    total = lam.sum()
-    if not total > 0:
-        return None
-    y = np.maximum(Binv[on].sum(axis=0), 0.0)
-    if not y.sum() > 0:
-        return None
-    lam /= total
-    return float((M @ lam).min()), lam, y / y.sum()  # (not from sum mu: that cancels where s is large)
-
-
 def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds, enough=np.inf):
     """The mixture of the balls ``(P, R)`` (values ``hv`` of ``h(x) = n x + g`` at the centres)
     deepest in the sub-cell with the extra rows ``sub_A x <= sub_c`` on the side ``h > 0``
@@ -166,11 +80,13 @@ def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds, eno
         return None, -np.inf
     M = np.vstack([R, sgn * hv, sub_c[:, None] - sub_A @ P.T])  # (rows, balls)
     pool = list(dict.fromkeys(int(b) for b in first))
+    game = MixtureGame(len(M))
+    game.add(M[:, pool])
     for round_ in range(MIX_ROUNDS + 1):
-        game = best_mixture(M[:, pool])
-        if game is None:
+        solved = game.solve()  # (from its last optimum)
+        if solved is None:
             return None, -np.inf
-        value, lam, y = game
+        value, lam, y = solved
         if value > enough:
             break
         price = y @ M
@@ -181,8 +97,9 @@ def mix_witness(P, R, hv, sub_A, sub_c, first, rows, n, g, positive, bounds, eno
         better = np.flatnonzero(price > bar)
         if len(better) == 0 or round_ == MIX_ROUNDS:
             break
-        order = better[np.lexsort((better, -price[better]))]
-        pool += order[:MIX_ADD].tolist()
+        order = better[np.lexsort((better, -price[better]))][:MIX_ADD]
+        pool += order.tolist()
+        game.add(M[:, order])
     if not value > 0:
         return None, -np.inf
     x = np.clip(lam @ P[pool], bounds[0], bounds[1])
