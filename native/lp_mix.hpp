@@ -16,8 +16,8 @@
 // A column b of M outside the game improves it iff y . M_b > v (its reduced cost is negative):
 // the caller adds such columns and plays again (column generation over many balls). A game
 // played again (`MixtureGame`) starts from its last optimal basis, which stays primal feasible
-// when columns come in: a primal simplex (Dantzig's entering column, Harris' ratio test) takes
-// in those that price below 0, from B^-1 computed afresh; in the units of the first game while
+// when columns come in (and so does its B^-1): a primal simplex (Dantzig's entering column,
+// Harris' ratio test) takes in those that price below 0, in the units of the first game while
 // the new entries fit them (else, or where anything fails, the game is played afresh).
 #pragma once
 #include <algorithm>
@@ -187,10 +187,9 @@ private:
             head[q] = head_[q] < Pb ? head_[q] : head_[q] - Pb + P;
             where_[head[q]] = q;
         }
-        if (!invert()) return false;
         const double feas = 1e-12, piv = 1e-9, harris = 1e-12, opt = 1e-11;
         double *Binv = Binv_.data(), *xB = xB_.data(), *u = u_.data();
-        for (int q = 0; q < R; ++q) {  // x_B = B^-1 1
+        for (int q = 0; q < R; ++q) {  // x_B = B^-1 1 (B^-1 as the last game left it: B's columns are the same)
             double v = 0.0;
             for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
             if (!(v >= -feas)) return false;
@@ -263,49 +262,6 @@ private:
         }
     }
 
-    // B^-1 of the basis hd_ afresh (Gauss-Jordan, partial pivoting): false where B is singular.
-    bool invert() {
-        const int R = R_, n = P_ + R;
-        std::vector<double>& B = work_;
-        B.assign(static_cast<size_t>(R) * R, 0.0);
-        Binv_.assign(static_cast<size_t>(R) * R, 0.0);
-        xB_.assign(R, 0.0);
-        u_.assign(R, 0.0);
-        double big = 0.0;
-        for (int r = 0; r < R; ++r) {
-            Binv_[static_cast<size_t>(r) * R + r] = 1.0;
-            for (int q = 0; q < R; ++q) {
-                B[static_cast<size_t>(r) * R + q] = A_[static_cast<size_t>(r) * n + hd_[q]];
-                big = std::max(big, std::abs(B[static_cast<size_t>(r) * R + q]));
-            }
-        }
-        for (int k = 0; k < R; ++k) {
-            int p = k;
-            for (int r = k + 1; r < R; ++r)
-                if (std::abs(B[static_cast<size_t>(r) * R + k]) > std::abs(B[static_cast<size_t>(p) * R + k])) p = r;
-            const double pv = B[static_cast<size_t>(p) * R + k];
-            if (!(std::abs(pv) > 1e-11 * big)) return false;
-            if (p != k)
-                for (int c = 0; c < R; ++c) {
-                    std::swap(B[static_cast<size_t>(p) * R + c], B[static_cast<size_t>(k) * R + c]);
-                    std::swap(Binv_[static_cast<size_t>(p) * R + c], Binv_[static_cast<size_t>(k) * R + c]);
-                }
-            for (int c = 0; c < R; ++c) {
-                B[static_cast<size_t>(k) * R + c] /= pv;
-                Binv_[static_cast<size_t>(k) * R + c] /= pv;
-            }
-            for (int r = 0; r < R; ++r) {
-                const double f = B[static_cast<size_t>(r) * R + k];
-                if (r == k || f == 0.0) continue;
-                for (int c = 0; c < R; ++c) {
-                    B[static_cast<size_t>(r) * R + c] -= f * B[static_cast<size_t>(k) * R + c];
-                    Binv_[static_cast<size_t>(r) * R + c] -= f * Binv_[static_cast<size_t>(k) * R + c];
-                }
-            }
-        }
-        return true;  // (B's columns in the order of hd_: B^-1's rows are the basic variables')
-    }
-
     // lambda, y and the value from the optimal basis (B^-1 1 afresh); the basis kept.
     bool finish(Mixture& out, int P) {
         const int R = R_;
@@ -351,7 +307,7 @@ private:
     std::vector<double> M_;                // column-major: P x R
     double inv_ = 0.0, s_ = 0.0;           // the units: M' = M inv + s
     std::vector<int> head_, hd_, where_;   // the last optimum's basis (mu_k: k < Pb_; surplus r: Pb_ + r); the current
-    std::vector<double> A_, Binv_, xB_, dj_, u_, alpha_, pi_, work_;
+    std::vector<double> A_, Binv_, xB_, dj_, u_, alpha_, pi_;
 };
 
 // The game of M (row-major, R x P; R, P >= 1, entries finite), played from the surplus basis.

@@ -340,7 +340,9 @@ private:
         std::vector<std::vector<uint8_t>> sub_signs{signs}, sub_cuts{std::vector<uint8_t>(k, 0)};
         std::vector<std::vector<int>> sub_rows{{}};
         parent_.assign(1, -1);  // the sub-cells' tree: each split's new sub-cell under the one it left
-        kids_.assign(1, {});
+        first_kid_.assign(1, -1);
+        last_kid_.assign(1, -1);
+        next_kid_.assign(1, -1);
         for (int i : cutting) {
             certs_[0].clear();
             certs_[1].clear();
@@ -370,6 +372,8 @@ private:
                 std::vector<size_t> next(start.begin(), start.end() - 1);
                 for (size_t b = 0; b < W.n(); ++b) order[next[W.own[b]]++] = b;
             }
+            side_.resize(W.n());  // (`candidates`: the balls' sides of h_i in that order)
+            for (size_t q = 0; q < W.n(); ++q) side_[q] = (vals[order[q]] > 0) - (vals[order[q]] < 0);
             for (size_t j = 0; j < n_sub; ++j) {
                 bool has_pos = wit_pos[j], has_neg = wit_neg[j];
                 counts_.by_ball += has_pos + has_neg;
@@ -392,9 +396,13 @@ private:
                     sub_signs[j][i] = 1;
                     sub_cuts[j][i] = 1;
                     split_of[j] = static_cast<int>(sub_signs.size());
+                    const int kid = split_of[j];  // (j's children: a list through next_kid_)
                     parent_.push_back(static_cast<int>(j));
-                    kids_.push_back({});
-                    kids_[j].push_back(split_of[j]);
+                    first_kid_.push_back(-1);
+                    last_kid_.push_back(-1);
+                    next_kid_.push_back(-1);
+                    (last_kid_[j] < 0 ? first_kid_[j] : next_kid_[last_kid_[j]]) = kid;
+                    last_kid_[j] = kid;
                     sub_signs.push_back(std::move(s));
                     sub_cuts.push_back(std::move(cm));
                     std::vector<int> rows = sub_rows[j];
@@ -486,14 +494,14 @@ private:
         return f_[e] - extra_sign(e) * ball_value(W, b, C_->m + e / 2);
     }
 
-    // split._candidates: at most kCandidates balls of W on side `side` of h_i (values `vals`), from
+    // split._candidates: at most kCandidates balls of W on side `side` of h_i (`side_`), from
     // the kVisits sub-cells nearest sub-cell j in the split's tree (j, then breadth first: the
     // sub-cell a sub-cell left, then those that left it, in order; each one's balls in the order
     // of W), where the segment from j's witness crosses the fewest of j's rows. `start`, `order`:
     // W's balls by owner (owners below n_sub).
     std::vector<size_t> candidates(size_t j, size_t n_sub, const std::vector<size_t>& start,
-                                   const std::vector<size_t>& order, const std::vector<double>& vals, bool positive) {
-        const double sgn = positive ? 1.0 : -1.0;
+                                   const std::vector<size_t>& order, bool positive) {
+        const int8_t sgn = positive ? 1 : -1;
         std::vector<size_t> out;
         ++stamp_;
         if (seen_.size() < parent_.size()) seen_.resize(parent_.size(), 0);
@@ -504,7 +512,7 @@ private:
             const int o = bfs_[h];
             if (static_cast<size_t>(o) < n_sub)
                 for (size_t q = start[o]; q < start[o + 1] && out.size() < static_cast<size_t>(kCandidates); ++q)
-                    if (sgn * vals[order[q]] > 0) out.push_back(order[q]);
+                    if (side_[q] == sgn) out.push_back(order[q]);
             auto visit = [&](int v) {
                 if (v >= 0 && seen_[v] != stamp_) {
                     seen_[v] = stamp_;
@@ -512,7 +520,7 @@ private:
                 }
             };
             visit(parent_[o]);
-            for (int c : kids_[o]) visit(c);
+            for (int c = first_kid_[o]; c >= 0; c = next_kid_[c]) visit(c);
         }
         return out;
     }
@@ -577,7 +585,7 @@ private:
     std::vector<size_t> aim(size_t j, size_t n_sub, const std::vector<size_t>& start, const std::vector<size_t>& order,
                             const std::vector<int>& sub_rows, const Balls& W, const std::vector<size_t>& mine,
                             const std::vector<double>& vals, bool positive) {
-        std::vector<size_t> Q = candidates(j, n_sub, start, order, vals, positive);
+        std::vector<size_t> Q = candidates(j, n_sub, start, order, positive);
         const double sgn = positive ? 1.0 : -1.0;
         size_t o = mine[0];
         for (size_t b : mine)
@@ -889,7 +897,8 @@ private:
     std::vector<double> E_, f_, cen_, rows_c_, sp_;
     std::vector<std::pair<double, size_t>> scored_;  // (score, ball) of `aim`
     std::vector<int> parent_, bfs_;                  // the sub-cells' tree (`candidates`)
-    std::vector<std::vector<int>> kids_;
+    std::vector<int> first_kid_, last_kid_, next_kid_;  // ... each one's children, in order
+    std::vector<int8_t> side_;                       // `candidates`: the side of h_i of W's balls by owner
     std::vector<uint32_t> seen_;                     // visited in the search with this stamp
     std::vector<uint32_t> pooled_;                   // in the game of `mix` with this stamp
     std::vector<size_t> pool_;                       // `mix`: the game's balls

@@ -5,9 +5,9 @@ The game ``max over lambda in the simplex of min_r (M lambda)_r`` is solved as t
 ``min 1'mu s.t. M' mu >= 1, mu >= 0`` with ``M' = M / max|M| + s`` (``s = 1 - min M / max|M|``,
 so that ``lambda = mu / sum mu``): a dual simplex from the basis of the surplus columns (dual
 feasible at once), an explicit basis inverse, Harris' ratio test. Column generation adds
-columns and plays again (`MixtureGame`): the last optimal basis stays primal feasible, so a
-primal simplex from it (Dantzig's entering column, Harris' ratio test, B^-1 afresh) takes in the
-new columns that price below 0, in the units of the first game while the new entries fit them;
+columns and plays again (`MixtureGame`): the last optimal basis stays primal feasible (and its
+B^-1 stays), so a primal simplex from it (Dantzig's entering column, Harris' ratio test) takes
+in the new columns that price below 0, in the units of the first game while the new entries fit them;
 where they do not, or anything fails, the game is played afresh. Nothing here is trusted: the
 mixed point is certified by the caller.
 """
@@ -17,26 +17,6 @@ import numpy as np
 
 _FEAS, _PIV, _HARRIS, _OPT = 1e-12, 1e-9, 1e-12, 1e-11
 _UNITS = 8.0  # new entries of M' beyond +-this: the game afresh
-
-
-def _inverse(B):
-    """``B^-1`` by Gauss-Jordan elimination with partial pivoting (the first largest pivot), or
-    None where a pivot is not above 1e-11 times the largest entry of ``B``."""
-    R = len(B)
-    B, Binv, big = B.copy(), np.eye(R), float(np.max(np.abs(B)))
-    for k in range(R):
-        p = k + int(np.argmax(np.abs(B[k:, k])))
-        pv = B[p, k]
-        if not abs(pv) > 1e-11 * big:
-            return None
-        B[[k, p]], Binv[[k, p]] = B[[p, k]], Binv[[p, k]]
-        B[k] /= pv
-        Binv[k] /= pv
-        f = B[:, k].copy()
-        f[k] = 0.0
-        B -= np.outer(f, B[k])
-        Binv -= np.outer(f, Binv[k])
-    return Binv
 
 
 class MixtureGame:
@@ -61,7 +41,7 @@ class MixtureGame:
         self.M = np.zeros((rows, 0))
         self.warm, self.iterations = False, 0
         self._head = None  # the last optimum's basis: mu_k (k < _cols), surplus r (_cols + r)
-        self._cols, self._inv, self._s = 0, 0.0, 0.0
+        self._cols, self._inv, self._s, self._Binv = 0, 0.0, 0.0, None
 
     def add(self, columns) -> None:
         """More columns: an array of ``rows`` rows."""
@@ -144,9 +124,7 @@ class MixtureGame:
         head = np.where(self._head < Pb, self._head, self._head - Pb + P)
         basic = np.zeros(n, dtype=bool)
         basic[head] = True
-        Binv = _inverse(A[:, head])
-        if Binv is None:
-            return None
+        Binv = self._Binv.copy()  # (as the last game left it: B's columns are the same)
         xB = Binv.sum(axis=1)
         if not np.all(xB >= -_FEAS):
             return None
@@ -201,7 +179,7 @@ class MixtureGame:
         if not y.sum() > 0:
             return None
         lam /= total
-        self._head, self._cols = head.copy(), P
+        self._head, self._cols, self._Binv = head.copy(), P, Binv.copy()
         return float((M @ lam).min()), lam, y / y.sum()  # (not from sum mu: that cancels where s is large)
 
 
