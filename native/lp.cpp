@@ -99,6 +99,7 @@ public:
         dj.assign(n, 0.0);
         alpha.assign(n, 0.0);
         cands.resize(n);
+        gathered_.resize(n);
         rat_.resize(n);
         wt_.resize(n);
         har_.resize(n);
@@ -157,6 +158,7 @@ private:
     std::vector<double> alpha;   // n: a row of B^-1 [A 1 I]
     std::vector<double> col, acol, xn;
     std::vector<Candidate> cands;       // n: the ratio test's gathered breakpoints
+    std::vector<int> gathered_;         // n: their columns (the AVX2 gather)
     std::vector<double> rat_, wt_, har_;  // n each: every column's ratio, weight, Harris bound
     std::vector<int> nz;         // m: the nonzero entries of a row of B^-1
     std::vector<int> flips;
@@ -560,7 +562,16 @@ private:
     size_t gather(double tau) {
         Candidate* C = cands.data();
         size_t k = 0;
-        for (int j = 0; j < n; ++j) {  // (free of branches: the breakpoints below tau are scattered)
+        int j = 0;
+#if NNCELLS_AVX2
+        if (n >= kWide && avx2_available()) {  // the same columns (simd.hpp), then the rest
+            int* at = gathered_.data();
+            k = at_most_avx2(rat_.data(), static_cast<size_t>(n), tau, at);
+            for (size_t q = 0; q < k; ++q) C[q] = Candidate{rat_[at[q]], at[q]};
+            j = n & ~3;
+        }
+#endif
+        for (; j < n; ++j) {  // (free of branches: the breakpoints below tau are scattered)
             C[k] = Candidate{rat_[j], j};
             k += rat_[j] <= tau;
         }

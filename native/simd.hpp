@@ -165,6 +165,18 @@ __attribute__((target("avx2"))) inline void below_avx2(const double* rat, const 
     _mm256_storeu_pd(sum, acc);
 }
 
+// lp.cpp's gather over the columns below n & ~3, four at a time: the indices j with
+// rat[j] <= tau (NaN: not), in order, into `out`; their count.
+__attribute__((target("avx2"))) inline size_t at_most_avx2(const double* rat, size_t n, double tau, int* out) {
+    const __m256d vt = _mm256_set1_pd(tau);
+    size_t k = 0;
+    for (size_t j = 0; j + 4 <= n; j += 4) {
+        int mask = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(rat + j), vt, _CMP_LE_OQ));
+        for (; mask; mask &= mask - 1) out[k++] = static_cast<int>(j) + __builtin_ctz(mask);
+    }
+    return k;
+}
+
 // lp_split.hpp's box_exit over the coordinates below n & ~3, every quotient computed (the same
 // correctly rounded quotients, so the same least one): each lane's least into `lane`.
 __attribute__((target("avx2"))) inline void box_exit_avx2(const double* p, const double* u, const double* lo,
