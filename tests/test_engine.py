@@ -241,3 +241,25 @@ def test_whole_space_homogeneous_and_lp_modes_agree(monkeypatch):
     F = homogenize(net)
     x, t = np.array([0.3, -0.2, 0.5]), 0.7
     assert np.allclose(F.forward(np.r_[x * t, t]), t * net.forward(x))
+
+
+def test_many_records_pauses_the_collector_and_gives_it_back():
+    """`cells.many_records`: the cyclic collector is off inside, on again after (also after an
+    error), and stays off where the caller had turned it off."""
+    import gc
+    from nncells.engine.cells import many_records
+    assert gc.isenabled()
+    with many_records():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        with many_records():
+            raise ValueError("inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with many_records():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

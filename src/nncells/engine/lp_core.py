@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncells import _config
-from nncells.engine.cells import Batch, Cell, Task
+from nncells.engine.cells import Batch, Cell, Task, many_records
 from nncells.geometry import solvers
 from nncells.kernels import lp as klp
 from nncells.kernels import vertex as kv
@@ -66,13 +66,15 @@ class LpCore:
         the regions finished, regions created per layer, tasks left at the budget (light) and
         the splits to run in numpy (light; `Problem.unpack` rebuilds their rows)."""
         tuples = [_to_tuple(t) for t in tasks]
-        P, X, r, ranks, per_layer, pending, deferred, c = klp.refine(self.net, self.tol, self.lo, self.hi, tuples,
-                                                                      max(budget_s, 0.0))
+        with many_records():
+            P, X, r, ranks, per_layer, pending, deferred, c = klp.refine(self.net, self.tol, self.lo, self.hi, tuples,
+                                                                          max(budget_s, 0.0))
+            pending, deferred = [_from_tuple(t) for t in pending], [_from_tuple(t) for t in deferred]
         solvers.count_solves(int(c["lp_solves"]))
         for k, v in c.items():
             _counts[k] = _counts.get(k, 0) + int(v)
         batch = Batch(P.view(bool), X, r, ranks)
-        return batch, per_layer, [_from_tuple(t) for t in pending], [_from_tuple(t) for t in deferred], [], None
+        return batch, per_layer, pending, deferred, [], None
 
 
 def core_for(problem) -> LpCore | None:

@@ -18,6 +18,7 @@ from nncells.domains import Box, Domain
 from nncells.engine import compiled, lp_core
 from nncells.engine.ball import refine
 from nncells.engine.cells import Batch as Batch, Cell as Cell, Stats as Stats, Task as Task  # re-exported
+from nncells.engine.cells import many_records
 from nncells.engine.split import split_cell
 from nncells.engine.vertex import box_vertices
 from nncells.errors import DomainError
@@ -396,4 +397,6 @@ def run_task(problem: Problem, task, budget_s: float = float("inf")):
     stats.lp_solves = solvers.lp_count() - lp0
     stats.lp_fallbacks = box_depth.fallback_count() - fallbacks0
     stats.borderline += undecided_count() - undecided0  # LP answers float64 could not settle
-    return batch, [t.pack() for t in stack], stats
+    with many_records():
+        pending = [t.pack() for t in stack]
+    return batch, pending, stats
