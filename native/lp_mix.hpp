@@ -46,7 +46,7 @@ public:
         R_ = R;
         P_ = 0;
         M_.clear();
-        head_.clear();
+        kept_ = false;
     }
     // One more column: the R entries of M's column (finite).
     void add(const double* col) {
@@ -58,8 +58,8 @@ public:
     // The game over the columns so far (P >= 1): from the last optimum where there is one.
     Mixture solve() {
         Mixture out;
-        if (!head_.empty() && warm(out)) return out;
-        head_.clear();
+        if (kept_ && warm(out)) return out;
+        kept_ = false;
         out = Mixture{};
         cold(out);
         return out;
@@ -111,20 +111,10 @@ private:
         const double feas = 1e-12, piv = 1e-9, harris = 1e-12;
         const int max_iter = 50 + 4 * n;
         bool fresh = false;
-        auto refresh = [&] {  // x_B = B^-1 1, pi = c_B B^-1, d = c - pi A (c: 1 on mu, 0 on surplus)
-            std::vector<double> pi(R, 0.0);
-            for (int q = 0; q < R; ++q) {
-                double v = 0.0;
-                for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
-                xB[q] = v;
-                if (head[q] < P)
-                    for (int c = 0; c < R; ++c) pi[c] += Binv[static_cast<size_t>(q) * R + c];
-            }
-            for (int j = 0; j < n; ++j) {
-                double v = j < P ? 1.0 : 0.0;
-                for (int c = 0; c < R; ++c) v -= pi[c] * A[static_cast<size_t>(c) * n + j];
-                dj[j] = where_[j] >= 0 ? 0.0 : v;
-            }
+        auto refresh = [&] {  // x_B = B^-1 1, pi = c_B B^-1, d = c - pi A
+            for (int q = 0; q < R; ++q) xB[q] = ones(q);
+            duals(P);
+            for (int j = 0; j < n; ++j) dj[j] = where_[j] >= 0 ? 0.0 : reduced(j, P);
         };
         for (;;) {
             int r = -1;  // leaving: the most infeasible row
@@ -180,35 +170,26 @@ private:
                 if (!(v >= -kUnits && v <= kUnits)) return false;
             }
         build(P);
-        std::vector<int>& head = hd_;
-        head.resize(R);
         where_.assign(n, -1);
-        for (int q = 0; q < R; ++q) {
-            head[q] = head_[q] < Pb ? head_[q] : head_[q] - Pb + P;
-            where_[head[q]] = q;
+        for (int q = 0; q < R; ++q) {  // (the surplus columns move behind the new ones)
+            if (hd_[q] >= Pb) hd_[q] += P - Pb;
+            where_[hd_[q]] = q;
         }
-        const double feas = 1e-12, piv = 1e-9, harris = 1e-12, opt = 1e-11;
-        double *Binv = Binv_.data(), *xB = xB_.data(), *u = u_.data();
+        const double feas = 1e-12, piv = 1e-9, opt = 1e-11;
+        double *xB = xB_.data(), *u = u_.data();
         for (int q = 0; q < R; ++q) {  // x_B = B^-1 1 (B^-1 as the last game left it: B's columns are the same)
-            double v = 0.0;
-            for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
-            if (!(v >= -feas)) return false;
-            xB[q] = v;
+            xB[q] = ones(q);
+            if (!(xB[q] >= -feas)) return false;
         }
         out.warm = true;
         const int max_iter = 50 + 4 * n;
-        std::vector<double>& pi = pi_;
         for (;;) {
-            pi.assign(R, 0.0);  // pi = c_B B^-1; entering: the least reduced cost below -opt (ties: the first)
-            for (int q = 0; q < R; ++q)
-                if (head[q] < P)
-                    for (int c = 0; c < R; ++c) pi[c] += Binv[static_cast<size_t>(q) * R + c];
+            duals(P);  // entering: the least reduced cost below -opt (ties: the first)
             int e = -1;
             double least = -opt;
             for (int j = 0; j < n; ++j) {
                 if (where_[j] >= 0) continue;
-                double d = j < P ? 1.0 : 0.0;
-                for (int c = 0; c < R; ++c) d -= pi[c] * A_[static_cast<size_t>(c) * n + j];
+                const double d = reduced(j, P);
                 if (d < least) least = d, e = j;
             }
             if (e < 0) break;  // optimal
@@ -225,12 +206,32 @@ private:
             if (r < 0) return false;  // (cannot happen: the objective is bounded below by 0)
             pivot(r, e);
         }
-        for (int q = 0; q < R; ++q) {  // x_B afresh: still feasible
-            double v = 0.0;
-            for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
-            if (!(v >= -feas)) return false;
-        }
+        for (int q = 0; q < R; ++q)  // x_B afresh: still feasible
+            if (!(ones(q) >= -feas)) return false;
         return finish(out, P);
+    }
+
+    // (B^-1 1)_q: basic variable q's value afresh
+    double ones(int q) const {
+        double v = 0.0;
+        for (int c = 0; c < R_; ++c) v += Binv_[static_cast<size_t>(q) * R_ + c];
+        return v;
+    }
+
+    // pi = c_B B^-1 into pi_ (c_B: 1 on basic mu, 0 on surplus columns), the rows in order
+    void duals(int P) {
+        pi_.assign(R_, 0.0);
+        for (int q = 0; q < R_; ++q)
+            if (hd_[q] < P)
+                for (int c = 0; c < R_; ++c) pi_[c] += Binv_[static_cast<size_t>(q) * R_ + c];
+    }
+
+    // column j's reduced cost c_j - pi a_j (c: 1 on mu, 0 on surplus; pi from `duals`)
+    double reduced(int j, int P) const {
+        const int n = P + R_;
+        double v = j < P ? 1.0 : 0.0;
+        for (int c = 0; c < R_; ++c) v -= pi_[c] * A_[static_cast<size_t>(c) * n + j];
+        return v;
     }
 
     // u = B^-1 a_e
@@ -265,26 +266,20 @@ private:
     // lambda, y and the value from the optimal basis (B^-1 1 afresh); the basis kept.
     bool finish(Mixture& out, int P) {
         const int R = R_;
-        const double* Binv = Binv_.data();
         out.lambda.assign(P, 0.0);
         double sum = 0.0;
         for (int q = 0; q < R; ++q)
             if (hd_[q] < P) {
-                double v = 0.0;  // B^-1 1 afresh, not the updates' sum
-                for (int c = 0; c < R; ++c) v += Binv[static_cast<size_t>(q) * R + c];
-                out.lambda[hd_[q]] = std::max(v, 0.0);
+                out.lambda[hd_[q]] = std::max(ones(q), 0.0);  // (afresh, not the updates' x_B)
                 sum += out.lambda[hd_[q]];
             }
         if (!(sum > 0)) return false;
         for (double& l : out.lambda) l /= sum;
-        // the rows' duals: pi = c_B B^-1 (c_B: 1 on basic mu, 0 on surplus columns)
+        duals(P);  // the rows' mixture
         out.y.assign(R, 0.0);
         double ysum = 0.0;
         for (int c = 0; c < R; ++c) {
-            double v = 0.0;
-            for (int q = 0; q < R; ++q)
-                if (hd_[q] < P) v += Binv[static_cast<size_t>(q) * R + c];
-            out.y[c] = std::max(v, 0.0);
+            out.y[c] = std::max(pi_[c], 0.0);
             ysum += out.y[c];
         }
         if (!(ysum > 0)) return false;
@@ -297,16 +292,17 @@ private:
             out.value = std::min(out.value, v);
         }
         out.ok = true;
-        head_ = hd_;
+        kept_ = true;
         Pb_ = P;
         return true;
     }
 
     static constexpr double kUnits = 8.0;  // new entries of M' beyond +-this: the game afresh
-    int R_ = 0, P_ = 0, Pb_ = 0;           // Pb_: the columns when head_ was kept
+    int R_ = 0, P_ = 0, Pb_ = 0;           // Pb_: the columns of the last optimum
+    bool kept_ = false;                    // hd_ and Binv_ are the last optimum's (mu_k: k < Pb_; surplus r: Pb_ + r)
     std::vector<double> M_;                // column-major: P x R
     double inv_ = 0.0, s_ = 0.0;           // the units: M' = M inv + s
-    std::vector<int> head_, hd_, where_;   // the last optimum's basis (mu_k: k < Pb_; surplus r: Pb_ + r); the current
+    std::vector<int> hd_, where_;          // the basis (column per row of B^-1), each column's row (-1: none)
     std::vector<double> A_, Binv_, xB_, dj_, u_, alpha_, pi_;
 };
 
