@@ -184,12 +184,7 @@ private:
     // col = B^-1 (column q).
     void ftran(int q) {
         column(q, acol.data());
-        for (int i = 0; i < m; ++i) {
-            const double* b = &Binv[static_cast<size_t>(i) * m];
-            double s = 0.0;
-            for (int k = 0; k < m; ++k) s += b[k] * acol[k];
-            col[i] = s;
-        }
+        for (int i = 0; i < m; ++i) col[i] = dot(&Binv[static_cast<size_t>(i) * m], acol.data(), m);
     }
 
     // Nonbasic column j at its lower or upper bound (the finite one; 0 when none is).
@@ -289,12 +284,7 @@ private:
     }
 
     void compute_basic_values() {
-        for (int i = 0; i < m; ++i) {
-            const double* b = &Binv[static_cast<size_t>(i) * m];
-            double s = 0.0;
-            for (int k = 0; k < m; ++k) s += b[k] * rhs[k];
-            xB[i] = s;
-        }
+        for (int i = 0; i < m; ++i) xB[i] = dot(&Binv[static_cast<size_t>(i) * m], rhs.data(), m);
     }
 
     // rhs = c - N x_N and the basic values, from scratch.
@@ -447,8 +437,7 @@ private:
                 score = -static_cast<double>(k);
             } else {
                 const double* b = &Binv[static_cast<size_t>(p) * m];
-                double w = 0.0;
-                for (int i = 0; i < m; ++i) w += b[i] * b[i];
+                const double w = dot(b, b, m);
                 score = inf * inf / std::max(w, 1e-300) * (k < d ? kXRow : 1.0);
             }
             if (best < 0 || score > best_score) {
