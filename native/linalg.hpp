@@ -13,43 +13,66 @@ namespace nncells {
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
-// sum_j a_j x_j in four interleaved partial sums (instruction-level parallelism; IEEE arithmetic,
-// and the error bound gamma(n) sum |a_j x_j| holds for any order of the sum).
+// sum_j a_j x_j in interleaved partial sums (instruction-level parallelism; IEEE arithmetic, and
+// the error bound gamma(n) sum |a_j x_j| holds for any order of the sum): below kWide entries four
+// (s0..s3), from kWide on 16 (s[j % 16], summed by sum16: simd.hpp).
 inline double dot(const double* a, const double* x, int n) {
-#if NNCELLS_AVX2
-    if (n >= kWide && avx2_available()) return dot_avx2(a, x, n);  // the same sums (simd.hpp)
-#endif
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-        s0 += a[j] * x[j];
-        s1 += a[j + 1] * x[j + 1];
-        s2 += a[j + 2] * x[j + 2];
-        s3 += a[j + 3] * x[j + 3];
+    if (n < kWide) {
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += a[j] * x[j];
+            s1 += a[j + 1] * x[j + 1];
+            s2 += a[j + 2] * x[j + 2];
+            s3 += a[j + 3] * x[j + 3];
+        }
+        for (; j < n; ++j) s0 += a[j] * x[j];
+        return (s0 + s1) + (s2 + s3);
     }
-    for (; j < n; ++j) s0 += a[j] * x[j];
-    return (s0 + s1) + (s2 + s3);
+    double s[16] = {};
+    int j = 0;
+#if NNCELLS_AVX2
+    if (avx2_available()) {  // the same sums (simd.hpp), then the rest
+        dot_avx2(a, x, n, s);
+        j = n & ~15;
+    }
+#endif
+    for (; j < n; ++j) s[j % 16] += a[j] * x[j];
+    return sum16(s);
 }
 
 // a . x as `dot` sums it, and in `mag` |a| . xabs (xabs = |x|) as `dot` sums that: one pass
 // (the value and magnitude of a row at a point, lp.cpp's certified margin).
 inline double dot_mag(const double* a, const double* x, const double* xabs, int n, double& mag) {
-#if NNCELLS_AVX2
-    if (n >= kWide && avx2_available()) return dot_mag_avx2(a, x, xabs, n, mag);  // the same sums
-#endif
-    double s[4] = {0.0, 0.0, 0.0, 0.0}, t[4] = {0.0, 0.0, 0.0, 0.0};
-    int j = 0;
-    for (; j + 4 <= n; j += 4)
-        for (int l = 0; l < 4; ++l) {
-            s[l] += a[j + l] * x[j + l];
-            t[l] += std::abs(a[j + l]) * xabs[j + l];
+    if (n < kWide) {
+        double s[4] = {0.0, 0.0, 0.0, 0.0}, t[4] = {0.0, 0.0, 0.0, 0.0};
+        int j = 0;
+        for (; j + 4 <= n; j += 4)
+            for (int l = 0; l < 4; ++l) {
+                s[l] += a[j + l] * x[j + l];
+                t[l] += std::abs(a[j + l]) * xabs[j + l];
+            }
+        for (; j < n; ++j) {
+            s[0] += a[j] * x[j];
+            t[0] += std::abs(a[j]) * xabs[j];
         }
-    for (; j < n; ++j) {
-        s[0] += a[j] * x[j];
-        t[0] += std::abs(a[j]) * xabs[j];
+        mag = (t[0] + t[1]) + (t[2] + t[3]);
+        return (s[0] + s[1]) + (s[2] + s[3]);
     }
-    mag = (t[0] + t[1]) + (t[2] + t[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    double s[16] = {}, t[16] = {};
+    int j = 0;
+#if NNCELLS_AVX2
+    if (avx2_available()) {  // the same sums (simd.hpp), then the rest
+        dot_mag_avx2(a, x, xabs, n, s, t);
+        j = n & ~15;
+    }
+#endif
+    for (; j < n; ++j) {
+        s[j % 16] += a[j] * x[j];
+        t[j % 16] += std::abs(a[j]) * xabs[j];
+    }
+    mag = sum16(t);
+    return sum16(s);
 }
 
 // out_j = (((out_j + r0 a0_j) + r1 a1_j) + r2 a2_j) + r3 a3_j (four rows of a matrix-vector product).

@@ -3,7 +3,8 @@
 // Standard form, minimising -z: columns x_0..x_{d-1} (bounds lo, hi), z (bounds -inf, zcap), the
 // slacks s_i (bounds 0, +inf); rows A x + z 1 + s = c. A basis is m of these columns; B^-1 is held
 // explicitly (m x m, m small), updated by one elementary row operation per pivot and recomputed
-// from the slack basis (product form, partial pivoting over the rows) every max(16, m) pivots.
+// from the slack basis (product form, partial pivoting over the rows) every max(kRefactor, 2 m)
+// pivots and at the end of every phase.
 //
 // Why the dual simplex: every box-bounded x_j is dual feasible at one of its bounds, whatever its
 // reduced cost, and z has a finite upper bound, so the basis of slacks (y = 0, z = zcap) is dual
@@ -51,6 +52,10 @@ constexpr double kXRow = 0.1;       // the pricing weight of a basic x_j's row a
                                     // or z's (slacks first: about a tenth fewer iterations)
 constexpr double kPivotRel = 1e-9;  // pivots below this times |rho|_1 are refused
 constexpr double kPerturb = 1e-7;   // the cost perturbation of boxed columns (unit rows: d_j = O(1))
+constexpr int kRefactor = 64;       // pivots between fresh B^-1 (at least; 2 m with more rows): the
+                                    // LPs of LP mode end in about 60 (every 16 cost a twentieth of
+                                    // the time, for the same iterations); a pivot whose row and
+                                    // column disagree refactors at once (`pivot_agrees`)
 
 struct Candidate {  // (16 bytes: the sort moves them; the weight is wt_[j])
     double ratio;
@@ -530,21 +535,25 @@ private:
     static double min_nan(double x, double acc) { return x < acc ? x : acc; }
     static double max_nan(double x, double acc) { return x > acc ? x : acc; }
 
-    // The total weight of the blocking columns whose ratio is at most tau (finite), summed in
-    // four lanes as `dot` sums.
+    // The total weight of the blocking columns whose ratio is at most tau (finite), summed as
+    // `dot` sums (four partial sums below kWide columns, else 16).
     double below(double tau) const {
-        double sum[4] = {0.0, 0.0, 0.0, 0.0};
+        const size_t nn = static_cast<size_t>(n);
+        if (n < kWide) {
+            double sum[4] = {0.0, 0.0, 0.0, 0.0};
+            for (size_t j = 0; j < nn; ++j) sum[j % 4] += rat_[j] <= tau ? wt_[j] : 0.0;
+            return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+        }
+        double sum[16] = {};
         size_t j = 0;
-        const size_t nn = static_cast<size_t>(n), n4 = nn & ~static_cast<size_t>(3);
 #if NNCELLS_AVX2
-        if (n >= kWide && avx2_available()) {
+        if (avx2_available()) {
             below_avx2(rat_.data(), wt_.data(), nn, tau, sum);
-            j = n4;
+            j = nn & ~static_cast<size_t>(15);
         }
 #endif
-        for (; j < n4; ++j) sum[j % 4] += rat_[j] <= tau ? wt_[j] : 0.0;
-        for (; j < nn; ++j) sum[0] += rat_[j] <= tau ? wt_[j] : 0.0;
-        return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+        for (; j < nn; ++j) sum[j % 16] += rat_[j] <= tau ? wt_[j] : 0.0;
+        return sum16(sum);
     }
 
     // The blocking columns whose ratio is at most tau, in column order, into cands: their count.
@@ -689,7 +698,7 @@ private:
         head[r] = q;
         eliminate(r);
         ++iterations;
-        if (++since_refactor >= std::max(16, m)) return reinvert();
+        if (++since_refactor >= std::max(kRefactor, 2 * m)) return reinvert();
         compute_basic_values();
         return true;
     }

@@ -1,7 +1,7 @@
 // LP mode's shrunk-box decisions (box_depth.BoxDepth): one LP per question, its "yes" a witness
 // point and its "no" a Farkas bound, both checked in float64. Internal to lp_mode.cpp.
 #pragma once
-#include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "lp.hpp"
@@ -223,7 +223,14 @@ private:
     double unit_ = 1.0;
     bool ok_ = false;
     std::vector<double> slo_, shi_, A_, c_, cu_, sx_, slope_, z_;
-    std::map<std::vector<int>, std::vector<int8_t>> bases_, sibling_;
+    struct RowsHash {  // (FNV-1a over the row indices)
+        size_t operator()(const std::vector<int>& v) const {
+            uint64_t h = 1469598103934665603ull;
+            for (int x : v) h = (h ^ static_cast<uint32_t>(x)) * 1099511628211ull;
+            return static_cast<size_t>(h);
+        }
+    };
+    std::unordered_map<std::vector<int>, std::vector<int8_t>, RowsHash> bases_, sibling_;
 };
 
 }  // namespace lp_detail

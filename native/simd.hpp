@@ -34,6 +34,15 @@ inline bool avx2_available() {
 // Vectors shorter than this stay in the plain loops (the call would cost more than it saves).
 constexpr int kWide = 32;
 
+// The sums of linalg.hpp's dot and dot_mag and of lp.cpp's below keep 16 partial sums: entry j
+// goes to s[j % 16] (in the AVX2 builds, four accumulators of four lanes: four chains of
+// additions in flight instead of one), combined in this fixed order.
+inline double sum16(const double s[16]) {
+    double t[4];
+    for (int l = 0; l < 4; ++l) t[l] = (s[l] + s[4 + l]) + (s[8 + l] + s[12 + l]);
+    return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
 // One step of linalg.hpp's best_above: x (index b) joins the k best (values descending, ties: the
 // lower index first, so a later equal value never enters); `cut` is what the next must beat.
 inline void best_above_insert(double x, size_t b, size_t k, double* val, size_t* idx, size_t& count, double& cut) {
@@ -48,37 +57,48 @@ inline void best_above_insert(double x, size_t b, size_t k, double* val, size_t*
 }
 
 #if NNCELLS_AVX2
-// linalg.hpp's dot: the four partial sums s0..s3 are the four lanes.
-__attribute__((target("avx2"))) inline double dot_avx2(const double* a, const double* x, int n) {
-    __m256d acc = _mm256_setzero_pd();
-    int j = 0;
-    for (; j + 4 <= n; j += 4) acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_loadu_pd(a + j), _mm256_loadu_pd(x + j)));
-    double s[4];
-    _mm256_storeu_pd(s, acc);
-    for (; j < n; ++j) s[0] += a[j] * x[j];
-    return (s[0] + s[1]) + (s[2] + s[3]);
+// linalg.hpp's dot over the entries below n & ~15: partial sum s[j % 16] is lane j % 4 of
+// accumulator (j / 4) % 4 (into s).
+__attribute__((target("avx2"))) inline void dot_avx2(const double* a, const double* x, int n, double s[16]) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    for (int j = 0; j + 16 <= n; j += 16) {
+        a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_loadu_pd(a + j), _mm256_loadu_pd(x + j)));
+        a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_loadu_pd(a + j + 4), _mm256_loadu_pd(x + j + 4)));
+        a2 = _mm256_add_pd(a2, _mm256_mul_pd(_mm256_loadu_pd(a + j + 8), _mm256_loadu_pd(x + j + 8)));
+        a3 = _mm256_add_pd(a3, _mm256_mul_pd(_mm256_loadu_pd(a + j + 12), _mm256_loadu_pd(x + j + 12)));
+    }
+    _mm256_storeu_pd(s, a0);
+    _mm256_storeu_pd(s + 4, a1);
+    _mm256_storeu_pd(s + 8, a2);
+    _mm256_storeu_pd(s + 12, a3);
 }
 
-// linalg.hpp's dot_mag: a . x and |a| . xabs, each sum's four partial sums the four lanes.
-__attribute__((target("avx2"))) inline double dot_mag_avx2(const double* a, const double* x, const double* xabs,
-                                                            int n, double& mag) {
+// linalg.hpp's dot_mag over the entries below n & ~15: a . x into s, |a| . xabs into t, as dot_avx2.
+__attribute__((target("avx2"))) inline void dot_mag_avx2(const double* a, const double* x, const double* xabs, int n,
+                                                         double s[16], double t[16]) {
     const __m256d sign = _mm256_set1_pd(-0.0);
-    __m256d acc = _mm256_setzero_pd(), accm = _mm256_setzero_pd();
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const __m256d va = _mm256_loadu_pd(a + j);
-        acc = _mm256_add_pd(acc, _mm256_mul_pd(va, _mm256_loadu_pd(x + j)));
-        accm = _mm256_add_pd(accm, _mm256_mul_pd(_mm256_andnot_pd(sign, va), _mm256_loadu_pd(xabs + j)));
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+#define NNCELLS_DOT_MAG_STEP(o, sv, tv)                                                               \
+    {                                                                                              \
+        const __m256d va = _mm256_loadu_pd(a + j + o);                                             \
+        sv = _mm256_add_pd(sv, _mm256_mul_pd(va, _mm256_loadu_pd(x + j + o)));                     \
+        tv = _mm256_add_pd(tv, _mm256_mul_pd(_mm256_andnot_pd(sign, va), _mm256_loadu_pd(xabs + j + o))); \
     }
-    double s[4], t[4];
-    _mm256_storeu_pd(s, acc);
-    _mm256_storeu_pd(t, accm);
-    for (; j < n; ++j) {
-        s[0] += a[j] * x[j];
-        t[0] += std::abs(a[j]) * xabs[j];
+    for (int j = 0; j + 16 <= n; j += 16) {
+        NNCELLS_DOT_MAG_STEP(0, s0, t0)
+        NNCELLS_DOT_MAG_STEP(4, s1, t1)
+        NNCELLS_DOT_MAG_STEP(8, s2, t2)
+        NNCELLS_DOT_MAG_STEP(12, s3, t3)
     }
-    mag = (t[0] + t[1]) + (t[2] + t[3]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+#undef NNCELLS_DOT_MAG_STEP
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    _mm256_storeu_pd(s + 8, s2);
+    _mm256_storeu_pd(s + 12, s3);
+    _mm256_storeu_pd(t, t0);
+    _mm256_storeu_pd(t + 4, t1);
+    _mm256_storeu_pd(t + 8, t2);
+    _mm256_storeu_pd(t + 12, t3);
 }
 
 // linalg.hpp's best_above over the entries below n & ~3: a lane whose entry beats the cut is
@@ -152,17 +172,24 @@ __attribute__((target("avx2"))) inline size_t ratio_scan_avx2(const double* al, 
     return k;
 }
 
-// lp.cpp's below over the columns below n & ~3, four at a time: each lane's sum of the weights
-// of the columns whose ratio is at most tau (in `sum`).
+// lp.cpp's below over the columns below n & ~15: the weights of the columns whose ratio is at
+// most tau, summed as dot_avx2 sums (into sum).
 __attribute__((target("avx2"))) inline void below_avx2(const double* rat, const double* wt, size_t n, double tau,
-                                                       double sum[4]) {
+                                                       double sum[16]) {
     const __m256d vt = _mm256_set1_pd(tau);
-    __m256d acc = _mm256_setzero_pd();
-    for (size_t j = 0; j + 4 <= n; j += 4) {
-        const __m256d in = _mm256_cmp_pd(_mm256_loadu_pd(rat + j), vt, _CMP_LE_OQ);
-        acc = _mm256_add_pd(acc, _mm256_and_pd(in, _mm256_loadu_pd(wt + j)));
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+#define NNCELLS_BELOW(o) _mm256_and_pd(_mm256_cmp_pd(_mm256_loadu_pd(rat + j + o), vt, _CMP_LE_OQ), _mm256_loadu_pd(wt + j + o))
+    for (size_t j = 0; j + 16 <= n; j += 16) {
+        a0 = _mm256_add_pd(a0, NNCELLS_BELOW(0));
+        a1 = _mm256_add_pd(a1, NNCELLS_BELOW(4));
+        a2 = _mm256_add_pd(a2, NNCELLS_BELOW(8));
+        a3 = _mm256_add_pd(a3, NNCELLS_BELOW(12));
     }
-    _mm256_storeu_pd(sum, acc);
+#undef NNCELLS_BELOW
+    _mm256_storeu_pd(sum, a0);
+    _mm256_storeu_pd(sum + 4, a1);
+    _mm256_storeu_pd(sum + 8, a2);
+    _mm256_storeu_pd(sum + 12, a3);
 }
 
 // lp.cpp's gather over the columns below n & ~3, four at a time: the indices j with
