@@ -53,8 +53,8 @@ constexpr double kXRow = 0.1;       // the pricing weight of a basic x_j's row a
 constexpr double kPivotRel = 1e-9;  // pivots below this times |rho|_1 are refused
 constexpr double kPerturb = 1e-7;   // the cost perturbation of boxed columns (unit rows: d_j = O(1))
 constexpr int kRefactor = 64;       // pivots between fresh B^-1 (at least; 2 m with more rows): the
-                                    // LPs of LP mode end in about 60 (every 16 cost a twentieth of
-                                    // the time, for the same iterations); a pivot whose row and
+                                    // LPs of LP mode end in about 60 (every 16 cost a few percent
+                                    // of the time, for the same iterations); a pivot whose row and
                                     // column disagree refactors at once (`pivot_agrees`)
 
 struct Candidate {  // (16 bytes: the sort moves them; the weight is wt_[j])
