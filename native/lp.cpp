@@ -539,9 +539,12 @@ private:
     // `dot` sums (four partial sums below kWide columns, else 16).
     double below(double tau) const {
         const size_t nn = static_cast<size_t>(n);
-        if (n < kWide) {
+        if (n < kWide) {  // (as before: the last n % 4 into the first sum, as `dot` does)
             double sum[4] = {0.0, 0.0, 0.0, 0.0};
-            for (size_t j = 0; j < nn; ++j) sum[j % 4] += rat_[j] <= tau ? wt_[j] : 0.0;
+            const size_t n4 = nn & ~static_cast<size_t>(3);
+            size_t j = 0;
+            for (; j < n4; ++j) sum[j % 4] += rat_[j] <= tau ? wt_[j] : 0.0;
+            for (; j < nn; ++j) sum[0] += rat_[j] <= tau ? wt_[j] : 0.0;
             return (sum[0] + sum[1]) + (sum[2] + sum[3]);
         }
         double sum[16] = {};
